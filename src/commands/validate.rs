@@ -1,0 +1,33 @@
+//! `big_brother validate SPEC…`: 0 when every spec is valid, 6 (OCF_ERR_CONFIGURED) otherwise,
+//! with every problem printed on stderr.
+
+use std::path::PathBuf;
+
+use crate::ocf::OcfCode;
+use crate::spec;
+
+pub fn run(files: &[PathBuf]) -> OcfCode {
+    let mut code = OcfCode::Success;
+    for f in files {
+        match spec::load(f) {
+            Ok(s) => println!(
+                "{}: ok (cluster {}, {} nodes, {} VIPs)",
+                f.display(),
+                s.name,
+                s.nodes.len(),
+                s.vips.len()
+            ),
+            Err(e) => {
+                eprintln!("{e}");
+                code = OcfCode::ErrConfigured;
+            }
+        }
+    }
+    if code == OcfCode::Success && files.len() > 1 {
+        if let Err(e) = spec::load_all(files) {
+            eprintln!("{e}");
+            code = OcfCode::ErrConfigured;
+        }
+    }
+    code
+}

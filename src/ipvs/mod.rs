@@ -1,0 +1,222 @@
+//! The kernel's IPVS table as big_brother sees it: a small model (services, destinations,
+//! counters) and the [`Ipvs`] trait every backend implements.
+//!
+//! Two backends sit behind the trait: [`memory::Memory`] (an in-process table for unit tests,
+//! `dry_run` and `big_brother demo`) and the generic-netlink one that talks to the kernel. The
+//! supervisor and the agent only ever see the trait, so a backend can be swapped without touching
+//! them. Semantics follow the kernel (`net/netfilter/ipvs/ip_vs_ctl.c`): adding what exists is
+//! `EEXIST`, editing or deleting what does not is `ESRCH`/`ENOENT`; backends report those as
+//! [`IpvsError::Exists`] / [`IpvsError::NotFound`] so callers can treat them as idempotent.
+
+pub mod memory;
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// Address family of a service (`AF_INET` / `AF_INET6`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn of(addr: &IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+}
+
+/// Transport protocol of an address/port service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+/// What identifies a virtual service in the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServiceKey {
+    /// `ipvsadm -f MARK`: traffic marked by netfilter; the family picks the kernel table.
+    Fwmark { family: Family, mark: u32 },
+    /// `ipvsadm -t|-u ADDR:PORT`.
+    Addr {
+        protocol: Protocol,
+        addr: IpAddr,
+        port: u16,
+    },
+}
+
+impl ServiceKey {
+    pub fn family(&self) -> Family {
+        match self {
+            ServiceKey::Fwmark { family, .. } => *family,
+            ServiceKey::Addr { addr, .. } => Family::of(addr),
+        }
+    }
+}
+
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceKey::Fwmark {
+                family: Family::V4,
+                mark,
+            } => write!(f, "FWM {mark}"),
+            ServiceKey::Fwmark {
+                family: Family::V6,
+                mark,
+            } => write!(f, "FWM {mark} IPv6"),
+            ServiceKey::Addr {
+                protocol,
+                addr: IpAddr::V6(a),
+                port,
+            } => write!(f, "{} [{a}]:{port}", protocol.as_str().to_uppercase()),
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => write!(f, "{} {addr}:{port}", protocol.as_str().to_uppercase()),
+        }
+    }
+}
+
+/// Packet forwarding method of a destination (`IP_VS_CONN_F_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Forward {
+    /// `IP_VS_CONN_F_MASQ` = 0 (`-m`).
+    Nat,
+    /// `IP_VS_CONN_F_TUNNEL` = 2 (`-i`), the talk's `--ipip`.
+    Ipip,
+    /// `IP_VS_CONN_F_DROUTE` = 3 (`-g`).
+    Dr,
+}
+
+impl Forward {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Forward::Nat => "nat",
+            Forward::Ipip => "ipip",
+            Forward::Dr => "dr",
+        }
+    }
+}
+
+/// A virtual service as programmed (scheduler and options included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub key: ServiceKey,
+    /// Kernel scheduler name: rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos.
+    pub scheduler: String,
+    /// `IP_VS_SVC_F_*` flags (persistent, one-packet, sched1..3).
+    pub flags: u32,
+    /// Persistence timeout in seconds (only meaningful with `IP_VS_SVC_F_PERSISTENT`).
+    pub timeout: u32,
+}
+
+/// A real server under a service, as desired by big_brother.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dest {
+    pub addr: IpAddr,
+    /// 0 for fwmark services whose real servers take the packet's own port.
+    pub port: u16,
+    pub forward: Forward,
+    pub weight: u32,
+    pub upper_threshold: u32,
+    pub lower_threshold: u32,
+}
+
+impl Dest {
+    /// Identity of a destination within its service.
+    pub fn id(&self) -> (IpAddr, u16) {
+        (self.addr, self.port)
+    }
+}
+
+/// Counters the kernel keeps per destination (read-only; zero in the memory backend).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DestStats {
+    pub active_conns: u32,
+    pub inactive_conns: u32,
+    pub persistent_conns: u32,
+    pub conns: u64,
+    pub in_packets: u64,
+    pub out_packets: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
+    pub cps: u64,
+}
+
+/// One destination as read back from a dump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DestEntry {
+    pub dest: Dest,
+    pub stats: DestStats,
+}
+
+/// IPVS subsystem information (`IPVS_CMD_GET_INFO`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Info {
+    /// e.g. 0x010201 for 1.2.1.
+    pub version: u32,
+    pub conn_table_size: u32,
+}
+
+/// Why an IPVS operation failed. Errno-bearing variants keep the errno so callers can branch.
+#[derive(Debug, thiserror::Error)]
+pub enum IpvsError {
+    #[error("{op}: already exists")]
+    Exists { op: &'static str },
+    #[error("{op}: no such service or destination")]
+    NotFound { op: &'static str },
+    #[error("{op}: permission denied (IPVS needs CAP_NET_ADMIN in the initial user namespace)")]
+    Permission { op: &'static str },
+    #[error("IPVS is not available in this kernel (generic netlink family \"IPVS\" not found); try `modprobe ip_vs`")]
+    NotAvailable,
+    #[error("{op}: kernel refused: {errno}")]
+    Kernel {
+        op: &'static str,
+        errno: std::io::Error,
+    },
+    #[error("{op}: invalid request: {reason}")]
+    Invalid { op: &'static str, reason: String },
+    #[error("{op}: malformed reply from the kernel: {reason}")]
+    Decode { op: &'static str, reason: String },
+    #[error("{op}: {source}")]
+    Io {
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The operations big_brother needs from IPVS. Implementations are synchronous and owned by one
+/// thread (the supervisor's controller).
+pub trait Ipvs {
+    fn info(&mut self) -> Result<Info, IpvsError>;
+    fn services(&mut self) -> Result<Vec<Service>, IpvsError>;
+    fn add_service(&mut self, svc: &Service) -> Result<(), IpvsError>;
+    /// Change scheduler/flags/timeout of an existing service in place (connections survive).
+    fn edit_service(&mut self, svc: &Service) -> Result<(), IpvsError>;
+    fn del_service(&mut self, key: &ServiceKey) -> Result<(), IpvsError>;
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<DestEntry>, IpvsError>;
+    fn add_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError>;
+    fn edit_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError>;
+    fn del_dest(&mut self, key: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), IpvsError>;
+
+    /// One service by key, or `None`.
+    fn service(&mut self, key: &ServiceKey) -> Result<Option<Service>, IpvsError> {
+        Ok(self.services()?.into_iter().find(|s| s.key == *key))
+    }
+}

@@ -1,0 +1,11 @@
+//! big_brother: health-weighted IPVS load balancing under Pacemaker.
+//!
+//! One binary, four faces: the OCF resource agent (`ocf`), the supervisor it spawns
+//! (`supervisor`, `health`, `ipvs`), the CIB generator (`crm`) and the spec every face reads
+//! (`spec`). `commands` holds the thin glue between the command line and those rooms.
+
+pub mod commands;
+pub mod crm;
+pub mod ipvs;
+pub mod ocf;
+pub mod spec;

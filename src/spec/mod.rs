@@ -1,0 +1,212 @@
+//! The cluster spec: one TOML file per cluster, parsed in two stages (`raw` shape, then
+//! `validate` meaning) into the [`Spec`] model that every other face uses.
+
+pub mod duration;
+pub mod model;
+pub mod raw;
+pub mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use model::*;
+
+use crate::ocf::OcfCode;
+
+/// One thing wrong with a spec, located as precisely as the source allows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line and column, when known.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// Dotted key path, e.g. `node[2].address` (empty when the file as a whole is wrong).
+    pub key: String,
+    /// What was expected, phrased to finish the sentence "expected …".
+    pub expected: String,
+}
+
+/// Why a spec could not be loaded. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{}: cannot read spec: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax, wrong value types, unknown keys (reported by the parser).
+    #[error("{}", Located(file, line, column, message))]
+    Parse {
+        file: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
+    /// Well-formed TOML whose values are wrong; all problems at once.
+    #[error("{}", Problems(file, problems))]
+    Invalid {
+        file: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+impl SpecError {
+    /// OCF meaning: a missing file is a node-local install problem (another node may have it);
+    /// unreadable is a permission problem; anything wrong inside the file is a configuration
+    /// error everywhere.
+    pub fn ocf_code(&self) -> OcfCode {
+        match self {
+            SpecError::Read { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => OcfCode::ErrInstalled,
+                std::io::ErrorKind::PermissionDenied => OcfCode::ErrPerm,
+                _ => OcfCode::ErrConfigured,
+            },
+            SpecError::Parse { .. } | SpecError::Invalid { .. } => OcfCode::ErrConfigured,
+        }
+    }
+
+    pub fn file(&self) -> &Path {
+        match self {
+            SpecError::Read { file, .. }
+            | SpecError::Parse { file, .. }
+            | SpecError::Invalid { file, .. } => file,
+        }
+    }
+}
+
+struct Located<'a>(
+    &'a PathBuf,
+    &'a Option<usize>,
+    &'a Option<usize>,
+    &'a String,
+);
+
+impl fmt::Display for Located<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.display())?;
+        if let Some(l) = self.1 {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.2 {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": {}", self.3)
+    }
+}
+
+struct Problems<'a>(&'a PathBuf, &'a Vec<Problem>);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.1.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let msg = if p.key.is_empty() {
+                format!("expected {}", p.expected)
+            } else {
+                format!("{}: expected {}", p.key, p.expected)
+            };
+            write!(f, "{}", Located(self.0, &p.line, &p.column, &msg))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads and validates one spec file.
+pub fn load(file: &Path) -> Result<Spec, SpecError> {
+    let text = std::fs::read_to_string(file).map_err(|source| SpecError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse(file, &text)
+}
+
+/// Validates spec text; `file` is only used in messages and kept in the result.
+pub fn parse(file: &Path, text: &str) -> Result<Spec, SpecError> {
+    let raw: raw::RawSpec = toml::from_str(text).map_err(|e| {
+        let (line, column, table) = match e.span() {
+            Some(span) => {
+                let (l, c) = validate::line_col(text, span.start);
+                (Some(l), Some(c), validate::table_at(text, span.start))
+            }
+            None => (None, None, None),
+        };
+        // toml's message repeats the location and a source excerpt; keep what is wrong, and
+        // say which table it is in (toml does not).
+        let message = match table {
+            Some(t) => format!("in [{t}]: {}", e.message().trim()),
+            None => e.message().trim().to_string(),
+        };
+        SpecError::Parse {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    })?;
+    validate::validate(file, text, raw).map_err(|problems| SpecError::Invalid {
+        file: file.to_path_buf(),
+        problems,
+    })
+}
+
+/// Loads several specs and checks that they can live in one CIB together (no two clusters with
+/// one name, no VIP in two clusters, no service in two clusters).
+pub fn load_all(files: &[PathBuf]) -> Result<Vec<Spec>, SpecError> {
+    let mut specs: Vec<Spec> = Vec::with_capacity(files.len());
+    for f in files {
+        let spec = load(f)?;
+        let mut problems = Vec::new();
+        for other in &specs {
+            if other.name == spec.name {
+                problems.push(Problem {
+                    line: None,
+                    column: None,
+                    key: "name".into(),
+                    expected: format!(
+                        "a cluster name not already used by {}, not {:?}",
+                        other.file.display(),
+                        spec.name
+                    ),
+                });
+            }
+            if other.service == spec.service {
+                problems.push(Problem {
+                    line: None,
+                    column: None,
+                    key: "fwmark/address".into(),
+                    expected: format!(
+                        "an IPVS service not already used by {} ({}), not {}",
+                        other.file.display(),
+                        other.name,
+                        spec.service
+                    ),
+                });
+            }
+            for v in &spec.vips {
+                if other.vips.iter().any(|o| o.address == v.address) {
+                    problems.push(Problem {
+                        line: None,
+                        column: None,
+                        key: "vip.address".into(),
+                        expected: format!(
+                            "a VIP not already in cluster {} ({}), not {}",
+                            other.name,
+                            other.file.display(),
+                            v.address
+                        ),
+                    });
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SpecError::Invalid {
+                file: f.clone(),
+                problems,
+            });
+        }
+        specs.push(spec);
+    }
+    Ok(specs)
+}

@@ -1,0 +1,167 @@
+//! The validated spec: types that cannot hold a wrong value. Everything downstream (CIB generator,
+//! supervisor, agent) takes a [`Spec`], never raw TOML.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ipvs::{Forward, ServiceKey};
+
+/// Schedulers the kernel ships (`net/netfilter/ipvs/ip_vs_*.c`).
+pub const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
+];
+
+/// Most real servers one cluster may have; keeps one check thread per node affordable.
+pub const MAX_NODES: usize = 1024;
+
+/// Highest weight a node may be given (litmus_paper health is 0..=100; `max_weight` may go lower
+/// or higher, the kernel's own limit is i32::MAX).
+pub const MAX_WEIGHT: u32 = 65_535;
+
+/// Which nodes serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendMode {
+    /// Every healthy node serves, weighted by health (the default).
+    ActiveActive,
+    /// Only the healthy node with the lowest priority (ties: lowest address) serves.
+    ActivePassive,
+}
+
+impl BackendMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendMode::ActiveActive => "active_active",
+            BackendMode::ActivePassive => "active_passive",
+        }
+    }
+}
+
+/// One cluster: an IPVS service, its VIPs and its real servers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    /// Where it was read from (for messages).
+    pub file: PathBuf,
+    /// The OCF `cluster` parameter; Pacemaker ids derive from it.
+    pub name: String,
+    pub description: Option<String>,
+    pub service: ServiceKey,
+    pub scheduler: String,
+    pub forward: Forward,
+    /// Persistence timeout (`ipvsadm -p`), if any.
+    pub persistence_timeout: Option<Duration>,
+    pub check_interval: Duration,
+    /// Whole-check budget (connect + response + body); never longer than `check_interval`.
+    pub check_timeout: Duration,
+    pub ramp_up_time: Duration,
+    /// Consecutive failed checks before a serving node is taken to weight 0.
+    pub fall: u32,
+    /// Consecutive good checks before a failed node starts serving again.
+    pub rise: u32,
+    pub backend_mode: BackendMode,
+    pub sorry_server: Option<SorryServer>,
+    pub vips: Vec<Vip>,
+    pub nodes: Vec<Node>,
+    pub ops: Ops,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vip {
+    pub address: IpAddr,
+    pub nic: Option<String>,
+    pub cidr_netmask: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub address: IpAddr,
+    /// Port of the litmus_paper health endpoint.
+    pub port: u16,
+    /// Path of the health endpoint, always starting with `/`.
+    pub path: String,
+    /// Port of the real server in IPVS (0 for fwmark services: the packet's own port).
+    pub real_port: u16,
+    /// Cap on this node's weight (the health, 0..=100, is scaled into 0..=max_weight).
+    pub max_weight: u32,
+    /// Lower serves first in `active_passive` mode.
+    pub priority: i64,
+}
+
+impl Node {
+    /// How operators name a node (`drain`, status): the address, plus the port when it matters.
+    pub fn id(&self) -> String {
+        match (self.address, self.real_port) {
+            (a, 0) => a.to_string(),
+            (IpAddr::V6(a), p) => format!("[{a}]:{p}"),
+            (a, p) => format!("{a}:{p}"),
+        }
+    }
+
+    /// `http://address:port/path` for the health check.
+    pub fn health_url(&self) -> String {
+        match self.address {
+            IpAddr::V6(a) => format!("http://[{a}]:{}{}", self.port, self.path),
+            a => format!("http://{a}:{}{}", self.port, self.path),
+        }
+    }
+}
+
+/// Keepalived's sorry server / big_brother's downpage: served only while every node is down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SorryServer {
+    pub address: IpAddr,
+    pub port: u16,
+    pub weight: u32,
+}
+
+/// Timeouts and intervals of one primitive's operations in the CIB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpSet {
+    pub start_timeout: Duration,
+    pub stop_timeout: Duration,
+    pub monitor_interval: Duration,
+    pub monitor_timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ops {
+    /// The big_brother primitive.
+    pub ipvs: OpSet,
+    /// Each IPaddr2 primitive.
+    pub vip: OpSet,
+}
+
+impl Ops {
+    /// The talk's values: big_brother start 20s, stop 40s; IPaddr2 start 30s, stop 90s; both
+    /// monitor every 61s with a 30s timeout.
+    pub const DEFAULT: Ops = Ops {
+        ipvs: OpSet {
+            start_timeout: Duration::from_secs(20),
+            stop_timeout: Duration::from_secs(40),
+            monitor_interval: Duration::from_secs(61),
+            monitor_timeout: Duration::from_secs(30),
+        },
+        vip: OpSet {
+            start_timeout: Duration::from_secs(30),
+            stop_timeout: Duration::from_secs(90),
+            monitor_interval: Duration::from_secs(61),
+            monitor_timeout: Duration::from_secs(30),
+        },
+    };
+}
+
+/// Spec defaults that are not per-field literals elsewhere (the talk's cluster).
+pub mod defaults {
+    use std::time::Duration;
+
+    pub const SCHEDULER: &str = "wlc";
+    pub const CHECK_INTERVAL: Duration = Duration::from_secs(2);
+    pub const RAMP_UP_TIME: Duration = Duration::from_secs(120);
+    /// The original big_brother zeroes a node on its first failed check and restores it on its
+    /// first good one: fall = rise = 1.
+    pub const FALL: u32 = 1;
+    pub const RISE: u32 = 1;
+    pub const MAX_WEIGHT: u32 = 100;
+    pub const SORRY_WEIGHT: u32 = 1;
+    pub const CONFIG_DIR: &str = "/etc/big_brother";
+}

@@ -1,0 +1,77 @@
+//! The spec file exactly as written: serde structs that only check shape (`deny_unknown_fields`,
+//! so a typo is an error, never a silently ignored key). Values keep their source span so the
+//! validator can point at the line and column. Meaning is checked in `validate`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpec {
+    pub name: S<String>,
+    pub description: Option<S<String>>,
+    pub fwmark: Option<S<i64>>,
+    pub protocol: Option<S<String>>,
+    pub address: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub scheduler: Option<S<String>>,
+    pub forward: Option<S<String>>,
+    pub persistence_timeout: Option<S<toml::Value>>,
+    pub check_interval: Option<S<toml::Value>>,
+    pub check_timeout: Option<S<toml::Value>>,
+    pub ramp_up_time: Option<S<toml::Value>>,
+    pub fall: Option<S<i64>>,
+    pub rise: Option<S<i64>>,
+    pub backend_mode: Option<S<String>>,
+    pub sorry_server: Option<RawSorryServer>,
+    #[serde(default)]
+    pub vip: Vec<RawVip>,
+    #[serde(default)]
+    pub node: Vec<RawNode>,
+    pub ops: Option<RawOps>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVip {
+    pub address: S<String>,
+    pub nic: Option<S<String>>,
+    pub cidr_netmask: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNode {
+    pub address: S<String>,
+    pub port: S<i64>,
+    pub path: Option<S<String>>,
+    pub real_port: Option<S<i64>>,
+    pub max_weight: Option<S<i64>>,
+    pub priority: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSorryServer {
+    pub address: S<String>,
+    pub port: Option<S<i64>>,
+    pub weight: Option<S<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOps {
+    pub ipvs: Option<RawOpSet>,
+    pub vip: Option<RawOpSet>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOpSet {
+    pub start_timeout: Option<S<toml::Value>>,
+    pub stop_timeout: Option<S<toml::Value>>,
+    pub monitor_interval: Option<S<toml::Value>>,
+    pub monitor_timeout: Option<S<toml::Value>>,
+}

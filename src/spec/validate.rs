@@ -1,0 +1,606 @@
+//! From raw TOML values to the [`Spec`] model: every rule an operator can break is checked here,
+//! and every problem is reported at once with its key, position and what was expected.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use super::model::*;
+use super::raw::{RawOpSet, RawSpec, S};
+use super::{duration, Problem};
+use crate::ipvs::{Family, Forward, Protocol, ServiceKey};
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The table a byte offset falls in, as a key path (`node[2]`, `ops.ipvs`), or `None` at top level.
+pub fn table_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let mut current: Option<String> = None;
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for line in before.lines() {
+        let l = line.trim();
+        if let Some(name) = l.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+            let name = name.trim().to_string();
+            let n = counts.entry(name.clone()).or_insert(0);
+            current = Some(format!("{name}[{n}]"));
+            *n += 1;
+        } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            current = Some(name.trim().to_string());
+        }
+    }
+    current
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn at<T>(&mut self, v: &S<T>, key: &str, expected: impl Into<String>) {
+        let (l, c) = line_col(self.text, v.span().start);
+        self.problems.push(Problem {
+            line: Some(l),
+            column: Some(c),
+            key: key.to_string(),
+            expected: expected.into(),
+        });
+    }
+
+    fn nowhere(&mut self, key: &str, expected: impl Into<String>) {
+        self.problems.push(Problem {
+            line: None,
+            column: None,
+            key: key.to_string(),
+            expected: expected.into(),
+        });
+    }
+
+    fn ip(&mut self, v: &S<String>, key: &str) -> Option<IpAddr> {
+        match v.get_ref().trim().parse::<IpAddr>() {
+            Ok(a) if a.is_unspecified() || a.is_multicast() => {
+                self.at(
+                    v,
+                    key,
+                    format!("a unicast IPv4 or IPv6 address, not {:?}", v.get_ref()),
+                );
+                None
+            }
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.at(
+                    v,
+                    key,
+                    format!("an IPv4 or IPv6 address, not {:?}", v.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    fn int(&mut self, v: &S<i64>, key: &str, lo: i64, hi: i64, what: &str) -> Option<i64> {
+        let n = *v.get_ref();
+        if n < lo || n > hi {
+            self.at(v, key, format!("{what} from {lo} to {hi}, not {n}"));
+            None
+        } else {
+            Some(n)
+        }
+    }
+
+    fn port(&mut self, v: &S<i64>, key: &str) -> Option<u16> {
+        self.int(v, key, 1, 65535, "a port")
+            .and_then(|n| u16::try_from(n).ok())
+    }
+
+    fn duration(&mut self, v: &Option<S<toml::Value>>, key: &str, default: Duration) -> Duration {
+        let Some(v) = v else { return default };
+        match v.get_ref() {
+            toml::Value::String(s) => match duration::parse(s) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.at(v, key, e);
+                    default
+                }
+            },
+            toml::Value::Integer(n) if *n <= 0 => {
+                self.at(
+                    v,
+                    key,
+                    format!("a positive duration with a unit, like \"2s\", not {n}"),
+                );
+                default
+            }
+            toml::Value::Integer(n) => {
+                self.at(
+                    v,
+                    key,
+                    format!("a duration string with a unit, like \"{n}s\" or \"{n}ms\", not the bare number {n}"),
+                );
+                default
+            }
+            other => {
+                self.at(
+                    v,
+                    key,
+                    format!(
+                        "a duration like \"2s\" or \"2000ms\", not {}",
+                        other.type_str()
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    fn opset(&mut self, raw: Option<&RawOpSet>, key: &str, default: OpSet) -> OpSet {
+        let Some(r) = raw else { return default };
+        OpSet {
+            start_timeout: self.duration(
+                &r.start_timeout,
+                &format!("{key}.start_timeout"),
+                default.start_timeout,
+            ),
+            stop_timeout: self.duration(
+                &r.stop_timeout,
+                &format!("{key}.stop_timeout"),
+                default.stop_timeout,
+            ),
+            monitor_interval: self.duration(
+                &r.monitor_interval,
+                &format!("{key}.monitor_interval"),
+                default.monitor_interval,
+            ),
+            monitor_timeout: self.duration(
+                &r.monitor_timeout,
+                &format!("{key}.monitor_timeout"),
+                default.monitor_timeout,
+            ),
+        }
+    }
+}
+
+/// True when `name` can be used as a cluster name: it becomes part of Pacemaker ids (XML IDs),
+/// of file names in the state directory, and of the OCF parameter.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && name.len() <= 64
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Linux interface names: 1..=15 bytes, no `/`, `:`, whitespace (see `dev_valid_name`).
+fn is_valid_nic(nic: &str) -> bool {
+    !nic.is_empty()
+        && nic.len() <= 15
+        && nic != "."
+        && nic != ".."
+        && nic
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '/' && c != ':')
+}
+
+pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Problem>> {
+    let _ = file;
+    let mut c = Checker {
+        text,
+        problems: Vec::new(),
+    };
+
+    let name = raw.name.get_ref().clone();
+    if !is_valid_name(&name) {
+        c.at(
+            &raw.name,
+            "name",
+            format!("a name usable in Pacemaker ids: a letter, then up to 63 letters, digits, '_', '-' or '.', not {name:?}"),
+        );
+    }
+    let description = raw.description.as_ref().map(|d| d.get_ref().clone());
+    if let Some(d) = &raw.description {
+        if d.get_ref().chars().any(|ch| ch.is_control()) {
+            c.at(d, "description", "a description without control characters");
+        }
+    }
+
+    // VIPs first: a fwmark service takes its address family from them.
+    let mut vips = Vec::new();
+    let mut seen_vips = BTreeSet::new();
+    for (i, v) in raw.vip.iter().enumerate() {
+        let key = format!("vip[{i}]");
+        let Some(address) = c.ip(&v.address, &format!("{key}.address")) else {
+            continue;
+        };
+        if !seen_vips.insert(address) {
+            c.at(
+                &v.address,
+                &format!("{key}.address"),
+                format!("each VIP once, but {address} is listed twice"),
+            );
+        }
+        let max_mask = if address.is_ipv4() { 32 } else { 128 };
+        let cidr_netmask = match &v.cidr_netmask {
+            Some(m) => c
+                .int(
+                    m,
+                    &format!("{key}.cidr_netmask"),
+                    1,
+                    max_mask,
+                    "a prefix length",
+                )
+                .and_then(|n| u8::try_from(n).ok())
+                .unwrap_or(0),
+            None => u8::try_from(max_mask).unwrap_or(32),
+        };
+        let nic = v.nic.as_ref().map(|n| n.get_ref().clone());
+        if let (Some(n), Some(raw_nic)) = (&nic, &v.nic) {
+            if !is_valid_nic(n) {
+                c.at(
+                    raw_nic,
+                    &format!("{key}.nic"),
+                    format!("a network interface name (1 to 15 characters, no '/', ':' or spaces), not {n:?}"),
+                );
+            }
+        }
+        vips.push(Vip {
+            address,
+            nic,
+            cidr_netmask,
+        });
+    }
+    if raw.vip.is_empty() {
+        c.nowhere(
+            "vip",
+            "at least one [[vip]] table (address, nic, cidr_netmask)",
+        );
+    }
+
+    // The service: a firewall mark, or protocol + address + port — never both.
+    let addr_keys = raw.protocol.is_some() || raw.address.is_some() || raw.port.is_some();
+    let service = match (&raw.fwmark, addr_keys) {
+        (Some(f), true) => {
+            c.at(
+                f,
+                "fwmark",
+                "either fwmark or protocol/address/port for the service, not both",
+            );
+            None
+        }
+        (Some(f), false) => {
+            let mark = c
+                .int(f, "fwmark", 1, i64::from(u32::MAX), "a firewall mark")
+                .and_then(|n| u32::try_from(n).ok());
+            let family = vips
+                .first()
+                .map_or(Family::V4, |v: &Vip| Family::of(&v.address));
+            if vips.iter().any(|v| Family::of(&v.address) != family) {
+                c.nowhere(
+                    "vip",
+                    "VIPs of one address family for a fwmark service (IPv4 and IPv6 marks are separate kernel services; use two clusters)",
+                );
+            }
+            mark.map(|mark| ServiceKey::Fwmark { family, mark })
+        }
+        (None, true) => {
+            let protocol = match &raw.protocol {
+                None => Some(Protocol::Tcp),
+                Some(p) => match p.get_ref().as_str() {
+                    "tcp" => Some(Protocol::Tcp),
+                    "udp" => Some(Protocol::Udp),
+                    other => {
+                        c.at(p, "protocol", format!("\"tcp\" or \"udp\", not {other:?}"));
+                        None
+                    }
+                },
+            };
+            let addr = match &raw.address {
+                Some(a) => c.ip(a, "address"),
+                None => {
+                    c.nowhere("address", "the service address beside protocol/port");
+                    None
+                }
+            };
+            let port = match &raw.port {
+                Some(p) => c.port(p, "port"),
+                None => {
+                    c.nowhere("port", "the service port beside protocol/address");
+                    None
+                }
+            };
+            match (protocol, addr, port) {
+                (Some(protocol), Some(addr), Some(port)) => Some(ServiceKey::Addr {
+                    protocol,
+                    addr,
+                    port,
+                }),
+                _ => None,
+            }
+        }
+        (None, false) => {
+            c.nowhere("fwmark", "a service: fwmark = N, or protocol/address/port");
+            None
+        }
+    };
+
+    let scheduler = match &raw.scheduler {
+        None => defaults::SCHEDULER.to_string(),
+        Some(s) => {
+            if !SCHEDULERS.contains(&s.get_ref().as_str()) {
+                c.at(
+                    s,
+                    "scheduler",
+                    format!(
+                        "a kernel scheduler ({}), not {:?}",
+                        SCHEDULERS.join(" "),
+                        s.get_ref()
+                    ),
+                );
+            }
+            s.get_ref().clone()
+        }
+    };
+    let forward = match &raw.forward {
+        None => Forward::Ipip,
+        Some(f) => match f.get_ref().as_str() {
+            "ipip" => Forward::Ipip,
+            "dr" => Forward::Dr,
+            "nat" => Forward::Nat,
+            other => {
+                c.at(
+                    f,
+                    "forward",
+                    format!("a forwarding method (ipip, dr, nat), not {other:?}"),
+                );
+                Forward::Ipip
+            }
+        },
+    };
+    let persistence_timeout = raw.persistence_timeout.as_ref().map(|_| {
+        c.duration(
+            &raw.persistence_timeout,
+            "persistence_timeout",
+            Duration::ZERO,
+        )
+    });
+    if let (Some(d), Some(v)) = (persistence_timeout, &raw.persistence_timeout) {
+        if d.subsec_nanos() != 0 {
+            c.at(
+                v,
+                "persistence_timeout",
+                "whole seconds (IPVS counts persistence in seconds)",
+            );
+        }
+    }
+
+    let check_interval = c.duration(
+        &raw.check_interval,
+        "check_interval",
+        defaults::CHECK_INTERVAL,
+    );
+    let check_timeout = c.duration(&raw.check_timeout, "check_timeout", check_interval);
+    if let Some(t) = &raw.check_timeout {
+        if check_timeout > check_interval {
+            c.at(
+                t,
+                "check_timeout",
+                format!(
+                    "at most check_interval ({}) so a round of checks finishes inside one interval",
+                    duration::render(check_interval)
+                ),
+            );
+        }
+    }
+    let ramp_up_time = c.duration(&raw.ramp_up_time, "ramp_up_time", defaults::RAMP_UP_TIME);
+    let fall = raw
+        .fall
+        .as_ref()
+        .and_then(|f| c.int(f, "fall", 1, 100, "a count of failed checks"))
+        .map_or(defaults::FALL, |n| {
+            u32::try_from(n).unwrap_or(defaults::FALL)
+        });
+    let rise = raw
+        .rise
+        .as_ref()
+        .and_then(|r| c.int(r, "rise", 1, 100, "a count of good checks"))
+        .map_or(defaults::RISE, |n| {
+            u32::try_from(n).unwrap_or(defaults::RISE)
+        });
+    let backend_mode = match &raw.backend_mode {
+        None => BackendMode::ActiveActive,
+        Some(m) => match m.get_ref().as_str() {
+            "active_active" => BackendMode::ActiveActive,
+            "active_passive" => BackendMode::ActivePassive,
+            other => {
+                c.at(
+                    m,
+                    "backend_mode",
+                    format!("\"active_active\" or \"active_passive\", not {other:?}"),
+                );
+                BackendMode::ActiveActive
+            }
+        },
+    };
+
+    let service_family = service.map(|s| s.family());
+    let default_real_port = match service {
+        Some(ServiceKey::Addr { port, .. }) => port,
+        _ => 0,
+    };
+    let is_fwmark = matches!(service, Some(ServiceKey::Fwmark { .. }));
+
+    let mut nodes = Vec::new();
+    let mut seen_nodes = BTreeSet::new();
+    if raw.node.is_empty() {
+        c.nowhere("node", "at least one [[node]] table (address, port, path)");
+    }
+    if raw.node.len() > MAX_NODES {
+        c.nowhere(
+            "node",
+            format!(
+                "at most {MAX_NODES} nodes per cluster, not {}",
+                raw.node.len()
+            ),
+        );
+    }
+    for (i, n) in raw.node.iter().enumerate() {
+        let key = format!("node[{i}]");
+        let address = c.ip(&n.address, &format!("{key}.address"));
+        let port = c.port(&n.port, &format!("{key}.port"));
+        let path = match &n.path {
+            Some(p) => {
+                let s = p.get_ref();
+                if !s.starts_with('/') {
+                    c.at(
+                        p,
+                        &format!("{key}.path"),
+                        format!("a path starting with '/', not {s:?}"),
+                    );
+                } else if s
+                    .chars()
+                    .any(|ch| ch.is_whitespace() || ch.is_control() || ch == '#')
+                {
+                    c.at(
+                        p,
+                        &format!("{key}.path"),
+                        format!("a URL path without spaces, control characters or '#', not {s:?}"),
+                    );
+                }
+                s.clone()
+            }
+            None => format!("/{name}/status"),
+        };
+        let real_port = match &n.real_port {
+            Some(p) if is_fwmark => {
+                c.at(
+                    p,
+                    &format!("{key}.real_port"),
+                    "no real_port for a fwmark service (real servers take the packet's own port)",
+                );
+                0
+            }
+            Some(p) => c.port(p, &format!("{key}.real_port")).unwrap_or(0),
+            None => default_real_port,
+        };
+        let max_weight = n
+            .max_weight
+            .as_ref()
+            .and_then(|w| {
+                c.int(
+                    w,
+                    &format!("{key}.max_weight"),
+                    0,
+                    i64::from(MAX_WEIGHT),
+                    "a weight",
+                )
+            })
+            .map_or(defaults::MAX_WEIGHT, |w| u32::try_from(w).unwrap_or(0));
+        let priority = n.priority.as_ref().map_or(0, |p| *p.get_ref());
+        let Some(address) = address else { continue };
+        if !seen_nodes.insert((address, real_port)) {
+            c.at(
+                &n.address,
+                &format!("{key}.address"),
+                format!("each node once, but {address} is listed twice"),
+            );
+        }
+        if let Some(fam) = service_family {
+            if Family::of(&address) != fam && forward != Forward::Ipip {
+                c.at(
+                    &n.address,
+                    &format!("{key}.address"),
+                    format!(
+                        "an address of the service's family ({}) unless forward = \"ipip\" (the kernel only tunnels across families)",
+                        if fam == Family::V4 { "IPv4" } else { "IPv6" }
+                    ),
+                );
+            }
+        }
+        nodes.push(Node {
+            address,
+            port: port.unwrap_or(0),
+            path,
+            real_port,
+            max_weight,
+            priority,
+        });
+    }
+
+    let sorry_server = raw.sorry_server.as_ref().and_then(|s| {
+        let address = c.ip(&s.address, "sorry_server.address");
+        let port = match &s.port {
+            Some(p) if is_fwmark => {
+                c.at(p, "sorry_server.port", "no port for a fwmark service");
+                0
+            }
+            Some(p) => c.port(p, "sorry_server.port").unwrap_or(0),
+            None => default_real_port,
+        };
+        let weight = s
+            .weight
+            .as_ref()
+            .and_then(|w| {
+                c.int(
+                    w,
+                    "sorry_server.weight",
+                    1,
+                    i64::from(MAX_WEIGHT),
+                    "a weight",
+                )
+            })
+            .map_or(defaults::SORRY_WEIGHT, |w| u32::try_from(w).unwrap_or(1));
+        if let Some(a) = address {
+            if seen_nodes.contains(&(a, port)) {
+                c.at(
+                    &s.address,
+                    "sorry_server.address",
+                    "a sorry server that is not also a node",
+                );
+            }
+        }
+        address.map(|address| SorryServer {
+            address,
+            port,
+            weight,
+        })
+    });
+
+    let ops_raw = raw.ops.unwrap_or_default();
+    let ops = Ops {
+        ipvs: c.opset(ops_raw.ipvs.as_ref(), "ops.ipvs", Ops::DEFAULT.ipvs),
+        vip: c.opset(ops_raw.vip.as_ref(), "ops.vip", Ops::DEFAULT.vip),
+    };
+
+    match (c.problems.is_empty(), service) {
+        (true, Some(service)) => Ok(Spec {
+            file: file.to_path_buf(),
+            name,
+            description,
+            service,
+            scheduler,
+            forward,
+            persistence_timeout,
+            check_interval,
+            check_timeout,
+            ramp_up_time,
+            fall,
+            rise,
+            backend_mode,
+            sorry_server,
+            vips,
+            nodes,
+            ops,
+        }),
+        _ => {
+            let mut problems = c.problems;
+            // Report in file order; problems without a position (missing tables) go last.
+            problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
+            Err(problems)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `big_brother validate`: exit codes and messages that name the file, the position, the key
+//! and what was expected.
+
+use crate::util::{bb, repo, write};
+
+const GOOD: &str = r#"
+name = "webapp"
+fwmark = 7
+[[vip]]
+address = "192.0.2.7"
+nic = "eth0"
+[[node]]
+address = "198.51.100.1"
+port = 80
+"#;
+
+fn rejects(body: &str, key: &str, expected_part: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "c.toml", body);
+    let r = bb(&["validate", f.to_str().unwrap()]);
+    r.expect_code(6);
+    let err = r.stderr();
+    assert!(
+        err.contains(f.to_str().unwrap()),
+        "message must name the file: {err}"
+    );
+    assert!(err.contains(key), "message must name `{key}`: {err}");
+    assert!(
+        err.contains(expected_part),
+        "message must say `{expected_part}`: {err}"
+    );
+}
+
+#[test]
+fn example_specs_are_valid() {
+    let ex = repo().join("crm/examples/webapp.toml");
+    bb(&["validate", ex.to_str().unwrap()]).expect_code(0);
+}
+
+#[test]
+fn good_minimal_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "c.toml", GOOD);
+    bb(&["validate", f.to_str().unwrap()]).expect_code(0);
+}
+
+#[test]
+fn each_rule_is_enforced_with_a_located_message() {
+    rejects(
+        &format!("shedular = \"wlc\"\n{GOOD}"),
+        "shedular",
+        "unknown field",
+    );
+    rejects(
+        &format!("{GOOD}\nshedular = \"wlc\"\n"),
+        "node[0]",
+        "unknown field",
+    );
+    rejects(
+        &GOOD.replace("fwmark = 7", "fwmark = 0"),
+        "fwmark",
+        "from 1",
+    );
+    rejects(
+        &GOOD.replace(
+            "fwmark = 7",
+            "fwmark = 7\naddress = \"192.0.2.7\"\nport = 443",
+        ),
+        "fwmark",
+        "not both",
+    );
+    rejects(
+        &format!("scheduler = \"fastest\"\n{GOOD}"),
+        "scheduler",
+        "twos",
+    );
+    rejects(
+        &format!("forward = \"tun\"\n{GOOD}"),
+        "forward",
+        "ipip, dr, nat",
+    );
+    rejects(
+        &format!("check_interval = \"0s\"\n{GOOD}"),
+        "check_interval",
+        "greater than zero",
+    );
+    rejects(
+        &format!("ramp_up_time = \"-5s\"\n{GOOD}"),
+        "ramp_up_time",
+        "positive",
+    );
+    rejects(
+        &GOOD.replace("192.0.2.7", "192.0.2.300"),
+        "vip[0].address",
+        "IPv4 or IPv6",
+    );
+    rejects(
+        &GOOD.replace("198.51.100.1", "2001:db8::zz"),
+        "node[0].address",
+        "IPv4 or IPv6",
+    );
+    rejects(
+        &GOOD.replace("port = 80", "port = 0"),
+        "node[0].port",
+        "from 1 to 65535",
+    );
+    rejects(
+        &format!("{GOOD}path = \"status\"\n"),
+        "node[0].path",
+        "starting with '/'",
+    );
+    rejects(
+        &GOOD.replace("\"webapp\"", "\"web app\""),
+        "name",
+        "Pacemaker ids",
+    );
+    rejects(
+        &format!("{GOOD}\n[[node]]\naddress = \"198.51.100.1\"\nport = 81\n"),
+        "node[1].address",
+        "listed twice",
+    );
+    rejects(
+        &format!("{GOOD}\n[[vip]]\naddress = \"192.0.2.7\"\n"),
+        "vip[1].address",
+        "listed twice",
+    );
+}
+
+#[test]
+fn more_than_1024_nodes_is_rejected() {
+    let mut body = String::from("name = \"big\"\nfwmark = 1\n[[vip]]\naddress = \"192.0.2.1\"\n");
+    for i in 0..1025u32 {
+        body.push_str(&format!(
+            "[[node]]\naddress = \"10.{}.{}.{}\"\nport = 80\n",
+            i / 65536,
+            (i / 256) % 256,
+            i % 256
+        ));
+    }
+    rejects(&body, "node", "at most 1024");
+}
+
+#[test]
+fn durations_accept_documented_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["2s", "120s", "2000ms"] {
+        // Top-level keys go before the first table header.
+        let f = write(
+            dir.path(),
+            "c.toml",
+            &format!("check_interval = \"{d}\"\n{GOOD}"),
+        );
+        bb(&["validate", f.to_str().unwrap()]).expect_code(0);
+    }
+}
+
+#[test]
+fn missing_file_names_it() {
+    let r = bb(&["validate", "/nonexistent/spec.toml"]);
+    r.expect_code(6);
+    assert!(r.stderr().contains("/nonexistent/spec.toml"));
+}
