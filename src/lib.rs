@@ -9,3 +9,4 @@ pub mod crm;
 pub mod ipvs;
 pub mod ocf;
 pub mod spec;
+pub mod supervisor;

@@ -1,0 +1,32 @@
+//! The one place that decides which IPVS backend a process talks to. The supervisor, `stop`
+//! (cleaning up after a dead supervisor) and `monitor OCF_CHECK_LEVEL=10` all open it here, so
+//! they always look at the same table: the kernel's, or in `dry_run` the file-backed in-memory
+//! one in the cluster's state directory. Nothing else in the agent or supervisor knows which.
+
+use crate::ipvs::{Ipvs, IpvsError};
+
+use super::dryrun::FileBacked;
+use super::state::StateDir;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// This build has no kernel (generic netlink) backend; only `dry_run=true` works.
+    #[error(
+        "kernel backend not built yet: this big_brother can only run with dry_run=true \
+         (OCF_RESKEY_dry_run)"
+    )]
+    NotBuilt,
+    #[error(transparent)]
+    Ipvs(#[from] IpvsError),
+}
+
+/// Opens the backend for one cluster. Opening has no side effects (the dry-run table file is
+/// only written on the first change).
+pub fn open_backend(dry_run: bool, state: &StateDir) -> Result<Box<dyn Ipvs + Send>, BackendError> {
+    if dry_run {
+        return Ok(Box::new(FileBacked::open(&state.dryrun())?));
+    }
+    // The kernel backend plugs in here: `ipvs::netlink::Netlink::open()` (branch `netlink`),
+    // mapping its error with `BackendError::Ipvs`.
+    Err(BackendError::NotBuilt)
+}
