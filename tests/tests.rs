@@ -6,4 +6,7 @@
 
 mod util;
 
+mod ocf;
+mod ocf_support;
+mod ocf_tools;
 mod spec;

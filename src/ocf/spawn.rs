@@ -92,7 +92,10 @@ pub fn spawn_supervisor(
     ready_within: Duration,
 ) -> Result<Child, AgentError> {
     let mut cmd = Command::new(program);
-    cmd.arg("supervise")
+    // argv[0] `big_brother`, not the agent's `ocf_big_brother` (which would make every argument
+    // an OCF action), and what operators look for in `ps`.
+    cmd.arg0("big_brother")
+        .arg("supervise")
         .arg("--cluster")
         .arg(&params.cluster)
         .arg("--config")

@@ -150,6 +150,7 @@ impl Controller {
         let bound = (self.spec.check_timeout + Duration::from_millis(100)).min(ready_within / 2);
         self.first_round(started + bound);
         self.tick().map_err(|source| self.ipvs_err(source))?;
+        fault_ready_delay();
         self.ready = true;
         self.write_status();
         self.notify(&format!(
@@ -576,6 +577,23 @@ impl Controller {
         }
         self.start_nodes_keeping(&existing, previous);
         self.tick().map_err(|e| self.ipvs_err(e))
+    }
+}
+
+/// Test-only fault knob (as Pacemaker's Dummy has `op_sleep`): `BIG_BROTHER_FAULT_READY_DELAY_MS`
+/// delays `READY=1` after the service is programmed, so tests can drive a start past its
+/// timeout and check that nothing is left behind. Unset in production; a stop still ends it.
+fn fault_ready_delay() {
+    let Some(ms) = std::env::var("BIG_BROTHER_FAULT_READY_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    log::warn(format!("fault knob: delaying READY by {ms} ms"));
+    let end = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < end && !runtime::stop_requested() {
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
