@@ -97,7 +97,8 @@ fn main() {
         "{:<44} {:>8} {:>8} {:>8}",
         "agent action", "median", "p99", "mean"
     );
-    let cases: Vec<(&str, &Path, &str, &Vec<(&str, String)>, i32)> = vec![
+    type Case<'a> = (&'a str, &'a Path, &'a str, &'a Vec<(&'a str, String)>, i32);
+    let cases: Vec<Case> = vec![
         ("big_brother monitor (level 0)", &bin, "monitor", &ours, 0),
         (
             "big_brother monitor (OCF_CHECK_LEVEL=10)",
