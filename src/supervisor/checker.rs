@@ -196,11 +196,13 @@ fn run(
         if tx.send(obs).is_err() {
             return; // the controller is gone
         }
-        // Next slot on the original grid; skip slots already missed instead of bursting.
+        // Next slot on the original grid. A check that ran into the next slot (a hung node
+        // uses its whole budget, which may equal the interval) starts the next one at once;
+        // slots missed entirely are skipped instead of caught up in a burst.
         next += interval;
-        if next <= at {
+        if next < at {
             let behind = (at - next).as_nanos() / interval.as_nanos().max(1);
-            next += interval * u32::try_from(behind + 1).unwrap_or(u32::MAX);
+            next += interval * u32::try_from(behind).unwrap_or(u32::MAX);
         }
     }
 }
