@@ -7,4 +7,5 @@
 mod util;
 
 mod health;
+mod health_demo;
 mod spec;

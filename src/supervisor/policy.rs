@@ -160,9 +160,15 @@ impl NodeState {
         self.fails
     }
 
-    /// Whether the weight is still climbing at `now`.
-    pub fn ramping(&self, policy: &Policy, now: Instant) -> bool {
-        self.mode == Mode::Up && self.ramp.is_some_and(|r| progress(r, policy, now) < 1.0)
+    /// Whether the weight is still climbing towards the health at `now`.
+    pub fn ramping(&self, policy: &Policy, max_weight: u32, now: Instant) -> bool {
+        match (self.mode, self.ramp, self.health) {
+            (Mode::Up, Some(r), Some(h)) => {
+                progress(r, policy, now) < 1.0
+                    && self.weight(policy, max_weight, now) < scale(h, max_weight)
+            }
+            _ => false,
+        }
     }
 
     /// Takes one check result into account.
@@ -377,7 +383,13 @@ pub struct NodeSummary {
 
 impl NodeState {
     /// Summary at `now`; `weight` is what [`desired`] gave the node (cluster rules included).
-    pub fn summary(&self, policy: &Policy, weight: u32, now: Instant) -> NodeSummary {
+    pub fn summary(
+        &self,
+        policy: &Policy,
+        max_weight: u32,
+        weight: u32,
+        now: Instant,
+    ) -> NodeSummary {
         let last = self.last.as_ref();
         let forced_reason = last.and_then(|l| l.forced_reason.clone());
         let state = if self.drained {
@@ -386,7 +398,7 @@ impl NodeState {
             match self.mode {
                 Mode::New => "new",
                 Mode::Up if self.fails > 0 => "failing",
-                Mode::Up if self.ramping(policy, now) => "ramping",
+                Mode::Up if self.ramping(policy, max_weight, now) => "ramping",
                 Mode::Up => "up",
                 Mode::Down if forced_reason.is_some() => "forced_down",
                 Mode::Down => "down",
@@ -547,7 +559,7 @@ mod tests {
             70,
             "two failures < fall: last good health held"
         );
-        assert_eq!(s.summary(&p, 70, t).state, "failing");
+        assert_eq!(s.summary(&p, 100, 70, t).state, "failing");
         s.observe(&ok(t, 70.0), &p);
         s.observe(&err(t), &p);
         s.observe(&err(t), &p);
@@ -568,7 +580,7 @@ mod tests {
         s.observe(&ok(t, 90.0), &p);
         s.observe(&forced(t), &p);
         assert_eq!(s.mode(), Mode::Down);
-        let sum = s.summary(&p, 0, t);
+        let sum = s.summary(&p, 100, 0, t);
         assert_eq!(sum.state, "forced_down");
         assert_eq!(sum.forced_reason.as_deref(), Some("apt upgrades"));
     }

@@ -104,6 +104,16 @@ pub fn apply(ipvs: &mut dyn Ipvs, key: &ServiceKey, ops: &[Op]) -> Result<usize,
     }
 }
 
+/// One reconciliation round: one dump of the service's destinations, the minimal changes, and
+/// applying them. Returns the changes made (an empty list means the kernel already matched; a
+/// non-empty list when `desired` did not change since the last round is drift).
+pub fn sync(ipvs: &mut dyn Ipvs, key: &ServiceKey, desired: &[Dest]) -> Result<Vec<Op>, IpvsError> {
+    let current = ipvs.dests(key)?;
+    let ops = reconcile(desired, &current);
+    apply(ipvs, key, &ops)?;
+    Ok(ops)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
