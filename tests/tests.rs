@@ -6,4 +6,6 @@
 
 mod util;
 
+mod health;
+mod health_demo;
 mod spec;
