@@ -26,11 +26,17 @@ enum Command {
         #[arg(required = true, value_name = "SPEC")]
         specs: Vec<PathBuf>,
     },
+    /// The CIB face: generate, check, apply or remove a cluster's Pacemaker group.
+    Crm {
+        #[command(subcommand)]
+        command: commands::crm::CrmCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { specs } => commands::validate::run(&specs).into(),
+        Command::Crm { command } => commands::crm::run(command).into(),
     }
 }
