@@ -102,7 +102,8 @@ pub fn run(cmd: CrmCommand) -> OcfCode {
     }
 }
 
-/// Loads every spec (printing all problems of all files), then checks they fit together.
+/// Loads every spec (printing all problems of all files), then checks they fit together and
+/// that Pacemaker can store their text (`generate::storable`).
 fn with_specs(common: &Common, f: impl FnOnce(&[Spec]) -> OcfCode) -> OcfCode {
     let mut ok = true;
     for file in &common.specs {
@@ -114,13 +115,23 @@ fn with_specs(common: &Common, f: impl FnOnce(&[Spec]) -> OcfCode) -> OcfCode {
     if !ok {
         return OcfCode::ErrConfigured;
     }
-    match spec::load_all(&common.specs) {
-        Ok(specs) => f(&specs),
+    let specs = match spec::load_all(&common.specs) {
+        Ok(specs) => specs,
         Err(e) => {
             eprintln!("{e}");
-            OcfCode::ErrConfigured
+            return OcfCode::ErrConfigured;
+        }
+    };
+    for s in &specs {
+        if let Err(e) = generate::check_storable(s) {
+            eprintln!("{e}");
+            ok = false;
         }
     }
+    if !ok {
+        return OcfCode::ErrConfigured;
+    }
+    f(&specs)
 }
 
 fn fail(e: &CrmError) -> OcfCode {
