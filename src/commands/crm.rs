@@ -140,35 +140,48 @@ fn fail(e: &CrmError) -> OcfCode {
 }
 
 fn check(specs: &[Spec], common: &Common) -> OcfCode {
+    let wanted: Vec<_> = specs
+        .iter()
+        .map(|s| generate::group(s, common.config_dir.as_deref()))
+        .collect();
+    let results = match apply::check(&wanted) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
     let mut code = OcfCode::Success;
-    for s in specs {
-        let wanted = generate::group(s, common.config_dir.as_deref());
+    for (s, result) in specs.iter().zip(results) {
         let gid = generate::group_id(&s.name);
-        match apply::check(&wanted) {
-            Ok(Comparison::InSync) => println!("{gid}: in sync with {}", s.file.display()),
-            Ok(Comparison::Missing) => {
+        match result {
+            Comparison::InSync => println!("{gid}: in sync with {}", s.file.display()),
+            Comparison::Missing => {
                 println!(
                     "{gid}: missing from the CIB (`big_brother crm apply` creates it from {})",
                     s.file.display()
                 );
                 code = OcfCode::ErrGeneric;
             }
-            Ok(Comparison::Differs { diff }) => {
+            Comparison::Differs { diff } => {
                 print!("{gid}: differs from {}:\n{diff}", s.file.display());
                 code = OcfCode::ErrGeneric;
             }
-            Err(e) => return fail(&e),
         }
     }
     code
 }
 
 fn apply(specs: &[Spec], common: &Common) -> OcfCode {
+    let wanted: Vec<_> = specs
+        .iter()
+        .map(|s| generate::group(s, common.config_dir.as_deref()))
+        .collect();
+    let results = match apply::apply(&wanted) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
     let mut code = OcfCode::Success;
-    for s in specs {
-        let wanted = generate::group(s, common.config_dir.as_deref());
+    for (s, result) in specs.iter().zip(results) {
         let gid = generate::group_id(&s.name);
-        match apply::apply(&wanted) {
+        match result {
             Ok(Applied::InSync) => println!("{gid}: in sync, nothing written"),
             Ok(Applied::Created { members, via }) => {
                 println!("{gid}: created ({}) with {via}", members.join(", "))

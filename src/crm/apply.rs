@@ -11,6 +11,7 @@
 //!   its members active (bounded), then deletes the group and every constraint or tag member
 //!   naming it in one `cibadmin --patch`.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::cib;
@@ -23,11 +24,13 @@ use crate::spec::duration;
 /// How often `remove` asks Pacemaker whether the group has stopped.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Compares the live group with `wanted` (a generated group).
-pub fn check(wanted: &Element) -> Result<Comparison, CrmError> {
+/// Compares each live group with the generated one in `wanted` (one CIB query for all).
+pub fn check(wanted: &[Element]) -> Result<Vec<Comparison>, CrmError> {
     let resources = cib::query_resources()?;
-    let gid = wanted.id().unwrap_or_default();
-    Ok(diff::compare(resources.find("group", gid), wanted))
+    Ok(wanted
+        .iter()
+        .map(|w| diff::compare(resources.find("group", w.id().unwrap_or_default()), w))
+        .collect())
 }
 
 /// What `apply` did for one group.
@@ -47,13 +50,38 @@ pub enum Applied {
     },
 }
 
-/// Brings the live group in line with `wanted` (see the module doc).
-pub fn apply(wanted: &Element) -> Result<Applied, CrmError> {
-    let gid = wanted.id().unwrap_or_default().to_string();
+/// Brings each live group in line with the generated one in `wanted` (see the module doc).
+/// The outer error means the CIB could not be read at all; each group then has its own
+/// outcome, so one refused write does not stop the others. The CIB is read once before and,
+/// when anything was written, once after, to prove every write took.
+pub fn apply(wanted: &[Element]) -> Result<Vec<Result<Applied, CrmError>>, CrmError> {
     let live_cib = cib::query_cib()?;
     let config = configuration(&live_cib)?;
-    let applied = match plan::plan_apply(config, wanted)? {
-        Plan::InSync => return Ok(Applied::InSync),
+    let mut results: Vec<Result<Applied, CrmError>> = wanted
+        .iter()
+        .map(|w| apply_one(&live_cib, config, w))
+        .collect();
+    let wrote = results
+        .iter()
+        .any(|r| matches!(r, Ok(Applied::Created { .. } | Applied::Replaced { .. })));
+    if wrote {
+        let after = cib::query_cib()?;
+        let config = configuration(&after)?;
+        for (w, r) in wanted.iter().zip(results.iter_mut()) {
+            if let Ok(applied) = r {
+                if let Err(e) = verify_applied(config, w, applied) {
+                    *r = Err(e);
+                }
+            }
+        }
+    }
+    Ok(results)
+}
+
+fn apply_one(live_cib: &Element, config: &Element, wanted: &Element) -> Result<Applied, CrmError> {
+    let gid = wanted.id().unwrap_or_default().to_string();
+    Ok(match plan::plan_apply(config, wanted)? {
+        Plan::InSync => Applied::InSync,
         Plan::Create { group } => {
             let via = cib::create(&group)?;
             Applied::Created {
@@ -74,8 +102,10 @@ pub fn apply(wanted: &Element) -> Result<Applied, CrmError> {
             let via = if refs.is_empty() {
                 cib::replace_group(&gid, &group)?
             } else {
-                let new = plan::edited_cib(&live_cib, &gid, Some(&group), &refs)?;
-                cib::patch(&live_cib, &new)?
+                // The patch holds only this group's edits, so it applies even when an earlier
+                // group of this run changed the CIB since `live_cib` was read.
+                let new = plan::edited_cib(live_cib, &gid, Some(&group), &refs)?;
+                cib::patch(live_cib, &new)?
             };
             Applied::Replaced {
                 diff,
@@ -85,16 +115,13 @@ pub fn apply(wanted: &Element) -> Result<Applied, CrmError> {
                 via,
             }
         }
-    };
-    verify_applied(wanted, &applied)?;
-    Ok(applied)
+    })
 }
 
-/// Reads the CIB back: the group must now be in sync, and nothing the write removed may remain.
-fn verify_applied(wanted: &Element, applied: &Applied) -> Result<(), CrmError> {
+/// Checks the CIB read after the writes: the group must now be in sync, and nothing the write
+/// removed may remain.
+fn verify_applied(config: &Element, wanted: &Element, applied: &Applied) -> Result<(), CrmError> {
     let gid = wanted.id().unwrap_or_default().to_string();
-    let after = cib::query_cib()?;
-    let config = configuration(&after)?;
     match diff::compare(plan::live_group(config, &gid), wanted) {
         Comparison::InSync => {}
         Comparison::Missing => {
@@ -106,16 +133,8 @@ fn verify_applied(wanted: &Element, applied: &Applied) -> Result<(), CrmError> {
         Comparison::Differs { diff } => return Err(CrmError::StillDiffers { group: gid, diff }),
     }
     if let Applied::Replaced { dropped, .. } = applied {
-        let gone: std::collections::BTreeSet<&str> = dropped.iter().map(String::as_str).collect();
-        let mut left: Vec<String> = config
-            .ids()
-            .into_iter()
-            .filter(|id| gone.contains(id))
-            .map(str::to_string)
-            .collect();
-        let refs = plan::references(config, &gone);
-        left.extend(refs.constraints);
-        left.extend(refs.tag_refs.into_iter().map(|(t, o)| format!("{t}/{o}")));
+        let gone: BTreeSet<&str> = dropped.iter().map(String::as_str).collect();
+        let left = lingering(config, &gone);
         if !left.is_empty() {
             return Err(CrmError::Lingering {
                 group: gid,
@@ -124,6 +143,21 @@ fn verify_applied(wanted: &Element, applied: &Applied) -> Result<(), CrmError> {
         }
     }
     Ok(())
+}
+
+/// Ids from `gone` still present anywhere in `config`, and constraints or tag members still
+/// naming them.
+fn lingering(config: &Element, gone: &BTreeSet<&str>) -> Vec<String> {
+    let mut left: Vec<String> = config
+        .ids()
+        .into_iter()
+        .filter(|id| gone.contains(id))
+        .map(str::to_string)
+        .collect();
+    let refs = plan::references(config, gone);
+    left.extend(refs.constraints);
+    left.extend(refs.tag_refs.into_iter().map(|(t, o)| format!("{t}/{o}")));
+    left
 }
 
 fn configuration(cib: &Element) -> Result<&Element, CrmError> {
@@ -166,16 +200,9 @@ pub fn remove(group_id: &str, force: bool, timeout: Duration) -> Result<Removed,
     cib::patch(&live_cib, &new)?;
 
     let after = cib::query_cib()?;
-    let config = configuration(&after)?;
-    let mut gone: std::collections::BTreeSet<&str> = p.members.iter().map(String::as_str).collect();
+    let mut gone: BTreeSet<&str> = p.members.iter().map(String::as_str).collect();
     gone.insert(group_id);
-    let mut left: Vec<String> = config
-        .ids()
-        .into_iter()
-        .filter(|id| gone.contains(id))
-        .map(str::to_string)
-        .collect();
-    left.extend(plan::references(config, &gone).constraints);
+    let left = lingering(configuration(&after)?, &gone);
     if !left.is_empty() {
         return Err(CrmError::Lingering {
             group: group_id.to_string(),
