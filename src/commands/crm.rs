@@ -56,8 +56,9 @@ pub enum CrmCommand {
 pub struct Common {
     /// Directory the agent reads specs from on the cluster nodes; unless it is
     /// /etc/big_brother, the primitive gets a `config` parameter DIR/NAME.toml.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = parse_config_dir)]
     config_dir: Option<PathBuf>,
+    /// Spec files (TOML), one cluster each.
     #[arg(required = true, value_name = "SPEC")]
     specs: Vec<PathBuf>,
 }
@@ -76,6 +77,17 @@ impl From<FormatArg> for Format {
             FormatArg::Resources => Format::Resources,
             FormatArg::Cib => Format::Cib,
         }
+    }
+}
+
+/// The agent resolves the path on every node, from its own working directory: only an absolute
+/// path means the same file everywhere.
+fn parse_config_dir(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err(format!("expected an absolute directory, not {s:?}"))
     }
 }
 

@@ -31,6 +31,13 @@ fn other_config_dir_adds_the_config_parameter() {
         ),
         "{out}"
     );
+    let r = bb(&["crm", "generate", "--config-dir", "etc/bb", &webapp()]);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("expected an absolute directory"),
+        "{}",
+        r.stderr()
+    );
 }
 
 #[test]
