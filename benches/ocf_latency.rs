@@ -30,8 +30,8 @@ fn main() {
 
     // Two loopback litmus_paper stand-ins for the cluster's nodes.
     let mut ports = Vec::new();
-    for _ in 0..2 {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    for i in 0..2u8 {
+        let l = TcpListener::bind(("127.0.0.".to_string() + &(i + 1).to_string(), 0)).unwrap();
         ports.push(l.local_addr().unwrap().port());
         std::thread::spawn(move || {
             for mut s in l.incoming().flatten() {

@@ -372,9 +372,27 @@ fn a_start_whose_health_endpoints_hang_finishes_in_time() {
     let t0 = Instant::now();
     c.agent("start", &[]).expect_code(0);
     let took = t0.elapsed();
-    // The start timeout is 20 s; the first round is bounded by check_timeout (1 s here).
+    // The start timeout is 20 s; the first round is bounded by one check interval plus
+    // check_timeout (1 s + 1 s here).
     assert!(took < Duration::from_secs(15), "start took {took:?}");
     c.agent("monitor", &[]).expect_code(0);
+    let st = c.status().unwrap();
+    let nodes = st["nodes"].as_array().unwrap();
+    for hung in &nodes[..2] {
+        assert_eq!(hung["weight"], 0, "a hung node serves nothing: {st}");
+        assert!(
+            hung["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("timed out")),
+            "{st}"
+        );
+    }
+    assert!(nodes[2]["weight"].as_u64().unwrap() > 0, "{st}");
+    assert_eq!(
+        c.table().unwrap().len(),
+        3,
+        "hung nodes are quiesced, not left out"
+    );
     c.agent("stop", &[]).expect_code(0);
 }
 
@@ -453,12 +471,16 @@ fn monitor_level_10_compares_the_backend_with_the_status() {
     // Freeze the supervisor so it cannot repair the table, then change a weight behind its back.
     signal(pid, libc::SIGSTOP);
     let table = c.state_dir().join("dryrun-ipvs.json");
-    let text = std::fs::read_to_string(&table).unwrap();
-    std::fs::write(&table, text.replacen("\"weight\": 100", "\"weight\": 3", 1)).unwrap();
+    let mut t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&table).unwrap()).unwrap();
+    let d = &mut t["services"][0]["dests"][0];
+    let tampered = d["weight"].as_u64().unwrap() + 7;
+    d["weight"] = tampered.into();
+    std::fs::write(&table, serde_json::to_vec(&t).unwrap()).unwrap();
     c.agent("monitor", &[]).expect_code(0);
     let r = c.agent("monitor", &[("OCF_CHECK_LEVEL", "10")]);
     r.expect_code(1);
-    expect_reason(&r, "w3");
+    expect_reason(&r, &format!("w{tampered}"));
     signal(pid, libc::SIGCONT);
     c.agent("stop", &[]).expect_code(0);
 }

@@ -35,8 +35,9 @@ pub struct HealthServer {
 }
 
 impl HealthServer {
-    pub fn start(b: Behaviour) -> HealthServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// Listens on `ip` (any of 127.0.0.0/8), on a free port.
+    pub fn start(ip: std::net::Ipv4Addr, b: Behaviour) -> HealthServer {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -88,6 +89,11 @@ fn serve(listener: TcpListener, b: Behaviour, stop: &AtomicBool) {
     }
 }
 
+/// The address of node `i`: 127.0.0.(i+1), so every node is a distinct IPVS destination.
+pub fn node_ip(i: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, 0, 0, u8::try_from(i + 1).unwrap())
+}
+
 /// One cluster under test.
 pub struct Cluster {
     pub dir: tempfile::TempDir,
@@ -107,7 +113,11 @@ impl Cluster {
     }
 
     pub fn in_dir(dir: tempfile::TempDir, name: &str, fwmark: u32, nodes: &[Behaviour]) -> Cluster {
-        let servers: Vec<HealthServer> = nodes.iter().map(|b| HealthServer::start(*b)).collect();
+        let servers: Vec<HealthServer> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, b)| HealthServer::start(node_ip(i), *b))
+            .collect();
         let config = dir.path().join(format!("{name}.toml"));
         let rsctmp = dir.path().join("rsctmp");
         let log = dir.path().join("ha.log");
@@ -136,8 +146,8 @@ impl Cluster {
         );
         for (i, srv) in self.servers.iter().take(n).enumerate() {
             s.push_str(&format!(
-                "[[node]]\naddress = \"127.0.0.{}\"\nport = {}\npath = \"/{}/status\"\n",
-                i + 1,
+                "[[node]]\naddress = \"{}\"\nport = {}\npath = \"/{}/status\"\n",
+                node_ip(i),
                 srv.addr.port(),
                 self.name
             ));
@@ -162,6 +172,11 @@ impl Cluster {
             ("HA_RSCTMP", self.rsctmp.display().to_string()),
             ("HA_LOGFILE", self.log.display().to_string()),
             ("HA_LOGFACILITY", "none".to_string()),
+            // Drains live in a persistent data dir; keep the tests' out of /var/lib.
+            (
+                "BIG_BROTHER_DATA_DIR",
+                self.dir.path().join("data").display().to_string(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

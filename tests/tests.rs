@@ -6,6 +6,9 @@
 
 mod util;
 
+mod crm;
+mod health;
+mod health_demo;
 mod ocf;
 mod ocf_support;
 mod ocf_tools;

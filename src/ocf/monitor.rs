@@ -85,9 +85,7 @@ pub fn known_service(state: &StateDir, params: &Params) -> Option<(ServiceKey, b
     if let Ok(Some(s)) = Status::read(&state.status()) {
         return Some((s.service.key.into(), s.dry_run));
     }
-    load_spec(params)
-        .ok()
-        .map(|spec| (spec.service, params.dry_run))
+    load_spec(params).ok().map(|run| (run.key, params.dry_run))
 }
 
 /// No supervisor: cleanly stopped, unless our service is still in IPVS.

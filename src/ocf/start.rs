@@ -17,7 +17,7 @@ use crate::supervisor::state::{Liveness, StateDir};
 use crate::supervisor::status::Status;
 
 pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), AgentError> {
-    let spec = load_spec(params)?;
+    let run = load_spec(params)?;
     let state = StateDir::new(&env.rsctmp, &params.cluster);
     // Fail fast, with the precise code, when this host cannot run the backend at all.
     drop(open_backend(params.dry_run, &state)?);
@@ -52,8 +52,8 @@ pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Age
         "{}: started supervisor pid {} for {} ({} nodes), waiting up to {} ms for READY",
         params.cluster,
         child.id(),
-        spec.service,
-        spec.nodes.len(),
+        run.key,
+        run.spec.nodes.len(),
         budget.as_millis()
     ));
     let outcome = spawn::wait_ready(&mut child, &notify, deadline);

@@ -1,19 +1,24 @@
 //! The controller: the supervisor's one thread that owns the IPVS backend. Each tick it drains
-//! health observations from the checker threads, asks the policy for the desired destinations,
-//! reads the service's destinations once, applies the minimal set of changes, rewrites the status
-//! file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`.
+//! health observations from the checker threads, re-reads the drain set if it changed, asks the
+//! policy for the desired destinations, reconciles them with one dump of the service, rewrites
+//! the status file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`.
 //!
 //! Start-up order matters for "never half-started": the service is created (or adopted, with
 //! the kernel's current weights, after a crash), then the first round of checks runs, bounded by
-//! `check_timeout` and by the start budget, then the first apply, and only then `READY=1`.
+//! one check interval plus `check_timeout` (the checkers stagger their first checks across the
+//! interval) and by half the start budget, then the first apply, and only then `READY=1`.
 //! Reload (SIGHUP) re-reads the spec and changes the service in place; a spec that does not
 //! validate is refused and recorded, and the running one stays.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::checker::{self, Checkers, Observation};
+use super::drain;
+use super::policy::{self, NodeState, Policy};
+use super::reconcile;
 use super::repr::{DestRepr, ServiceRepr};
 use super::runtime::{self, Notifier};
 use super::state::StateDir;
@@ -22,10 +27,6 @@ use crate::ipvs::{Dest, DestEntry, Ipvs, IpvsError, Service, ServiceKey};
 use crate::ocf::error::AgentError;
 use crate::ocf::log;
 use crate::spec::{self, Spec};
-
-// PLACEHOLDER until the `health` branch lands (SUPERVISOR_CONTRACT.md): these come from
-// supervisor::{checker, policy, reconcile} then, with the same shapes.
-use placeholder::{apply, desired, reconcile, spawn, Checkers, NodeState, Observation};
 
 /// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
 const SVC_F_PERSISTENT: u32 = 0x0001;
@@ -40,19 +41,19 @@ pub struct Ident {
     pub started_at: u64,
 }
 
-/// What a node last looked like, for the status file.
-#[derive(Clone, Debug, Default)]
-struct Seen {
-    health: Option<f64>,
-    latency: Option<Duration>,
-    error: Option<String>,
-    observed: bool,
-    state: String,
-    since: u64,
+/// A spec the supervisor can run: validated, with a service (not staged).
+#[derive(Clone, Debug)]
+pub struct Runnable {
+    pub spec: Spec,
+    pub key: ServiceKey,
+    /// Digest of the bytes the spec was read from.
+    pub digest: String,
 }
 
 pub struct Controller {
     spec: Spec,
+    key: ServiceKey,
+    policy: Policy,
     digest: String,
     ident: Ident,
     ipvs: Box<dyn Ipvs + Send>,
@@ -62,8 +63,11 @@ pub struct Controller {
     rx: Receiver<Observation>,
     checkers: Option<Checkers>,
     nodes: Vec<NodeState>,
-    seen: Vec<Seen>,
+    /// Whether each node has answered (or failed) a check since the checkers started.
+    observed: Vec<bool>,
+    drains: drain::Watch,
     drained: BTreeSet<String>,
+    drain_error: Option<String>,
     applied: Vec<Dest>,
     tick: u64,
     reload: ReloadStatus,
@@ -72,7 +76,7 @@ pub struct Controller {
 }
 
 /// The kernel service a spec asks for.
-pub fn service_of(spec: &Spec) -> Service {
+pub fn service_of(spec: &Spec, key: ServiceKey) -> Service {
     let (flags, timeout) = match spec.persistence_timeout {
         Some(t) => (
             SVC_F_PERSISTENT,
@@ -81,7 +85,7 @@ pub fn service_of(spec: &Spec) -> Service {
         None => (0, 0),
     };
     Service {
-        key: spec.service,
+        key,
         scheduler: spec.scheduler.clone(),
         flags,
         timeout,
@@ -90,17 +94,19 @@ pub fn service_of(spec: &Spec) -> Service {
 
 impl Controller {
     pub fn new(
-        spec: Spec,
-        digest: String,
+        run: Runnable,
         ident: Ident,
         ipvs: Box<dyn Ipvs + Send>,
         state: StateDir,
         notifier: Notifier,
     ) -> Controller {
         let (tx, rx) = mpsc::channel();
+        let drains = drain::Watch::new(drain::path(&ident.cluster));
         Controller {
-            spec,
-            digest,
+            policy: Policy::from_spec(&run.spec),
+            spec: run.spec,
+            key: run.key,
+            digest: run.digest,
             ident,
             ipvs,
             state,
@@ -109,8 +115,10 @@ impl Controller {
             rx,
             checkers: None,
             nodes: Vec::new(),
-            seen: Vec::new(),
+            observed: Vec::new(),
+            drains,
             drained: BTreeSet::new(),
+            drain_error: None,
             applied: Vec::new(),
             tick: 0,
             reload: ReloadStatus {
@@ -125,7 +133,7 @@ impl Controller {
     }
 
     pub fn key(&self) -> ServiceKey {
-        self.spec.service
+        self.key
     }
 
     /// How often the controller ticks: the check interval, but at least once a second so the
@@ -136,32 +144,34 @@ impl Controller {
             .clamp(Duration::from_millis(100), Duration::from_secs(1))
     }
 
-    /// Programs the service, runs the first round of checks (bounded by `check_timeout` and half
-    /// of `ready_within`), applies, writes the status file and sends `READY=1`.
+    /// Programs the service, runs the first round of checks, applies, writes the status file and
+    /// sends `READY=1`.
     pub fn start(&mut self, ready_within: Duration) -> Result<(), AgentError> {
         let started = Instant::now();
         let existing = self.ensure_service()?;
         self.notify(&format!(
             "STATUS=programmed {}, checking {} nodes",
-            self.key(),
+            self.key,
             self.spec.nodes.len()
         ));
-        self.start_nodes(&existing);
-        let bound = (self.spec.check_timeout + Duration::from_millis(100)).min(ready_within / 2);
-        self.first_round(started + bound);
+        self.start_nodes(&existing, Vec::new())?;
+        let round = self.spec.check_interval
+            + self.spec.check_timeout.min(self.spec.check_interval)
+            + Duration::from_millis(100);
+        self.first_round(started + round.min(ready_within / 2));
         self.tick().map_err(|source| self.ipvs_err(source))?;
         fault_ready_delay();
         self.ready = true;
         self.write_status();
         self.notify(&format!(
             "READY=1\nSTATUS=running {} with {} destinations",
-            self.key(),
+            self.key,
             self.applied.len()
         ));
         log::info(format!(
             "{} ready: {} programmed with {} destinations in {} ms",
             self.ident.cluster,
-            self.key(),
+            self.key,
             self.applied.len(),
             started.elapsed().as_millis()
         ));
@@ -174,14 +184,14 @@ impl Controller {
         while !runtime::stop_requested() {
             if runtime::take_reload_request() {
                 self.reload_spec();
-                next = Instant::now();
+                next = Instant::now() + self.tick_every();
             }
             let now = Instant::now();
             if now >= next {
                 if let Err(e) = self.tick() {
                     let msg = e.to_string();
                     if self.backend_error.as_deref() != Some(msg.as_str()) {
-                        log::error(format!("cannot program {}: {msg}", self.key()));
+                        log::error(format!("cannot program {}: {msg}", self.key));
                     }
                     self.backend_error = Some(msg);
                     self.write_status();
@@ -192,7 +202,7 @@ impl Controller {
             // Wake at least every 100 ms to notice signals.
             let wait = (next - now).min(Duration::from_millis(100));
             match self.rx.recv_timeout(wait) {
-                Ok(obs) => self.observe(obs),
+                Ok(obs) => self.observe(&obs),
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
             }
         }
@@ -201,10 +211,8 @@ impl Controller {
     /// Clean stop: checkers told to stop (not joined: a hung check must not delay the stop),
     /// the service deleted with its destinations, the status file removed.
     pub fn shutdown(mut self) -> Result<(), AgentError> {
-        if let Some(c) = self.checkers.take() {
-            c.stop();
-        }
-        let key = self.key();
+        drop(self.checkers.take());
+        let key = self.key;
         let result = match self.ipvs.del_service(&key) {
             Ok(()) | Err(IpvsError::NotFound { .. }) => Ok(()),
             Err(source) => Err(self.ipvs_err(source)),
@@ -218,7 +226,7 @@ impl Controller {
 
     fn ipvs_err(&self, source: IpvsError) -> AgentError {
         AgentError::Ipvs {
-            service: self.key().to_string(),
+            service: self.key.to_string(),
             source,
         }
     }
@@ -226,48 +234,45 @@ impl Controller {
     /// Creates the service, or adopts an existing one (a restart after a crash) and brings its
     /// scheduler/persistence in line. Returns the destinations already there.
     fn ensure_service(&mut self) -> Result<Vec<DestEntry>, AgentError> {
-        let want = service_of(&self.spec);
+        let want = service_of(&self.spec, self.key);
         let found = self.ipvs.service(&want.key).map_err(|e| self.ipvs_err(e))?;
-        match found {
-            None => {
-                self.ipvs.add_service(&want).map_err(|e| self.ipvs_err(e))?;
-                Ok(Vec::new())
-            }
-            Some(have) => {
-                if have != want {
-                    log::info(format!(
-                        "{}: updating {} (scheduler {} → {})",
-                        self.ident.cluster, want.key, have.scheduler, want.scheduler
-                    ));
-                    self.ipvs
-                        .edit_service(&want)
-                        .map_err(|e| self.ipvs_err(e))?;
-                }
-                let existing = self.ipvs.dests(&want.key).map_err(|e| self.ipvs_err(e))?;
-                if !existing.is_empty() {
-                    log::info(format!(
-                        "{}: adopting {} existing destinations of {} with their weights",
-                        self.ident.cluster,
-                        existing.len(),
-                        want.key
-                    ));
-                }
-                Ok(existing)
-            }
+        let Some(have) = found else {
+            self.ipvs.add_service(&want).map_err(|e| self.ipvs_err(e))?;
+            return Ok(Vec::new());
+        };
+        if have != want {
+            log::info(format!(
+                "{}: updating {} (scheduler {} → {}, persistence {}s → {}s)",
+                self.ident.cluster,
+                want.key,
+                have.scheduler,
+                want.scheduler,
+                have.timeout,
+                want.timeout
+            ));
+            self.ipvs
+                .edit_service(&want)
+                .map_err(|e| self.ipvs_err(e))?;
         }
+        let existing = self.ipvs.dests(&want.key).map_err(|e| self.ipvs_err(e))?;
+        if !existing.is_empty() && !self.ready {
+            log::info(format!(
+                "{}: adopting {} existing destinations of {} with their weights",
+                self.ident.cluster,
+                existing.len(),
+                want.key
+            ));
+        }
+        Ok(existing)
     }
 
-    /// (Re)starts the checkers for the current spec, with per-node state carried over by node id
-    /// from `previous` (reload) or adopted from the backend's weights.
-    fn start_nodes(&mut self, existing: &[DestEntry]) {
-        self.start_nodes_keeping(existing, Vec::new());
-    }
-
-    fn start_nodes_keeping(
+    /// (Re)starts the checkers for the current spec. Per-node state is carried over by node id
+    /// from `previous` (a reload); other nodes adopt their weight from `existing` (the backend).
+    fn start_nodes(
         &mut self,
         existing: &[DestEntry],
-        previous: Vec<(String, NodeState, Seen)>,
-    ) {
+        mut previous: Vec<(String, NodeState)>,
+    ) -> Result<(), AgentError> {
         if let Some(c) = self.checkers.take() {
             c.stop();
         }
@@ -276,15 +281,13 @@ impl Controller {
         self.tx = tx;
         self.rx = rx;
         let now = Instant::now();
-        let mut previous = previous;
         self.nodes.clear();
-        self.seen.clear();
+        self.observed.clear();
         for node in &self.spec.nodes {
             let id = node.id();
-            if let Some(i) = previous.iter().position(|(pid, _, _)| *pid == id) {
-                let (_, state, seen) = previous.swap_remove(i);
-                self.nodes.push(state);
-                self.seen.push(seen);
+            if let Some(i) = previous.iter().position(|(pid, _)| *pid == id) {
+                self.nodes.push(previous.swap_remove(i).1);
+                self.observed.push(true);
                 continue;
             }
             let adopted = existing
@@ -292,114 +295,107 @@ impl Controller {
                 .find(|e| e.dest.addr == node.address && e.dest.port == node.real_port)
                 .map(|e| e.dest.weight);
             self.nodes.push(NodeState::new(adopted, now));
-            self.seen.push(Seen {
-                state: "new".into(),
-                since: status::unix_secs(SystemTime::now()),
-                ..Seen::default()
-            });
+            self.observed.push(false);
         }
-        self.checkers = Some(spawn(&self.spec, self.tx.clone()));
+        let checkers =
+            checker::spawn(&self.spec, self.tx.clone()).map_err(|source| AgentError::Io {
+                what: "cannot start checker threads for",
+                path: self.spec.file.clone(),
+                source,
+            })?;
+        self.checkers = Some(checkers);
+        Ok(())
     }
 
-    /// Waits until every node has answered once, or `deadline`.
+    /// Waits until every node has been checked once, or `deadline`.
     fn first_round(&mut self, deadline: Instant) {
         loop {
-            if self.seen.iter().all(|s| s.observed) || runtime::stop_requested() {
+            if self.observed.iter().all(|o| *o) || runtime::stop_requested() {
                 return;
             }
             let now = Instant::now();
             if now >= deadline {
-                let silent = self.seen.iter().filter(|s| !s.observed).count();
+                let silent = self.observed.iter().filter(|o| !**o).count();
                 log::warn(format!(
-                    "{}: {silent} of {} nodes did not answer their first check in time; \
-                     starting with what is known",
+                    "{}: {silent} of {} nodes not checked yet; starting with what is known",
                     self.ident.cluster,
-                    self.seen.len()
+                    self.observed.len()
                 ));
                 return;
             }
-            match self
+            if let Ok(obs) = self
                 .rx
                 .recv_timeout((deadline - now).min(Duration::from_millis(100)))
             {
-                Ok(obs) => self.observe(obs),
-                Err(_) => continue,
+                self.observe(&obs);
             }
         }
     }
 
-    fn observe(&mut self, obs: Observation) {
-        let Some(state) = self.nodes.get_mut(obs.node) else {
-            return;
-        };
-        state.observe(&obs, &self.spec);
-        let seen = &mut self.seen[obs.node];
-        seen.observed = true;
-        seen.latency = Some(obs.latency);
-        match &obs.result {
-            Ok(h) => {
-                seen.health = Some(h.value);
-                seen.error = None;
-            }
-            Err(e) => {
-                seen.health = Some(0.0);
-                seen.error = Some(e.to_string());
-            }
+    fn observe(&mut self, obs: &Observation) {
+        if let Some(state) = self.nodes.get_mut(obs.node) {
+            state.observe(obs, &self.policy);
+            self.observed[obs.node] = true;
         }
     }
 
-    /// One controller step: observations → policy → one dump → reconcile → apply → status.
+    /// One controller step: observations and drains → policy → one dump → minimal changes →
+    /// status file.
     fn tick(&mut self) -> Result<(), IpvsError> {
         while let Ok(obs) = self.rx.try_recv() {
-            self.observe(obs);
+            self.observe(&obs);
         }
+        self.poll_drains();
         let now = Instant::now();
-        let want = desired(&self.spec, &self.nodes, &self.drained, now);
-        let key = self.key();
-        let current = match self.ipvs.dests(&key) {
-            Ok(c) => c,
+        policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
+        let want = policy::desired(&self.spec, &self.nodes, &self.drained, now);
+        let key = self.key;
+        let ops = match reconcile::sync(self.ipvs.as_mut(), &key, &want) {
             Err(IpvsError::NotFound { .. }) => {
                 // Someone deleted our service (`ipvsadm -C`): put it back.
                 log::warn(format!(
                     "{}: {key} vanished; re-creating it",
                     self.ident.cluster
                 ));
-                self.ipvs.add_service(&service_of(&self.spec))?;
-                Vec::new()
+                self.ipvs.add_service(&service_of(&self.spec, key))?;
+                reconcile::sync(self.ipvs.as_mut(), &key, &want)?
             }
-            Err(e) => return Err(e),
+            other => other?,
         };
-        let ops = reconcile(&want, &current);
-        let changed = apply(self.ipvs.as_mut(), &key, &ops)?;
-        if changed > 0 {
-            log::debug(format!("{}: {changed} IPVS changes", self.ident.cluster));
+        if !ops.is_empty() {
+            log::debug(format!(
+                "{}: {} IPVS changes",
+                self.ident.cluster,
+                ops.len()
+            ));
         }
         self.applied = want;
         self.backend_error = None;
         self.tick += 1;
-        self.update_node_states();
         self.write_status();
         self.notify(&format!(
-            "STATUS=running {} with {} destinations\nWATCHDOG=1",
-            key,
+            "STATUS=running {key} with {} destinations\nWATCHDOG=1",
             self.applied.len()
         ));
         Ok(())
     }
 
-    fn update_node_states(&mut self) {
-        let now = status::unix_secs(SystemTime::now());
-        for (i, node) in self.spec.nodes.iter().enumerate() {
-            let weight = self.weight_of(node);
-            let state = match (self.seen[i].observed, weight) {
-                (false, _) => "unchecked",
-                (true, 0) => "down",
-                (true, _) => "up",
-            };
-            if self.seen[i].state != state {
-                self.seen[i].state = state.to_string();
-                self.seen[i].since = now;
+    fn poll_drains(&mut self) {
+        let (set, err) = self.drains.poll();
+        if *set != self.drained {
+            log::info(format!(
+                "{}: drained nodes now [{}]",
+                self.ident.cluster,
+                set.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+            self.drained = set.clone();
+        }
+        let err = err.map(|e| e.to_string());
+        if err != self.drain_error {
+            if let Some(e) = &err {
+                log::warn(format!("{}: cannot read drains: {e}", self.ident.cluster));
             }
+            self.drain_error = err;
         }
     }
 
@@ -412,23 +408,28 @@ impl Controller {
     }
 
     fn status(&self) -> Status {
+        let now = Instant::now();
+        let now_unix = status::unix_secs(SystemTime::now());
         let nodes = self
             .spec
             .nodes
             .iter()
-            .zip(&self.seen)
-            .map(|(n, s)| NodeStatus {
-                id: n.id(),
-                address: n.address,
-                health: s.health,
-                weight: self.weight_of(n),
-                state: s.state.clone(),
-                drained: self.drained.contains(&n.id()),
-                last_latency_ms: s
-                    .latency
-                    .map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
-                last_error: s.error.clone(),
-                since: s.since,
+            .zip(&self.nodes)
+            .map(|(n, s)| {
+                let weight = self.weight_of(n);
+                let sum = s.summary(&self.policy, n.max_weight, weight, now);
+                NodeStatus {
+                    id: n.id(),
+                    address: n.address,
+                    health: sum.health,
+                    weight,
+                    state: sum.state,
+                    drained: self.drained.contains(&n.id()),
+                    last_latency_ms: sum.last_latency_ms,
+                    last_error: sum.last_error,
+                    forced_reason: sum.forced_reason,
+                    since: now_unix.saturating_sub(sum.since_secs as u64),
+                }
             })
             .collect();
         Status {
@@ -439,15 +440,16 @@ impl Controller {
             config_digest: self.digest.clone(),
             dry_run: self.ident.dry_run,
             started_at: self.ident.started_at,
-            updated_at: status::unix_secs(SystemTime::now()),
+            updated_at: now_unix,
             check_interval_ms: u64::try_from(self.spec.check_interval.as_millis())
                 .unwrap_or(u64::MAX),
             tick: self.tick,
             ready: self.ready,
-            service: ServiceRepr::from(&service_of(&self.spec)),
+            service: ServiceRepr::from(&service_of(&self.spec, self.key)),
             reload: self.reload.clone(),
             dests: self.applied.iter().map(DestRepr::from).collect(),
             backend_error: self.backend_error.clone(),
+            drain_error: self.drain_error.clone(),
             nodes,
         }
     }
@@ -488,82 +490,59 @@ impl Controller {
         };
         let generation = self.reload.generation + 1;
         let at = status::unix_secs(SystemTime::now());
-        match self.load_for_reload(&path) {
-            Ok((spec, digest)) => match self.apply_spec(spec, digest) {
-                Ok(()) => {
-                    log::info(format!(
-                        "{}: reloaded {} (generation {generation})",
-                        self.ident.cluster,
-                        path.display()
-                    ));
-                    self.reload = ReloadStatus {
-                        generation,
-                        ok: true,
-                        error: None,
-                        at,
-                    };
+        let outcome = load_runnable(&path, &self.ident.cluster).and_then(|r| self.apply_spec(r));
+        self.reload = match outcome {
+            Ok(()) => {
+                log::info(format!(
+                    "{}: reloaded {} (generation {generation})",
+                    self.ident.cluster,
+                    path.display()
+                ));
+                ReloadStatus {
+                    generation,
+                    ok: true,
+                    error: None,
+                    at,
                 }
-                Err(e) => {
-                    log::error(format!("{}: reload failed: {e}", self.ident.cluster));
-                    self.reload = ReloadStatus {
-                        generation,
-                        ok: false,
-                        error: Some(e.to_string()),
-                        at,
-                    };
-                }
-            },
+            }
             Err(e) => {
                 let msg = e.to_string().replace('\n', "; ");
                 log::error(format!(
                     "{}: new spec refused, keeping the running one: {msg}",
                     self.ident.cluster
                 ));
-                self.reload = ReloadStatus {
+                ReloadStatus {
                     generation,
                     ok: false,
                     error: Some(msg),
                     at,
-                };
+                }
             }
-        }
+        };
         self.write_status();
     }
 
-    fn load_for_reload(&self, path: &std::path::Path) -> Result<(Spec, String), AgentError> {
-        let (spec, digest) = load_spec(path)?;
-        if spec.name != self.ident.cluster {
-            return Err(AgentError::ClusterMismatch {
-                file: path.to_path_buf(),
-                spec: spec.name,
-                param: self.ident.cluster.clone(),
-            });
-        }
-        Ok((spec, digest))
-    }
-
-    /// Switches to `spec` in place. A different service key (a new fwmark or VIP:port) cannot be
-    /// edited in the kernel: the new service is created and the old one deleted, as a restart
-    /// would. Everything else (scheduler, persistence, nodes) changes in place.
-    fn apply_spec(&mut self, spec: Spec, digest: String) -> Result<(), AgentError> {
-        let old_key = self.key();
-        let previous: Vec<(String, NodeState, Seen)> = self
-            .spec
+    /// Switches to a new spec in place. A different service key (a new fwmark or VIP:port)
+    /// cannot be edited in the kernel: the new service is created and the old one deleted, as a
+    /// restart would. Everything else (scheduler, persistence, nodes) changes in place, and
+    /// nodes that stay keep their state (weights, ramps, damping counters).
+    fn apply_spec(&mut self, run: Runnable) -> Result<(), AgentError> {
+        let old_key = self.key;
+        let old_spec = std::mem::replace(&mut self.spec, run.spec);
+        let previous: Vec<(String, NodeState)> = old_spec
             .nodes
             .iter()
             .map(|n| n.id())
             .zip(std::mem::take(&mut self.nodes))
-            .zip(std::mem::take(&mut self.seen))
-            .map(|((id, n), s)| (id, n, s))
             .collect();
-        self.spec = spec;
-        self.digest = digest;
+        self.key = run.key;
+        self.digest = run.digest;
+        self.policy = Policy::from_spec(&self.spec);
         let existing = self.ensure_service()?;
-        if old_key != self.key() {
+        if old_key != self.key {
             log::warn(format!(
                 "{}: service changed from {old_key} to {}; removing the old one",
-                self.ident.cluster,
-                self.key()
+                self.ident.cluster, self.key
             ));
             match self.ipvs.del_service(&old_key) {
                 Ok(()) | Err(IpvsError::NotFound { .. }) => {}
@@ -575,7 +554,7 @@ impl Controller {
                 }
             }
         }
-        self.start_nodes_keeping(&existing, previous);
+        self.start_nodes(&existing, previous)?;
         self.tick().map_err(|e| self.ipvs_err(e))
     }
 }
@@ -597,130 +576,26 @@ fn fault_ready_delay() {
     }
 }
 
-/// Reads and validates a spec, with the digest of the bytes it came from.
-pub fn load_spec(path: &std::path::Path) -> Result<(Spec, String), AgentError> {
+/// Reads and validates a spec, refuses a staged one (no service or no nodes yet), and checks it
+/// describes `cluster`.
+pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, AgentError> {
     let bytes = std::fs::read(path).map_err(|source| spec::SpecError::Read {
         file: PathBuf::from(path),
         source,
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let spec = spec::parse(path, &text)?;
-    Ok((spec, status::digest(&bytes)))
-}
-
-/// PLACEHOLDER until the `health` branch lands (SUPERVISOR_CONTRACT.md): the checker, policy and
-/// reconcile shapes of the contract, with no HTTP at all — every node reports healthy once, at
-/// once, and serves at its `max_weight` (or keeps an adopted weight until it answers). Replaced
-/// wholesale by `supervisor::{checker, policy, reconcile}` when `health` is merged.
-mod placeholder {
-    use std::collections::BTreeSet;
-    use std::net::IpAddr;
-    use std::sync::mpsc::Sender;
-    use std::time::{Duration, Instant};
-
-    use crate::ipvs::{Dest, DestEntry, Ipvs, IpvsError, ServiceKey};
-    use crate::spec::Spec;
-
-    pub struct Health {
-        pub value: f64,
+    if spec.name != cluster {
+        return Err(AgentError::ClusterMismatch {
+            file: path.to_path_buf(),
+            spec: spec.name,
+            param: cluster.to_string(),
+        });
     }
-
-    pub struct Observation {
-        pub node: usize,
-        pub latency: Duration,
-        pub result: Result<Health, String>,
-    }
-
-    pub struct Checkers;
-
-    impl Checkers {
-        pub fn stop(self) {}
-    }
-
-    pub fn spawn(spec: &Spec, tx: Sender<Observation>) -> Checkers {
-        for node in 0..spec.nodes.len() {
-            let _ = tx.send(Observation {
-                node,
-                latency: Duration::ZERO,
-                result: Ok(Health { value: 100.0 }),
-            });
-        }
-        Checkers
-    }
-
-    pub struct NodeState {
-        adopted: Option<u32>,
-        health: Option<f64>,
-    }
-
-    impl NodeState {
-        pub fn new(adopted: Option<u32>, _now: Instant) -> NodeState {
-            NodeState {
-                adopted,
-                health: None,
-            }
-        }
-
-        pub fn observe(&mut self, obs: &Observation, _spec: &Spec) {
-            self.health = Some(obs.result.as_ref().map(|h| h.value).unwrap_or(0.0));
-        }
-    }
-
-    pub fn desired(
-        spec: &Spec,
-        states: &[NodeState],
-        _drained: &BTreeSet<String>,
-        _now: Instant,
-    ) -> Vec<Dest> {
-        spec.nodes
-            .iter()
-            .zip(states)
-            .map(|(n, s)| Dest {
-                addr: n.address,
-                port: n.real_port,
-                forward: spec.forward,
-                weight: match s.health {
-                    Some(h) if h > 0.0 => n.max_weight,
-                    Some(_) => 0,
-                    None => s.adopted.unwrap_or(0),
-                },
-                upper_threshold: 0,
-                lower_threshold: 0,
-            })
-            .collect()
-    }
-
-    pub enum Op {
-        Add(Dest),
-        Edit(Dest),
-        Del(IpAddr, u16),
-    }
-
-    pub fn reconcile(desired: &[Dest], current: &[DestEntry]) -> Vec<Op> {
-        let mut ops = Vec::new();
-        for d in desired {
-            match current.iter().find(|c| c.dest.id() == d.id()) {
-                None => ops.push(Op::Add(*d)),
-                Some(c) if c.dest != *d => ops.push(Op::Edit(*d)),
-                Some(_) => {}
-            }
-        }
-        for c in current {
-            if !desired.iter().any(|d| d.id() == c.dest.id()) {
-                ops.push(Op::Del(c.dest.addr, c.dest.port));
-            }
-        }
-        ops
-    }
-
-    pub fn apply(ipvs: &mut dyn Ipvs, key: &ServiceKey, ops: &[Op]) -> Result<usize, IpvsError> {
-        for op in ops {
-            match op {
-                Op::Add(d) => ipvs.add_dest(key, d)?,
-                Op::Edit(d) => ipvs.edit_dest(key, d)?,
-                Op::Del(a, p) => ipvs.del_dest(key, *a, *p)?,
-            }
-        }
-        Ok(ops.len())
-    }
+    let key = *spec.runnable()?;
+    Ok(Runnable {
+        spec,
+        key,
+        digest: status::digest(&bytes),
+    })
 }

@@ -6,10 +6,20 @@
 //! `start`), and before failing it sends the reason as `STATUS=`, so `start` can report both to
 //! Pacemaker. Anything it programmed before failing is removed again: a failed start leaves
 //! nothing behind.
+//!
+//! Rooms: [`runtime`] (lock, sd_notify, signals), [`state`] (the state directory), [`status`]
+//! (the status file), [`controller`] (the tick loop that owns the backend), [`backend`] and
+//! [`dryrun`] (which IPVS table), and from the health work [`checker`] (one thread per node),
+//! [`policy`] (pure: health → weight, damping, ramp-up, all-down rule), [`reconcile`] (pure:
+//! desired vs kernel → minimal changes) and [`drain`] (operator drains, persisted).
 
 pub mod backend;
+pub mod checker;
 pub mod controller;
+pub mod drain;
 pub mod dryrun;
+pub mod policy;
+pub mod reconcile;
 pub mod repr;
 pub mod runtime;
 pub mod state;
@@ -86,14 +96,7 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         path: args.state_dir.clone(),
         source,
     })?;
-    let (spec, digest) = controller::load_spec(&args.config)?;
-    if spec.name != args.cluster {
-        return Err(AgentError::ClusterMismatch {
-            file: args.config.clone(),
-            spec: spec.name,
-            param: args.cluster.clone(),
-        });
-    }
+    let run = controller::load_runnable(&args.config, &args.cluster)?;
     let ipvs = backend::open_backend(args.dry_run, &state)?;
     let ident = Ident {
         cluster: args.cluster.clone(),
@@ -105,12 +108,12 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
     log::info(format!(
         "{}: supervising {} from {} ({} nodes{})",
         args.cluster,
-        spec.service,
+        run.key,
         args.config.display(),
-        spec.nodes.len(),
+        run.spec.nodes.len(),
         if args.dry_run { ", dry run" } else { "" }
     ));
-    let mut ctl = Controller::new(spec, digest, ident, ipvs, state, notifier.clone());
+    let mut ctl = Controller::new(run, ident, ipvs, state, notifier.clone());
     if let Err(e) = ctl.start(args.ready_within) {
         // Never leave a half-started service behind.
         if let Err(cleanup) = ctl.shutdown() {

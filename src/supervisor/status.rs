@@ -45,6 +45,9 @@ pub struct Status {
     /// The last backend failure, if the last tick failed to apply.
     #[serde(default)]
     pub backend_error: Option<String>,
+    /// Why the drain file could not be read, if it could not (the previous drains stay).
+    #[serde(default)]
+    pub drain_error: Option<String>,
     pub nodes: Vec<NodeStatus>,
 }
 
@@ -70,14 +73,17 @@ pub struct NodeStatus {
     #[serde(default)]
     pub health: Option<f64>,
     pub weight: u32,
-    /// Free text from the policy (`up`, `down`, `ramping`, …).
+    /// From the policy: `new`, `up`, `ramping`, `failing`, `down`, `forced_down`, `drained`.
     pub state: String,
     #[serde(default)]
     pub drained: bool,
     #[serde(default)]
-    pub last_latency_ms: Option<u64>,
+    pub last_latency_ms: Option<f64>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// litmus_paper's `Forced Reason:` when the node was forced down.
+    #[serde(default)]
+    pub forced_reason: Option<String>,
     /// Unix seconds since the node entered `state`.
     pub since: u64,
 }
@@ -157,6 +163,7 @@ pub(crate) mod tests {
             reload: ReloadStatus::default(),
             dests: vec![],
             backend_error: None,
+            drain_error: None,
             nodes: vec![],
         }
     }
