@@ -609,3 +609,51 @@ fn two_clusters_do_not_touch_each_other() {
     b.agent("stop", &[]).expect_code(0);
     assert!(!a.state_dir().exists() && !b.state_dir().exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Specs and drains
+
+#[test]
+fn staged_specs_are_refused_with_6() {
+    let c = Cluster::new("stg1", &[UP]);
+    // What the talk's Puppet define writes: a name and VIPs, no service and no nodes yet.
+    std::fs::write(
+        &c.config,
+        "name = \"stg1\"\n[[vip]]\naddress = \"192.0.2.9\"\ncidr_netmask = 32\n",
+    )
+    .unwrap();
+    for action in ["start", "validate-all", "reload-agent"] {
+        let r = c.agent(action, &[]);
+        r.expect_code(6);
+        expect_reason(&r, "staged");
+    }
+    c.probe().expect_code(7);
+    c.agent("stop", &[]).expect_code(0);
+}
+
+#[test]
+fn drained_nodes_go_to_weight_zero_and_back() {
+    let c = Cluster::new("dr1", &[UP, UP]);
+    c.agent("start", &[]).expect_code(0);
+    let drain = c.dir.path().join("data/dr1/drain");
+    let node = |st: &serde_json::Value, i: usize| st["nodes"][i].clone();
+    big_brother::supervisor::drain::update(&drain, "127.0.0.1", true).unwrap();
+    wait_for("the node to be drained", Duration::from_secs(10), || {
+        c.status()
+            .is_some_and(|st| node(&st, 0)["drained"] == true && node(&st, 0)["weight"] == 0)
+    });
+    assert_eq!(
+        c.table().unwrap()[0],
+        ("127.0.0.1".to_string(), 0),
+        "drained, not removed"
+    );
+    c.agent("monitor", &[("OCF_CHECK_LEVEL", "10")])
+        .expect_code(0);
+    big_brother::supervisor::drain::update(&drain, "127.0.0.1", false).unwrap();
+    wait_for("the node to be undrained", Duration::from_secs(10), || {
+        c.status().is_some_and(|st| {
+            node(&st, 0)["drained"] == false && node(&st, 0)["weight"].as_u64() > Some(0)
+        })
+    });
+    c.agent("stop", &[]).expect_code(0);
+}

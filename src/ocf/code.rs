@@ -99,6 +99,7 @@ fn base_code(err: &AgentError) -> OcfCode {
         AgentError::MissingParam { .. }
         | AgentError::BadParam { .. }
         | AgentError::ClusterMismatch { .. }
+        | AgentError::ServiceTaken { .. }
         | AgentError::ReloadRefused { .. } => OcfCode::ErrConfigured,
         AgentError::BadEnv { .. } => OcfCode::ErrArgs,
         AgentError::Spec(e) => e.ocf_code(),

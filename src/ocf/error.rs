@@ -44,6 +44,13 @@ pub enum AgentError {
         param: String,
     },
 
+    /// Another cluster running on this host already owns the service (two specs, one fwmark).
+    #[error(
+        "{service} is already run by cluster {other:?} on this host; two clusters cannot share \
+         one IPVS service"
+    )]
+    ServiceTaken { service: String, other: String },
+
     /// A file or directory of ours could not be used.
     #[error("{what} {}: {source}", path.display())]
     Io {

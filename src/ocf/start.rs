@@ -5,6 +5,7 @@
 //! installed here, 6: the spec is wrong, 4: permissions, 1: anything else) with the reason on
 //! the `ocf-exit-reason:` line.
 
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::env::{OcfEnv, Params};
@@ -12,6 +13,7 @@ use super::error::AgentError;
 use super::log;
 use super::spawn::{self, NotifySocket, Outcome};
 use super::validate::load_spec;
+use crate::ipvs::ServiceKey;
 use crate::supervisor::backend::open_backend;
 use crate::supervisor::state::{Liveness, StateDir};
 use crate::supervisor::status::Status;
@@ -33,6 +35,14 @@ pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Age
     })?;
     if let Liveness::Running { pid } = liveness {
         return already_running(&state, pid, deadline);
+    }
+    if !params.dry_run {
+        if let Some(other) = owner_of(&env.rsctmp, &params.cluster, &run.key) {
+            return Err(AgentError::ServiceTaken {
+                service: run.key.to_string(),
+                other,
+            });
+        }
     }
     // Leftovers of a crash: a status file would look like a live heartbeat to nobody (the lock
     // is free), and a handed-over config would be picked up by the next SIGHUP. The dry-run
@@ -85,6 +95,28 @@ pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Age
     Err(err)
 }
 
+/// The other cluster on this host whose running, non-dry-run supervisor owns `key`, if any.
+/// (Dry-run clusters have tables of their own: shadowing a live cluster is what they are for.)
+pub fn owner_of(rsctmp: &Path, cluster: &str, key: &ServiceKey) -> Option<String> {
+    let entries = std::fs::read_dir(rsctmp.join("big_brother")).ok()?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == cluster {
+            continue;
+        }
+        let other = StateDir::new(rsctmp, &name);
+        if !matches!(other.liveness(), Ok(Liveness::Running { .. })) {
+            continue;
+        }
+        if let Ok(Some(st)) = Status::read(&other.status()) {
+            if !st.dry_run && ServiceKey::from(st.service.key) == *key {
+                return Some(st.cluster);
+            }
+        }
+    }
+    None
+}
+
 /// A supervisor holds the lock: success once it reports (it may be finishing its own start).
 fn already_running(
     state: &StateDir,
@@ -117,5 +149,39 @@ fn already_running(
             )));
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::Family;
+    use crate::supervisor::runtime::Lock;
+    use crate::supervisor::status::tests::sample;
+
+    #[test]
+    fn a_live_cluster_owning_the_service_is_found() {
+        let rsc = tempfile::tempdir().unwrap();
+        let fwm7 = ServiceKey::Fwmark {
+            family: Family::V4,
+            mark: 7,
+        };
+        assert_eq!(owner_of(rsc.path(), "mine", &fwm7), None);
+        let other = StateDir::new(rsc.path(), "webapp");
+        other.create().unwrap();
+        let mut st = sample(); // cluster "webapp", FWM 7, dry run
+        st.write(&other.status()).unwrap();
+        assert_eq!(owner_of(rsc.path(), "mine", &fwm7), None, "not running");
+        let _lock = Lock::acquire(&other, Duration::from_millis(10)).unwrap();
+        assert_eq!(owner_of(rsc.path(), "mine", &fwm7), None, "dry run");
+        st.dry_run = false;
+        st.write(&other.status()).unwrap();
+        assert_eq!(owner_of(rsc.path(), "mine", &fwm7), Some("webapp".into()));
+        assert_eq!(owner_of(rsc.path(), "webapp", &fwm7), None, "itself");
+        let fwm8 = ServiceKey::Fwmark {
+            family: Family::V4,
+            mark: 8,
+        };
+        assert_eq!(owner_of(rsc.path(), "mine", &fwm8), None);
     }
 }
