@@ -6,4 +6,5 @@
 
 mod util;
 
+mod ipvs_kernel;
 mod spec;

@@ -9,6 +9,7 @@
 //! [`IpvsError::Exists`] / [`IpvsError::NotFound`] so callers can treat them as idempotent.
 
 pub mod memory;
+pub mod netlink;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -218,5 +219,19 @@ pub trait Ipvs {
     /// One service by key, or `None`.
     fn service(&mut self, key: &ServiceKey) -> Result<Option<Service>, IpvsError> {
         Ok(self.services()?.into_iter().find(|s| s.key == *key))
+    }
+}
+
+impl IpvsError {
+    /// The OCF exit code for this failure when nothing more specific applies (the agent may
+    /// still map by action, e.g. stop): IPVS missing on this node → not installed, no
+    /// CAP_NET_ADMIN → insufficient privileges, everything else → generic error.
+    pub fn ocf_code(&self) -> crate::ocf::OcfCode {
+        use crate::ocf::OcfCode;
+        match self {
+            IpvsError::NotAvailable => OcfCode::ErrInstalled,
+            IpvsError::Permission { .. } => OcfCode::ErrPerm,
+            _ => OcfCode::ErrGeneric,
+        }
     }
 }
