@@ -1,7 +1,7 @@
 //! The kernel backend: [`Netlink`] implements [`Ipvs`] over generic netlink, family `"IPVS"`.
 //!
 //! Layers, bottom up: [`attr`] (nlattr TLVs) and [`message`] (nlmsghdr/genlmsghdr framing) are
-//! pure byte code; [`socket`] is the only part that makes system calls; [`family`] resolves a
+//! pure byte code; [`ip_vs`] holds the kernel's numbers; [`socket`] is the only part that makes system calls; [`family`] resolves a
 //! generic netlink family by name through nlctrl; [`codec`] turns the IPVS model into messages
 //! and replies back into the model. [`Netlink`] ties them together and maps errnos the way the
 //! in-memory twin ([`crate::ipvs::memory::Memory`]) reports the same situations:
@@ -21,6 +21,7 @@
 pub mod attr;
 pub mod codec;
 pub mod family;
+pub mod ip_vs;
 pub mod message;
 pub mod socket;
 
