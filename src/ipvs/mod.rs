@@ -235,3 +235,40 @@ impl IpvsError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ocf::OcfCode;
+
+    #[test]
+    fn ocf_codes_of_ipvs_errors() {
+        assert_eq!(IpvsError::NotAvailable.ocf_code(), OcfCode::ErrInstalled);
+        assert_eq!(
+            IpvsError::Permission { op: "x" }.ocf_code(),
+            OcfCode::ErrPerm
+        );
+        for e in [
+            IpvsError::Exists { op: "x" },
+            IpvsError::NotFound { op: "x" },
+            IpvsError::Invalid {
+                op: "x",
+                reason: "r".into(),
+            },
+            IpvsError::Decode {
+                op: "x",
+                reason: "r".into(),
+            },
+            IpvsError::Kernel {
+                op: "x",
+                errno: std::io::Error::from_raw_os_error(libc::EINVAL),
+            },
+            IpvsError::Io {
+                op: "x",
+                source: std::io::Error::from(std::io::ErrorKind::TimedOut),
+            },
+        ] {
+            assert_eq!(e.ocf_code(), OcfCode::ErrGeneric, "{e}");
+        }
+    }
+}

@@ -58,11 +58,7 @@ impl Netlink {
     pub fn with_timeout(timeout: Duration) -> Result<Netlink, IpvsError> {
         let mut sock = Socket::open(libc::NETLINK_GENERIC, timeout)
             .map_err(|e| map_err("open netlink socket", e))?;
-        let family = match family::resolve(&mut sock, codec::IPVS_GENL_NAME) {
-            Ok(id) => id,
-            Err(NlError::Kernel(libc::ENOENT)) => return Err(IpvsError::NotAvailable),
-            Err(e) => return Err(map_err("resolve generic netlink family IPVS", e)),
-        };
+        let family = family::resolve(&mut sock, codec::IPVS_GENL_NAME).map_err(resolve_err)?;
         Ok(Netlink { sock, family })
     }
 
@@ -103,6 +99,15 @@ impl Netlink {
             op,
             reason: e.to_string(),
         })
+    }
+}
+
+/// A failed family lookup: `ENOENT` means this kernel has no IPVS (module absent or not
+/// loadable); anything else is reported as it is.
+fn resolve_err(e: NlError) -> IpvsError {
+    match e {
+        NlError::Kernel(libc::ENOENT) => IpvsError::NotAvailable,
+        e => map_err("resolve generic netlink family IPVS", e),
     }
 }
 
@@ -218,6 +223,20 @@ mod tests {
             IpvsError::Kernel { errno, .. } => assert_eq!(errno.raw_os_error(), Some(libc::ERANGE)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn unknown_family_means_not_available() {
+        assert!(matches!(
+            resolve_err(NlError::Kernel(libc::ENOENT)),
+            IpvsError::NotAvailable
+        ));
+        assert!(matches!(
+            resolve_err(NlError::Kernel(libc::EINVAL)),
+            IpvsError::Kernel { .. }
+        ));
+        let msg = IpvsError::NotAvailable.to_string();
+        assert!(msg.contains("modprobe ip_vs"), "{msg}");
     }
 
     /// Whatever this host's kernel has, opening never panics and a missing IPVS is reported as
