@@ -312,6 +312,32 @@ mod tests {
         assert_eq!(s.dump(msg).unwrap().len(), links.len());
     }
 
+    /// A request the kernel never answers (NLMSG_NOOP without NLM_F_ACK) ends in a timeout, not
+    /// a hang, and the socket stays usable.
+    #[test]
+    fn unanswered_requests_time_out() {
+        let timeout = Duration::from_millis(200);
+        let mut s = Socket::open(libc::NETLINK_ROUTE, timeout).unwrap();
+        let mut noop = vec![0u8; NLMSG_HDRLEN];
+        noop[0..4].copy_from_slice(&(NLMSG_HDRLEN as u32).to_ne_bytes());
+        noop[4..6].copy_from_slice(&super::super::message::NLMSG_NOOP.to_ne_bytes());
+        noop[6..8].copy_from_slice(&0x1u16.to_ne_bytes());
+        let started = Instant::now();
+        match s.request(noop) {
+            Err(NlError::Io { source, .. }) => {
+                assert_eq!(source.kind(), io::ErrorKind::TimedOut, "{source}")
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "bounded wait");
+        let mut msg = vec![0u8; NLMSG_HDRLEN + 16];
+        let len = msg.len() as u32;
+        msg[0..4].copy_from_slice(&len.to_ne_bytes());
+        msg[4..6].copy_from_slice(&18u16.to_ne_bytes());
+        msg[6..8].copy_from_slice(&(0x1 | 0x300u16).to_ne_bytes());
+        assert!(!s.dump(msg).unwrap().is_empty());
+    }
+
     #[test]
     fn kernel_errors_come_back_as_errno() {
         let mut s = Socket::open(libc::NETLINK_ROUTE, Duration::from_secs(5)).unwrap();
