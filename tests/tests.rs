@@ -6,5 +6,8 @@
 
 mod util;
 
+mod crm;
+mod health;
+mod health_demo;
 mod ipvs_kernel;
 mod spec;
