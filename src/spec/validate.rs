@@ -322,8 +322,15 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
                 _ => None,
             }
         }
+        // No service at all is a *staged* cluster (see `Spec::runnable`): enough for the CIB
+        // group, which never mentions the service. Nodes and a sorry server need one, because
+        // their ports only mean something against it.
+        (None, false) if raw.node.is_empty() && raw.sorry_server.is_none() => None,
         (None, false) => {
-            c.nowhere("fwmark", "a service: fwmark = N, or protocol/address/port");
+            c.nowhere(
+                "fwmark",
+                "a service for the nodes: fwmark = N, or protocol/address/port",
+            );
             None
         }
     };
@@ -436,9 +443,7 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
 
     let mut nodes = Vec::new();
     let mut seen_nodes = BTreeSet::new();
-    if raw.node.is_empty() {
-        c.nowhere("node", "at least one [[node]] table (address, port, path)");
-    }
+    // Zero nodes is allowed here (a staged cluster); `Spec::runnable` refuses to run one.
     if raw.node.len() > MAX_NODES {
         c.nowhere(
             "node",
@@ -576,8 +581,8 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
         vip: c.opset(ops_raw.vip.as_ref(), "ops.vip", Ops::DEFAULT.vip),
     };
 
-    match (c.problems.is_empty(), service) {
-        (true, Some(service)) => Ok(Spec {
+    if c.problems.is_empty() {
+        Ok(Spec {
             file: file.to_path_buf(),
             name,
             description,
@@ -595,12 +600,11 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             vips,
             nodes,
             ops,
-        }),
-        _ => {
-            let mut problems = c.problems;
-            // Report in file order; problems without a position (missing tables) go last.
-            problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
-            Err(problems)
-        }
+        })
+    } else {
+        let mut problems = c.problems;
+        // Report in file order; problems without a position (missing tables) go last.
+        problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
+        Err(problems)
     }
 }
