@@ -161,6 +161,34 @@ fn missing_file_names_it() {
     assert!(r.stderr().contains("/nonexistent/spec.toml"));
 }
 
+#[test]
+fn specs_that_clash_are_rejected_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.toml", GOOD);
+    let b = write(
+        dir.path(),
+        "b.toml",
+        &GOOD.replace("fwmark = 7", "fwmark = 8"),
+    );
+    let r = bb(&["validate", a.to_str().unwrap(), b.to_str().unwrap()]);
+    r.expect_code(6);
+    assert!(
+        r.stderr().contains("b.toml") && r.stderr().contains("name"),
+        "{}",
+        r.stderr()
+    );
+    let c = write(
+        dir.path(),
+        "c.toml",
+        &GOOD
+            .replace("\"webapp\"", "\"other\"")
+            .replace("fwmark = 7", "fwmark = 8"),
+    );
+    let r = bb(&["validate", a.to_str().unwrap(), c.to_str().unwrap()]);
+    r.expect_code(6);
+    assert!(r.stderr().contains("vip.address"), "{}", r.stderr());
+}
+
 /// The talk's Puppet define gives only a name, a description and VIPs: such a *staged* spec is
 /// valid (its CIB group can be generated), and `validate` says loudly that it cannot run yet.
 #[test]
