@@ -6,6 +6,8 @@
 
 pub mod commands;
 pub mod crm;
+pub mod health;
 pub mod ipvs;
 pub mod ocf;
 pub mod spec;
+pub mod supervisor;

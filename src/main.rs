@@ -26,11 +26,41 @@ enum Command {
         #[arg(required = true, value_name = "SPEC")]
         specs: Vec<PathBuf>,
     },
+    /// Watch weights follow health: loopback litmus_paper endpoints, the real checker, policy
+    /// and reconcile against an in-memory IPVS table. No root, no kernel IPVS needed.
+    Demo {
+        /// Number of nodes (4 to 64).
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        /// How long to run (`30s`, `2m`; a bare number is seconds). Ctrl-C stops earlier.
+        #[arg(long, default_value = "30s", value_parser = demo_duration)]
+        duration: std::time::Duration,
+        /// One line per change instead of a live table (the default when stdout is not a terminal).
+        #[arg(long)]
+        plain: bool,
+    },
+}
+
+fn demo_duration(s: &str) -> Result<std::time::Duration, String> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return big_brother::spec::duration::parse(&format!("{s}s"));
+    }
+    big_brother::spec::duration::parse(s)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { specs } => commands::validate::run(&specs).into(),
+        Command::Demo {
+            nodes,
+            duration,
+            plain,
+        } => commands::demo::run(&commands::demo::Options {
+            nodes,
+            duration,
+            plain,
+        })
+        .into(),
     }
 }

@@ -6,5 +6,7 @@
 
 mod util;
 
+mod health;
+mod health_demo;
 mod puppet;
 mod spec;

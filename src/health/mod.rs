@@ -1,0 +1,136 @@
+//! Health checks against litmus_paper: what a node's answer means ([`parse`], pure) and how it
+//! is fetched ([`client`], a small HTTP/1.1 GET on `std::net`).
+//!
+//! Invariant: every check ends in either a [`Health`] (0.0..=100.0, never NaN) or a
+//! [`CheckError`] that says what went wrong in words an operator can act on. A check error counts
+//! as health 0 in the weight policy; it never takes the process down.
+
+pub mod client;
+pub mod parse;
+pub mod serve;
+
+use std::fmt;
+use std::io;
+
+/// Largest body big_brother reads from a health endpoint. litmus_paper's answer is a few hundred
+/// bytes; anything near this limit is not a litmus_paper answer.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Largest status line plus headers accepted.
+pub const HEAD_LIMIT: usize = 16 * 1024;
+
+/// Longest reason kept from an answer (forced-down reason, error detail): enough for a sentence,
+/// short enough for a status table.
+pub const REASON_LIMIT: usize = 200;
+
+/// A node's own verdict, as litmus_paper answered it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Health {
+    /// 0.0..=100.0 (fractional allowed, never NaN).
+    pub value: f64,
+    /// Why the health was forced (`litmusctl force down|up|health … -r REASON`), if it was.
+    pub forced_reason: Option<String>,
+}
+
+impl Health {
+    pub fn new(value: f64) -> Health {
+        Health {
+            value,
+            forced_reason: None,
+        }
+    }
+}
+
+/// Where in a check something went wrong or ran out of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Connect,
+    Send,
+    Head,
+    Body,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connecting",
+            Phase::Send => "sending the request",
+            Phase::Head => "waiting for the response headers",
+            Phase::Body => "reading the body",
+        })
+    }
+}
+
+/// Why a check gave no usable health. Each counts as health 0.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum CheckError {
+    #[error("timed out {phase} (check budget {budget_ms} ms)")]
+    Timeout { phase: Phase, budget_ms: u64 },
+    /// Refused, reset, unreachable…: the kind is kept so callers can branch on it.
+    #[error("{phase}: {detail}")]
+    Io {
+        phase: Phase,
+        kind: io::ErrorKind,
+        detail: String,
+    },
+    #[error("connection closed by the node while {phase}")]
+    Closed { phase: Phase },
+    #[error("redirect (HTTP {status}) to {location:?} not followed")]
+    Redirect { status: u16, location: String },
+    #[error("HTTP {status} {reason}")]
+    Status { status: u16, reason: String },
+    #[error("response {what} larger than {limit} bytes")]
+    TooLarge { what: &'static str, limit: usize },
+    #[error("not HTTP: {0}")]
+    Malformed(String),
+    #[error("not a litmus_paper answer: {0}")]
+    NotLitmus(String),
+}
+
+impl CheckError {
+    pub(crate) fn io(phase: Phase, e: &io::Error) -> CheckError {
+        CheckError::Io {
+            phase,
+            kind: e.kind(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// Makes peer-supplied text safe to store and print: control characters (terminal escapes,
+/// newlines) become spaces, runs of blanks collapse, and the result is cut to
+/// [`REASON_LIMIT`] characters.
+pub fn clean_text(raw: &str) -> String {
+    let mut out = String::new();
+    let mut blank = false;
+    for ch in raw.trim().chars() {
+        let ch = if ch.is_control() { ' ' } else { ch };
+        if ch == ' ' {
+            if blank {
+                continue;
+            }
+            blank = true;
+        } else {
+            blank = false;
+        }
+        if out.chars().count() >= REASON_LIMIT {
+            out.push('…');
+            break;
+        }
+        out.push(ch);
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_text_strips_escapes_and_caps_length() {
+        assert_eq!(clean_text("apt\x1b[31m upgrades\r\n"), "apt [31m upgrades");
+        assert_eq!(clean_text("  a \t\t b  "), "a b");
+        let long = "x".repeat(1000);
+        assert_eq!(clean_text(&long).chars().count(), REASON_LIMIT + 1);
+    }
+}
