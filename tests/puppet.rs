@@ -473,3 +473,34 @@ fn a_spec_big_brother_refuses_never_replaces_the_good_one() {
     );
     assert_eq!(lab.cib_bytes(), cib);
 }
+
+/// Quotes, backslashes and XML specials survive TOML (the template's escaping) and the CIB;
+/// non-ASCII text too.
+#[test]
+fn descriptions_reach_the_cib_exactly() {
+    let lab = Lab::new();
+    let quoted = TALK.replace(
+        "\"Braintree Webapp\"",
+        r#"'Braintree "Webapp" \ & <co> #1'"#,
+    );
+    assert_ne!(quoted, TALK);
+    lab.apply(&quoted).expect_code(CHANGED);
+    lab.verify();
+    lab.assert_group_is_generated("webapp");
+    let group = lab.group("webapp").expect("group");
+    assert!(
+        group.contains(r#"description="Braintree &quot;Webapp&quot; \ &amp; &lt;co&gt; #1""#),
+        "{group}"
+    );
+    lab.apply(&quoted).expect_code(NO_CHANGE);
+
+    let swiss = TALK.replace("Braintree Webapp", "Braintree Zürich ☃");
+    lab.apply(&swiss).expect_code(CHANGED);
+    lab.verify();
+    let group = lab.group("webapp").expect("group");
+    assert!(
+        group.contains("description=\"Braintree Zürich ☃\""),
+        "{group}"
+    );
+    lab.apply(&swiss).expect_code(NO_CHANGE);
+}

@@ -238,12 +238,20 @@ describe 'pacemaker::ipvs_resource' do
   end
 
   context 'with a description that needs escaping' do
-    let(:params) { TALK.merge('description' => %q(Braintree "Webapp" C:\new — Zürich ☃ 'x' # y)) }
+    let(:params) { TALK.merge('description' => %q(Braintree "Webapp" & <co> C:\new 'x' # y)) }
 
-    it 'escapes backslash and double quote and keeps UTF-8' do
+    it 'escapes backslash and double quote' do
       is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(
-        /^description = "Braintree \\"Webapp\\" C:\\\\new — Zürich ☃ 'x' # y"$/,
+        /^description = "Braintree \\"Webapp\\" & <co> C:\\\\new 'x' # y"$/,
       )
+    end
+  end
+
+  context 'with a non-ASCII description' do
+    let(:params) { TALK.merge('description' => %q(Zürich — ☃ 'x' \ y)) }
+
+    it 'keeps UTF-8 as is' do
+      is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(/^description = "Zürich — ☃ 'x' \\\\ y"$/)
     end
   end
 
@@ -335,6 +343,7 @@ describe 'pacemaker::ipvs_resource' do
     ['a supervisor_id with a slash', { 'supervisor_id' => '../etc/passwd' }, /parameter 'supervisor_id'/],
     ['a description with a newline', { 'description' => "Braintree\nWebapp" }, /parameter 'description'/],
     ['a description with a tab', { 'description' => "Braintree\tWebapp" }, /parameter 'description'/],
+    ['a non-ASCII description with &', { 'description' => 'Café & Bar' }, /parameter 'description' expects a match for Pacemaker::Text/],
     ['a typo in a node key', { 'fwmark' => 7, 'nodes' => [{ 'adress' => '10.0.0.1', 'port' => 80 }] },
      /parameter 'nodes' index 0 (expects a value for key 'address'|unrecognized key 'adress')/],
     ['a node without port', { 'fwmark' => 7, 'nodes' => [{ 'address' => '10.0.0.1' }] }, /parameter 'nodes' index 0 expects a value for key 'port'/],

@@ -41,8 +41,8 @@ require 'spec_helper'
     bad: ['', 'webapp/status', '/a b', '/a#b', "/a\nb", "/a\tb", "/a\u0085b"],
   },
   'Pacemaker::Text' => {
-    ok: ['', 'Braintree Webapp', 'Zürich ☃ "quoted" \\ back', "it's #1"],
-    bad: ["a\nb", "a\tb", "a\u0000b", "a\u007fb", "a\u0085b", "a\rb"],
+    ok: ['', 'Braintree Webapp', 'A & B <"c"> \\ back', "it's #1", "Café Zürich ☃ 'x' \\"],
+    bad: ["a\nb", "a\tb", "a\u0000b", "a\u007fb", "a\u0085b", "a\rb", 'Café & Bar', '"Café"', '<é', 'é>'],
   },
   'Pacemaker::Abspath' => {
     ok: ['/etc/big_brother', '/usr/local/sbin/big_brother', '/tmp/x.y+z-1', '/a'],
