@@ -130,8 +130,9 @@ define pacemaker::ipvs_resource (
 
   if $ensure == 'present' {
     if !$has_service or $nodes.empty {
+      # Puppet prefixes the message with Scope(Pacemaker::Ipvs_resource[<title>]).
       warning(@("MSG"/L))
-        ${who}: cluster ${supervisor_id} is staged (no service or no nodes): its CIB group \
+        cluster ${supervisor_id} is staged (no service or no nodes): its CIB group \
         is created, but big_brother will not start it until fwmark (or protocol/address/port) \
         and nodes are set
         | MSG
@@ -218,7 +219,7 @@ define pacemaker::ipvs_resource (
     }
 
     # Argument arrays, no shell. `unless` takes a list of commands, so the check is wrapped in
-    # one more array (a flat array would be three separate commands).
+    # one more array (a flat array would be six separate commands: `binary`, `crm`, ...
     exec { "big_brother crm apply ${supervisor_id}":
       command => [$binary, 'crm', 'apply', '--config-dir', $config_dir, $spec_file],
       unless  => [[$binary, 'crm', 'check', '--config-dir', $config_dir, $spec_file]],

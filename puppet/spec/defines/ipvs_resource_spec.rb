@@ -72,7 +72,7 @@ describe 'pacemaker::ipvs_resource' do
     end
 
     it 'warns at compile time that the cluster is staged' do
-      expect(compile_warnings).to include(match(/\APacemaker::Ipvs_resource\[webapp\]: cluster webapp is staged.*fwmark.*nodes/))
+      expect(compile_warnings).to include(match(/\Acluster webapp is staged.*fwmark.*nodes/))
     end
   end
 
