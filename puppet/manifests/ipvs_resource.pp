@@ -219,7 +219,7 @@ define pacemaker::ipvs_resource (
     }
 
     # Argument arrays, no shell. `unless` takes a list of commands, so the check is wrapped in
-    # one more array (a flat array would be six separate commands: `binary`, `crm`, ...
+    # one more array (a flat array would be six separate commands: the binary alone, `crm`, ...).
     exec { "big_brother crm apply ${supervisor_id}":
       command => [$binary, 'crm', 'apply', '--config-dir', $config_dir, $spec_file],
       unless  => [[$binary, 'crm', 'check', '--config-dir', $config_dir, $spec_file]],
