@@ -10,4 +10,5 @@ mod crm;
 mod health;
 mod health_demo;
 mod ipvs_kernel;
+mod puppet;
 mod spec;
