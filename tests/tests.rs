@@ -9,4 +9,5 @@ mod util;
 mod crm;
 mod health;
 mod health_demo;
+mod import;
 mod spec;

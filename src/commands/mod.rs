@@ -3,4 +3,5 @@
 
 pub mod crm;
 pub mod demo;
+pub mod import;
 pub mod validate;

@@ -58,7 +58,14 @@ const CLUSTER_KEYS: &[&str] = &[
     "nagios",
     "nodes",
 ];
-const NODE_KEYS: &[&str] = &["address", "port", "path", "max_weight", "priority", "interpol"];
+const NODE_KEYS: &[&str] = &[
+    "address",
+    "port",
+    "path",
+    "max_weight",
+    "priority",
+    "interpol",
+];
 const NAGIOS_KEYS: &[&str] = &["server", "check", "host"];
 
 /// A key of the legacy config that has no equivalent in our spec, and why.
@@ -115,9 +122,7 @@ pub fn looks_legacy(file: &Path, text: &str) -> bool {
         || text
             .lines()
             .map(str::trim)
-            .find(|l| {
-                !l.is_empty() && !l.starts_with('#') && !l.starts_with('%') && *l != "---"
-            })
+            .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('%') && *l != "---")
             .is_some_and(|l| l.starts_with("clusters:") || l.starts_with("_big_brother:"))
 }
 
@@ -181,7 +186,11 @@ pub fn import(
         match &d.value {
             Value::Null => {}
             Value::Map(m) => {
-                c.unknown_keys(m, DEFAULT_KEYS, "0.9.12 allows only these under _big_brother");
+                c.unknown_keys(
+                    m,
+                    DEFAULT_KEYS,
+                    "0.9.12 allows only these under _big_brother",
+                );
                 defaults = Settings::read(&mut c, d);
                 defaults.offset = c.int(d, "offset");
             }
@@ -412,18 +421,20 @@ type Pos = (usize, Option<usize>);
 
 impl Settings {
     fn read(c: &mut Check, m: &Node) -> Settings {
-        let backend_mode = c.string(m, "backend_mode").and_then(|(s, n)| match s.as_str() {
-            "active_active" => Some(BackendMode::ActiveActive),
-            "active_passive" => Some(BackendMode::ActivePassive),
-            _ => {
-                c.at_node(
-                    n,
-                    "backend_mode",
-                    format!("active_active or active_passive, not {s:?}"),
-                );
-                None
-            }
-        });
+        let backend_mode = c
+            .string(m, "backend_mode")
+            .and_then(|(s, n)| match s.as_str() {
+                "active_active" => Some(BackendMode::ActiveActive),
+                "active_passive" => Some(BackendMode::ActivePassive),
+                _ => {
+                    c.at_node(
+                        n,
+                        "backend_mode",
+                        format!("active_active or active_passive, not {s:?}"),
+                    );
+                    None
+                }
+            });
         let scheduler = c.string(m, "scheduler").and_then(|(s, n)| {
             if SCHEDULERS.contains(&s.as_str()) {
                 Some(s)
@@ -431,10 +442,7 @@ impl Settings {
                 c.at_node(
                     n,
                     "scheduler",
-                    format!(
-                        "a kernel scheduler ({}), not {s:?}",
-                        SCHEDULERS.join(" ")
-                    ),
+                    format!("a kernel scheduler ({}), not {s:?}", SCHEDULERS.join(" ")),
                 );
                 None
             }
@@ -532,8 +540,7 @@ fn plan(c: &mut Check, r: &RawCluster<'_>, defaults: &Settings, form: Form) -> O
                 if !CLUSTER_KEYS.contains(&k.name.as_str()) && k.name != "offset" {
                     dropped.push(Dropped {
                         key: k.name.clone(),
-                        why: "not a setting big_brother 0.8 read (it ignored unknown keys)"
-                            .into(),
+                        why: "not a setting big_brother 0.8 read (it ignored unknown keys)".into(),
                     });
                 }
             }
@@ -561,20 +568,31 @@ fn plan(c: &mut Check, r: &RawCluster<'_>, defaults: &Settings, form: Form) -> O
 
     let fwmark = match m.get("fwmark") {
         None => {
-            c.at_node(m, "fwmark", "a fwmark (required: the IPVS service's firewall mark)");
+            c.at_node(
+                m,
+                "fwmark",
+                "a fwmark (required: the IPVS service's firewall mark)",
+            );
             None
         }
         Some(n) => match n.value {
             Value::Int(v) if (1..=i64::from(u32::MAX)).contains(&v) => u32::try_from(v).ok(),
             Value::Int(v) => {
-                c.at_node(n, "fwmark", format!("a firewall mark from 1 to 4294967295, not {v}"));
+                c.at_node(
+                    n,
+                    "fwmark",
+                    format!("a firewall mark from 1 to 4294967295, not {v}"),
+                );
                 None
             }
             _ => {
                 c.at_node(
                     n,
                     "fwmark",
-                    format!("a firewall mark (an integer from 1 to 4294967295), not {}", n.describe()),
+                    format!(
+                        "a firewall mark (an integer from 1 to 4294967295), not {}",
+                        n.describe()
+                    ),
                 );
                 None
             }
@@ -620,10 +638,14 @@ fn plan(c: &mut Check, r: &RawCluster<'_>, defaults: &Settings, form: Form) -> O
 
     // Keys with no equivalent.
     if let Some(n) = &s.nagios {
-        let parts: Vec<String> = [("server", &n.server), ("check", &n.check), ("host", &n.host)]
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
-            .collect();
+        let parts: Vec<String> = [
+            ("server", &n.server),
+            ("check", &n.check),
+            ("host", &n.host),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+        .collect();
         dropped.push(Dropped {
             key: if parts.is_empty() {
                 "nagios".into()
@@ -763,34 +785,51 @@ fn plan_node(
             c.at_node(item, &sub("address"), "an address (required)");
             None
         }
-        Some(n) => match &n.value {
-            Value::Str(s) => match s.parse::<Ipv4Addr>() {
-                Ok(a) if a.is_unspecified() || a.is_multicast() || a.is_broadcast() => {
-                    c.at_node(n, &sub("address"), format!("a unicast IPv4 address, not {s:?}"));
-                    None
-                }
-                Ok(a) => Some(a),
-                Err(_) => {
-                    c.at_node(
+        Some(n) => {
+            match &n.value {
+                Value::Str(s) => match s.parse::<Ipv4Addr>() {
+                    Ok(a) if a.is_unspecified() || a.is_multicast() || a.is_broadcast() => {
+                        c.at_node(
+                            n,
+                            &sub("address"),
+                            format!("a unicast IPv4 address, not {s:?}"),
+                        );
+                        None
+                    }
+                    Ok(a) => Some(a),
+                    Err(_) => {
+                        c.at_node(
                         n,
                         &sub("address"),
                         format!("an IPv4 address like 192.0.2.10 (the original's schema), not {s:?}"),
                     );
+                        None
+                    }
+                },
+                _ => {
+                    c.at_node(
+                        n,
+                        &sub("address"),
+                        format!("an IPv4 address, not {}", n.describe()),
+                    );
                     None
                 }
-            },
-            _ => {
-                c.at_node(n, &sub("address"), format!("an IPv4 address, not {}", n.describe()));
-                None
             }
-        },
+        }
     };
     let port = match item.get("port") {
-        None | Some(Node { value: Value::Null, .. }) => None,
+        None
+        | Some(Node {
+            value: Value::Null, ..
+        }) => None,
         Some(n) => match n.value {
             Value::Int(p) if (1..=65535).contains(&p) => u16::try_from(p).ok(),
             _ => {
-                c.at_node(n, &sub("port"), format!("a port from 1 to 65535, not {}", n.describe()));
+                c.at_node(
+                    n,
+                    &sub("port"),
+                    format!("a port from 1 to 65535, not {}", n.describe()),
+                );
                 return None;
             }
         },
@@ -798,8 +837,15 @@ fn plan_node(
     let path = match c.string(item, "path") {
         Some((p, n)) => {
             if !p.starts_with('/') {
-                c.at_node(n, &sub("path"), format!("a path starting with '/', not {p:?}"));
-            } else if p.chars().any(|ch| ch.is_whitespace() || ch.is_control() || ch == '#') {
+                c.at_node(
+                    n,
+                    &sub("path"),
+                    format!("a path starting with '/', not {p:?}"),
+                );
+            } else if p
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch.is_control() || ch == '#')
+            {
                 c.at_node(
                     n,
                     &sub("path"),
@@ -952,7 +998,13 @@ impl Check {
         self.unknown_keys_in(entries, allowed, "", why);
     }
 
-    fn unknown_keys_in(&mut self, entries: &[(Key, Node)], allowed: &[&str], prefix: &str, why: &str) {
+    fn unknown_keys_in(
+        &mut self,
+        entries: &[(Key, Node)],
+        allowed: &[&str],
+        prefix: &str,
+        why: &str,
+    ) {
         for (k, _) in entries {
             if !allowed.contains(&k.name.as_str()) {
                 let key = if prefix.is_empty() {
@@ -1015,7 +1067,7 @@ impl Check {
         let ms = match n.value {
             Value::Null => return None,
             Value::Int(s) if s >= 0 => u64::try_from(s).ok().and_then(|s| s.checked_mul(1000)),
-            Value::Float(f) if f.is_finite() && f >= 0.0 && f < 1e12 => {
+            Value::Float(f) if (0.0..1e12).contains(&f) => {
                 // Whole milliseconds; at most 1e15, well inside u64.
                 Some((f * 1000.0).round() as u64)
             }

@@ -257,8 +257,10 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
     // No VIPs is fine for a cluster with a service: its VIPs live elsewhere in Pacemaker (the
     // original big_brother's layout, which `import` reproduces) and its group holds only the
     // big_brother primitive. A spec with neither VIPs nor a service would describe nothing.
-    let has_service_keys =
-        raw.fwmark.is_some() || raw.protocol.is_some() || raw.address.is_some() || raw.port.is_some();
+    let has_service_keys = raw.fwmark.is_some()
+        || raw.protocol.is_some()
+        || raw.address.is_some()
+        || raw.port.is_some();
     if raw.vip.is_empty() && !has_service_keys {
         c.nowhere(
             "vip",

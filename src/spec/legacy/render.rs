@@ -67,7 +67,9 @@ pub fn render(source: &Path, form: Form, plan: &Plan) -> String {
     let _ = writeln!(t, "name = {}", string(&plan.name));
     let _ = writeln!(t, "fwmark = {}", plan.fwmark);
     let _ = writeln!(t, "scheduler = {}", string(&plan.scheduler));
-    t.push_str("forward = \"ipip\"               # the original always tunnelled (ipvsadm --ipip)\n");
+    t.push_str(
+        "forward = \"ipip\"                # the original always tunnelled (ipvsadm --ipip)\n",
+    );
     let _ = writeln!(
         t,
         "check_interval = {}",

@@ -191,9 +191,15 @@ fn pre_0_8_6_map_form() {
 #[test]
 fn edge_values_are_mapped_honestly() {
     let t = MINIMAL
-        .replace("    fwmark: 7\n", "    fwmark: 7\n    check_interval: 0\n    ramp_up_time: 0\n")
+        .replace(
+            "    fwmark: 7\n",
+            "    fwmark: 7\n    check_interval: 0\n    ramp_up_time: 0\n",
+        )
         .replace("        port: 9001\n", "        max_weight: 0\n")
-        .replace("- address: 192.0.2.1\n", "- address: 192.0.2.1\n        priority: -5\n")
+        .replace(
+            "- address: 192.0.2.1\n",
+            "- address: 192.0.2.1\n        priority: -5\n",
+        )
         + "      - address: 192.0.2.2\n        port: 9001\n        max_weight: 250\n";
     let i = ok(&t);
     let c = &i.clusters[0];
@@ -217,8 +223,14 @@ fn edge_values_are_mapped_honestly() {
         );
     }
     // Fractions of seconds are kept to the millisecond.
-    let i = ok(&MINIMAL.replace("    fwmark: 7\n", "    fwmark: 7\n    check_interval: 1.5\n"));
-    assert_eq!(i.clusters[0].spec.check_interval, Duration::from_millis(1500));
+    let i = ok(&MINIMAL.replace(
+        "    fwmark: 7\n",
+        "    fwmark: 7\n    check_interval: 1.5\n",
+    ));
+    assert_eq!(
+        i.clusters[0].spec.check_interval,
+        Duration::from_millis(1500)
+    );
 }
 
 #[test]
@@ -303,12 +315,18 @@ fn broken_configs_name_cluster_key_and_line() {
         "unknown key",
     );
     one_problem(
-        &MINIMAL.replace("    fwmark: 7\n", "    fwmark: 7\n    backend_mode: hot_standby\n"),
+        &MINIMAL.replace(
+            "    fwmark: 7\n",
+            "    fwmark: 7\n    backend_mode: hot_standby\n",
+        ),
         "cluster web: backend_mode",
         "active_passive",
     );
     one_problem(
-        &MINIMAL.replace("    fwmark: 7\n", "    fwmark: 7\n    has_downpage: maybe\n"),
+        &MINIMAL.replace(
+            "    fwmark: 7\n",
+            "    fwmark: 7\n    has_downpage: maybe\n",
+        ),
         "cluster web: has_downpage",
         "true or false",
     );
@@ -360,8 +378,13 @@ fn duplicates_are_refused() {
 
 #[test]
 fn syntax_errors_and_empty_files() {
-    let e = import(Path::new("b.yml"), "clusters:\n  - cluster_name: [web\n", None, None)
-        .unwrap_err();
+    let e = import(
+        Path::new("b.yml"),
+        "clusters:\n  - cluster_name: [web\n",
+        None,
+        None,
+    )
+    .unwrap_err();
     match &e {
         SpecError::Parse { line, column, .. } => assert!(line.is_some() && column.is_some()),
         other => panic!("{other}"),
@@ -369,10 +392,16 @@ fn syntax_errors_and_empty_files() {
     assert!(e.to_string().starts_with("b.yml:"), "{e}");
     for empty in ["", "# nothing\n", "---\n"] {
         let e = import(Path::new("b.yml"), empty, None, None).unwrap_err();
-        assert!(e.to_string().contains("empty file") || e.to_string().contains("not nothing"), "{e}");
+        assert!(
+            e.to_string().contains("empty file") || e.to_string().contains("not nothing"),
+            "{e}"
+        );
     }
     let p = problems("- a\n- b\n");
-    assert!(p[0].expected.contains("a map with a `clusters:` list"), "{p:?}");
+    assert!(
+        p[0].expected.contains("a map with a `clusters:` list"),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -406,7 +435,10 @@ fn looks_legacy_by_name_or_first_key() {
     assert!(looks_legacy(Path::new("x"), "# c\n---\nclusters:\n"));
     assert!(looks_legacy(Path::new("x"), "\n_big_brother:\n"));
     assert!(!looks_legacy(Path::new("x.toml"), "name = \"web\"\n"));
-    assert!(!looks_legacy(Path::new("x.toml"), "# clusters:\nname = \"x\"\n"));
+    assert!(!looks_legacy(
+        Path::new("x.toml"),
+        "# clusters:\nname = \"x\"\n"
+    ));
 }
 
 #[test]
@@ -424,7 +456,10 @@ fn load_cluster_reads_toml_or_legacy() {
     assert_eq!(s, written);
 
     let e = load_cluster(&yml, "nope").unwrap_err();
-    assert!(e.to_string().contains("webapp, api, search, payments"), "{e}");
+    assert!(
+        e.to_string().contains("webapp, api, search, payments"),
+        "{e}"
+    );
     assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrConfigured);
 
     // A YAML file without a telling name is recognised by its first key.
@@ -436,7 +471,10 @@ fn load_cluster_reads_toml_or_legacy() {
     std::fs::write(&toml, &cluster(&imported, "webapp").toml).unwrap();
     assert_eq!(load_cluster(&toml, "webapp").unwrap().name, "webapp");
     let e = load_cluster(&toml, "api").unwrap_err();
-    assert!(e.to_string().contains("name: expected the cluster \"api\""), "{e}");
+    assert!(
+        e.to_string().contains("name: expected the cluster \"api\""),
+        "{e}"
+    );
 
     let e = load_cluster(&dir.path().join("missing.yml"), "api").unwrap_err();
     assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrInstalled);

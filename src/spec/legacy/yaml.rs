@@ -210,7 +210,10 @@ impl Builder {
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map {
-                    entries, at, anchor, ..
+                    entries,
+                    at,
+                    anchor,
+                    ..
                 }) = self.stack.pop()
                 {
                     let node = Node {
@@ -277,7 +280,10 @@ fn check_collection_tag(
     match tag {
         Some(t) if !is_core(t, suffix) => Err(err_at(
             at,
-            format!("a plain list or map, not one tagged {}{}", t.handle, t.suffix),
+            format!(
+                "a plain list or map, not one tagged {}{}",
+                t.handle, t.suffix
+            ),
         )),
         _ => Ok(()),
     }
@@ -379,7 +385,10 @@ fn int(t: &str) -> Option<i64> {
         digits(o, 8, false)?
     } else if body.len() > 1 && body.starts_with('0') {
         digits(&body[1..], 8, false)?
-    } else if body.bytes().all(|b| b.is_ascii_digit() || b == b'_' || b == b',') {
+    } else if body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'_' || b == b',')
+    {
         digits(body, 10, true)?
     } else {
         return None;
@@ -468,14 +477,19 @@ mod tests {
 
     #[test]
     fn aliases_and_merge_keys() {
-        let d = doc("base: &b\n  scheduler: wlc\n  fwmark: 1\nweb:\n  <<: *b\n  fwmark: 2\nother: *b\n");
+        let d = doc(
+            "base: &b\n  scheduler: wlc\n  fwmark: 1\nweb:\n  <<: *b\n  fwmark: 2\nother: *b\n",
+        );
         let web = d.get("web").unwrap();
         assert_eq!(web.get("fwmark").unwrap().value, Value::Int(2));
         assert_eq!(
             web.get("scheduler").unwrap().value,
             Value::Str("wlc".into())
         );
-        assert_eq!(d.get("other").unwrap().get("fwmark").unwrap().value, Value::Int(1));
+        assert_eq!(
+            d.get("other").unwrap().get("fwmark").unwrap().value,
+            Value::Int(1)
+        );
     }
 
     #[test]
