@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::ipvs::{Family, Forward, ServiceKey};
+use crate::spec::BackendMode;
 use crate::spec::{load_cluster, parse};
 
 const EXAMPLE: &str = include_str!("../../../tests/fixtures/legacy/big_brother.conf");
