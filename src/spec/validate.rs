@@ -772,6 +772,22 @@ mod tests {
     }
 
     #[test]
+    fn vips_may_be_left_to_pacemaker_only_with_a_service() {
+        let s = parse(
+            Path::new("t"),
+            "name = \"w\"\nfwmark = 1\n[[node]]\naddress = \"198.51.100.1\"\nport = 80\n",
+        )
+        .unwrap();
+        assert!(s.vips.is_empty());
+        assert!(s.runnable().is_ok());
+        let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t"), "name = \"w\"\n")
+        else {
+            panic!("a spec with neither VIPs nor a service describes nothing")
+        };
+        assert_eq!(problems[0].key, "vip");
+    }
+
+    #[test]
     fn unknown_keys_name_their_table() {
         let text = format!("{BASE}fwmark = 1\n{TAIL}nic = \"eth0\"\n");
         let e = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
