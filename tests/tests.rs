@@ -10,4 +10,6 @@ mod crm;
 mod health;
 mod health_demo;
 mod import;
+mod ipvs_kernel;
+mod puppet;
 mod spec;

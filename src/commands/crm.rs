@@ -114,8 +114,7 @@ pub fn run(cmd: CrmCommand) -> OcfCode {
     }
 }
 
-/// Loads every spec (printing all problems of all files), then checks they fit together and
-/// that Pacemaker can store their text (`generate::storable`).
+/// Loads every spec (printing all problems of all files), then checks they fit together.
 fn with_specs(common: &Common, f: impl FnOnce(&[Spec]) -> OcfCode) -> OcfCode {
     let mut ok = true;
     for file in &common.specs {
@@ -134,15 +133,6 @@ fn with_specs(common: &Common, f: impl FnOnce(&[Spec]) -> OcfCode) -> OcfCode {
             return OcfCode::ErrConfigured;
         }
     };
-    for s in &specs {
-        if let Err(e) = generate::check_storable(s) {
-            eprintln!("{e}");
-            ok = false;
-        }
-    }
-    if !ok {
-        return OcfCode::ErrConfigured;
-    }
     f(&specs)
 }
 

@@ -176,6 +176,15 @@ pub fn is_valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// Pacemaker 2.1.5 (Debian 12) writes an attribute value unescaped from the first non-ASCII
+/// character on: `é &` is stored as `é &`, which corrupts the CIB file (and what peers receive).
+/// A value is safe when it is ASCII or has none of the characters XML must escape in a
+/// double-quoted attribute. Only the description can hold such text (names, nics and addresses
+/// are ASCII by the other rules).
+pub fn pacemaker_storable(value: &str) -> bool {
+    value.is_ascii() || !value.contains(['&', '<', '>', '"'])
+}
+
 /// Linux interface names: 1..=15 bytes, no `/`, `:`, whitespace (see `dev_valid_name`).
 fn is_valid_nic(nic: &str) -> bool {
     !nic.is_empty()
@@ -206,6 +215,12 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
     if let Some(d) = &raw.description {
         if d.get_ref().chars().any(|ch| ch.is_control()) {
             c.at(d, "description", "a description without control characters");
+        } else if !pacemaker_storable(d.get_ref()) {
+            c.at(
+                d,
+                "description",
+                format!("text Pacemaker can store, not {:?}: Pacemaker 2.1 writes a value with a non-ASCII character unescaped, so together with & < > or \" it corrupts the CIB; drop the accents or those characters", d.get_ref()),
+            );
         }
     }
 
@@ -738,6 +753,20 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].line, p[0].column), (Some(2), Some(10)));
         assert_eq!((p[1].key.as_str(), p[1].line), ("scheduler", Some(3)));
+    }
+
+    #[test]
+    fn descriptions_pacemaker_would_corrupt_are_refused() {
+        assert!(pacemaker_storable("Braintree Webapp"));
+        assert!(pacemaker_storable("A & B <\"c\"> 'd'"));
+        assert!(pacemaker_storable("Café Zürich 'x'"));
+        assert!(!pacemaker_storable("Café & Bar"));
+        assert!(!pacemaker_storable("\"Café\""));
+        assert!(!pacemaker_storable("<é"));
+        assert_eq!(
+            keys(spec("description = \"Café & Bar\"\nfwmark = 1")),
+            vec!["description"]
+        );
     }
 
     #[test]
