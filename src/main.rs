@@ -60,6 +60,25 @@ enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// Convert the original (Ruby) big_brother's YAML config into one spec per cluster,
+    /// DIR/<cluster>.toml. Writes nothing unless every cluster converts cleanly.
+    Import {
+        /// The original's config file (its default was /etc/big_brother.conf).
+        #[arg(value_name = "LEGACY.yml")]
+        legacy: PathBuf,
+        /// Where to write the specs.
+        #[arg(long, value_name = "DIR", default_value = big_brother::spec::defaults::CONFIG_DIR)]
+        out_dir: PathBuf,
+        /// Import only this cluster.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// Print the specs on stdout (the report on stderr) and write nothing.
+        #[arg(long, visible_alias = "stdout")]
+        dry_run: bool,
+        /// Replace existing specs that differ from the import.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn demo_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -103,5 +122,19 @@ fn main() -> ExitCode {
         })
         .into(),
         Command::Crm { command } => commands::crm::run(command).into(),
+        Command::Import {
+            legacy,
+            out_dir,
+            cluster,
+            dry_run,
+            force,
+        } => commands::import::run(&commands::import::Options {
+            legacy,
+            out_dir,
+            cluster,
+            dry_run,
+            force,
+        })
+        .into(),
     }
 }

@@ -9,6 +9,7 @@ mod util;
 mod crm;
 mod health;
 mod health_demo;
+mod import;
 mod ipvs_kernel;
 mod ocf;
 mod ocf_kernel;

@@ -4,5 +4,6 @@
 pub mod agent;
 pub mod crm;
 pub mod demo;
+pub mod import;
 pub mod supervise;
 pub mod validate;
