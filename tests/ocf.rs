@@ -671,3 +671,31 @@ fn drained_nodes_go_to_weight_zero_and_back() {
     });
     c.agent("stop", &[]).expect_code(0);
 }
+
+#[test]
+fn the_config_may_be_the_original_big_brother_yaml() {
+    // An operator migrating keeps pointing `config` at the Ruby big_brother's file; the agent
+    // runs its cluster of that name (another, broken cluster in the file does not matter).
+    let c = Cluster::new("legacy1", &[UP, UP]);
+    let yaml = format!(
+        "_big_brother:\n  check_interval: 1\nclusters:\n  - cluster_name: legacy1\n    \
+         fwmark: 7\n    scheduler: wlc\n    nodes:\n      - address: 127.0.0.1\n        \
+         port: {}\n        path: /legacy1/status\n      - address: 127.0.0.2\n        \
+         port: {}\n        path: /legacy1/status\n  - cluster_name: broken\n    fwmark: 0\n    \
+         scheduler: wlc\n    nodes: []\n",
+        c.servers[0].addr.port(),
+        c.servers[1].addr.port()
+    );
+    let conf = c.dir.path().join("big_brother.conf");
+    std::fs::write(&conf, yaml).unwrap();
+    let env = [("OCF_RESKEY_config", conf.to_str().unwrap())];
+    c.agent("validate-all", &env).expect_code(0);
+    c.agent("start", &env).expect_code(0);
+    assert_eq!(c.table().unwrap().len(), 2);
+    c.agent("monitor", &[env[0], ("OCF_CHECK_LEVEL", "10")])
+        .expect_code(0);
+    c.agent("stop", &env).expect_code(0);
+    let r = c.agent("start", &[env[0], ("OCF_RESKEY_cluster", "nosuch")]);
+    r.expect_code(6);
+    expect_reason(&r, "legacy1");
+}

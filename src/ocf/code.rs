@@ -66,10 +66,7 @@ pub fn ocf_code(err: &AgentError, action: &Action, probe: bool) -> OcfCode {
     let code = base_code(err);
     let cannot_run_here = matches!(
         err,
-        AgentError::Spec(_)
-            | AgentError::ClusterMismatch { .. }
-            | AgentError::MissingParam { .. }
-            | AgentError::BadParam { .. }
+        AgentError::Spec(_) | AgentError::MissingParam { .. } | AgentError::BadParam { .. }
     ) || code == OcfCode::ErrInstalled;
     match action {
         // A probe asks "is it running here?". A node that cannot even run it (IPaddr2's
@@ -82,7 +79,6 @@ pub fn ocf_code(err: &AgentError, action: &Action, probe: bool) -> OcfCode {
             if matches!(
                 err,
                 AgentError::Spec(_)
-                    | AgentError::ClusterMismatch { .. }
                     | AgentError::Backend(BackendError::NotBuilt)
                     | AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable))
             ) =>
@@ -98,7 +94,6 @@ fn base_code(err: &AgentError) -> OcfCode {
     match err {
         AgentError::MissingParam { .. }
         | AgentError::BadParam { .. }
-        | AgentError::ClusterMismatch { .. }
         | AgentError::ServiceTaken { .. }
         | AgentError::ReloadRefused { .. } => OcfCode::ErrConfigured,
         AgentError::BadEnv { .. } => OcfCode::ErrArgs,

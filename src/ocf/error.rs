@@ -34,16 +34,6 @@ pub enum AgentError {
     #[error(transparent)]
     Spec(#[from] SpecError),
 
-    #[error(
-        "{}: the spec is for cluster {spec:?}, but the resource's cluster parameter is {param:?}",
-        file.display()
-    )]
-    ClusterMismatch {
-        file: PathBuf,
-        spec: String,
-        param: String,
-    },
-
     /// Another cluster running on this host already owns the service (two specs, one fwmark).
     #[error(
         "{service} is already run by cluster {other:?} on this host; two clusters cannot share \

@@ -58,7 +58,8 @@ pub const CONFIG: Param = Param {
     reloadable: true,
     default: None,
     shortdesc: "Spec file (default /etc/big_brother/CLUSTER.toml)",
-    longdesc: "Absolute path of the cluster's spec file (TOML). Defaults to \
+    longdesc: "Absolute path of the cluster's spec file (TOML), or of the original \
+big_brother's YAML config, whose cluster of this name is used. Defaults to \
 /etc/big_brother/CLUSTER.toml. Changing it, or the file's content followed by a `reload`, is \
 applied by the running supervisor without a restart: nodes added or removed change the IPVS \
 destinations in place and existing connections stay. A new spec that does not validate is \

@@ -576,22 +576,17 @@ fn fault_ready_delay() {
     }
 }
 
-/// Reads and validates a spec, refuses a staged one (no service or no nodes yet), and checks it
-/// describes `cluster`.
+/// Loads the spec of `cluster` from `path` — a TOML spec, or the original big_brother's YAML
+/// config whose cluster of that name is converted in memory (`spec::load_cluster`) — and
+/// refuses a staged one (no service or no nodes yet).
 pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, AgentError> {
+    // The digest is of the bytes on disk; `load_cluster` reads them once more (a spec changing
+    // in between is caught by the next reload's digest).
     let bytes = std::fs::read(path).map_err(|source| spec::SpecError::Read {
         file: PathBuf::from(path),
         source,
     })?;
-    let text = String::from_utf8_lossy(&bytes);
-    let spec = spec::parse(path, &text)?;
-    if spec.name != cluster {
-        return Err(AgentError::ClusterMismatch {
-            file: path.to_path_buf(),
-            spec: spec.name,
-            param: cluster.to_string(),
-        });
-    }
+    let spec = spec::load_cluster(path, cluster)?;
     let key = *spec.runnable()?;
     Ok(Runnable {
         spec,
