@@ -211,6 +211,8 @@ impl Demo {
             rise: 1,
             backend_mode: BackendMode::ActiveActive,
             sorry_server: None,
+            override_dir: crate::spec::defaults::OVERRIDE_DIR.into(),
+            on_change: None,
             vips: vec![],
             nodes,
             ops: Ops::DEFAULT,

@@ -10,19 +10,21 @@
 //! Reload (SIGHUP) re-reads the spec and changes the service in place; a spec that does not
 //! validate is refused and recorded, and the running one stays.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::checker::{self, Checkers, Observation};
 use super::drain;
+use super::on_change::{self, Hook};
+use super::overrides::{self, Override};
 use super::policy::{self, NodeState, Policy};
 use super::reconcile;
 use super::repr::{DestRepr, ServiceRepr};
 use super::runtime::{self, Notifier};
 use super::state::StateDir;
-use super::status::{self, NodeStatus, ReloadStatus, Status};
+use super::status::{self, NodeStatus, OverrideStatus, ReloadStatus, Status};
 use crate::ipvs::{Dest, DestEntry, Ipvs, IpvsError, Service, ServiceKey};
 use crate::ocf::error::AgentError;
 use crate::ocf::log;
@@ -68,6 +70,16 @@ pub struct Controller {
     drains: drain::Watch,
     drained: BTreeSet<String>,
     drain_error: Option<String>,
+    overrides: overrides::Watch,
+    override_now: overrides::Current,
+    override_error: Option<String>,
+    hook: Option<Hook>,
+    /// The down-node count of the last tick (`None` until the first, and after the hook
+    /// changed), for `on_change`.
+    last_down: Option<usize>,
+    /// Per node id: checks and failed checks since start (carried across reloads by id).
+    counters: BTreeMap<String, (u64, u64)>,
+    drift_repairs: u64,
     applied: Vec<Dest>,
     tick: u64,
     reload: ReloadStatus,
@@ -102,6 +114,8 @@ impl Controller {
     ) -> Controller {
         let (tx, rx) = mpsc::channel();
         let drains = drain::Watch::new(drain::path(&ident.cluster));
+        let overrides = overrides::Watch::new(&run.spec.override_dir, &ident.cluster);
+        let hook = spawn_hook(&run.spec, &ident.cluster);
         Controller {
             policy: Policy::from_spec(&run.spec),
             spec: run.spec,
@@ -119,6 +133,13 @@ impl Controller {
             drains,
             drained: BTreeSet::new(),
             drain_error: None,
+            overrides,
+            override_now: overrides::Current::default(),
+            override_error: None,
+            hook,
+            last_down: None,
+            counters: BTreeMap::new(),
+            drift_repairs: 0,
             applied: Vec::new(),
             tick: 0,
             reload: ReloadStatus {
@@ -336,6 +357,11 @@ impl Controller {
         if let Some(state) = self.nodes.get_mut(obs.node) {
             state.observe(obs, &self.policy);
             self.observed[obs.node] = true;
+            if let Some(n) = self.spec.nodes.get(obs.node) {
+                let c = self.counters.entry(n.id()).or_default();
+                c.0 += 1;
+                c.1 += u64::from(obs.result.is_err());
+            }
         }
     }
 
@@ -347,8 +373,11 @@ impl Controller {
         }
         self.poll_drains();
         let now = Instant::now();
+        self.poll_overrides(now);
         policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
-        let want = policy::desired(&self.spec, &self.nodes, &self.drained, now);
+        let ovr = self.override_now.state;
+        let want =
+            policy::desired_with_override(&self.spec, &self.nodes, &self.drained, ovr, now);
         let key = self.key;
         let ops = match reconcile::sync(self.ipvs.as_mut(), &key, &want) {
             Err(IpvsError::NotFound { .. }) => {
@@ -368,8 +397,18 @@ impl Controller {
                 self.ident.cluster,
                 ops.len()
             ));
+            if want == self.applied {
+                // Nothing we wanted changed, yet the backend differed: someone else edited it.
+                self.drift_repairs += ops.len() as u64;
+                log::warn(format!(
+                    "{}: repaired {} destinations of {key} changed behind our back",
+                    self.ident.cluster,
+                    ops.len()
+                ));
+            }
         }
         self.applied = want;
+        self.notify_change(now);
         self.backend_error = None;
         self.tick += 1;
         self.write_status();
@@ -399,6 +438,88 @@ impl Controller {
         }
     }
 
+    /// Re-reads the override files; lifting a `down` override restarts the ramps (nobody had
+    /// new connections meanwhile).
+    fn poll_overrides(&mut self, now: Instant) {
+        let (cur, err) = self.overrides.poll();
+        let (cur, err) = (cur.clone(), err);
+        if cur != self.override_now {
+            let (up, down) = self.overrides.paths();
+            match cur.state {
+                Some(o) => log::warn(format!(
+                    "{}: override {} in force ({}){}",
+                    self.ident.cluster,
+                    o.as_str(),
+                    if o == Override::Up { up } else { down }.display(),
+                    if cur.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", cur.reason)
+                    }
+                )),
+                None => log::info(format!(
+                    "{}: override lifted; weights follow health again",
+                    self.ident.cluster
+                )),
+            }
+            if self.override_now.state == Some(Override::Down) && cur.state.is_none() {
+                for n in &mut self.nodes {
+                    n.restart_ramp(now);
+                }
+            }
+            self.override_now = cur;
+        }
+        let err = err.map(|e| e.to_string());
+        if err != self.override_error {
+            if let Some(e) = &err {
+                log::warn(format!(
+                    "{}: cannot read the override files, keeping the last answer: {e}",
+                    self.ident.cluster
+                ));
+            }
+            self.override_error = err;
+        }
+    }
+
+    /// Hands a summary to the `on_change` hook when the count of down nodes changed.
+    fn notify_change(&mut self, now: Instant) {
+        let Some(hook) = &self.hook else { return };
+        let weights = policy::node_weights(
+            &self.spec,
+            &self.nodes,
+            &self.drained,
+            self.override_now.state,
+            now,
+        );
+        let down: Vec<String> = self
+            .spec
+            .nodes
+            .iter()
+            .zip(&weights)
+            .filter(|(_, w)| **w == 0)
+            .map(|(n, _)| n.id())
+            .collect();
+        if self.last_down == Some(down.len()) {
+            return;
+        }
+        self.last_down = Some(down.len());
+        let combined_weight = self
+            .spec
+            .nodes
+            .iter()
+            .map(|n| u64::from(self.weight_of(n)))
+            .sum();
+        hook.send(on_change::Summary {
+            cluster: self.ident.cluster.clone(),
+            service: self.key.to_string(),
+            total: self.spec.nodes.len(),
+            down,
+            combined_weight,
+            override_state: self.override_now.state,
+            at: status::unix_secs(SystemTime::now()),
+        });
+    }
+
     fn weight_of(&self, node: &spec::Node) -> u32 {
         self.applied
             .iter()
@@ -418,6 +539,8 @@ impl Controller {
             .map(|(n, s)| {
                 let weight = self.weight_of(n);
                 let sum = s.summary(&self.policy, n.max_weight, weight, now);
+                let (checks, check_failures) =
+                    self.counters.get(&n.id()).copied().unwrap_or_default();
                 NodeStatus {
                     id: n.id(),
                     address: n.address,
@@ -429,6 +552,8 @@ impl Controller {
                     last_error: sum.last_error,
                     forced_reason: sum.forced_reason,
                     since: now_unix.saturating_sub(sum.since_secs as u64),
+                    checks,
+                    check_failures,
                 }
             })
             .collect();
@@ -450,6 +575,17 @@ impl Controller {
             dests: self.applied.iter().map(DestRepr::from).collect(),
             backend_error: self.backend_error.clone(),
             drain_error: self.drain_error.clone(),
+            override_state: self.override_now.state.map(|state| {
+                let (up, down) = self.overrides.paths();
+                OverrideStatus {
+                    state,
+                    file: if state == Override::Up { up } else { down }.to_path_buf(),
+                    reason: self.override_now.reason.clone(),
+                }
+            }),
+            override_error: self.override_error.clone(),
+            drift_repairs: self.drift_repairs,
+            on_change: self.hook.as_ref().map(Hook::stats),
             nodes,
         }
     }
@@ -538,6 +674,18 @@ impl Controller {
         self.key = run.key;
         self.digest = run.digest;
         self.policy = Policy::from_spec(&self.spec);
+        if self.spec.override_dir != old_spec.override_dir {
+            self.overrides = overrides::Watch::new(&self.spec.override_dir, &self.ident.cluster);
+        }
+        match (&mut self.hook, &self.spec.on_change) {
+            (Some(h), Some(cmd)) => h.set_command(cmd.clone()),
+            (None, Some(_)) => {
+                // A new hook starts by hearing the current state, as at start.
+                self.hook = spawn_hook(&self.spec, &self.ident.cluster);
+                self.last_down = None;
+            }
+            (_, None) => self.hook = None,
+        }
         let existing = self.ensure_service()?;
         if old_key != self.key {
             log::warn(format!(
@@ -556,6 +704,19 @@ impl Controller {
         }
         self.start_nodes(&existing, previous)?;
         self.tick().map_err(|e| self.ipvs_err(e))
+    }
+}
+
+/// The `on_change` hook's thread, if the spec has one (a thread that cannot start is logged: a
+/// notifier is never worth failing the cluster for).
+fn spawn_hook(spec: &Spec, cluster: &str) -> Option<Hook> {
+    let cmd = spec.on_change.clone()?;
+    match Hook::spawn(cmd, cluster) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            log::error(format!("{cluster}: cannot start the on_change thread: {e}"));
+            None
+        }
     }
 }
 
