@@ -79,6 +79,22 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Read-only HTTP API: the original big_brother's status routes and Prometheus metrics,
+    /// from the supervisors' status files.
+    Api {
+        /// Address to listen on (IP:PORT).
+        #[arg(long, value_name = "IP:PORT", default_value = big_brother::api::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// Allow a non-loopback --listen address (the API names every node and its health).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Resource agents' state directory (default $HA_RSCTMP, else /run/resource-agents).
+        #[arg(long, value_name = "DIR")]
+        rsctmp: Option<PathBuf>,
+        /// Where specs live, to list configured clusters that are stopped.
+        #[arg(long, value_name = "DIR", default_value = big_brother::spec::defaults::CONFIG_DIR)]
+        config_dir: PathBuf,
+    },
 }
 
 fn demo_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -134,6 +150,18 @@ fn main() -> ExitCode {
             cluster,
             dry_run,
             force,
+        })
+        .into(),
+        Command::Api {
+            listen,
+            allow_remote,
+            rsctmp,
+            config_dir,
+        } => commands::api::run(&commands::api::Options {
+            listen,
+            allow_remote,
+            rsctmp,
+            config_dir,
         })
         .into(),
     }
