@@ -78,6 +78,10 @@ enum Command {
         /// Replace existing specs that differ from the import.
         #[arg(long)]
         force: bool,
+        /// The original daemon's --data-dir (where its up/ and down/ override files live), if
+        /// it was not /etc/big_brother.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// Read-only HTTP API: the original big_brother's status routes and Prometheus metrics,
     /// from the supervisors' status files.
@@ -144,12 +148,14 @@ fn main() -> ExitCode {
             cluster,
             dry_run,
             force,
+            data_dir,
         } => commands::import::run(&commands::import::Options {
             legacy,
             out_dir,
             cluster,
             dry_run,
             force,
+            data_dir,
         })
         .into(),
         Command::Api {

@@ -15,5 +15,6 @@ mod ocf;
 mod ocf_kernel;
 mod ocf_support;
 mod ocf_tools;
+mod parity;
 mod puppet;
 mod spec;

@@ -57,12 +57,10 @@ impl BadRequest {
     pub fn message(&self) -> String {
         match self {
             BadRequest::Malformed(why) => format!("Bad Request: {why}"),
-            BadRequest::UriTooLong => format!(
-                "Request line longer than {MAX_REQUEST_LINE} bytes"
-            ),
-            BadRequest::HeadersTooLarge => format!(
-                "More than {MAX_HEADERS} headers or {MAX_HEADER_BYTES} header bytes"
-            ),
+            BadRequest::UriTooLong => format!("Request line longer than {MAX_REQUEST_LINE} bytes"),
+            BadRequest::HeadersTooLarge => {
+                format!("More than {MAX_HEADERS} headers or {MAX_HEADER_BYTES} header bytes")
+            }
             BadRequest::Version => "Only HTTP/1.0 and HTTP/1.1 are spoken here".into(),
             BadRequest::Timeout => "Request not received in time".into(),
             BadRequest::Closed => "Connection closed".into(),
@@ -300,7 +298,10 @@ mod tests {
     #[test]
     fn good_requests() {
         let r = parse(b"GET /cluster/webapp?x=1 HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-        assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", "/cluster/webapp"));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("GET", "/cluster/webapp")
+        );
         assert_eq!(r.content_length, None);
         let r = parse(b"\r\nHEAD / HTTP/1.0\nX-A: b\n\n").unwrap();
         assert_eq!(r.method, "HEAD");
@@ -320,8 +321,14 @@ mod tests {
             (b"GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\n folded\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400),
-            (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                400,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                400,
+            ),
             (b"\xff\xfe / HTTP/1.1\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a", 400),
         ];
@@ -335,12 +342,18 @@ mod tests {
     fn limits() {
         let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
         assert_eq!(parse(long.as_bytes()), Err(BadRequest::UriTooLong));
-        let fits = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE - 15));
+        let fits = format!(
+            "GET /{} HTTP/1.1\r\n\r\n",
+            "a".repeat(MAX_REQUEST_LINE - 15)
+        );
         assert!(parse(fits.as_bytes()).is_ok());
         let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: 1\r\n")).collect();
         let r = format!("GET / HTTP/1.1\r\n{many}\r\n");
         assert_eq!(parse(r.as_bytes()), Err(BadRequest::HeadersTooLarge));
-        let big = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "b".repeat(MAX_HEADER_BYTES));
+        let big = format!(
+            "GET / HTTP/1.1\r\nX: {}\r\n\r\n",
+            "b".repeat(MAX_HEADER_BYTES)
+        );
         assert_eq!(parse(big.as_bytes()), Err(BadRequest::HeadersTooLarge));
         let endless = vec![b'a'; 1 << 20];
         assert_eq!(parse(&endless), Err(BadRequest::UriTooLong));
@@ -363,12 +376,19 @@ mod tests {
             .write_to(&mut out, false)
             .unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+            "{text}"
+        );
         assert!(text.contains("\r\nContent-Length: 4\r\n"), "{text}");
         assert!(text.contains("\r\nAllow: GET, HEAD\r\n"), "{text}");
         assert!(text.ends_with("\r\n\r\nnope"), "{text}");
         let mut out = Vec::new();
-        Response::text(200, "body").write_to(&mut out, true).unwrap();
-        assert!(String::from_utf8(out).unwrap().ends_with("Content-Length: 4\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"));
+        Response::text(200, "body")
+            .write_to(&mut out, true)
+            .unwrap();
+        assert!(String::from_utf8(out).unwrap().ends_with(
+            "Content-Length: 4\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+        ));
     }
 }

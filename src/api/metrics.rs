@@ -159,7 +159,10 @@ pub fn render(views: &[ClusterView], now: SystemTime) -> String {
         age.add(vec![("cluster", c)], s.age(now).as_secs_f64());
         for o in [Override::Up, Override::Down] {
             let on = s.override_state.as_ref().is_some_and(|x| x.state == o);
-            ovr.add(vec![("cluster", c), ("state", o.as_str())], f64::from(u8::from(on)));
+            ovr.add(
+                vec![("cluster", c), ("state", o.as_str())],
+                f64::from(u8::from(on)),
+            );
         }
         drift.add(vec![("cluster", c)], s.drift_repairs as f64);
         reloads.add(vec![("cluster", c)], s.reload.generation as f64);
@@ -272,7 +275,10 @@ mod tests {
             "big_brother_node_check_latency_seconds{cluster=\"webapp\",node=\"192.0.2.1\"} 0.0025",
             "big_brother_node_check_failures_total{cluster=\"webapp\",node=\"192.0.2.1\"} 3",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
         assert!(
             !text.contains("big_brother_node_health{cluster=\"webapp\",node=\"[2001"),

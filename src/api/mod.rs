@@ -141,12 +141,18 @@ pub fn handle(stream: &TcpStream, files: &Files) {
             )
         }
         Err(BadRequest::Closed) => return,
-        Err(e) => (Response::text(e.status(), format!("{}\n", e.message())), false),
+        Err(e) => (
+            Response::text(e.status(), format!("{}\n", e.message())),
+            false,
+        ),
     };
     let _ = response.write_to(&mut &*stream, head_only);
     let _ = stream.shutdown(Shutdown::Write);
     // Lingering close: read what the client still sends (bounded) so that closing does not
     // reset the connection before it has read the answer to a request we refused half-read.
     let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    let _ = io::copy(&mut io::Read::take(reader, http::MAX_DISCARD), &mut io::sink());
+    let _ = io::copy(
+        &mut io::Read::take(reader, http::MAX_DISCARD),
+        &mut io::sink(),
+    );
 }

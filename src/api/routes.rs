@@ -66,11 +66,7 @@ pub fn respond(req: &Request, src: &impl Clusters, now: SystemTime) -> Response 
     match route {
         Route::Index => Response::text(200, index(src)),
         Route::Metrics => {
-            let views: Vec<ClusterView> = src
-                .names()
-                .iter()
-                .filter_map(|n| src.view(n))
-                .collect();
+            let views: Vec<ClusterView> = src.names().iter().filter_map(|n| src.view(n)).collect();
             let mut r = Response::text(200, metrics::render(&views, now));
             r.content_type = PROMETHEUS;
             r
@@ -107,15 +103,8 @@ fn label(v: &ClusterView) -> String {
 }
 
 fn index(src: &impl Clusters) -> String {
-    let views: Vec<ClusterView> = src
-        .names()
-        .iter()
-        .filter_map(|n| src.view(n))
-        .collect();
-    let mut out = format!(
-        "Big Brother: {}\n\nRunning:\n",
-        env!("CARGO_PKG_VERSION")
-    );
+    let views: Vec<ClusterView> = src.names().iter().filter_map(|n| src.view(n)).collect();
+    let mut out = format!("Big Brother: {}\n\nRunning:\n", env!("CARGO_PKG_VERSION"));
     for v in views.iter().filter(|v| v.running) {
         out.push_str(&format!(
             "+ {} - CombinedWeight: {}\n",
@@ -233,7 +222,10 @@ mod tests {
     #[test]
     fn the_originals_routes() {
         let r = get("/cluster/webapp");
-        assert_eq!((r.status, body(&r).as_str()), (200, "Running: true\nCombinedWeight: 150\n"));
+        assert_eq!(
+            (r.status, body(&r).as_str()),
+            (200, "Running: true\nCombinedWeight: 150\n")
+        );
         assert_eq!(get("/cluster/webapp/status"), r);
         let r = get("/cluster/old");
         assert_eq!(body(&r), "Running: false\nCombinedWeight: 0\n");
@@ -261,8 +253,18 @@ mod tests {
     #[test]
     fn unknown_things_and_other_methods() {
         let r = get("/cluster/nope");
-        assert_eq!((r.status, body(&r).as_str()), (404, "Cluster nope not found"));
-        for p in ["/cluster/", "/cluster", "/cluster/webapp/", "/cluster/webapp/x", "/x", "//"] {
+        assert_eq!(
+            (r.status, body(&r).as_str()),
+            (404, "Cluster nope not found")
+        );
+        for p in [
+            "/cluster/",
+            "/cluster",
+            "/cluster/webapp/",
+            "/cluster/webapp/x",
+            "/x",
+            "//",
+        ] {
             assert_eq!(get(p).status, 404, "{p}");
         }
         for m in ["PUT", "DELETE", "POST", "PATCH", "OPTIONS"] {

@@ -659,7 +659,11 @@ fn on_change(c: &mut Checker<'_>, raw: &RawSpec) -> Option<OnChange> {
     );
     if let Some(t) = &raw.on_change_timeout {
         if raw.on_change.is_none() {
-            c.at(t, "on_change_timeout", "on_change beside it (the command it limits)");
+            c.at(
+                t,
+                "on_change_timeout",
+                "on_change beside it (the command it limits)",
+            );
         } else if timeout > ON_CHANGE_MAX_TIMEOUT {
             c.at(
                 t,
@@ -891,7 +895,8 @@ mod tests {
         let hook = s.on_change.unwrap();
         assert_eq!(hook.argv, ["/usr/local/bin/notify", "--team", "lb"]);
         assert_eq!(hook.timeout, Duration::from_secs(10));
-        let s = spec("fwmark = 1\non_change = [\"/bin/true\"]\non_change_timeout = \"2s\"").unwrap();
+        let s =
+            spec("fwmark = 1\non_change = [\"/bin/true\"]\non_change_timeout = \"2s\"").unwrap();
         assert_eq!(s.on_change.unwrap().timeout, Duration::from_secs(2));
         for (bad, key) in [
             ("on_change = []", "on_change"),
@@ -903,7 +908,11 @@ mod tests {
                 "on_change_timeout",
             ),
         ] {
-            assert_eq!(keys(spec(&format!("fwmark = 1\n{bad}"))), vec![key], "{bad}");
+            assert_eq!(
+                keys(spec(&format!("fwmark = 1\n{bad}"))),
+                vec![key],
+                "{bad}"
+            );
         }
         let many = format!(
             "fwmark = 1\non_change = [\"/bin/x\"{}]",

@@ -376,8 +376,7 @@ impl Controller {
         self.poll_overrides(now);
         policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
         let ovr = self.override_now.state;
-        let want =
-            policy::desired_with_override(&self.spec, &self.nodes, &self.drained, ovr, now);
+        let want = policy::desired_with_override(&self.spec, &self.nodes, &self.drained, ovr, now);
         let key = self.key;
         let ops = match reconcile::sync(self.ipvs.as_mut(), &key, &want) {
             Err(IpvsError::NotFound { .. }) => {

@@ -490,11 +490,18 @@ mod tests {
 
     #[test]
     fn failures_say_what_happened() {
-        let e = run_checked(&hook(&["/nonexistent/notify"], 1_000), &summary(&[], 1), None)
-            .unwrap_err();
+        let e = run_checked(
+            &hook(&["/nonexistent/notify"], 1_000),
+            &summary(&[], 1),
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(e, RunError::Spawn { .. }), "{e}");
         let e = run_checked(
-            &hook(&["/bin/sh", "-c", "echo 'nsca: host unknown' >&2; exit 3"], 5_000),
+            &hook(
+                &["/bin/sh", "-c", "echo 'nsca: host unknown' >&2; exit 3"],
+                5_000,
+            ),
             &summary(&[], 1),
             None,
         )
@@ -541,10 +548,7 @@ mod tests {
             if gone {
                 break;
             }
-            assert!(
-                Instant::now() < end,
-                "grandchild {grandchild} still alive"
-            );
+            assert!(Instant::now() < end, "grandchild {grandchild} still alive");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
