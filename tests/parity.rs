@@ -62,7 +62,9 @@ fn override_files_force_the_cluster_down_and_up() {
     );
     std::fs::write(&c.config, text).unwrap();
     c.agent("start", &[]).expect_code(0);
-    assert!(table_is(&c, &[("127.0.0.1", 100), ("127.0.0.2", 0)]));
+    wait_for("full weight", WAIT, || {
+        table_is(&c, &[("127.0.0.1", 100), ("127.0.0.2", 0)])
+    });
 
     // down: every node to 0 (none removed), and the sorry server comes in.
     let down = data.join("down/ovr1");

@@ -6,6 +6,7 @@
 
 mod util;
 
+mod api;
 mod crm;
 mod health;
 mod health_demo;
