@@ -160,3 +160,94 @@ fn missing_file_names_it() {
     r.expect_code(6);
     assert!(r.stderr().contains("/nonexistent/spec.toml"));
 }
+
+#[test]
+fn specs_that_clash_are_rejected_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.toml", GOOD);
+    let b = write(
+        dir.path(),
+        "b.toml",
+        &GOOD.replace("fwmark = 7", "fwmark = 8"),
+    );
+    let r = bb(&["validate", a.to_str().unwrap(), b.to_str().unwrap()]);
+    r.expect_code(6);
+    assert!(
+        r.stderr().contains("b.toml") && r.stderr().contains("name"),
+        "{}",
+        r.stderr()
+    );
+    let c = write(
+        dir.path(),
+        "c.toml",
+        &GOOD
+            .replace("\"webapp\"", "\"other\"")
+            .replace("fwmark = 7", "fwmark = 8"),
+    );
+    let r = bb(&["validate", a.to_str().unwrap(), c.to_str().unwrap()]);
+    r.expect_code(6);
+    assert!(r.stderr().contains("vip.address"), "{}", r.stderr());
+}
+
+/// The talk's Puppet define gives only a name, a description and VIPs: such a *staged* spec is
+/// valid (its CIB group can be generated), and `validate` says loudly that it cannot run yet.
+#[test]
+fn staged_spec_without_service_or_nodes_is_valid_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "webapp.toml",
+        "name = \"webapp\"\ndescription = \"Braintree Webapp\"\n[[vip]]\naddress = \"192.0.2.7\"\nnic = \"eth10\"\n",
+    );
+    let r = bb(&["validate", f.to_str().unwrap()]);
+    r.expect_code(0);
+    let err = r.stderr();
+    for part in [
+        f.to_str().unwrap(),
+        "staged",
+        "fwmark",
+        "node",
+        "at least one",
+    ] {
+        assert!(err.contains(part), "note must mention `{part}`: {err}");
+    }
+}
+
+#[test]
+fn service_without_nodes_is_staged_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = GOOD.split("[[node]]").next().unwrap();
+    let f = write(dir.path(), "c.toml", body);
+    let r = bb(&["validate", f.to_str().unwrap()]);
+    r.expect_code(0);
+    assert!(r.stderr().contains("staged"), "{}", r.stderr());
+    assert!(!r.stderr().contains("fwmark"), "{}", r.stderr());
+}
+
+#[test]
+fn a_runnable_spec_gets_no_staged_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "c.toml", GOOD);
+    let r = bb(&["validate", f.to_str().unwrap()]);
+    r.expect_code(0);
+    assert!(!r.stderr().contains("staged"), "{}", r.stderr());
+}
+
+#[test]
+fn nodes_or_sorry_server_without_a_service_are_rejected() {
+    rejects(
+        &GOOD.replace("fwmark = 7\n", ""),
+        "fwmark",
+        "a service for the nodes",
+    );
+    let vip_only = GOOD
+        .split("[[node]]")
+        .next()
+        .unwrap()
+        .replace("fwmark = 7\n", "");
+    rejects(
+        &format!("{vip_only}[sorry_server]\naddress = \"198.51.100.9\"\n"),
+        "fwmark",
+        "a service for the nodes",
+    );
+}

@@ -130,6 +130,8 @@ struct Demo {
     duration: Duration,
     servers: Vec<LitmusServer>,
     spec: Spec,
+    /// The demo's service (a demo spec always has one).
+    key: ServiceKey,
     /// The node the reload will add.
     newcomer: Node,
     states: Vec<NodeState>,
@@ -198,7 +200,7 @@ impl Demo {
             file: "(demo)".into(),
             name: SERVICE.into(),
             description: Some("big_brother demo".into()),
-            service: key,
+            service: Some(key),
             scheduler: "wlc".into(),
             forward: Forward::Ipip,
             persistence_timeout: None,
@@ -247,6 +249,7 @@ impl Demo {
             duration: opts.duration,
             servers,
             spec,
+            key,
             newcomer,
             states,
             ipvs,
@@ -338,7 +341,7 @@ impl Demo {
     fn tick(&mut self, now: Instant) -> Result<(), DemoError> {
         self.drain_observations();
         let desired = policy::desired(&self.spec, &self.states, &BTreeSet::new(), now);
-        let ops = reconcile::sync(&mut self.ipvs, &self.spec.service, &desired)?;
+        let ops = reconcile::sync(&mut self.ipvs, &self.key, &desired)?;
         self.ops += ops.len();
         Ok(())
     }
@@ -352,7 +355,7 @@ impl Demo {
             .map(|(n, s)| {
                 let weight = self
                     .ipvs
-                    .weight(&self.spec.service, n.address, n.real_port)
+                    .weight(&self.key, n.address, n.real_port)
                     .unwrap_or(0);
                 let sum = s.summary(&policy, n.max_weight, weight, now);
                 let note = match (&sum.forced_reason, &sum.last_error) {
@@ -411,7 +414,7 @@ impl Demo {
         let _ = writeln!(
             out,
             "big_brother demo — cluster {SERVICE:?}, {} {}, in-memory IPVS   t = {t:4.1}s of {}s   (Ctrl-C to stop)\n",
-            self.spec.service,
+            self.key,
             self.spec.scheduler,
             self.duration.as_secs()
         );

@@ -10,13 +10,23 @@ pub fn run(files: &[PathBuf]) -> OcfCode {
     let mut code = OcfCode::Success;
     for f in files {
         match spec::load(f) {
-            Ok(s) => println!(
-                "{}: ok (cluster {}, {} nodes, {} VIPs)",
-                f.display(),
-                s.name,
-                s.nodes.len(),
-                s.vips.len()
-            ),
+            Ok(s) => {
+                println!(
+                    "{}: ok (cluster {}, {} nodes, {} VIPs)",
+                    f.display(),
+                    s.name,
+                    s.nodes.len(),
+                    s.vips.len()
+                );
+                // Valid but staged: say so (exit 0 all the same: the CIB can be generated).
+                if let Err(e) = s.runnable() {
+                    eprintln!(
+                        "{}: note: staged cluster: its CIB group can be created, but big_brother will not start it yet",
+                        f.display()
+                    );
+                    eprintln!("{e}");
+                }
+            }
             Err(e) => {
                 eprintln!("{e}");
                 code = OcfCode::ErrConfigured;

@@ -171,7 +171,7 @@ pub fn load_all(files: &[PathBuf]) -> Result<Vec<Spec>, SpecError> {
                     ),
                 });
             }
-            if other.service == spec.service {
+            if other.service.is_some() && other.service == spec.service {
                 problems.push(Problem {
                     line: None,
                     column: None,
@@ -180,7 +180,7 @@ pub fn load_all(files: &[PathBuf]) -> Result<Vec<Spec>, SpecError> {
                         "an IPVS service not already used by {} ({}), not {}",
                         other.file.display(),
                         other.name,
-                        spec.service
+                        spec.service.map_or_else(String::new, |s| s.to_string())
                     ),
                 });
             }

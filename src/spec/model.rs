@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::{Problem, SpecError};
 use crate::ipvs::{Forward, ServiceKey};
 
 /// Schedulers the kernel ships (`net/netfilter/ipvs/ip_vs_*.c`).
@@ -45,7 +46,9 @@ pub struct Spec {
     /// The OCF `cluster` parameter; Pacemaker ids derive from it.
     pub name: String,
     pub description: Option<String>,
-    pub service: ServiceKey,
+    /// The IPVS service; `None` for a *staged* cluster (no service and no nodes yet): valid for
+    /// the CIB, which never mentions the service, but [`Spec::runnable`] refuses to run it.
+    pub service: Option<ServiceKey>,
     pub scheduler: String,
     pub forward: Forward,
     /// Persistence timeout (`ipvsadm -p`), if any.
@@ -63,6 +66,39 @@ pub struct Spec {
     pub vips: Vec<Vip>,
     pub nodes: Vec<Node>,
     pub ops: Ops,
+}
+
+impl Spec {
+    /// The service, when this cluster can run: a service and at least one node. A spec without
+    /// them is *staged* (the Puppet define with the talk's parameters writes one): its CIB group
+    /// can be created, but `start` and `validate-all` must refuse it with this error (OCF code
+    /// 6), which names what is missing.
+    pub fn runnable(&self) -> Result<&ServiceKey, SpecError> {
+        let mut problems = Vec::new();
+        if self.service.is_none() {
+            problems.push(Problem {
+                line: None,
+                column: None,
+                key: "fwmark".into(),
+                expected: "a service (fwmark = N, or protocol/address/port) before big_brother can run this staged cluster".into(),
+            });
+        }
+        if self.nodes.is_empty() {
+            problems.push(Problem {
+                line: None,
+                column: None,
+                key: "node".into(),
+                expected: "at least one [[node]] table (address, port, path) before big_brother can run this staged cluster".into(),
+            });
+        }
+        match &self.service {
+            Some(service) if problems.is_empty() => Ok(service),
+            _ => Err(SpecError::Invalid {
+                file: self.file.clone(),
+                problems,
+            }),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

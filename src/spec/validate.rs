@@ -322,8 +322,15 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
                 _ => None,
             }
         }
+        // No service at all is a *staged* cluster (see `Spec::runnable`): enough for the CIB
+        // group, which never mentions the service. Nodes and a sorry server need one, because
+        // their ports only mean something against it.
+        (None, false) if raw.node.is_empty() && raw.sorry_server.is_none() => None,
         (None, false) => {
-            c.nowhere("fwmark", "a service: fwmark = N, or protocol/address/port");
+            c.nowhere(
+                "fwmark",
+                "a service for the nodes: fwmark = N, or protocol/address/port",
+            );
             None
         }
     };
@@ -436,9 +443,7 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
 
     let mut nodes = Vec::new();
     let mut seen_nodes = BTreeSet::new();
-    if raw.node.is_empty() {
-        c.nowhere("node", "at least one [[node]] table (address, port, path)");
-    }
+    // Zero nodes is allowed here (a staged cluster); `Spec::runnable` refuses to run one.
     if raw.node.len() > MAX_NODES {
         c.nowhere(
             "node",
@@ -576,8 +581,8 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
         vip: c.opset(ops_raw.vip.as_ref(), "ops.vip", Ops::DEFAULT.vip),
     };
 
-    match (c.problems.is_empty(), service) {
-        (true, Some(service)) => Ok(Spec {
+    if c.problems.is_empty() {
+        Ok(Spec {
             file: file.to_path_buf(),
             name,
             description,
@@ -595,12 +600,177 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             vips,
             nodes,
             ops,
-        }),
-        _ => {
-            let mut problems = c.problems;
-            // Report in file order; problems without a position (missing tables) go last.
-            problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
-            Err(problems)
+        })
+    } else {
+        let mut problems = c.problems;
+        // Report in file order; problems without a position (missing tables) go last.
+        problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{parse, SpecError};
+
+    const BASE: &str = "name = \"web\"\n";
+    const TAIL: &str =
+        "[[vip]]\naddress = \"192.0.2.7\"\n[[node]]\naddress = \"198.51.100.1\"\nport = 80\n";
+
+    fn spec(top: &str) -> Result<Spec, Vec<Problem>> {
+        let text = format!("{BASE}{top}\n{TAIL}");
+        match parse(Path::new("t.toml"), &text) {
+            Ok(s) => Ok(s),
+            Err(SpecError::Invalid { problems, .. }) => Err(problems),
+            Err(e) => panic!("unexpected {e}"),
         }
+    }
+
+    fn keys(r: Result<Spec, Vec<Problem>>) -> Vec<String> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.key)
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_talks() {
+        let s = spec("fwmark = 7").unwrap();
+        assert_eq!(s.scheduler, "wlc");
+        assert_eq!(s.forward, Forward::Ipip);
+        assert_eq!(s.check_interval, Duration::from_secs(2));
+        assert_eq!(s.check_timeout, Duration::from_secs(2));
+        assert_eq!(s.ramp_up_time, Duration::from_secs(120));
+        assert_eq!((s.fall, s.rise), (1, 1));
+        assert_eq!(s.ops, Ops::DEFAULT);
+        assert_eq!(s.vips[0].cidr_netmask, 32);
+        assert_eq!(s.nodes[0].path, "/web/status");
+        assert_eq!(s.nodes[0].real_port, 0);
+        assert_eq!(
+            s.service.unwrap(),
+            ServiceKey::Fwmark {
+                family: Family::V4,
+                mark: 7
+            }
+        );
+    }
+
+    #[test]
+    fn address_service_gives_nodes_its_port() {
+        let s = spec("protocol = \"tcp\"\naddress = \"192.0.2.7\"\nport = 443").unwrap();
+        assert_eq!(s.nodes[0].real_port, 443);
+        assert_eq!(s.nodes[0].id(), "198.51.100.1:443");
+        let s = spec("address = \"2001:db8::7\"\nport = 443").unwrap();
+        assert!(matches!(
+            s.service.unwrap(),
+            ServiceKey::Addr {
+                protocol: Protocol::Tcp,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn service_rules() {
+        assert_eq!(keys(spec("")), vec!["fwmark"]);
+        assert_eq!(keys(spec("fwmark = 7\nport = 80")), vec!["fwmark"]);
+        assert_eq!(keys(spec("address = \"192.0.2.7\"")), vec!["port"]);
+        assert_eq!(
+            keys(spec(
+                "protocol = \"sctp\"\naddress = \"192.0.2.7\"\nport = 1"
+            )),
+            vec!["protocol"]
+        );
+        assert_eq!(keys(spec("fwmark = 4294967296")), vec!["fwmark"]);
+    }
+
+    #[test]
+    fn cross_family_nodes_need_ipip() {
+        let text = "name = \"w\"\nfwmark = 1\nforward = \"dr\"\n[[vip]]\naddress = \"2001:db8::1\"\n[[node]]\naddress = \"198.51.100.1\"\nport = 80\n";
+        let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t"), text) else {
+            panic!("dr across families must be rejected")
+        };
+        assert_eq!(problems[0].key, "node[0].address");
+        let ok = text.replace("forward = \"dr\"\n", "");
+        let s = parse(Path::new("t"), &ok).unwrap();
+        assert_eq!(s.service.unwrap().family(), Family::V6);
+        assert_eq!(s.vips[0].cidr_netmask, 128);
+    }
+
+    #[test]
+    fn check_timeout_fits_the_interval() {
+        assert_eq!(
+            keys(spec(
+                "fwmark = 1\ncheck_interval = \"1s\"\ncheck_timeout = \"1500ms\""
+            )),
+            vec!["check_timeout"]
+        );
+        let s = spec("fwmark = 1\ncheck_interval = \"2s\"\ncheck_timeout = \"500ms\"").unwrap();
+        assert_eq!(s.check_timeout, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn ops_are_settable() {
+        let s = spec("fwmark = 1\n[ops.ipvs]\nstart_timeout = \"45s\"\n[ops.vip]\nmonitor_interval = \"10s\"").unwrap();
+        assert_eq!(s.ops.ipvs.start_timeout, Duration::from_secs(45));
+        assert_eq!(s.ops.ipvs.stop_timeout, Duration::from_secs(40));
+        assert_eq!(s.ops.vip.monitor_interval, Duration::from_secs(10));
+        assert_eq!(
+            keys(spec("fwmark = 1\n[ops.vip]\nstop_timeout = \"0s\"")),
+            vec!["ops.vip.stop_timeout"]
+        );
+    }
+
+    #[test]
+    fn problems_carry_positions_in_file_order() {
+        let Err(p) = spec("fwmark = 0\nscheduler = \"x\"") else {
+            panic!()
+        };
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].line, p[0].column), (Some(2), Some(10)));
+        assert_eq!((p[1].key.as_str(), p[1].line), ("scheduler", Some(3)));
+    }
+
+    #[test]
+    fn names() {
+        for good in ["webapp", "a", "web-app_1.v2"] {
+            assert!(is_valid_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "1web",
+            "web app",
+            "web/app",
+            "_x",
+            "wé",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sorry_server() {
+        let s = spec("fwmark = 1\n[sorry_server]\naddress = \"203.0.113.9\"").unwrap();
+        let sorry = s.sorry_server.unwrap();
+        assert_eq!((sorry.port, sorry.weight), (0, 1));
+        assert_eq!(
+            keys(spec(
+                "fwmark = 1\n[sorry_server]\naddress = \"203.0.113.9\"\nport = 80"
+            )),
+            vec!["sorry_server.port"]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_name_their_table() {
+        let text = format!("{BASE}fwmark = 1\n{TAIL}nic = \"eth0\"\n");
+        let e = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(
+            e.contains("t.toml:") && e.contains("node[0]") && e.contains("nic"),
+            "{e}"
+        );
     }
 }

@@ -472,10 +472,10 @@ mod tests {
             file: "t.toml".into(),
             name: "t".into(),
             description: None,
-            service: ServiceKey::Fwmark {
+            service: Some(ServiceKey::Fwmark {
                 family: Family::V4,
                 mark: 7,
-            },
+            }),
             scheduler: "wlc".into(),
             forward: Forward::Ipip,
             persistence_timeout: None,
