@@ -31,6 +31,10 @@ use big_brother::supervisor::policy::{self, NodeState, Policy};
 use big_brother::supervisor::reconcile;
 
 const FARM_ENV: &str = "BB_BENCH_FARM";
+const KEY: ServiceKey = ServiceKey::Fwmark {
+    family: Family::V4,
+    mark: 7,
+};
 
 fn main() {
     if let Ok(spec) = std::env::var(FARM_ENV) {
@@ -94,10 +98,7 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
         file: "(bench)".into(),
         name: "bench".into(),
         description: None,
-        service: ServiceKey::Fwmark {
-            family: Family::V4,
-            mark: 7,
-        },
+        service: Some(KEY),
         scheduler: "wlc".into(),
         forward: Forward::Ipip,
         persistence_timeout: None,
@@ -127,7 +128,7 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
 fn memory_for(spec: &Spec) -> Memory {
     let mut m = Memory::new();
     m.add_service(&Service {
-        key: spec.service,
+        key: KEY,
         scheduler: spec.scheduler.clone(),
         flags: 0,
         timeout: 0,
@@ -261,7 +262,7 @@ fn scale(n: usize, hung: usize) {
         if now >= next_tick {
             let t = Instant::now();
             let desired = policy::desired(&spec, &states, &BTreeSet::new(), now);
-            ops += reconcile::sync(&mut ipvs, &spec.service, &desired)
+            ops += reconcile::sync(&mut ipvs, &KEY, &desired)
                 .expect("sync")
                 .len();
             if now >= measure_from {
@@ -284,7 +285,7 @@ fn scale(n: usize, hung: usize) {
     hung_latencies.sort_unstable();
     ticks.sort_unstable();
     let serving = ipvs
-        .dests(&spec.service)
+        .dests(&KEY)
         .expect("dests")
         .iter()
         .filter(|d| d.dest.weight > 0)
@@ -375,7 +376,7 @@ fn reaction(trials: usize) {
             seen.push((o.node, o.at, v));
         }
         let desired = policy::desired(&spec, states, &BTreeSet::new(), Instant::now());
-        reconcile::sync(&mut ipvs, &spec.service, &desired).expect("sync");
+        reconcile::sync(&mut ipvs, &KEY, &desired).expect("sync");
         seen
     };
     let warm = Instant::now() + interval * 2;
@@ -409,7 +410,7 @@ fn reaction(trials: usize) {
                     observed = Some(at);
                 }
             }
-            if watch.weight(&spec.service, spec.nodes[node].address, 0) == Some(want) {
+            if watch.weight(&KEY, spec.nodes[node].address, 0) == Some(want) {
                 let applied = Instant::now();
                 total.push(applied - changed);
                 if let Some(at) = observed {
