@@ -39,6 +39,22 @@ enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// Force a node to weight 0 for maintenance (remembered across restarts, reloads, reboots).
+    Drain {
+        cluster: String,
+        /// The node's id as `status` shows it (its address, or address:port).
+        node: String,
+        /// The cluster's spec (default /etc/big_brother/CLUSTER.toml).
+        #[arg(long, value_name = "SPEC")]
+        config: Option<PathBuf>,
+    },
+    /// Return a drained node to service; it ramps up from 0.
+    Undrain {
+        cluster: String,
+        node: String,
+        #[arg(long, value_name = "SPEC")]
+        config: Option<PathBuf>,
+    },
 }
 
 fn demo_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -62,5 +78,15 @@ fn main() -> ExitCode {
             plain,
         })
         .into(),
+        Command::Drain {
+            cluster,
+            node,
+            config,
+        } => commands::drain::run(&cluster, &node, config.as_deref(), true).into(),
+        Command::Undrain {
+            cluster,
+            node,
+            config,
+        } => commands::drain::run(&cluster, &node, config.as_deref(), false).into(),
     }
 }

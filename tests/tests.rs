@@ -8,4 +8,5 @@ mod util;
 
 mod health;
 mod health_demo;
+mod health_drain;
 mod spec;

@@ -2,4 +2,5 @@
 //! the room that does the work, print, and return the exit code.
 
 pub mod demo;
+pub mod drain;
 pub mod validate;
