@@ -226,7 +226,6 @@ impl Demo {
             timeout: 0,
         })?;
         let now = Instant::now();
-        let mut states = Vec::new();
         for (i, n) in spec.nodes.iter().enumerate() {
             let weight = policy::scale(initial_health(i), n.max_weight);
             ipvs.add_dest(
@@ -240,8 +239,9 @@ impl Demo {
                     lower_threshold: 0,
                 },
             )?;
-            states.push(NodeState::new(Some(weight), now));
         }
+        // The supervisor's own start-up path: one dump, every node adopted at its weight.
+        let states = policy::adopt(&spec, &ipvs.dests(&key)?, now);
         let (tx, rx) = mpsc::channel();
         let checkers = checker::spawn(&spec, tx).map_err(DemoError::Threads)?;
         Ok(Demo {
