@@ -425,3 +425,98 @@ fn two_hundred_nodes_twenty_hung_every_round_within_one_interval() {
         }
     }
 }
+
+/// Serves each accepted connection with `reply(n)` (n = connection number), then closes it or,
+/// with `linger`, keeps it open for a while without reading.
+fn scripted(reply: fn(usize) -> Vec<u8>, linger: bool) -> Hostile {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = Arc::clone(&stop);
+    thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            if s.load(Ordering::SeqCst) {
+                return;
+            }
+            let Ok(mut conn) = conn else { continue };
+            read_request(&mut conn);
+            let _ = conn.write_all(&reply(n));
+            if linger {
+                thread::sleep(Duration::from_millis(300));
+            }
+        }
+    });
+    Hostile { addr, stop }
+}
+
+#[test]
+fn chunked_answer_with_trailer() {
+    let h = scripted(
+        |_| {
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+              7\r\nHealth:\r\n5;ext=1\r\n 42.5\r\n1\r\n\n\r\n0\r\nX-Trailer: x\r\n\r\n"
+                .to_vec()
+        },
+        false,
+    );
+    assert_eq!(check(h.addr, Duration::from_secs(2)).0, Ok(42.5));
+}
+
+#[test]
+fn stale_kept_alive_connection_is_retried_once() {
+    // Claims keep-alive, then closes after every answer: the second check finds the reused
+    // connection dead before any byte and must retry on a fresh one, not report an error.
+    let h = scripted(
+        |n| {
+            let body = format!("Health: {}\n", 10 + n);
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        },
+        false,
+    );
+    let mut c = Client::new(h.addr, "/app/status");
+    let budget = Duration::from_secs(2);
+    assert_eq!(interpret(&c.get(budget).unwrap()).unwrap().value, 10.0);
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(interpret(&c.get(budget).unwrap()).unwrap().value, 11.0);
+    assert_eq!(c.connects, 2);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 48, ..Default::default() })]
+
+    /// Whatever bytes a node sends back, a check ends within its budget with a health in range
+    /// or an error, and never panics.
+    #[test]
+    fn any_reply_ends_within_the_budget(
+        head in proptest::sample::select(vec![
+            "HTTP/1.1 200 OK\r\n", "HTTP/1.1 503 Service Unavailable\r\n", "HTTP/1.0 200 OK\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n", "",
+        ]),
+        rest in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        tail in proptest::sample::select(vec!["", "\r\n", "\r\n\r\nHealth: 50\n", "\r\n\r\n"]),
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut reply = head.as_bytes().to_vec();
+        reply.extend_from_slice(&rest);
+        reply.extend_from_slice(tail.as_bytes());
+        let server = thread::spawn(move || {
+            if let Ok((mut c, _)) = listener.accept() {
+                read_request(&mut c);
+                let _ = c.write_all(&reply);
+            }
+        });
+        let budget = Duration::from_millis(500);
+        let (r, took) = check(addr, budget);
+        proptest::prop_assert!(took <= budget + Duration::from_millis(300), "took {:?}", took);
+        if let Ok(v) = r {
+            proptest::prop_assert!((0.0..=100.0).contains(&v));
+        }
+        let _ = server.join();
+    }
+}
