@@ -26,6 +26,11 @@ enum Command {
         #[arg(required = true, value_name = "SPEC")]
         specs: Vec<PathBuf>,
     },
+    /// The CIB face: generate, check, apply or remove a cluster's Pacemaker group.
+    Crm {
+        #[command(subcommand)]
+        command: commands::crm::CrmCommand,
+    },
     /// Watch weights follow health: loopback litmus_paper endpoints, the real checker, policy
     /// and reconcile against an in-memory IPVS table. No root, no kernel IPVS needed.
     Demo {
@@ -88,5 +93,6 @@ fn main() -> ExitCode {
             node,
             config,
         } => commands::drain::run(&cluster, &node, config.as_deref(), false).into(),
+        Command::Crm { command } => commands::crm::run(command).into(),
     }
 }

@@ -6,6 +6,7 @@
 
 mod util;
 
+mod crm;
 mod health;
 mod health_demo;
 mod health_drain;

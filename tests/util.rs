@@ -83,3 +83,36 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
     p
 }
+
+/// Runs a prepared command with `input` on its stdin.
+pub fn run_with_stdin(cmd: &mut Command, input: &str) -> Run {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let argv = format!("{cmd:?} < (stdin: {} bytes)", input.len());
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {argv}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let text = input.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(text.as_bytes());
+    });
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for {argv}: {e}"));
+    writer.join().expect("stdin writer");
+    Run { argv, out }
+}
+
+/// Runs the binary under test with `args` and extra environment variables.
+pub fn bb_env(args: &[&str], env: &[(&str, &Path)]) -> Run {
+    let mut cmd = Command::new(bin());
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}

@@ -1,2 +1,16 @@
 //! The CIB face: spec → Pacemaker `<group>` XML, and check/apply/remove against a live or
 //! file-backed CIB through `cibadmin`.
+//!
+//! Pure rooms: `xml` (element tree, parse and print), `generate` (spec → group), `diff`
+//! (normalise and compare), `plan` (what apply/remove will write). I/O rooms: `cib` (running the
+//! Pacemaker tools) and `apply` (check, apply and remove on top of it). Errors: `error`.
+
+pub mod apply;
+pub mod cib;
+pub mod diff;
+pub mod error;
+pub mod generate;
+pub mod plan;
+pub mod xml;
+
+pub use error::CrmError;

@@ -1,0 +1,277 @@
+//! `big_brother crm generate|check|apply|remove`: the command-line glue of the CIB face.
+//! Loads specs (every problem of every file is printed, then clashes between files), calls
+//! `crm::{generate, apply}`, prints what happened, and returns the exit code (see
+//! `crm::error` for the table: 0 ok/in sync, 1 differs/not effective/stop timeout, 2 tool
+//! failure or bad arguments, 4 no privileges, 5 tool missing, 6 bad spec).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Subcommand, ValueEnum};
+
+use crate::crm::apply::{self, Applied, Removed};
+use crate::crm::diff::Comparison;
+use crate::crm::generate::{self, Format};
+use crate::crm::CrmError;
+use crate::ocf::OcfCode;
+use crate::spec::{self, duration, Spec};
+
+#[derive(Subcommand, Debug)]
+pub enum CrmCommand {
+    /// Print the Pacemaker <group> of each SPEC (the talk's XML).
+    Generate {
+        #[command(flatten)]
+        common: Common,
+        /// group: bare <group> elements (for `cibadmin --create --scope resources`, one spec);
+        /// resources: wrapped in <resources> (cibadmin, any number of specs);
+        /// cib: wrapped in <cib><configuration><resources> (`crm configure load xml update`).
+        #[arg(long, value_enum, default_value_t = FormatArg::Group)]
+        format: FormatArg,
+    },
+    /// Exit 0 when every group in the live CIB is as generated, 1 (with a diff) when not.
+    Check {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Create or replace each group that differs, keeping operator meta attributes; writes
+    /// nothing when all are in sync.
+    Apply {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Stop a cluster's group, wait until it is stopped, then delete it and its constraints.
+    Remove {
+        /// Delete at once, without stopping and waiting first.
+        #[arg(long)]
+        force: bool,
+        /// How long to wait for the group to stop.
+        #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+        timeout: Duration,
+        /// Cluster name (the group is NAME_group).
+        name: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Common {
+    /// Directory the agent reads specs from on the cluster nodes; unless it is
+    /// /etc/big_brother, the primitive gets a `config` parameter DIR/NAME.toml.
+    #[arg(long, value_name = "DIR", value_parser = parse_config_dir)]
+    config_dir: Option<PathBuf>,
+    /// Spec files (TOML), one cluster each.
+    #[arg(required = true, value_name = "SPEC")]
+    specs: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    Group,
+    Resources,
+    Cib,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Group => Format::Group,
+            FormatArg::Resources => Format::Resources,
+            FormatArg::Cib => Format::Cib,
+        }
+    }
+}
+
+/// The agent resolves the path on every node, from its own working directory: only an absolute
+/// path means the same file everywhere.
+fn parse_config_dir(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err(format!("expected an absolute directory, not {s:?}"))
+    }
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    duration::parse(s).map_err(|e| format!("expected {e}"))
+}
+
+pub fn run(cmd: CrmCommand) -> OcfCode {
+    match cmd {
+        CrmCommand::Generate { common, format } => with_specs(&common, |specs| {
+            print!(
+                "{}",
+                generate::render_all(specs, common.config_dir.as_deref(), format.into())
+            );
+            OcfCode::Success
+        }),
+        CrmCommand::Check { common } => with_specs(&common, |specs| check(specs, &common)),
+        CrmCommand::Apply { common } => with_specs(&common, |specs| apply(specs, &common)),
+        CrmCommand::Remove {
+            force,
+            timeout,
+            name,
+        } => remove(&name, force, timeout),
+    }
+}
+
+/// Loads every spec (printing all problems of all files), then checks they fit together and
+/// that Pacemaker can store their text (`generate::storable`).
+fn with_specs(common: &Common, f: impl FnOnce(&[Spec]) -> OcfCode) -> OcfCode {
+    let mut ok = true;
+    for file in &common.specs {
+        if let Err(e) = spec::load(file) {
+            eprintln!("{e}");
+            ok = false;
+        }
+    }
+    if !ok {
+        return OcfCode::ErrConfigured;
+    }
+    let specs = match spec::load_all(&common.specs) {
+        Ok(specs) => specs,
+        Err(e) => {
+            eprintln!("{e}");
+            return OcfCode::ErrConfigured;
+        }
+    };
+    for s in &specs {
+        if let Err(e) = generate::check_storable(s) {
+            eprintln!("{e}");
+            ok = false;
+        }
+    }
+    if !ok {
+        return OcfCode::ErrConfigured;
+    }
+    f(&specs)
+}
+
+fn fail(e: &CrmError) -> OcfCode {
+    eprintln!("big_brother crm: {e}");
+    e.ocf_code()
+}
+
+fn check(specs: &[Spec], common: &Common) -> OcfCode {
+    let wanted: Vec<_> = specs
+        .iter()
+        .map(|s| generate::group(s, common.config_dir.as_deref()))
+        .collect();
+    let results = match apply::check(&wanted) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let mut code = OcfCode::Success;
+    for (s, result) in specs.iter().zip(results) {
+        let gid = generate::group_id(&s.name);
+        match result {
+            Comparison::InSync => println!("{gid}: in sync with {}", s.file.display()),
+            Comparison::Missing => {
+                println!(
+                    "{gid}: missing from the CIB (`big_brother crm apply` creates it from {})",
+                    s.file.display()
+                );
+                code = OcfCode::ErrGeneric;
+            }
+            Comparison::Differs { diff } => {
+                print!("{gid}: differs from {}:\n{diff}", s.file.display());
+                code = OcfCode::ErrGeneric;
+            }
+        }
+    }
+    code
+}
+
+fn apply(specs: &[Spec], common: &Common) -> OcfCode {
+    let wanted: Vec<_> = specs
+        .iter()
+        .map(|s| generate::group(s, common.config_dir.as_deref()))
+        .collect();
+    let results = match apply::apply(&wanted) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let mut code = OcfCode::Success;
+    for (s, result) in specs.iter().zip(results) {
+        let gid = generate::group_id(&s.name);
+        match result {
+            Ok(Applied::InSync) => println!("{gid}: in sync, nothing written"),
+            Ok(Applied::Created { members, via }) => {
+                println!("{gid}: created ({}) with {via}", members.join(", "))
+            }
+            Ok(Applied::Replaced {
+                diff,
+                kept_meta,
+                dropped,
+                refs,
+                via,
+            }) => {
+                println!("{gid}: replaced with {via}");
+                if !kept_meta.is_empty() {
+                    println!("  kept operator meta attributes: {}", kept_meta.join(", "));
+                }
+                if !dropped.is_empty() {
+                    println!("  removed primitives: {}", dropped.join(", "));
+                }
+                if !refs.constraints.is_empty() {
+                    println!(
+                        "  removed constraints naming them: {}",
+                        refs.constraints.join(", ")
+                    );
+                }
+                for (tag, obj) in &refs.tag_refs {
+                    println!("  removed {obj} from tag {tag}");
+                }
+                print!("{diff}");
+            }
+            Err(e) => {
+                let c = fail(&e);
+                if code == OcfCode::Success {
+                    code = c;
+                }
+            }
+        }
+    }
+    code
+}
+
+fn remove(name: &str, force: bool, timeout: Duration) -> OcfCode {
+    if !spec::validate::is_valid_name(name) {
+        return fail(&CrmError::BadName(name.to_string()));
+    }
+    let gid = generate::group_id(name);
+    match apply::remove(&gid, force, timeout) {
+        Ok(Removed::Absent) => {
+            println!("{gid}: not in the CIB, nothing to remove");
+            OcfCode::Success
+        }
+        Ok(Removed::Removed {
+            members,
+            refs,
+            waited,
+        }) => {
+            match waited {
+                Some(w) => println!(
+                    "{gid}: stopped (after {}) and removed with its members {}",
+                    secs(w),
+                    members.join(", ")
+                ),
+                None => println!(
+                    "{gid}: removed without stopping first (--force) with its members {}; Pacemaker stops them as orphans",
+                    members.join(", ")
+                ),
+            }
+            if !refs.constraints.is_empty() {
+                println!("  removed constraints: {}", refs.constraints.join(", "));
+            }
+            for (tag, obj) in &refs.tag_refs {
+                println!("  removed {obj} from tag {tag}");
+            }
+            OcfCode::Success
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
