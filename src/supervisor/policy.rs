@@ -657,6 +657,14 @@ mod tests {
         let mut s = NodeState::new(Some(100), t0);
         s.observe(&ok(t0, 100.0), &p);
         s.set_drained(true, t0);
+        assert_eq!(s.summary(&p, 100, 0, t0).state, "drained");
+        s.observe(&err(t0), &p);
+        assert_eq!(
+            s.summary(&p, 100, 0, t0).state,
+            "drained",
+            "a drained node shows as drained, not as failed"
+        );
+        s.observe(&ok(t0, 100.0), &p);
         let t1 = t0 + 1000 * SEC;
         s.set_drained(false, t1);
         assert_eq!(s.weight(&p, 100, t1), 1);
