@@ -7,6 +7,7 @@
 mod util;
 
 mod crm;
+mod crm_reload;
 mod health;
 mod health_demo;
 mod import;
