@@ -7,7 +7,15 @@
 mod util;
 
 mod crm;
+mod crm_reload;
 mod health;
 mod health_demo;
 mod health_drain;
+mod import;
+mod ipvs_kernel;
+mod ocf;
+mod ocf_kernel;
+mod ocf_support;
+mod ocf_tools;
+mod puppet;
 mod spec;

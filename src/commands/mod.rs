@@ -1,7 +1,10 @@
 //! One short glue function per subcommand: parse arguments (done by clap in `main`), call into
 //! the room that does the work, print, and return the exit code.
 
+pub mod agent;
 pub mod crm;
 pub mod demo;
 pub mod drain;
+pub mod import;
+pub mod supervise;
 pub mod validate;

@@ -20,12 +20,6 @@ const CRM_EX_INSUFFICIENT_PRIV: i32 = 4;
 pub enum CrmError {
     #[error(transparent)]
     Spec(#[from] SpecError),
-    #[error("{}: {field}: expected text Pacemaker can store, not {value:?}: Pacemaker 2.1 writes a value with a non-ASCII character unescaped, so together with & < > or \" it corrupts the CIB; drop the accents or those characters", file.display())]
-    Unstorable {
-        file: std::path::PathBuf,
-        field: &'static str,
-        value: String,
-    },
     #[error("{tool} not found on PATH or in /usr/sbin; install pacemaker-cli-utils")]
     ToolMissing { tool: &'static str },
     #[error("cannot run {tool}: {source}")]
@@ -79,7 +73,7 @@ impl CrmError {
     /// The exit code `crm …` returns for this failure (see the module doc).
     pub fn ocf_code(&self) -> OcfCode {
         match self {
-            CrmError::Spec(_) | CrmError::Unstorable { .. } => OcfCode::ErrConfigured,
+            CrmError::Spec(_) => OcfCode::ErrConfigured,
             CrmError::Plan(PlanError::IdClash { .. }) => OcfCode::ErrConfigured,
             CrmError::Plan(PlanError::NoSection(_)) => OcfCode::ErrArgs,
             CrmError::ToolMissing { .. } => OcfCode::ErrInstalled,

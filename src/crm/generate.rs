@@ -12,7 +12,6 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use super::xml::Element;
-use super::CrmError;
 use crate::spec::duration::render;
 use crate::spec::{defaults, OpSet, Spec, Vip};
 
@@ -54,27 +53,6 @@ pub fn config_param(name: &str, config_dir: Option<&Path>) -> Option<String> {
         return None;
     }
     Some(dir.join(format!("{name}.toml")).display().to_string())
-}
-
-/// Pacemaker 2.1.5 (Debian 12) writes an attribute value unescaped from the first non-ASCII
-/// character on: `é &` is stored as `é &`, which corrupts the CIB file (and what peers receive).
-/// A value is safe when it is ASCII or has none of the characters XML must escape in a
-/// double-quoted attribute. Only the description can hold such text (names, nics and addresses
-/// are ASCII by validation).
-pub fn storable(value: &str) -> bool {
-    value.is_ascii() || !value.contains(['&', '<', '>', '"'])
-}
-
-/// Refuses a spec whose values Pacemaker would store corrupted (see [`storable`]).
-pub fn check_storable(spec: &Spec) -> Result<(), CrmError> {
-    match &spec.description {
-        Some(d) if !storable(d) => Err(CrmError::Unstorable {
-            file: spec.file.clone(),
-            field: "description",
-            value: d.clone(),
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// The `<group>` for one spec. `config_dir` adds the agent's `config` parameter when it is not
@@ -277,22 +255,6 @@ monitor_interval = "2m"
         let back = xml::parse(&text).unwrap();
         assert_eq!(back.get("description"), spec.description.as_deref());
         assert_eq!(back, group(&spec, None));
-    }
-
-    #[test]
-    fn non_ascii_with_xml_specials_is_refused() {
-        assert!(storable("Braintree Webapp"));
-        assert!(storable("A & B <\"c\"> 'd'"));
-        assert!(storable("Café Zürich 'x'"));
-        assert!(!storable("Café & Bar"));
-        assert!(!storable("\"Café\""));
-        assert!(!storable("<é"));
-        let mut spec = parse(V6);
-        assert!(check_storable(&spec).is_ok());
-        spec.description = Some("Café & Bar".into());
-        let e = check_storable(&spec).unwrap_err();
-        assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrConfigured);
-        assert!(e.to_string().starts_with("t.toml: description: "), "{e}");
     }
 
     #[test]

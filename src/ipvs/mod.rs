@@ -9,6 +9,7 @@
 //! [`IpvsError::Exists`] / [`IpvsError::NotFound`] so callers can treat them as idempotent.
 
 pub mod memory;
+pub mod netlink;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -218,5 +219,56 @@ pub trait Ipvs {
     /// One service by key, or `None`.
     fn service(&mut self, key: &ServiceKey) -> Result<Option<Service>, IpvsError> {
         Ok(self.services()?.into_iter().find(|s| s.key == *key))
+    }
+}
+
+impl IpvsError {
+    /// The OCF exit code for this failure when nothing more specific applies (the agent may
+    /// still map by action, e.g. stop): IPVS missing on this node → not installed, no
+    /// CAP_NET_ADMIN → insufficient privileges, everything else → generic error.
+    pub fn ocf_code(&self) -> crate::ocf::OcfCode {
+        use crate::ocf::OcfCode;
+        match self {
+            IpvsError::NotAvailable => OcfCode::ErrInstalled,
+            IpvsError::Permission { .. } => OcfCode::ErrPerm,
+            _ => OcfCode::ErrGeneric,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ocf::OcfCode;
+
+    #[test]
+    fn ocf_codes_of_ipvs_errors() {
+        assert_eq!(IpvsError::NotAvailable.ocf_code(), OcfCode::ErrInstalled);
+        assert_eq!(
+            IpvsError::Permission { op: "x" }.ocf_code(),
+            OcfCode::ErrPerm
+        );
+        for e in [
+            IpvsError::Exists { op: "x" },
+            IpvsError::NotFound { op: "x" },
+            IpvsError::Invalid {
+                op: "x",
+                reason: "r".into(),
+            },
+            IpvsError::Decode {
+                op: "x",
+                reason: "r".into(),
+            },
+            IpvsError::Kernel {
+                op: "x",
+                errno: std::io::Error::from_raw_os_error(libc::EINVAL),
+            },
+            IpvsError::Io {
+                op: "x",
+                source: std::io::Error::from(std::io::ErrorKind::TimedOut),
+            },
+        ] {
+            assert_eq!(e.ocf_code(), OcfCode::ErrGeneric, "{e}");
+        }
     }
 }

@@ -176,6 +176,15 @@ pub fn is_valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// Pacemaker 2.1.5 (Debian 12) writes an attribute value unescaped from the first non-ASCII
+/// character on: `é &` is stored as `é &`, which corrupts the CIB file (and what peers receive).
+/// A value is safe when it is ASCII or has none of the characters XML must escape in a
+/// double-quoted attribute. Only the description can hold such text (names, nics and addresses
+/// are ASCII by the other rules).
+pub fn pacemaker_storable(value: &str) -> bool {
+    value.is_ascii() || !value.contains(['&', '<', '>', '"'])
+}
+
 /// Linux interface names: 1..=15 bytes, no `/`, `:`, whitespace (see `dev_valid_name`).
 fn is_valid_nic(nic: &str) -> bool {
     !nic.is_empty()
@@ -206,6 +215,12 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
     if let Some(d) = &raw.description {
         if d.get_ref().chars().any(|ch| ch.is_control()) {
             c.at(d, "description", "a description without control characters");
+        } else if !pacemaker_storable(d.get_ref()) {
+            c.at(
+                d,
+                "description",
+                format!("text Pacemaker can store, not {:?}: Pacemaker 2.1 writes a value with a non-ASCII character unescaped, so together with & < > or \" it corrupts the CIB; drop the accents or those characters", d.get_ref()),
+            );
         }
     }
 
@@ -254,10 +269,17 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             cidr_netmask,
         });
     }
-    if raw.vip.is_empty() {
+    // No VIPs is fine for a cluster with a service: its VIPs live elsewhere in Pacemaker (the
+    // original big_brother's layout, which `import` reproduces) and its group holds only the
+    // big_brother primitive. A spec with neither VIPs nor a service would describe nothing.
+    let has_service_keys = raw.fwmark.is_some()
+        || raw.protocol.is_some()
+        || raw.address.is_some()
+        || raw.port.is_some();
+    if raw.vip.is_empty() && !has_service_keys {
         c.nowhere(
             "vip",
-            "at least one [[vip]] table (address, nic, cidr_netmask)",
+            "at least one [[vip]] table (address, nic, cidr_netmask), or a service (fwmark, or protocol/address/port) whose VIPs Pacemaker manages elsewhere",
         );
     }
 
@@ -734,6 +756,20 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_pacemaker_would_corrupt_are_refused() {
+        assert!(pacemaker_storable("Braintree Webapp"));
+        assert!(pacemaker_storable("A & B <\"c\"> 'd'"));
+        assert!(pacemaker_storable("Café Zürich 'x'"));
+        assert!(!pacemaker_storable("Café & Bar"));
+        assert!(!pacemaker_storable("\"Café\""));
+        assert!(!pacemaker_storable("<é"));
+        assert_eq!(
+            keys(spec("description = \"Café & Bar\"\nfwmark = 1")),
+            vec!["description"]
+        );
+    }
+
+    #[test]
     fn names() {
         for good in ["webapp", "a", "web-app_1.v2"] {
             assert!(is_valid_name(good), "{good}");
@@ -762,6 +798,22 @@ mod tests {
             )),
             vec!["sorry_server.port"]
         );
+    }
+
+    #[test]
+    fn vips_may_be_left_to_pacemaker_only_with_a_service() {
+        let s = parse(
+            Path::new("t"),
+            "name = \"w\"\nfwmark = 1\n[[node]]\naddress = \"198.51.100.1\"\nport = 80\n",
+        )
+        .unwrap();
+        assert!(s.vips.is_empty());
+        assert!(s.runnable().is_ok());
+        let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t"), "name = \"w\"\n")
+        else {
+            panic!("a spec with neither VIPs nor a service describes nothing")
+        };
+        assert_eq!(problems[0].key, "vip");
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn descriptions_pacemaker_would_corrupt_are_refused() {
         r.expect_code(6);
         assert!(
             r.stderr()
-                .contains("bad.toml: description: expected text Pacemaker can store"),
+                .contains("description: expected text Pacemaker can store"),
             "{}",
             r.stderr()
         );

@@ -47,7 +47,7 @@ fn rand_spec() -> impl Strategy<Value = RandSpec> {
         any::<bool>(),
         any::<bool>(),
         // Pacemaker 2.1 cannot store non-ASCII text together with XML specials (the generator
-        // refuses it, see `generate::storable`): one or the other.
+        // refuses it, see `spec::validate::pacemaker_storable`): one or the other.
         proptest::option::of(prop_oneof![
             "[a-zA-Z0-9 &<>\"'._-]{0,24}",
             "[a-zA-Z0-9 'éüß._-]{0,24}",

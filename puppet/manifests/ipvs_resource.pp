@@ -1,0 +1,239 @@
+# @summary One big_brother load-balancer cluster: its spec file and its group in the Pacemaker CIB.
+#
+# Writes `<config_dir>/<supervisor_id>.toml` (the spec big_brother reads; checked with
+# `big_brother validate` before it replaces the old one) and makes the cluster's CIB group match
+# it with one `exec` of `big_brother crm apply`, guarded by `big_brother crm check`: a run that
+# finds the CIB already right changes nothing, so every load balancer can apply the same manifest
+# without fighting, and an operator's `target-role=Stopped` stays (apply keeps meta attributes).
+#
+# The talk's manifest (description, supervisor_id, ip_resources) is accepted as is. Without a
+# service (`fwmark`, or `protocol`/`address`/`port`) and `nodes` the cluster is *staged*: its
+# group goes into the CIB, and big_brother refuses to start it (OCF_ERR_CONFIGURED, naming what is
+# missing) until they are added. Puppet warns about a staged cluster at compile time.
+#
+# Every optional parameter left undef is left out of the spec, so big_brother's own default
+# applies (documented beside each one).
+#
+# @example The talk's cluster
+#   pacemaker::ipvs_resource { 'webapp':
+#     description   => 'Braintree Webapp',
+#     supervisor_id => 'webapp',
+#     ip_resources  => [
+#       { 'address' => '204.109.13.7', 'nic' => 'eth10' }
+#     ],
+#     fwmark        => 7,
+#     nodes         => [
+#       { 'address' => '10.0.0.1', 'port' => 80 },
+#       { 'address' => '10.0.0.2', 'port' => 80 },
+#     ],
+#   }
+#
+# @param ip_resources
+#   The VIPs, one `ocf:heartbeat:IPaddr2` primitive each: `address`, optional `nic` and
+#   `cidr_netmask` (default 32 for IPv4, 128 for IPv6). At least one.
+# @param supervisor_id
+#   The cluster name: the OCF `cluster` parameter, the spec file's name and the root of every
+#   Pacemaker id (`<id>_group`, `ipvs_<id>`). Defaults to the title.
+# @param description
+#   The group's description in the CIB.
+# @param nodes
+#   The real servers: `address`, `port` (litmus_paper's port), optional `path` (default
+#   `/<supervisor_id>/status`), `real_port` (TCP/UDP services only), `max_weight` (default 100),
+#   `priority` (active_passive: lowest serves). Empty means staged.
+# @param fwmark
+#   The service as a firewall mark (the talk's `fwmark 7`). Exclusive with protocol/address/port.
+# @param protocol
+#   The service as `tcp` or `udp` (default tcp) with `address` and `port`.
+# @param address
+#   The service address of a TCP/UDP service.
+# @param port
+#   The service port of a TCP/UDP service.
+# @param scheduler
+#   The IPVS scheduler (default wlc).
+# @param forward
+#   How packets reach nodes: ipip (the talk's tunnels, default), dr or nat.
+# @param persistence_timeout
+#   Client persistence (`ipvsadm -p`), whole seconds, e.g. `300s`. Default: none.
+# @param check_interval
+#   Time between health checks of a node (default 2s).
+# @param check_timeout
+#   Budget for one check, at most check_interval (default: check_interval).
+# @param ramp_up_time
+#   A returning node's weight ramps from 0 to its health over this time (default 120s).
+# @param fall
+#   Failed checks in a row before a node gets weight 0 (1..100, default 1).
+# @param rise
+#   Good checks in a row before a failed node serves again (1..100, default 1).
+# @param backend_mode
+#   active_active (default: every healthy node, weighted) or active_passive (one node).
+# @param sorry_server
+#   `address`, optional `port` and `weight`: served only while every node is down.
+# @param ops
+#   Operation timeouts in the CIB: `{ 'ipvs' => {...}, 'vip' => {...} }` with `start_timeout`,
+#   `stop_timeout`, `monitor_interval`, `monitor_timeout` (defaults: the talk's 20s/40s/61s/30s
+#   for big_brother, 30s/90s/61s/30s for each VIP).
+# @param ensure
+#   `present`, or `absent`: stop and delete the group (`big_brother crm remove`), then the spec.
+# @param config_dir
+#   Where spec files live. Any directory other than /etc/big_brother is written into the
+#   primitive as its `config` parameter, so the agent finds the spec there.
+# @param binary
+#   The big_brother binary (agents/install puts a `big_brother` alias in /usr/sbin).
+define pacemaker::ipvs_resource (
+  Array[Pacemaker::Vip, 1]                     $ip_resources,
+  Pacemaker::Name                              $supervisor_id       = $title,
+  Optional[Pacemaker::Text]                    $description         = undef,
+  Array[Pacemaker::Node]                       $nodes               = [],
+  Optional[Integer[1, 4294967295]]             $fwmark              = undef,
+  Optional[Enum['tcp', 'udp']]                 $protocol            = undef,
+  Optional[Pacemaker::Ipaddress]               $address             = undef,
+  Optional[Pacemaker::Port]                    $port                = undef,
+  Optional[Pacemaker::Scheduler]               $scheduler           = undef,
+  Optional[Enum['ipip', 'dr', 'nat']]          $forward             = undef,
+  Optional[Pacemaker::Duration]                $persistence_timeout = undef,
+  Optional[Pacemaker::Duration]                $check_interval      = undef,
+  Optional[Pacemaker::Duration]                $check_timeout       = undef,
+  Optional[Pacemaker::Duration]                $ramp_up_time        = undef,
+  Optional[Integer[1, 100]]                    $fall                = undef,
+  Optional[Integer[1, 100]]                    $rise                = undef,
+  Optional[Pacemaker::Backendmode]             $backend_mode        = undef,
+  Optional[Pacemaker::Sorryserver]             $sorry_server        = undef,
+  Pacemaker::Ops                               $ops                 = {},
+  Enum['present', 'absent']                    $ensure              = 'present',
+  Pacemaker::Abspath                           $config_dir          = '/etc/big_brother',
+  Pacemaker::Abspath                           $binary              = '/usr/sbin/big_brother',
+) {
+  $who = "Pacemaker::Ipvs_resource[${title}]"
+  $spec_file = "${config_dir}/${supervisor_id}.toml"
+
+  # The same rules big_brother enforces, checked here too so the catalog fails before anything
+  # is applied (big_brother's `validate` still has the last word, in validate_cmd below).
+  $addr_service = [$protocol, $address, $port].any |$v| { $v =~ NotUndef }
+  if $fwmark =~ NotUndef and $addr_service {
+    fail("${who}: give either fwmark or protocol/address/port for the service, not both")
+  }
+  if $addr_service and ($address =~ Undef or $port =~ Undef) {
+    fail("${who}: a TCP/UDP service needs both address and port")
+  }
+  $has_service = $fwmark =~ NotUndef or $addr_service
+  if !$has_service and (!$nodes.empty or $sorry_server =~ NotUndef) {
+    fail("${who}: nodes and sorry_server need a service: set fwmark, or protocol/address/port")
+  }
+  if $fwmark =~ NotUndef {
+    if $nodes.any |$n| { $n['real_port'] =~ NotUndef } {
+      fail("${who}: nodes of a fwmark service take no real_port (they get the packet's own port)")
+    }
+    if $sorry_server =~ NotUndef and $sorry_server['port'] =~ NotUndef {
+      fail("${who}: the sorry_server of a fwmark service takes no port")
+    }
+  }
+
+  if $ensure == 'present' {
+    if !$has_service or $nodes.empty {
+      # Puppet prefixes the message with Scope(Pacemaker::Ipvs_resource[<title>]).
+      warning(@("MSG"/L))
+        cluster ${supervisor_id} is staged (no service or no nodes): its CIB group \
+        is created, but big_brother will not start it until fwmark (or protocol/address/port) \
+        and nodes are set
+        | MSG
+    }
+
+    $top = {
+      'name'                => $supervisor_id,
+      'description'         => $description,
+      'fwmark'              => $fwmark,
+      'protocol'            => $protocol,
+      'address'             => $address,
+      'port'                => $port,
+      'scheduler'           => $scheduler,
+      'forward'             => $forward,
+      'persistence_timeout' => $persistence_timeout,
+      'check_interval'      => $check_interval,
+      'check_timeout'       => $check_timeout,
+      'ramp_up_time'        => $ramp_up_time,
+      'fall'                => $fall,
+      'rise'                => $rise,
+      'backend_mode'        => $backend_mode,
+    }
+    $sorry = $sorry_server ? {
+      undef   => [],
+      default => [['[sorry_server]', {
+        'address' => $sorry_server['address'],
+        'port'    => $sorry_server['port'],
+        'weight'  => $sorry_server['weight'],
+      }]],
+    }
+    $vips = $ip_resources.map |$v| {
+      ['[[vip]]', {
+        'address'      => $v['address'],
+        'nic'          => $v['nic'],
+        'cidr_netmask' => $v['cidr_netmask'],
+      }]
+    }
+    $node_tables = $nodes.map |$n| {
+      ['[[node]]', {
+        'address'    => $n['address'],
+        'port'       => $n['port'],
+        'path'       => $n['path'],
+        'real_port'  => $n['real_port'],
+        'max_weight' => $n['max_weight'],
+        'priority'   => $n['priority'],
+      }]
+    }
+    $op_tables = ['ipvs', 'vip'].filter |$which| { $ops[$which] =~ NotUndef }.map |$which| {
+      $o = $ops[$which]
+      ["[ops.${which}]", {
+        'start_timeout'    => $o['start_timeout'],
+        'stop_timeout'     => $o['stop_timeout'],
+        'monitor_interval' => $o['monitor_interval'],
+        'monitor_timeout'  => $o['monitor_timeout'],
+      }]
+    }
+    # Keys left undef are dropped, so big_brother's defaults apply; hashes keep their order.
+    $sections = ([['', $top]] + $sorry + $vips + $node_tables + $op_tables).map |$s| {
+      [$s[0], $s[1].filter |$k, $v| { $v =~ NotUndef }]
+    }
+
+    # Several clusters share the directory; whichever comes first declares it.
+    if !defined(File[$config_dir]) {
+      file { $config_dir:
+        ensure => directory,
+        owner  => 'root',
+        group  => 'root',
+        mode   => '0755',
+      }
+    }
+
+    file { $spec_file:
+      ensure       => file,
+      owner        => 'root',
+      group        => 'root',
+      mode         => '0644',
+      content      => epp('pacemaker/spec.toml.epp', {
+        'cluster'  => $supervisor_id,
+        'sections' => $sections,
+      }),
+      # A spec big_brother would refuse never replaces a good one.
+      validate_cmd => "${binary} validate %",
+      require      => File[$config_dir],
+    }
+
+    # Argument arrays, no shell. `unless` takes a list of commands, so the check is wrapped in
+    # one more array (a flat array would be six separate commands: the binary alone, `crm`, ...).
+    exec { "big_brother crm apply ${supervisor_id}":
+      command => [$binary, 'crm', 'apply', '--config-dir', $config_dir, $spec_file],
+      unless  => [[$binary, 'crm', 'check', '--config-dir', $config_dir, $spec_file]],
+      require => File[$spec_file],
+    }
+  } else {
+    # Only when the group is in the CIB, so a second run changes nothing.
+    exec { "big_brother crm remove ${supervisor_id}":
+      command => [$binary, 'crm', 'remove', $supervisor_id],
+      onlyif  => [['cibadmin', '--query', '--xpath', "//group[@id='${supervisor_id}_group']"]],
+      path    => ['/usr/sbin', '/usr/bin', '/sbin', '/bin'],
+    }
+    -> file { $spec_file:
+      ensure => absent,
+    }
+  }
+}

@@ -1,0 +1,252 @@
+//! The kernel backend: [`Netlink`] implements [`Ipvs`] over generic netlink, family `"IPVS"`.
+//!
+//! Layers, bottom up: [`attr`] (nlattr TLVs) and [`message`] (nlmsghdr/genlmsghdr framing) are
+//! pure byte code; [`ip_vs`] holds the kernel's numbers; [`socket`] is the only part that makes system calls; [`family`] resolves a
+//! generic netlink family by name through nlctrl; [`codec`] turns the IPVS model into messages
+//! and replies back into the model. [`Netlink`] ties them together and maps errnos the way the
+//! in-memory twin ([`crate::ipvs::memory::Memory`]) reports the same situations:
+//!
+//! | kernel | [`IpvsError`] |
+//! |---|---|
+//! | `EEXIST` (service or destination already there) | `Exists` |
+//! | `ESRCH` (no such service), `ENOENT` (no such destination) | `NotFound` |
+//! | `ENOENT` on add/edit service (scheduler module missing) | `Invalid` |
+//! | `EPERM` (no `CAP_NET_ADMIN` in the initial user namespace) | `Permission` |
+//! | family `"IPVS"` unknown (`ip_vs` not loaded and not loadable) | `NotAvailable` |
+//! | anything else | `Kernel { errno }` |
+//!
+//! One [`Netlink`] is one socket, opened in the network namespace of the calling thread, with the
+//! family id resolved once. It is `Send` but not shared: the supervisor's controller owns it.
+
+pub mod attr;
+pub mod codec;
+pub mod family;
+pub mod ip_vs;
+pub mod message;
+pub mod socket;
+
+#[cfg(test)]
+mod codec_tests;
+#[cfg(test)]
+mod fixtures;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use self::codec::Request;
+use self::socket::{NlError, Socket};
+use super::{Dest, DestEntry, Info, Ipvs, IpvsError, Service, ServiceKey};
+
+/// How long one request may wait for the kernel before failing with `TimedOut`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// IPVS in the kernel, through one generic netlink socket.
+#[derive(Debug)]
+pub struct Netlink {
+    sock: Socket,
+    family: u16,
+}
+
+impl Netlink {
+    /// Opens a socket in the calling thread's network namespace and resolves the `"IPVS"`
+    /// family ([`IpvsError::NotAvailable`] when the kernel has no IPVS).
+    pub fn open() -> Result<Netlink, IpvsError> {
+        Netlink::with_timeout(DEFAULT_TIMEOUT)
+    }
+
+    /// [`Netlink::open`] with a different per-request timeout.
+    pub fn with_timeout(timeout: Duration) -> Result<Netlink, IpvsError> {
+        let mut sock = Socket::open(libc::NETLINK_GENERIC, timeout)
+            .map_err(|e| map_err("open netlink socket", e))?;
+        let family = family::resolve(&mut sock, codec::IPVS_GENL_NAME).map_err(resolve_err)?;
+        Ok(Netlink { sock, family })
+    }
+
+    /// The message type the kernel assigned to the IPVS family (dynamic; 32 or so).
+    pub fn family_id(&self) -> u16 {
+        self.family
+    }
+
+    /// Sends `req` and returns the bodies of its reply messages (raw: genlmsghdr + attributes).
+    /// For tools and tests that want the bytes; the [`Ipvs`] methods decode them.
+    pub fn raw(&mut self, op: &'static str, req: Request) -> Result<Vec<Vec<u8>>, IpvsError> {
+        let msg = req.encode(self.family).map_err(|e| IpvsError::Invalid {
+            op,
+            reason: e.reason,
+        })?;
+        let res = if req.is_dump() {
+            self.sock.dump(msg)
+        } else {
+            self.sock.request(msg)
+        };
+        res.map_err(|e| match (&req, e) {
+            (
+                Request::NewService(svc) | Request::SetService(svc),
+                NlError::Kernel(libc::ENOENT),
+            ) => IpvsError::Invalid {
+                op,
+                reason: format!(
+                    "scheduler {:?} is not available in this kernel (module ip_vs_{} missing?)",
+                    svc.scheduler, svc.scheduler
+                ),
+            },
+            (_, e) => map_err(op, e),
+        })
+    }
+
+    fn decode<T>(op: &'static str, r: Result<T, attr::DecodeError>) -> Result<T, IpvsError> {
+        r.map_err(|e| IpvsError::Decode {
+            op,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// A failed family lookup: `ENOENT` means this kernel has no IPVS (module absent or not
+/// loadable); anything else is reported as it is.
+fn resolve_err(e: NlError) -> IpvsError {
+    match e {
+        NlError::Kernel(libc::ENOENT) => IpvsError::NotAvailable,
+        e => map_err("resolve generic netlink family IPVS", e),
+    }
+}
+
+/// Errno → [`IpvsError`], the table in the module docs.
+fn map_err(op: &'static str, e: NlError) -> IpvsError {
+    match e {
+        NlError::Kernel(libc::EEXIST) => IpvsError::Exists { op },
+        NlError::Kernel(libc::ESRCH | libc::ENOENT) => IpvsError::NotFound { op },
+        NlError::Kernel(libc::EPERM) => IpvsError::Permission { op },
+        NlError::Kernel(errno) => IpvsError::Kernel {
+            op,
+            errno: std::io::Error::from_raw_os_error(errno),
+        },
+        NlError::Io { what, source } => IpvsError::Io {
+            op,
+            source: std::io::Error::new(source.kind(), format!("{what}: {source}")),
+        },
+        NlError::Decode(d) => IpvsError::Decode {
+            op,
+            reason: d.to_string(),
+        },
+    }
+}
+
+impl Ipvs for Netlink {
+    fn info(&mut self) -> Result<Info, IpvsError> {
+        let op = "get IPVS info";
+        let replies = self.raw(op, Request::GetInfo)?;
+        let first = replies.first().ok_or(IpvsError::Decode {
+            op,
+            reason: "no reply message".into(),
+        })?;
+        Self::decode(op, codec::parse_info(first))
+    }
+
+    fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
+        let op = "list services";
+        let mut out = Vec::new();
+        for body in self.raw(op, Request::DumpServices)? {
+            if let Some(svc) = Self::decode(op, codec::parse_service(&body))? {
+                out.push(svc);
+            }
+        }
+        Ok(out)
+    }
+
+    fn service(&mut self, key: &ServiceKey) -> Result<Option<Service>, IpvsError> {
+        let op = "get service";
+        match self.raw(op, Request::GetService(key)) {
+            Ok(replies) => match replies.first() {
+                Some(body) => Self::decode(op, codec::parse_service(body)),
+                None => Ok(None),
+            },
+            Err(IpvsError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn add_service(&mut self, svc: &Service) -> Result<(), IpvsError> {
+        self.raw("add service", Request::NewService(svc)).map(drop)
+    }
+
+    fn edit_service(&mut self, svc: &Service) -> Result<(), IpvsError> {
+        self.raw("edit service", Request::SetService(svc)).map(drop)
+    }
+
+    fn del_service(&mut self, key: &ServiceKey) -> Result<(), IpvsError> {
+        self.raw("delete service", Request::DelService(key))
+            .map(drop)
+    }
+
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<DestEntry>, IpvsError> {
+        let op = "list destinations";
+        let bodies = self.raw(op, Request::DumpDests(key))?;
+        // The kernel answers an empty dump for a missing service; the trait says NotFound.
+        if bodies.is_empty() && self.service(key)?.is_none() {
+            return Err(IpvsError::NotFound { op });
+        }
+        bodies
+            .iter()
+            .map(|b| Self::decode(op, codec::parse_dest(b, key.family())))
+            .collect()
+    }
+
+    fn add_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
+        self.raw("add destination", Request::NewDest(key, dest))
+            .map(drop)
+    }
+
+    fn edit_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
+        self.raw("edit destination", Request::SetDest(key, dest))
+            .map(drop)
+    }
+
+    fn del_dest(&mut self, key: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), IpvsError> {
+        self.raw("delete destination", Request::DelDest(key, addr, port))
+            .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_mapping_matches_the_memory_backend() {
+        let k = |e| map_err("op", NlError::Kernel(e));
+        assert!(matches!(k(libc::EEXIST), IpvsError::Exists { .. }));
+        assert!(matches!(k(libc::ESRCH), IpvsError::NotFound { .. }));
+        assert!(matches!(k(libc::ENOENT), IpvsError::NotFound { .. }));
+        assert!(matches!(k(libc::EPERM), IpvsError::Permission { .. }));
+        match k(libc::ERANGE) {
+            IpvsError::Kernel { errno, .. } => assert_eq!(errno.raw_os_error(), Some(libc::ERANGE)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_family_means_not_available() {
+        assert!(matches!(
+            resolve_err(NlError::Kernel(libc::ENOENT)),
+            IpvsError::NotAvailable
+        ));
+        assert!(matches!(
+            resolve_err(NlError::Kernel(libc::EINVAL)),
+            IpvsError::Kernel { .. }
+        ));
+        let msg = IpvsError::NotAvailable.to_string();
+        assert!(msg.contains("modprobe ip_vs"), "{msg}");
+    }
+
+    /// Whatever this host's kernel has, opening never panics and a missing IPVS is reported as
+    /// NotAvailable (or Permission without CAP_NET_ADMIN), never as a bare errno.
+    #[test]
+    fn open_on_the_host_is_a_clean_result() {
+        match Netlink::open() {
+            Ok(n) => assert!(n.family_id() >= 16),
+            Err(IpvsError::NotAvailable | IpvsError::Permission { .. }) => {}
+            Err(other) => panic!("unexpected error opening IPVS netlink: {other}"),
+        }
+    }
+}
