@@ -69,6 +69,10 @@ pub struct Controller {
     drained: BTreeSet<String>,
     drain_error: Option<String>,
     applied: Vec<Dest>,
+    /// Whether `applied` is what the backend held after the last tick (drift is measured
+    /// against it): false before the first tick, after a failed one, and for a new service.
+    applied_valid: bool,
+    drift: u64,
     tick: u64,
     reload: ReloadStatus,
     backend_error: Option<String>,
@@ -120,6 +124,8 @@ impl Controller {
             drained: BTreeSet::new(),
             drain_error: None,
             applied: Vec::new(),
+            applied_valid: false,
+            drift: 0,
             tick: 0,
             reload: ReloadStatus {
                 generation: 0,
@@ -350,18 +356,28 @@ impl Controller {
         policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
         let want = policy::desired(&self.spec, &self.nodes, &self.drained, now);
         let key = self.key;
-        let ops = match reconcile::sync(self.ipvs.as_mut(), &key, &want) {
-            Err(IpvsError::NotFound { .. }) => {
-                // Someone deleted our service (`ipvsadm -C`): put it back.
-                log::warn(format!(
-                    "{}: {key} vanished; re-creating it",
-                    self.ident.cluster
-                ));
-                self.ipvs.add_service(&service_of(&self.spec, key))?;
-                reconcile::sync(self.ipvs.as_mut(), &key, &want)?
-            }
-            other => other?,
-        };
+        let last = self.applied_valid.then_some(self.applied.as_slice());
+        self.applied_valid = false;
+        let (ops, drift) =
+            match reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, last) {
+                Err(IpvsError::NotFound { .. }) => {
+                    // Someone deleted our service (`ipvsadm -C`): put it back.
+                    log::warn(format!(
+                        "{}: {key} vanished; re-creating it",
+                        self.ident.cluster
+                    ));
+                    self.ipvs.add_service(&service_of(&self.spec, key))?;
+                    reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, None)?
+                }
+                other => other?,
+            };
+        if drift > 0 {
+            log::warn(format!(
+                "{}: {drift} changes to {key} made outside big_brother; undone",
+                self.ident.cluster
+            ));
+            self.drift += drift as u64;
+        }
         if !ops.is_empty() {
             log::debug(format!(
                 "{}: {} IPVS changes",
@@ -370,6 +386,7 @@ impl Controller {
             ));
         }
         self.applied = want;
+        self.applied_valid = true;
         self.backend_error = None;
         self.tick += 1;
         self.write_status();
@@ -450,6 +467,7 @@ impl Controller {
             dests: self.applied.iter().map(DestRepr::from).collect(),
             backend_error: self.backend_error.clone(),
             drain_error: self.drain_error.clone(),
+            drift: self.drift,
             nodes,
         }
     }
@@ -536,6 +554,10 @@ impl Controller {
             .zip(std::mem::take(&mut self.nodes))
             .collect();
         self.key = run.key;
+        if self.key != old_key {
+            // A new service: what was applied to the old one says nothing about it.
+            self.applied_valid = false;
+        }
         self.digest = run.digest;
         self.policy = Policy::from_spec(&self.spec);
         let existing = self.ensure_service()?;
