@@ -60,6 +60,15 @@ enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// What the supervisors on this machine are doing: per node health, weight, state, since
+    /// when, last latency and error. Exit 0 running, 1 stale, 7 not running.
+    Status {
+        /// One cluster (default: every cluster with a state directory here).
+        cluster: Option<String>,
+        /// Machine-readable output (the status file plus liveness).
+        #[arg(long)]
+        json: bool,
+    },
     /// Force a node to weight 0 for maintenance (remembered across restarts, reloads, reboots).
     Drain {
         cluster: String,
@@ -137,6 +146,7 @@ fn main() -> ExitCode {
             plain,
         })
         .into(),
+        Command::Status { cluster, json } => commands::status::run(cluster.as_deref(), json).into(),
         Command::Drain {
             cluster,
             node,

@@ -11,6 +11,7 @@ mod crm_reload;
 mod health;
 mod health_demo;
 mod health_drain;
+mod health_supervisor;
 mod import;
 mod ipvs_kernel;
 mod ocf;

@@ -6,5 +6,6 @@ pub mod crm;
 pub mod demo;
 pub mod drain;
 pub mod import;
+pub mod status;
 pub mod supervise;
 pub mod validate;
