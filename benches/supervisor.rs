@@ -278,8 +278,6 @@ fn scale(n: usize, hung: usize) {
     let t_stop = Instant::now();
     checkers.stop();
     let stop_time = t_stop.elapsed();
-    drop(child.stdin.take());
-    let _ = child.wait();
 
     latencies.sort_unstable();
     hung_latencies.sort_unstable();
@@ -329,7 +327,151 @@ fn scale(n: usize, hung: usize) {
         peak_threads
     );
     println!("  serving in the table        {serving} of {n}; {ops} changes applied");
-    println!("  stop (join all checkers)    {}\n", ms(stop_time));
+    println!("  stop (join all checkers)    {}", ms(stop_time));
+
+    supervisor_process(&targets, &is_hung, interval);
+    drop(child.stdin.take());
+    let _ = child.wait();
+}
+
+/// Field `name` of /proc/<pid>/status (kB for memory fields).
+fn proc_status_of(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| {
+            v.trim_start_matches(':')
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// utime + stime of a process, from /proc/<pid>/stat.
+fn proc_cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // After the command: state(0) ppid pgrp session tty tpgid flags minflt cminflt majflt
+    // cmajflt utime(11) stime(12).
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+/// The same nodes watched by the real supervisor process (`big_brother supervise --dry-run`):
+/// its CPU time and RSS as the operating system sees them.
+fn supervisor_process(targets: &[Target], is_hung: &[bool], interval: Duration) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = format!(
+        "name = \"bench\"\nfwmark = 7\ncheck_interval = \"{}ms\"\nramp_up_time = \"1s\"\n\
+         [[vip]]\naddress = \"192.0.2.7\"\n",
+        interval.as_millis()
+    );
+    for t in targets {
+        spec.push_str(&format!(
+            "[[node]]\naddress = \"{}\"\nport = {}\npath = \"{}\"\n",
+            t.addr.ip(),
+            t.addr.port(),
+            t.path
+        ));
+    }
+    let config = dir.path().join("bench.toml");
+    std::fs::write(&config, spec).expect("spec");
+    let state = dir.path().join("state");
+    let started = Instant::now();
+    let mut sup = Command::new(env!("CARGO_BIN_EXE_big_brother"))
+        .args(["supervise", "--cluster", "bench", "--dry-run", "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(&state)
+        .env("HA_LOGFACILITY", "none")
+        .env("BIG_BROTHER_DATA_DIR", dir.path().join("data"))
+        .spawn()
+        .expect("big_brother supervise");
+    let pid = sup.id();
+    let status_path = state.join("status.json");
+    let read_status = || -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(&status_path).ok()?).ok()
+    };
+    while read_status().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "supervisor never became ready"
+        );
+        if let Ok(Some(st)) = sup.try_wait() {
+            panic!("supervisor exited: {st}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ready = started.elapsed();
+    std::thread::sleep(interval * 2);
+    let rounds = 5u32;
+    let cpu0 = proc_cpu_of(pid);
+    let mut threads = 0;
+    for _ in 0..rounds {
+        std::thread::sleep(interval);
+        threads = threads.max(proc_status_of(pid, "Threads"));
+    }
+    let cpu = proc_cpu_of(pid) - cpu0;
+    let rss = proc_status_of(pid, "VmRSS");
+    let hwm = proc_status_of(pid, "VmHWM");
+    let st = read_status().expect("status");
+    let nodes = st["nodes"].as_array().cloned().unwrap_or_default();
+    let mut healthy: Vec<Duration> = Vec::new();
+    let mut hung: Vec<Duration> = Vec::new();
+    let mut serving = 0;
+    for (i, n) in nodes.iter().enumerate() {
+        let l = Duration::from_secs_f64(n["last_latency_ms"].as_f64().unwrap_or(0.0) / 1000.0);
+        if is_hung[i] {
+            hung.push(l);
+        } else {
+            healthy.push(l);
+        }
+        if n["weight"].as_u64().unwrap_or(0) > 0 {
+            serving += 1;
+        }
+    }
+    healthy.sort_unstable();
+    hung.sort_unstable();
+    // SAFETY: kill(2) on the pid of our own child, not yet reaped.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    let t = Instant::now();
+    let _ = sup.wait();
+    let stop = t.elapsed();
+    println!("  -- the real supervisor process (big_brother supervise --dry-run, same nodes)");
+    println!("  ready (first round checked and applied)  {}", ms(ready));
+    println!(
+        "  CPU time per round          {}  ({:.1} % of one CPU; dry-run backend writes its table file on changes)",
+        ms(cpu / rounds),
+        100.0 * cpu.as_secs_f64() / (interval * rounds).as_secs_f64()
+    );
+    println!(
+        "  RSS                         {:.1} MiB (peak {:.1} MiB); threads {threads}",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    println!(
+        "  last check latency          healthy p50 {}  max {}; hung p50 {}",
+        ms(pct(&healthy, 0.5)),
+        ms(pct(&healthy, 1.0)),
+        ms(pct(&hung, 0.5))
+    );
+    println!(
+        "  serving                     {serving} of {}; ticks {}",
+        nodes.len(),
+        st["tick"]
+    );
+    println!("  stop (SIGTERM to exit)      {}\n", ms(stop));
 }
 
 /// Time from a health change to the new weight in the table.
