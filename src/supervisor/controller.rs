@@ -59,6 +59,8 @@ pub struct Controller {
     ipvs: Box<dyn Ipvs + Send>,
     state: StateDir,
     notifier: Notifier,
+    /// systemd-style watchdog requested (`WATCHDOG_USEC` for this process): ping every tick.
+    watchdog: bool,
     tx: Sender<Observation>,
     rx: Receiver<Observation>,
     checkers: Option<Checkers>,
@@ -115,6 +117,7 @@ impl Controller {
             ipvs,
             state,
             notifier,
+            watchdog: super::runtime::watchdog_requested(),
             tx,
             rx,
             checkers: None,
@@ -390,8 +393,9 @@ impl Controller {
         self.backend_error = None;
         self.tick += 1;
         self.write_status();
+        let ping = if self.watchdog { "\nWATCHDOG=1" } else { "" };
         self.notify(&format!(
-            "STATUS=running {key} with {} destinations\nWATCHDOG=1",
+            "STATUS=running {key} with {} destinations{ping}",
             self.applied.len()
         ));
         Ok(())
