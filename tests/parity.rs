@@ -77,6 +77,22 @@ fn override_files_force_the_cluster_down_and_up() {
     });
     let st = c.status().unwrap();
     assert_eq!(st["override"]["state"], "down", "{st}");
+    // `big_brother status` says so.
+    let r = crate::util::run(
+        std::process::Command::new(crate::util::bin())
+            .args(["status", "ovr1"])
+            .env("HA_RSCTMP", &c.rsctmp),
+    );
+    r.expect_code(0);
+    assert!(
+        r.stdout().contains(&format!(
+            "override: down — every node at weight 0 ({}: maintenance window)",
+            down.display()
+        )),
+        "{}",
+        r.stdout()
+    );
+    assert!(r.stdout().contains("override down"), "{}", r.stdout());
     assert_eq!(st["override"]["reason"], "maintenance window");
     assert_eq!(st["override"]["file"], down.to_str().unwrap());
     c.agent("monitor", &[("OCF_CHECK_LEVEL", "10")])

@@ -8,8 +8,11 @@ mod util;
 
 mod api;
 mod crm;
+mod crm_reload;
 mod health;
 mod health_demo;
+mod health_drain;
+mod health_supervisor;
 mod import;
 mod ipvs_kernel;
 mod ocf;

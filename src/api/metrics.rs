@@ -98,7 +98,7 @@ pub fn render(views: &[ClusterView], now: SystemTime) -> String {
     let mut drift = Family::new(
         "big_brother_cluster_drift_repairs_total",
         "counter",
-        "Destination changes made because IPVS no longer held what the supervisor had applied.",
+        "Changes to the IPVS service made outside big_brother (someone ran ipvsadm), each undone by the tick that found it.",
     );
     let mut reloads = Family::new(
         "big_brother_cluster_reloads_total",
@@ -164,7 +164,7 @@ pub fn render(views: &[ClusterView], now: SystemTime) -> String {
                 f64::from(u8::from(on)),
             );
         }
-        drift.add(vec![("cluster", c)], s.drift_repairs as f64);
+        drift.add(vec![("cluster", c)], s.drift as f64);
         reloads.add(vec![("cluster", c)], s.reload.generation as f64);
         reload_failed.add(vec![("cluster", c)], f64::from(u8::from(!s.reload.ok)));
         if let Some(h) = &s.on_change {
@@ -240,7 +240,7 @@ mod tests {
             node("192.0.2.1", Some(87.5), 88),
             node("[2001:db8::1]:80", None, 0),
         ];
-        s.drift_repairs = 4;
+        s.drift = 4;
         s.override_state = Some(OverrideStatus {
             state: Override::Down,
             file: "/etc/big_brother/down/webapp".into(),

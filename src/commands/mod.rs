@@ -5,6 +5,8 @@ pub mod agent;
 pub mod api;
 pub mod crm;
 pub mod demo;
+pub mod drain;
 pub mod import;
+pub mod status;
 pub mod supervise;
 pub mod validate;

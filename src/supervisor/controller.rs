@@ -61,6 +61,8 @@ pub struct Controller {
     ipvs: Box<dyn Ipvs + Send>,
     state: StateDir,
     notifier: Notifier,
+    /// systemd-style watchdog requested (`WATCHDOG_USEC` for this process): ping every tick.
+    watchdog: bool,
     tx: Sender<Observation>,
     rx: Receiver<Observation>,
     checkers: Option<Checkers>,
@@ -79,8 +81,11 @@ pub struct Controller {
     last_down: Option<usize>,
     /// Per node id: checks and failed checks since start (carried across reloads by id).
     counters: BTreeMap<String, (u64, u64)>,
-    drift_repairs: u64,
     applied: Vec<Dest>,
+    /// Whether `applied` is what the backend held after the last tick (drift is measured
+    /// against it): false before the first tick, after a failed one, and for a new service.
+    applied_valid: bool,
+    drift: u64,
     tick: u64,
     reload: ReloadStatus,
     backend_error: Option<String>,
@@ -125,6 +130,7 @@ impl Controller {
             ipvs,
             state,
             notifier,
+            watchdog: super::runtime::watchdog_requested(),
             tx,
             rx,
             checkers: None,
@@ -139,8 +145,9 @@ impl Controller {
             hook,
             last_down: None,
             counters: BTreeMap::new(),
-            drift_repairs: 0,
             applied: Vec::new(),
+            applied_valid: false,
+            drift: 0,
             tick: 0,
             reload: ReloadStatus {
                 generation: 0,
@@ -378,41 +385,44 @@ impl Controller {
         let ovr = self.override_now.state;
         let want = policy::desired_with_override(&self.spec, &self.nodes, &self.drained, ovr, now);
         let key = self.key;
-        let ops = match reconcile::sync(self.ipvs.as_mut(), &key, &want) {
-            Err(IpvsError::NotFound { .. }) => {
-                // Someone deleted our service (`ipvsadm -C`): put it back.
-                log::warn(format!(
-                    "{}: {key} vanished; re-creating it",
-                    self.ident.cluster
-                ));
-                self.ipvs.add_service(&service_of(&self.spec, key))?;
-                reconcile::sync(self.ipvs.as_mut(), &key, &want)?
-            }
-            other => other?,
-        };
+        let last = self.applied_valid.then_some(self.applied.as_slice());
+        self.applied_valid = false;
+        let (ops, drift) =
+            match reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, last) {
+                Err(IpvsError::NotFound { .. }) => {
+                    // Someone deleted our service (`ipvsadm -C`): put it back.
+                    log::warn(format!(
+                        "{}: {key} vanished; re-creating it",
+                        self.ident.cluster
+                    ));
+                    self.ipvs.add_service(&service_of(&self.spec, key))?;
+                    reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, None)?
+                }
+                other => other?,
+            };
+        if drift > 0 {
+            log::warn(format!(
+                "{}: {drift} changes to {key} made outside big_brother; undone",
+                self.ident.cluster
+            ));
+            self.drift += drift as u64;
+        }
         if !ops.is_empty() {
             log::debug(format!(
                 "{}: {} IPVS changes",
                 self.ident.cluster,
                 ops.len()
             ));
-            if want == self.applied {
-                // Nothing we wanted changed, yet the backend differed: someone else edited it.
-                self.drift_repairs += ops.len() as u64;
-                log::warn(format!(
-                    "{}: repaired {} destinations of {key} changed behind our back",
-                    self.ident.cluster,
-                    ops.len()
-                ));
-            }
         }
         self.applied = want;
+        self.applied_valid = true;
         self.notify_change(now);
         self.backend_error = None;
         self.tick += 1;
         self.write_status();
+        let ping = if self.watchdog { "\nWATCHDOG=1" } else { "" };
         self.notify(&format!(
-            "STATUS=running {key} with {} destinations\nWATCHDOG=1",
+            "STATUS=running {key} with {} destinations{ping}",
             self.applied.len()
         ));
         Ok(())
@@ -574,6 +584,7 @@ impl Controller {
             dests: self.applied.iter().map(DestRepr::from).collect(),
             backend_error: self.backend_error.clone(),
             drain_error: self.drain_error.clone(),
+            drift: self.drift,
             override_state: self.override_now.state.map(|state| {
                 let (up, down) = self.overrides.paths();
                 OverrideStatus {
@@ -583,7 +594,6 @@ impl Controller {
                 }
             }),
             override_error: self.override_error.clone(),
-            drift_repairs: self.drift_repairs,
             on_change: self.hook.as_ref().map(Hook::stats),
             nodes,
         }
@@ -671,6 +681,10 @@ impl Controller {
             .zip(std::mem::take(&mut self.nodes))
             .collect();
         self.key = run.key;
+        if self.key != old_key {
+            // A new service: what was applied to the old one says nothing about it.
+            self.applied_valid = false;
+        }
         self.digest = run.digest;
         self.policy = Policy::from_spec(&self.spec);
         if self.spec.override_dir != old_spec.override_dir {

@@ -57,13 +57,13 @@ pub struct Status {
     /// stays in force).
     #[serde(default)]
     pub override_error: Option<String>,
-    /// Destination changes made because the backend no longer held what was last applied
-    /// (someone else changed IPVS), since start.
-    #[serde(default)]
-    pub drift_repairs: u64,
     /// The `on_change` hook's counters, when the spec has one.
     #[serde(default)]
     pub on_change: Option<HookStats>,
+    /// Changes found in the backend that this supervisor did not make (someone ran `ipvsadm`),
+    /// counted since start; each was undone by the tick that found it.
+    #[serde(default)]
+    pub drift: u64,
     pub nodes: Vec<NodeStatus>,
 }
 
@@ -211,8 +211,8 @@ pub(crate) mod tests {
             drain_error: None,
             override_state: None,
             override_error: None,
-            drift_repairs: 0,
             on_change: None,
+            drift: 0,
             nodes: vec![],
         }
     }
