@@ -20,5 +20,6 @@ mod ocf_kernel;
 mod ocf_support;
 mod ocf_tools;
 mod parity;
+mod parity_kernel;
 mod puppet;
 mod spec;
