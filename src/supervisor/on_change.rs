@@ -236,6 +236,8 @@ pub fn run_once(
         })?;
     let pgid = i32::try_from(child.id()).unwrap_or(0);
     let deadline = Instant::now() + hook.timeout;
+    // Poll for the exit: from 1 ms (a quick notifier is done at once) up to 10 ms.
+    let mut nap = Duration::from_millis(1);
     let outcome = loop {
         if let Some(status) = child.try_wait()? {
             break Outcome::Exited(status);
@@ -250,7 +252,8 @@ pub fn run_once(
             let _ = child.wait();
             break Outcome::TimedOut;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(10));
     };
     // Something the command left running may hold the pipe open: do not wait for it long.
     let output = out_rx
