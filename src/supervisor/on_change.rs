@@ -24,6 +24,7 @@ use std::io::{self, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -204,6 +205,16 @@ pub fn run_once(
     hook: &OnChange,
     env: &[(&'static str, String)],
 ) -> Result<(Outcome, String), io::Error> {
+    run_tracked(hook, env, &AtomicI32::new(0))
+}
+
+/// [`run_once`], publishing the command's process group in `running` while it runs (0 after),
+/// so that the supervisor can kill it when it exits first.
+fn run_tracked(
+    hook: &OnChange,
+    env: &[(&'static str, String)],
+    running: &AtomicI32,
+) -> Result<(Outcome, String), io::Error> {
     let (read_end, write_end) = pipe()?;
     let mut cmd = Command::new(&hook.argv[0]);
     cmd.args(&hook.argv[1..])
@@ -235,6 +246,9 @@ pub fn run_once(
             let _ = out_tx.send(kept);
         })?;
     let pgid = i32::try_from(child.id()).unwrap_or(0);
+    running.store(pgid, Ordering::SeqCst);
+    // Cleared however this function ends, so a stale (possibly recycled) group is never killed.
+    let _published = Published(running);
     let deadline = Instant::now() + hook.timeout;
     // Poll for the exit: from 1 ms (a quick notifier is done at once) up to 10 ms.
     let mut nap = Duration::from_millis(1);
@@ -255,11 +269,21 @@ pub fn run_once(
         std::thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(10));
     };
+    drop(_published);
     // Something the command left running may hold the pipe open: do not wait for it long.
     let output = out_rx
         .recv_timeout(Duration::from_millis(200))
         .unwrap_or_default();
     Ok((outcome, String::from_utf8_lossy(&output).into_owned()))
+}
+
+/// Resets the published process group when dropped.
+struct Published<'a>(&'a AtomicI32);
+
+impl Drop for Published<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
 }
 
 fn kill_group(pgid: i32, sig: libc::c_int) {
@@ -285,10 +309,11 @@ fn run_checked(
     hook: &OnChange,
     summary: &Summary,
     previous: Option<usize>,
+    running: &AtomicI32,
 ) -> Result<(), RunError> {
     let cmd = hook.argv[0].clone();
     let (outcome, output) =
-        run_once(hook, &summary.env(previous)).map_err(|source| RunError::Spawn {
+        run_tracked(hook, &summary.env(previous), running).map_err(|source| RunError::Spawn {
             cmd: cmd.clone(),
             source,
         })?;
@@ -322,6 +347,17 @@ pub struct Hook {
     tx: Sender<Msg>,
     stats: Arc<Mutex<HookStats>>,
     command: OnChange,
+    /// Process group of the command running now (0: none).
+    running: Arc<AtomicI32>,
+}
+
+impl Drop for Hook {
+    /// A command still running when the hook goes (the supervisor stops, or a reload removed
+    /// `on_change`) is killed: it must never outlive its time limit, and once the supervisor is
+    /// gone nothing else would enforce it.
+    fn drop(&mut self) {
+        kill_group(self.running.load(Ordering::SeqCst), libc::SIGKILL);
+    }
 }
 
 impl Hook {
@@ -331,10 +367,17 @@ impl Hook {
         let shared = stats.clone();
         let cluster = cluster.to_string();
         let first = command.clone();
+        let running = Arc::new(AtomicI32::new(0));
+        let pgid = running.clone();
         std::thread::Builder::new()
             .name("on-change".into())
-            .spawn(move || worker(&rx, first, &shared, &cluster))?;
-        Ok(Hook { tx, stats, command })
+            .spawn(move || worker(&rx, first, &shared, &cluster, &pgid))?;
+        Ok(Hook {
+            tx,
+            stats,
+            command,
+            running,
+        })
     }
 
     /// Queues a run for `summary`. Never blocks.
@@ -355,7 +398,13 @@ impl Hook {
     }
 }
 
-fn worker(rx: &Receiver<Msg>, mut command: OnChange, stats: &Mutex<HookStats>, cluster: &str) {
+fn worker(
+    rx: &Receiver<Msg>,
+    mut command: OnChange,
+    stats: &Mutex<HookStats>,
+    cluster: &str,
+    running: &AtomicI32,
+) {
     let mut told: Option<usize> = None;
     loop {
         // Block for the next message, then take everything queued behind it: only the latest
@@ -387,7 +436,7 @@ fn worker(rx: &Receiver<Msg>, mut command: OnChange, stats: &Mutex<HookStats>, c
         if let Ok(mut s) = stats.lock() {
             s.runs += 1;
         }
-        let result = run_checked(&command, &summary, told);
+        let result = run_checked(&command, &summary, told, running);
         let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         told = Some(summary.down.len());
         match &result {
@@ -484,7 +533,7 @@ mod tests {
             ],
             5_000,
         );
-        run_checked(&h, &summary(&["a;b"], 2), None).unwrap();
+        run_checked(&h, &summary(&["a;b"], 2), None, &AtomicI32::new(0)).unwrap();
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             "CRITICAL|a;b|arg; touch /nonexistent-should-not-run"
@@ -497,6 +546,7 @@ mod tests {
             &hook(&["/nonexistent/notify"], 1_000),
             &summary(&[], 1),
             None,
+            &AtomicI32::new(0),
         )
         .unwrap_err();
         assert!(matches!(e, RunError::Spawn { .. }), "{e}");
@@ -507,6 +557,7 @@ mod tests {
             ),
             &summary(&[], 1),
             None,
+            &AtomicI32::new(0),
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "/bin/sh exited 3: nsca: host unknown");
@@ -527,7 +578,7 @@ mod tests {
             300,
         );
         let started = Instant::now();
-        let e = run_checked(&h, &summary(&[], 1), None).unwrap_err();
+        let e = run_checked(&h, &summary(&[], 1), None, &AtomicI32::new(0)).unwrap_err();
         assert!(e.to_string().contains("timed out after 300 ms"), "{e}");
         assert!(
             started.elapsed() < Duration::from_secs(10),
@@ -554,6 +605,59 @@ mod tests {
             assert!(Instant::now() < end, "grandchild {grandchild} still alive");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Waits (bounded) until `pid` is gone or a zombie.
+    fn wait_gone(pid: i32) {
+        let end = Instant::now() + Duration::from_secs(5);
+        loop {
+            let gone = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => true,
+                Ok(s) => s
+                    .rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z')),
+            };
+            if gone {
+                return;
+            }
+            assert!(Instant::now() < end, "{pid} still alive");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_running_command_dies_with_the_hook() {
+        let d = tempfile::tempdir().unwrap();
+        let pidfile = d.path().join("pid");
+        let h = hook(
+            &[
+                "/bin/sh",
+                "-c",
+                "echo $$ > \"$0\"; exec sleep 30",
+                pidfile.to_str().unwrap(),
+            ],
+            60_000,
+        );
+        let hook = Hook::spawn(h, "webapp").unwrap();
+        hook.send(summary(&[], 1));
+        let end = Instant::now() + Duration::from_secs(5);
+        let pid: i32 = loop {
+            if let Some(p) = std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                break p;
+            }
+            assert!(Instant::now() < end, "the command never started");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // Published right after the spawn (the command may be quicker).
+        while hook.running.load(Ordering::SeqCst) != pid {
+            assert!(Instant::now() < end, "never published");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(hook);
+        wait_gone(pid);
     }
 
     #[test]
