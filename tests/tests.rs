@@ -20,3 +20,4 @@ mod ocf_support;
 mod ocf_tools;
 mod puppet;
 mod spec;
+mod supervisor_kernel;
