@@ -23,3 +23,4 @@ mod parity;
 mod parity_kernel;
 mod puppet;
 mod spec;
+mod supervisor_kernel;

@@ -1,7 +1,9 @@
 //! The controller: the supervisor's one thread that owns the IPVS backend. Each tick it drains
 //! health observations from the checker threads, re-reads the drain set if it changed, asks the
 //! policy for the desired destinations, reconciles them with one dump of the service, rewrites
-//! the status file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`.
+//! the status file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`. A check result that changes
+//! a node's weight pulls the next tick forward (at most ten ticks a second), so the kernel
+//! follows a health change within one check interval, not up to a whole tick later.
 //!
 //! Start-up order matters for "never half-started": the service is created (or adopted, with
 //! the kernel's current weights, after a crash), then the first round of checks runs, bounded by
@@ -32,6 +34,10 @@ use crate::spec::{self, Spec};
 
 /// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
 const SVC_F_PERSISTENT: u32 = 0x0001;
+
+/// Least time between a tick and one a check result pulls forward: a cluster whose nodes'
+/// health moves all the time still ticks at most ten times a second.
+const MIN_TICK_GAP: Duration = Duration::from_millis(100);
 
 /// Who this supervisor is (fixed for its life).
 #[derive(Clone, Debug)]
@@ -206,9 +212,12 @@ impl Controller {
         Ok(())
     }
 
-    /// Runs until SIGTERM/SIGINT: ticks, and reloads on SIGHUP.
+    /// Runs until SIGTERM/SIGINT: ticks, and reloads on SIGHUP. A check result that changes a
+    /// node's weight brings the next tick forward ([`early_tick`]), so a health change reaches
+    /// the kernel within one check interval rather than up to a whole tick after its check.
     pub fn run(&mut self) {
-        let mut next = Instant::now() + self.tick_every();
+        let mut last = Instant::now();
+        let mut next = last + self.tick_every();
         while !runtime::stop_requested() {
             if runtime::take_reload_request() {
                 self.reload_spec();
@@ -224,13 +233,18 @@ impl Controller {
                     self.backend_error = Some(msg);
                     self.write_status();
                 }
+                last = now;
                 next = now + self.tick_every();
                 continue;
             }
             // Wake at least every 100 ms to notice signals.
             let wait = (next - now).min(Duration::from_millis(100));
             match self.rx.recv_timeout(wait) {
-                Ok(obs) => self.observe(&obs),
+                Ok(obs) => {
+                    if self.observe(&obs) {
+                        next = early_tick(next, last);
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
             }
         }
@@ -360,16 +374,21 @@ impl Controller {
         }
     }
 
-    fn observe(&mut self, obs: &Observation) {
-        if let Some(state) = self.nodes.get_mut(obs.node) {
-            state.observe(obs, &self.policy);
-            self.observed[obs.node] = true;
-            if let Some(n) = self.spec.nodes.get(obs.node) {
-                let c = self.counters.entry(n.id()).or_default();
-                c.0 += 1;
-                c.1 += u64::from(obs.result.is_err());
-            }
-        }
+    /// Takes one check result into account; true when it changed the node's own weight.
+    fn observe(&mut self, obs: &Observation) -> bool {
+        let (Some(state), Some(node)) =
+            (self.nodes.get_mut(obs.node), self.spec.nodes.get(obs.node))
+        else {
+            return false;
+        };
+        let now = Instant::now();
+        let before = state.weight(&self.policy, node.max_weight, now);
+        state.observe(obs, &self.policy);
+        self.observed[obs.node] = true;
+        let c = self.counters.entry(node.id()).or_default();
+        c.0 += 1;
+        c.1 += u64::from(obs.result.is_err());
+        state.weight(&self.policy, node.max_weight, now) != before
     }
 
     /// One controller step: observations and drains → policy → one dump → minimal changes →
@@ -733,6 +752,13 @@ fn spawn_hook(spec: &Spec, cluster: &str) -> Option<Hook> {
     }
 }
 
+/// When to tick once a check result changed a weight, the last tick having been at `last` and
+/// the next one planned at `next`: at once (a time already past), but never sooner than
+/// [`MIN_TICK_GAP`] after `last`, and never later than planned.
+fn early_tick(next: Instant, last: Instant) -> Instant {
+    next.min(last + MIN_TICK_GAP)
+}
+
 /// Test-only fault knob (as Pacemaker's Dummy has `op_sleep`): `BIG_BROTHER_FAULT_READY_DELAY_MS`
 /// delays `READY=1` after the service is programmed, so tests can drive a start past its
 /// timeout and check that nothing is left behind. Unset in production; a stop still ends it.
@@ -767,4 +793,77 @@ pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, AgentError>
         key,
         digest: status::digest(&bytes),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{CheckError, Health, Phase};
+    use crate::ipvs::memory::Memory;
+
+    /// A controller with one node (not checked yet) and an in-memory table; no threads.
+    fn controller(dir: &Path) -> Controller {
+        let text = "name = \"t\"\nfwmark = 7\ncheck_interval = \"1s\"\nramp_up_time = \"1ms\"\n\
+                    [[vip]]\naddress = \"192.0.2.7\"\n\
+                    [[node]]\naddress = \"198.51.100.1\"\nport = 9\n";
+        let spec = spec::parse(&dir.join("t.toml"), text).unwrap();
+        let key = *spec.runnable().unwrap();
+        let run = Runnable {
+            spec,
+            key,
+            digest: String::new(),
+        };
+        let ident = Ident {
+            cluster: "t".into(),
+            instance: None,
+            dry_run: true,
+            pid: 1,
+            started_at: 0,
+        };
+        let mut c = Controller::new(
+            run,
+            ident,
+            Box::new(Memory::new()),
+            StateDir::at(dir),
+            Notifier::None,
+        );
+        c.nodes = vec![NodeState::new(None, Instant::now())];
+        c.observed = vec![false];
+        c
+    }
+
+    fn obs(node: usize, result: Result<Health, CheckError>) -> Observation {
+        Observation {
+            node,
+            at: Instant::now(),
+            latency: Duration::from_millis(1),
+            result,
+        }
+    }
+
+    #[test]
+    fn a_check_result_that_changes_the_weight_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = controller(dir.path());
+        let closed = || Err(CheckError::Closed { phase: Phase::Head });
+        assert!(
+            c.observe(&obs(0, Ok(Health::new(50.0)))),
+            "a new node comes up"
+        );
+        assert!(c.observed[0]);
+        std::thread::sleep(Duration::from_millis(5)); // past the 1 ms ramp
+        assert!(!c.observe(&obs(0, Ok(Health::new(50.0)))), "same health");
+        assert!(c.observe(&obs(0, Ok(Health::new(20.0)))), "lower health");
+        assert!(c.observe(&obs(0, closed())), "the node goes down");
+        assert!(!c.observe(&obs(0, closed())), "still down");
+        assert!(!c.observe(&obs(3, Ok(Health::new(50.0)))), "no such node");
+    }
+
+    #[test]
+    fn an_early_tick_is_prompt_but_rate_limited() {
+        let last = Instant::now();
+        let gap = MIN_TICK_GAP;
+        assert_eq!(early_tick(last + Duration::from_secs(1), last), last + gap);
+        assert_eq!(early_tick(last + gap / 2, last), last + gap / 2);
+    }
 }
