@@ -7,6 +7,7 @@
 //! - `on_change`: what the controller pays to hand a summary over (a channel send), and what
 //!   one run of the hook costs end to end (`/bin/true`: fork, exec, wait, output pipe) — the
 //!   part that runs on the hook's own thread.
+//! - Override files: the cost of the per-tick look at `up/<cluster>` and `down/<cluster>`.
 //!
 //! Run: `cargo bench --bench parity` (release build). Median / p99 / mean are printed.
 
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use big_brother::spec::OnChange;
 use big_brother::supervisor::on_change::{run_once, Hook, Summary};
+use big_brother::supervisor::overrides::Watch;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -204,4 +206,24 @@ fn main() {
         "on_change hand-over (controller thread)",
         h.stats().runs
     );
+
+    // Override files: what every tick pays to look at them.
+    let data = dir.path().join("data");
+    let mut w = Watch::new(&data, "c0");
+    for (what, setup) in [("absent", false), ("down file present", true)] {
+        if setup {
+            std::fs::create_dir_all(data.join("down")).unwrap();
+            std::fs::write(data.join("down/c0"), "bench\n").unwrap();
+        }
+        let polls: u32 = 100_000;
+        let t = Instant::now();
+        for _ in 0..polls {
+            let _ = w.poll();
+        }
+        println!(
+            "{:<44} {:.2} µs per tick",
+            format!("override files poll ({what})"),
+            t.elapsed().as_secs_f64() * 1e6 / f64::from(polls)
+        );
+    }
 }
