@@ -621,7 +621,13 @@ fn two_clusters_do_not_touch_each_other() {
         b_table
     );
     b.agent("stop", &[]).expect_code(0);
-    assert!(!a.state_dir().exists() && !b.state_dir().exists());
+    // b stopped cleanly: nothing left. a crashed: only the weights kept for its next start.
+    assert!(!b.state_dir().exists());
+    let left: Vec<_> = std::fs::read_dir(a.state_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["crash-weights.json"]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ mod import;
 mod ipvs_kernel;
 mod ocf;
 mod ocf_kernel;
+mod ocf_recovery;
 mod ocf_support;
 mod ocf_tools;
 mod parity;

@@ -13,6 +13,7 @@ use super::log;
 use super::monitor::known_service;
 use crate::ipvs::{Ipvs, IpvsError, ServiceKey};
 use crate::supervisor::backend::{open_backend, BackendError};
+use crate::supervisor::snapshot;
 use crate::supervisor::state::{Liveness, StateDir};
 
 pub fn stop(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), AgentError> {
@@ -22,10 +23,16 @@ pub fn stop(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Agen
         path: state.lock(),
         source,
     })?;
-    if let Liveness::Running { pid } = liveness {
-        terminate(&state, pid, deadline)?;
-    }
-    let table_empty = remove_service(&state, params)?;
+    // A supervisor that is already gone crashed (a clean stop always goes through SIGTERM): its
+    // weights are kept for the start Pacemaker's recovery runs next (`supervisor::snapshot`).
+    let crashed = match liveness {
+        Liveness::Running { pid } => {
+            terminate(&state, pid, deadline)?;
+            false
+        }
+        Liveness::Stopped => true,
+    };
+    let table_empty = remove_service(&state, params, crashed)?;
     clean_state_dir(&state, table_empty);
     Ok(())
 }
@@ -97,7 +104,8 @@ fn wait_released(state: &StateDir, until: Instant) -> bool {
 
 /// Removes our service if it is still there (the supervisor was SIGKILLed, crashed, or never
 /// got to it). Returns whether the dry-run table is empty afterwards (then its file can go).
-fn remove_service(state: &StateDir, params: &Params) -> Result<bool, AgentError> {
+/// `crashed`: the supervisor was dead before this stop; snapshot the weights first.
+fn remove_service(state: &StateDir, params: &Params, crashed: bool) -> Result<bool, AgentError> {
     let Some((key, dry_run)) = known_service(state, params) else {
         log::warn(format!(
             "{}: no status file and no readable spec; nothing known to remove",
@@ -117,6 +125,20 @@ fn remove_service(state: &StateDir, params: &Params) -> Result<bool, AgentError>
         errors: vec![e],
     })?;
     if present.is_some() {
+        if crashed {
+            match ipvs.dests(&key) {
+                Ok(dests) if !dests.is_empty() => match snapshot::save(state, &key, &dests) {
+                    Ok(()) => log::info(format!(
+                        "{}: kept the weights of {} destinations for the next start",
+                        params.cluster,
+                        dests.len()
+                    )),
+                    Err(e) => log::warn(format!("cannot keep the weights of {key}: {e}")),
+                },
+                Ok(_) => {}
+                Err(e) => log::warn(format!("cannot read the weights of {key}: {e}")),
+            }
+        }
         teardown(ipvs.as_mut(), &key)?;
         log::info(format!("{}: removed {key}", params.cluster));
     }

@@ -25,9 +25,10 @@ use super::policy::{self, NodeState, Policy};
 use super::reconcile;
 use super::repr::{DestRepr, ServiceRepr};
 use super::runtime::{self, Notifier};
+use super::snapshot;
 use super::state::StateDir;
 use super::status::{self, NodeStatus, OverrideStatus, ReloadStatus, Status};
-use crate::ipvs::{Dest, DestEntry, Ipvs, IpvsError, Service, ServiceKey};
+use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Service, ServiceKey};
 use crate::ocf::error::AgentError;
 use crate::ocf::log;
 use crate::spec::{self, Spec};
@@ -273,6 +274,43 @@ impl Controller {
         }
     }
 
+    /// After a crash, `stop` kept the dead supervisor's weights (`supervisor::snapshot`): put the
+    /// destinations of nodes still in the spec back at those weights, so they are adopted as if
+    /// found in the kernel instead of ramping from 0.
+    fn restore_snapshot(&mut self, key: &ServiceKey) -> Result<Vec<DestEntry>, AgentError> {
+        let Some(dests) = snapshot::take(&self.state, key) else {
+            return Ok(Vec::new());
+        };
+        let mut restored = Vec::new();
+        for d in dests {
+            let in_spec = self
+                .spec
+                .nodes
+                .iter()
+                .any(|n| n.address == d.addr && n.real_port == d.port);
+            if !in_spec || d.weight == 0 {
+                continue;
+            }
+            let d = Dest {
+                forward: self.spec.forward,
+                ..d
+            };
+            self.ipvs.add_dest(key, &d).map_err(|e| self.ipvs_err(e))?;
+            restored.push(DestEntry {
+                dest: d,
+                stats: DestStats::default(),
+            });
+        }
+        if !restored.is_empty() {
+            log::info(format!(
+                "{}: restored {} destinations of {key} with the weights they had when the previous supervisor died",
+                self.ident.cluster,
+                restored.len()
+            ));
+        }
+        Ok(restored)
+    }
+
     /// Creates the service, or adopts an existing one (a restart after a crash) and brings its
     /// scheduler/persistence in line. Returns the destinations already there.
     fn ensure_service(&mut self) -> Result<Vec<DestEntry>, AgentError> {
@@ -280,7 +318,7 @@ impl Controller {
         let found = self.ipvs.service(&want.key).map_err(|e| self.ipvs_err(e))?;
         let Some(have) = found else {
             self.ipvs.add_service(&want).map_err(|e| self.ipvs_err(e))?;
-            return Ok(Vec::new());
+            return self.restore_snapshot(&want.key);
         };
         if have != want {
             log::info(format!(

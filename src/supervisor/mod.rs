@@ -26,6 +26,7 @@ pub mod policy;
 pub mod reconcile;
 pub mod repr;
 pub mod runtime;
+pub mod snapshot;
 pub mod state;
 pub mod status;
 
