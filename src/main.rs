@@ -1,12 +1,14 @@
-//! Entry point: dispatch only. An OCF action as the first argument runs the resource agent;
-//! anything else is a subcommand.
+//! Entry point: dispatch only. An OCF action as the first argument (or any argument when called
+//! as `ocf_big_brother`) runs the resource agent; anything else is a subcommand.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use big_brother::commands;
+use big_brother::commands::agent::Mode;
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +28,20 @@ enum Command {
         #[arg(required = true, value_name = "SPEC")]
         specs: Vec<PathBuf>,
     },
+    /// The supervisor `start` launches (internal).
+    #[command(hide = true)]
+    Supervise {
+        #[arg(long)]
+        cluster: String,
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        state_dir: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, default_value_t = 20_000)]
+        ready_within_ms: u64,
+    },
     /// The CIB face: generate, check, apply or remove a cluster's Pacemaker group.
     Crm {
         #[command(subcommand)]
@@ -44,6 +60,25 @@ enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// Convert the original (Ruby) big_brother's YAML config into one spec per cluster,
+    /// DIR/<cluster>.toml. Writes nothing unless every cluster converts cleanly.
+    Import {
+        /// The original's config file (its default was /etc/big_brother.conf).
+        #[arg(value_name = "LEGACY.yml")]
+        legacy: PathBuf,
+        /// Where to write the specs.
+        #[arg(long, value_name = "DIR", default_value = big_brother::spec::defaults::CONFIG_DIR)]
+        out_dir: PathBuf,
+        /// Import only this cluster.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// Print the specs on stdout (the report on stderr) and write nothing.
+        #[arg(long, visible_alias = "stdout")]
+        dry_run: bool,
+        /// Replace existing specs that differ from the import.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn demo_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -54,9 +89,28 @@ fn demo_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<_> = std::env::args_os().collect();
+    let instance_set = std::env::var_os("OCF_RESOURCE_INSTANCE").is_some_and(|v| !v.is_empty());
+    if let Mode::Agent(action) = commands::agent::mode(&args, instance_set) {
+        return commands::agent::run(action.as_deref(), &commands::agent::program(&args)).into();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { specs } => commands::validate::run(&specs).into(),
+        Command::Supervise {
+            cluster,
+            config,
+            state_dir,
+            dry_run,
+            ready_within_ms,
+        } => commands::supervise::run(&big_brother::supervisor::Args {
+            cluster,
+            config,
+            state_dir,
+            dry_run,
+            ready_within: Duration::from_millis(ready_within_ms),
+        })
+        .into(),
         Command::Demo {
             nodes,
             duration,
@@ -68,5 +122,19 @@ fn main() -> ExitCode {
         })
         .into(),
         Command::Crm { command } => commands::crm::run(command).into(),
+        Command::Import {
+            legacy,
+            out_dir,
+            cluster,
+            dry_run,
+            force,
+        } => commands::import::run(&commands::import::Options {
+            legacy,
+            out_dir,
+            cluster,
+            dry_run,
+            force,
+        })
+        .into(),
     }
 }

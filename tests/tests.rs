@@ -7,8 +7,14 @@
 mod util;
 
 mod crm;
+mod crm_reload;
 mod health;
 mod health_demo;
+mod import;
 mod ipvs_kernel;
+mod ocf;
+mod ocf_kernel;
+mod ocf_support;
+mod ocf_tools;
 mod puppet;
 mod spec;

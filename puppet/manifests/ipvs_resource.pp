@@ -78,7 +78,7 @@
 #   Where spec files live. Any directory other than /etc/big_brother is written into the
 #   primitive as its `config` parameter, so the agent finds the spec there.
 # @param binary
-#   The big_brother binary (agents/install puts a `big_brother` alias in /usr/local/sbin).
+#   The big_brother binary (agents/install puts a `big_brother` alias in /usr/sbin).
 define pacemaker::ipvs_resource (
   Array[Pacemaker::Vip, 1]                     $ip_resources,
   Pacemaker::Name                              $supervisor_id       = $title,
@@ -101,7 +101,7 @@ define pacemaker::ipvs_resource (
   Pacemaker::Ops                               $ops                 = {},
   Enum['present', 'absent']                    $ensure              = 'present',
   Pacemaker::Abspath                           $config_dir          = '/etc/big_brother',
-  Pacemaker::Abspath                           $binary              = '/usr/local/sbin/big_brother',
+  Pacemaker::Abspath                           $binary              = '/usr/sbin/big_brother',
 ) {
   $who = "Pacemaker::Ipvs_resource[${title}]"
   $spec_file = "${config_dir}/${supervisor_id}.toml"

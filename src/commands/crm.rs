@@ -12,8 +12,10 @@ use clap::{Subcommand, ValueEnum};
 use crate::crm::apply::{self, Applied, Removed};
 use crate::crm::diff::Comparison;
 use crate::crm::generate::{self, Format};
+use crate::crm::local;
 use crate::crm::CrmError;
-use crate::ocf::OcfCode;
+use crate::ocf::env::OcfEnv;
+use crate::ocf::{code, OcfCode};
 use crate::spec::{self, duration, Spec};
 
 #[derive(Subcommand, Debug)]
@@ -142,6 +144,7 @@ fn fail(e: &CrmError) -> OcfCode {
 }
 
 fn check(specs: &[Spec], common: &Common) -> OcfCode {
+    let env = OcfEnv::from_process();
     let wanted: Vec<_> = specs
         .iter()
         .map(|s| generate::group(s, common.config_dir.as_deref()))
@@ -167,11 +170,20 @@ fn check(specs: &[Spec], common: &Common) -> OcfCode {
                 code = OcfCode::ErrGeneric;
             }
         }
+        if let Some(o) = local::outdated_supervisor(s, &env.rsctmp) {
+            println!(
+                "{gid}: the supervisor here (pid {}) runs an older {}; `big_brother crm apply` reloads it",
+                o.pid,
+                o.config.display()
+            );
+            code = OcfCode::ErrGeneric;
+        }
     }
     code
 }
 
 fn apply(specs: &[Spec], common: &Common) -> OcfCode {
+    let env = OcfEnv::from_process();
     let wanted: Vec<_> = specs
         .iter()
         .map(|s| generate::group(s, common.config_dir.as_deref()))
@@ -217,6 +229,25 @@ fn apply(specs: &[Spec], common: &Common) -> OcfCode {
                 let c = fail(&e);
                 if code == OcfCode::Success {
                     code = c;
+                }
+                continue;
+            }
+        }
+        if let Some(o) = local::outdated_supervisor(s, &env.rsctmp) {
+            match local::reload(s, &o, &env) {
+                Ok(()) => println!(
+                    "{gid}: reloaded the supervisor here (pid {}) with the new {}",
+                    o.pid,
+                    o.config.display()
+                ),
+                Err(e) => {
+                    eprintln!(
+                        "big_brother crm: {gid}: the supervisor here (pid {}) kept its old spec: {e}",
+                        o.pid
+                    );
+                    if code == OcfCode::Success {
+                        code = code::ocf_code(&e, &crate::ocf::action::Action::Reload, false);
+                    }
                 }
             }
         }

@@ -1,6 +1,9 @@
 //! One short glue function per subcommand: parse arguments (done by clap in `main`), call into
 //! the room that does the work, print, and return the exit code.
 
+pub mod agent;
 pub mod crm;
 pub mod demo;
+pub mod import;
+pub mod supervise;
 pub mod validate;

@@ -18,6 +18,14 @@ pub fn run(files: &[PathBuf]) -> OcfCode {
                     s.nodes.len(),
                     s.vips.len()
                 );
+                // Valid without VIPs: they are Pacemaker's business elsewhere (an imported
+                // legacy cluster); say so, since `crm apply` would leave them out of the group.
+                if s.vips.is_empty() {
+                    eprintln!(
+                        "{}: note: no [[vip]] tables: the CIB group will hold only the big_brother primitive; add the VIPs before `big_brother crm apply` if they belong in it",
+                        f.display()
+                    );
+                }
                 // Valid but staged: say so (exit 0 all the same: the CIB can be generated).
                 if let Err(e) = s.runnable() {
                     eprintln!(

@@ -3,13 +3,15 @@
 //!
 //! Pure rooms: `xml` (element tree, parse and print), `generate` (spec → group), `diff`
 //! (normalise and compare), `plan` (what apply/remove will write). I/O rooms: `cib` (running the
-//! Pacemaker tools) and `apply` (check, apply and remove on top of it). Errors: `error`.
+//! Pacemaker tools) and `apply` (check, apply and remove on top of it), `local` (the supervisor running a spec on
+//! this machine, reloaded when its file changed). Errors: `error`.
 
 pub mod apply;
 pub mod cib;
 pub mod diff;
 pub mod error;
 pub mod generate;
+pub mod local;
 pub mod plan;
 pub mod xml;
 

@@ -2,6 +2,7 @@
 //! `validate` meaning) into the [`Spec`] model that every other face uses.
 
 pub mod duration;
+pub mod legacy;
 pub mod model;
 pub mod raw;
 pub mod validate;
@@ -120,6 +121,36 @@ pub fn load(file: &Path) -> Result<Spec, SpecError> {
         source,
     })?;
     parse(file, &text)
+}
+
+/// Loads the spec of cluster `cluster` from `file`, as the agent's `config` parameter names it:
+/// a TOML spec (which must be that cluster's), or the original big_brother's YAML config
+/// (see [`legacy::looks_legacy`]), whose cluster of that name is converted in memory exactly
+/// as `big_brother import` would write it. Problems in the YAML's other clusters are ignored.
+pub fn load_cluster(file: &Path, cluster: &str) -> Result<Spec, SpecError> {
+    let text = std::fs::read_to_string(file).map_err(|source| SpecError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    if legacy::looks_legacy(file, &text) {
+        return legacy::load_cluster(file, &text, cluster);
+    }
+    let spec = parse(file, &text)?;
+    if spec.name != cluster {
+        return Err(SpecError::Invalid {
+            file: file.to_path_buf(),
+            problems: vec![Problem {
+                line: None,
+                column: None,
+                key: "name".into(),
+                expected: format!(
+                    "the cluster {cluster:?} (the OCF `cluster` parameter), not {:?}",
+                    spec.name
+                ),
+            }],
+        });
+    }
+    Ok(spec)
 }
 
 /// Validates spec text; `file` is only used in messages and kept in the result.

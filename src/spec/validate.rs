@@ -269,10 +269,17 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             cidr_netmask,
         });
     }
-    if raw.vip.is_empty() {
+    // No VIPs is fine for a cluster with a service: its VIPs live elsewhere in Pacemaker (the
+    // original big_brother's layout, which `import` reproduces) and its group holds only the
+    // big_brother primitive. A spec with neither VIPs nor a service would describe nothing.
+    let has_service_keys = raw.fwmark.is_some()
+        || raw.protocol.is_some()
+        || raw.address.is_some()
+        || raw.port.is_some();
+    if raw.vip.is_empty() && !has_service_keys {
         c.nowhere(
             "vip",
-            "at least one [[vip]] table (address, nic, cidr_netmask)",
+            "at least one [[vip]] table (address, nic, cidr_netmask), or a service (fwmark, or protocol/address/port) whose VIPs Pacemaker manages elsewhere",
         );
     }
 
@@ -791,6 +798,22 @@ mod tests {
             )),
             vec!["sorry_server.port"]
         );
+    }
+
+    #[test]
+    fn vips_may_be_left_to_pacemaker_only_with_a_service() {
+        let s = parse(
+            Path::new("t"),
+            "name = \"w\"\nfwmark = 1\n[[node]]\naddress = \"198.51.100.1\"\nport = 80\n",
+        )
+        .unwrap();
+        assert!(s.vips.is_empty());
+        assert!(s.runnable().is_ok());
+        let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t"), "name = \"w\"\n")
+        else {
+            panic!("a spec with neither VIPs nor a service describes nothing")
+        };
+        assert_eq!(problems[0].key, "vip");
     }
 
     #[test]

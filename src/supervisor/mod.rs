@@ -1,12 +1,127 @@
-//! The supervisor: checker threads feed a controller that turns health into IPVS weights.
+//! The supervisor: the long-running process `start` launches (`big_brother supervise`, hidden).
+//! It holds the cluster's lock for life, programs the IPVS service, keeps node weights in step
+//! with their health, and removes the service on SIGTERM.
 //!
-//! Rooms: [`checker`] (one thread per node, health checks), [`policy`] (pure: health → weight,
-//! damping, ramp-up, all-down rule), [`reconcile`] (pure: desired vs kernel → minimal changes,
-//! and applying them), [`drain`] (operator drains, persisted).
-//! The process shell (`run`), runtime, status file and controller loop are added by the
-//! supervisor shell (issue 4).
+//! Its exit status is an OCF code chosen by the same mapping as the agent's (`ocf_code` for
+//! `start`), and before failing it sends the reason as `STATUS=`, so `start` can report both to
+//! Pacemaker. Anything it programmed before failing is removed again: a failed start leaves
+//! nothing behind.
+//!
+//! Rooms: [`runtime`] (lock, sd_notify, signals), [`state`] (the state directory), [`status`]
+//! (the status file), [`controller`] (the tick loop that owns the backend), [`backend`] and
+//! [`dryrun`] (which IPVS table), and from the health work [`checker`] (one thread per node),
+//! [`policy`] (pure: health → weight, damping, ramp-up, all-down rule), [`reconcile`] (pure:
+//! desired vs kernel → minimal changes) and [`drain`] (operator drains, persisted).
 
+pub mod backend;
 pub mod checker;
+pub mod controller;
 pub mod drain;
+pub mod dryrun;
 pub mod policy;
 pub mod reconcile;
+pub mod repr;
+pub mod runtime;
+pub mod state;
+pub mod status;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crate::ocf::action::Action;
+use crate::ocf::code::{ocf_code, OcfCode};
+use crate::ocf::error::AgentError;
+use crate::ocf::log;
+
+use controller::{Controller, Ident};
+use runtime::{Lock, Notifier};
+use state::StateDir;
+
+/// How long a new supervisor waits for a lock held by someone else (a monitor probe holds it for
+/// microseconds; another supervisor holds it forever).
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
+/// `big_brother supervise` arguments (passed by `start`).
+#[derive(Clone, Debug)]
+pub struct Args {
+    pub cluster: String,
+    pub config: PathBuf,
+    pub state_dir: PathBuf,
+    pub dry_run: bool,
+    /// Budget for becoming ready (the start timeout minus margins).
+    pub ready_within: Duration,
+}
+
+/// Runs the supervisor to the end; returns its exit code.
+pub fn run(args: &Args) -> OcfCode {
+    let instance = std::env::var("OCF_RESOURCE_INSTANCE").ok();
+    log::init(
+        "big_brother-supervise",
+        Some(instance.as_deref().unwrap_or(&args.cluster)),
+    );
+    let notifier = Notifier::from_env();
+    match supervise(args, instance, &notifier) {
+        Ok(()) => OcfCode::Success,
+        Err(e) => {
+            let code = ocf_code(&e, &Action::Start, false);
+            let reason = e.to_string().replace('\n', "; ");
+            log::error(format!("{}: {reason}", args.cluster));
+            let _ = notifier.notify(&format!("STATUS={reason}"));
+            code
+        }
+    }
+}
+
+fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Result<(), AgentError> {
+    let state = StateDir::at(&args.state_dir);
+    state.create().map_err(|source| AgentError::Io {
+        what: "state directory",
+        path: state.path().to_path_buf(),
+        source,
+    })?;
+    let _lock = Lock::acquire(&state, LOCK_PATIENCE).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::WouldBlock {
+            AgentError::AlreadyRunning(source.to_string())
+        } else {
+            AgentError::Io {
+                what: "lock",
+                path: state.lock(),
+                source,
+            }
+        }
+    })?;
+    // Signals before anything is programmed: a stop during start must still clean up.
+    runtime::install_signal_handlers().map_err(|source| AgentError::Io {
+        what: "signal handlers for",
+        path: args.state_dir.clone(),
+        source,
+    })?;
+    let run = controller::load_runnable(&args.config, &args.cluster)?;
+    let ipvs = backend::open_backend(args.dry_run, &state)?;
+    let ident = Ident {
+        cluster: args.cluster.clone(),
+        instance,
+        dry_run: args.dry_run,
+        pid: i32::try_from(std::process::id()).unwrap_or(0),
+        started_at: status::unix_secs(SystemTime::now()),
+    };
+    log::info(format!(
+        "{}: supervising {} from {} ({} nodes{})",
+        args.cluster,
+        run.key,
+        args.config.display(),
+        run.spec.nodes.len(),
+        if args.dry_run { ", dry run" } else { "" }
+    ));
+    let mut ctl = Controller::new(run, ident, ipvs, state, notifier.clone());
+    if let Err(e) = ctl.start(args.ready_within) {
+        // Never leave a half-started service behind.
+        if let Err(cleanup) = ctl.shutdown() {
+            log::error(format!("cleanup after failed start: {cleanup}"));
+        }
+        return Err(e);
+    }
+    ctl.run();
+    log::info(format!("{}: stopping", args.cluster));
+    ctl.shutdown()
+}

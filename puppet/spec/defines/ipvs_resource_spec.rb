@@ -17,7 +17,7 @@ TALK = {
   'ip_resources' => [{ 'address' => '204.109.13.7', 'nic' => 'eth10' }],
 }.freeze
 
-BB = '/usr/local/sbin/big_brother'
+BB = '/usr/sbin/big_brother'
 
 describe 'pacemaker::ipvs_resource' do
   let(:title) { 'webapp' }

@@ -1,0 +1,237 @@
+//! `big_brother import LEGACY.yml [--out-dir DIR] [--cluster NAME] [--dry-run] [--force]`: the
+//! original big_brother's config becomes `DIR/<cluster>.toml`, one spec per cluster.
+//!
+//! All or nothing: every cluster is converted and validated in memory first, then every
+//! existing file is checked, then each spec is written to a temporary file in DIR and synced,
+//! and only then renamed into place. A broken legacy file writes nothing at all.
+//!
+//! Exit codes: 0 done (or nothing to change); 6 the legacy config is broken (every problem
+//! printed with file, line, cluster and key); 2 bad arguments (clap, or `--cluster` names no
+//! cluster of the file); 1 reading or writing failed, or a different spec already exists and
+//! `--force` was not given.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::ocf::OcfCode;
+use crate::spec::legacy::{self, Converted, Form};
+
+pub struct Options {
+    pub legacy: PathBuf,
+    pub out_dir: PathBuf,
+    pub cluster: Option<String>,
+    /// Print the specs on stdout (the report goes to stderr) and write nothing.
+    pub dry_run: bool,
+    /// Replace existing specs that differ from the import.
+    pub force: bool,
+}
+
+/// What happens to one spec file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    New,
+    Unchanged,
+    Replaced,
+}
+
+pub fn run(o: &Options) -> OcfCode {
+    let text = match std::fs::read_to_string(&o.legacy) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: cannot read the legacy config: {e}", o.legacy.display());
+            return OcfCode::ErrGeneric;
+        }
+    };
+    // The header names the source by its full path, so importing from another directory gives
+    // the same bytes (and an unchanged file stays unchanged).
+    let source = std::fs::canonicalize(&o.legacy).unwrap_or_else(|_| o.legacy.clone());
+    let import = match legacy::import(&source, &text, o.cluster.as_deref(), Some(&o.out_dir)) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "{}: nothing imported: fix the problems above and run the import again",
+                source.display()
+            );
+            // The file was read above: whatever `import` reports is wrong inside the file.
+            return OcfCode::ErrConfigured;
+        }
+    };
+    if let (Some(name), true) = (&o.cluster, import.clusters.is_empty()) {
+        eprintln!(
+            "{}: no cluster named {name:?} (the file has: {})",
+            source.display(),
+            if import.names.is_empty() {
+                "none".into()
+            } else {
+                import.names.join(", ")
+            }
+        );
+        return OcfCode::ErrArgs;
+    }
+    if import.form == Form::ClusterMap {
+        eprintln!(
+            "{}: note: read the pre-0.8.6 form (one top-level key per cluster)",
+            source.display()
+        );
+    }
+
+    if o.dry_run {
+        for (i, c) in import.clusters.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            print!("{}", c.toml);
+            report(&mut std::io::stderr(), c, &spec_path(o, c), "would write");
+        }
+        return OcfCode::Success;
+    }
+
+    match write_all(o, &import.clusters) {
+        Ok(fates) => {
+            let mut out = std::io::stdout().lock();
+            for (c, fate) in import.clusters.iter().zip(&fates) {
+                let verb = match fate {
+                    Fate::New => "wrote",
+                    Fate::Replaced => "replaced",
+                    Fate::Unchanged => "unchanged",
+                };
+                report(&mut out, c, &spec_path(o, c), verb);
+            }
+            let count = |f: Fate| fates.iter().filter(|x| **x == f).count();
+            let _ = writeln!(
+                out,
+                "imported {} cluster(s) from {}: {} written, {} replaced, {} unchanged. Check them with `big_brother validate`.",
+                fates.len(),
+                source.display(),
+                count(Fate::New),
+                count(Fate::Replaced),
+                count(Fate::Unchanged)
+            );
+            OcfCode::Success
+        }
+        Err(msg) => {
+            eprintln!("{msg}");
+            OcfCode::ErrGeneric
+        }
+    }
+}
+
+fn spec_path(o: &Options, c: &Converted) -> PathBuf {
+    legacy::spec_path(&o.out_dir, &c.name)
+}
+
+/// Prints what happened to one cluster and what the operator must still do.
+fn report(out: &mut dyn std::io::Write, c: &Converted, path: &Path, verb: &str) {
+    let _ = writeln!(
+        out,
+        "{}: {verb} {} (fwmark {}, {} node(s), {})",
+        c.name,
+        path.display(),
+        c.fwmark,
+        c.spec.nodes.len(),
+        c.spec.backend_mode.as_str()
+    );
+    for d in &c.dropped {
+        let _ = writeln!(out, "  not carried over: {} ({})", d.key, d.why);
+    }
+    for n in &c.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    let _ = writeln!(
+        out,
+        "  add [[vip]] tables (the original kept VIPs in Pacemaker) before `big_brother crm apply`"
+    );
+}
+
+/// Checks every target, then writes every spec to a synced temporary file, then renames them
+/// all. Returns each cluster's fate, or a message saying what failed and what (if anything)
+/// was written.
+fn write_all(o: &Options, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
+    let mut fates = Vec::with_capacity(clusters.len());
+    let mut conflicts = Vec::new();
+    for c in clusters {
+        let path = spec_path(o, c);
+        match std::fs::read(&path) {
+            Ok(existing) if existing == c.toml.as_bytes() => fates.push(Fate::Unchanged),
+            Ok(_) if o.force => fates.push(Fate::Replaced),
+            Ok(_) => {
+                conflicts.push(path);
+                fates.push(Fate::Replaced);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fates.push(Fate::New),
+            Err(e) => {
+                return Err(format!(
+                    "{}: cannot read the existing spec: {e} (nothing was written)",
+                    path.display()
+                ))
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        let list: Vec<String> = conflicts.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "{}: already exist(s) and differ(s) from the import; compare with `big_brother import --dry-run`, then rerun with --force to replace (nothing was written)",
+            list.join(", ")
+        ));
+    }
+    if fates.iter().all(|f| *f == Fate::Unchanged) {
+        return Ok(fates);
+    }
+
+    std::fs::create_dir_all(&o.out_dir).map_err(|e| {
+        format!(
+            "{}: cannot create the spec directory: {e} (nothing was written)",
+            o.out_dir.display()
+        )
+    })?;
+    let mut staged = Vec::new();
+    for (c, fate) in clusters.iter().zip(&fates) {
+        if *fate == Fate::Unchanged {
+            continue;
+        }
+        let tmp = stage(&o.out_dir, &c.toml).map_err(|e| {
+            format!(
+                "{}: cannot write a temporary spec for {}: {e} (nothing was written)",
+                o.out_dir.display(),
+                c.name
+            )
+        })?;
+        staged.push((tmp, spec_path(o, c)));
+    }
+    let mut done: Vec<String> = Vec::new();
+    for (tmp, path) in staged {
+        if let Err(e) = tmp.persist(&path) {
+            return Err(format!(
+                "{}: cannot move the new spec into place: {} (already written: {})",
+                path.display(),
+                e.error,
+                if done.is_empty() {
+                    "none".into()
+                } else {
+                    done.join(", ")
+                }
+            ));
+        }
+        done.push(path.display().to_string());
+    }
+    // Make the renames themselves durable.
+    if let Ok(d) = std::fs::File::open(&o.out_dir) {
+        let _ = d.sync_all();
+    }
+    Ok(fates)
+}
+
+/// A synced temporary file holding `text`, readable by all like any config file.
+fn stage(dir: &Path, text: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".import-")
+        .suffix(".toml.tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}

@@ -1,0 +1,148 @@
+//! Problem collection for the legacy import: one [`Check`] per context (a cluster,
+//! `_big_brother`, or the top level), typed getters that treat YAML null as "not set" (as the
+//! original's schema did), and every problem located at the value's line and column.
+
+use std::time::Duration;
+
+use super::yaml::{Key, Node, Value};
+use crate::spec::Problem;
+
+/// A line and (when known) a column.
+pub type Pos = (usize, Option<usize>);
+
+/// Collects problems for one context (`cluster web`, `_big_brother`, or the top level).
+pub struct Check {
+    ctx: String,
+    pub problems: Vec<Problem>,
+}
+
+impl Check {
+    pub fn new(ctx: &str) -> Check {
+        Check {
+            ctx: ctx.to_string(),
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn key(&self, key: &str) -> String {
+        match (self.ctx.is_empty(), key.is_empty()) {
+            (true, _) => key.to_string(),
+            (false, true) => self.ctx.clone(),
+            (false, false) => format!("{}: {key}", self.ctx),
+        }
+    }
+
+    pub fn at(&mut self, (line, column): Pos, key: &str, expected: impl Into<String>) {
+        self.problems.push(Problem {
+            line: Some(line),
+            column,
+            key: self.key(key),
+            expected: expected.into(),
+        });
+    }
+
+    pub fn at_node(&mut self, n: &Node, key: &str, expected: impl Into<String>) {
+        self.at((n.line, Some(n.column)), key, expected);
+    }
+
+    pub fn at_key(&mut self, k: &Key, key: &str, expected: impl Into<String>) {
+        self.at((k.line, Some(k.column)), key, expected);
+    }
+
+    pub fn has_problem(&self, key: &str) -> bool {
+        let full = self.key(key);
+        self.problems.iter().any(|p| p.key == full)
+    }
+
+    pub fn unknown_keys(&mut self, entries: &[(Key, Node)], allowed: &[&str], why: &str) {
+        self.unknown_keys_in(entries, allowed, "", why);
+    }
+
+    pub fn unknown_keys_in(
+        &mut self,
+        entries: &[(Key, Node)],
+        allowed: &[&str],
+        prefix: &str,
+        why: &str,
+    ) {
+        for (k, _) in entries {
+            if !allowed.contains(&k.name.as_str()) {
+                let key = if prefix.is_empty() {
+                    k.name.clone()
+                } else {
+                    format!("{prefix}.{}", k.name)
+                };
+                self.at_key(
+                    k,
+                    &key,
+                    format!("one of {} ({why}); not an unknown key", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    /// An optional integer; null counts as absent.
+    pub fn int(&mut self, m: &Node, key: &str) -> Option<i64> {
+        let n = m.get(key)?;
+        match n.value {
+            Value::Null => None,
+            Value::Int(v) => Some(v),
+            _ => {
+                self.at_node(n, key, format!("an integer, not {}", n.describe()));
+                None
+            }
+        }
+    }
+
+    pub fn bool(&mut self, m: &Node, key: &str) -> Option<bool> {
+        let n = m.get(key)?;
+        match n.value {
+            Value::Null => None,
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.at_node(n, key, format!("true or false, not {}", n.describe()));
+                None
+            }
+        }
+    }
+
+    pub fn string<'n>(&mut self, m: &'n Node, key: &str) -> Option<(String, &'n Node)> {
+        let n = m.get(key)?;
+        match &n.value {
+            Value::Null => None,
+            Value::Str(s) => Some((s.clone(), n)),
+            _ => {
+                self.at_node(n, key, format!("a string, not {}", n.describe()));
+                None
+            }
+        }
+    }
+
+    /// Seconds as the original wrote them: a whole number (its schema), or a fraction (kept to
+    /// the millisecond). Zero is allowed here and handled by the caller, as the original
+    /// allowed it.
+    pub fn seconds(&mut self, m: &Node, key: &str) -> Option<(Duration, Pos)> {
+        let n = m.get(key)?;
+        let pos = (n.line, Some(n.column));
+        let ms = match n.value {
+            Value::Null => return None,
+            Value::Int(s) if s >= 0 => u64::try_from(s).ok().and_then(|s| s.checked_mul(1000)),
+            Value::Float(f) if (0.0..1e12).contains(&f) => {
+                // Whole milliseconds; at most 1e15, well inside u64.
+                Some((f * 1000.0).round() as u64)
+            }
+            _ => None,
+        };
+        match ms {
+            Some(ms) => Some((Duration::from_millis(ms), pos)),
+            None => {
+                self.at_node(
+                    n,
+                    key,
+                    format!("a number of seconds (0 or more), not {}", n.describe()),
+                );
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! Unit tests of the legacy import: the original's example shapes, defaults merging, every key
+//! that is dropped or changed, and broken configs with located messages.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::ipvs::{Family, Forward, ServiceKey};
+use crate::spec::BackendMode;
+use crate::spec::{load_cluster, parse};
+
+const EXAMPLE: &str = include_str!("../../../tests/fixtures/legacy/big_brother.conf");
+const OLD: &str = include_str!("../../../tests/fixtures/legacy/pre-0.8.6.yml");
+
+fn ok(text: &str) -> Import {
+    import(Path::new("/etc/big_brother.conf"), text, None, None)
+        .unwrap_or_else(|e| panic!("import failed: {e}"))
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    match import(Path::new("/etc/big_brother.conf"), text, None, None) {
+        Err(SpecError::Invalid { problems, .. }) => problems,
+        Err(e) => panic!("wanted problems, got {e}"),
+        Ok(_) => panic!("wanted problems, got a good import"),
+    }
+}
+
+fn cluster<'a>(i: &'a Import, name: &str) -> &'a Converted {
+    i.clusters.iter().find(|c| c.name == name).unwrap()
+}
+
+const MINIMAL: &str = "clusters:\n  - cluster_name: web\n    fwmark: 7\n    scheduler: wlc\n    nodes:\n      - address: 192.0.2.1\n        port: 9001\n        path: /web/status\n";
+
+#[test]
+fn example_config_imports_every_cluster() {
+    let i = ok(EXAMPLE);
+    assert_eq!(i.form, Form::Clusters);
+    assert_eq!(i.names, ["webapp", "api", "search", "payments"]);
+    assert_eq!(i.clusters.len(), 4);
+    for c in &i.clusters {
+        // What was written is what was validated.
+        let again = parse(Path::new("x.toml"), &c.toml).unwrap();
+        assert_eq!(again.name, c.name);
+        assert_eq!(again.forward, Forward::Ipip);
+        assert!(again.vips.is_empty());
+        assert_eq!((again.fall, again.rise), (1, 1));
+        assert!(c.toml.contains("/etc/big_brother.conf"), "{}", c.toml);
+        assert!(c.toml.contains("add [[vip]]"), "{}", c.toml);
+    }
+}
+
+#[test]
+fn active_passive_with_downpage_and_priorities() {
+    let i = ok(EXAMPLE);
+    let w = cluster(&i, "webapp");
+    let s = &w.spec;
+    assert_eq!(
+        s.service,
+        Some(ServiceKey::Fwmark {
+            family: Family::V4,
+            mark: 1
+        })
+    );
+    assert_eq!(s.scheduler, "wrr");
+    assert_eq!(s.backend_mode, BackendMode::ActivePassive);
+    assert_eq!(s.check_interval, Duration::from_secs(1));
+    // The cluster's own ramp_up_time wins over _big_brother's.
+    assert_eq!(s.ramp_up_time, Duration::from_secs(120));
+    let sorry = s.sorry_server.unwrap();
+    assert_eq!(sorry.address, IpAddr::V4(DOWNPAGE_ADDRESS));
+    assert_eq!((sorry.port, sorry.weight), (0, 1));
+    assert_eq!(s.nodes.len(), 2);
+    assert_eq!(s.nodes[0].address.to_string(), "192.0.2.11");
+    assert_eq!((s.nodes[0].port, s.nodes[0].priority), (9001, 0));
+    assert_eq!((s.nodes[1].port, s.nodes[1].priority), (9002, 1));
+    assert_eq!(s.nodes[0].path, "/webapp/status");
+    // `max_weight:` with no value is the original's "no cap".
+    assert_eq!(s.nodes[0].max_weight, 100);
+    // nagios merged from _big_brother (server, host) and the cluster (check), then dropped.
+    assert!(
+        w.dropped.iter().any(|d| d.key
+            == "nagios (server nsca.example.net, check webapp_status, host prod-load)"
+            && d.why.contains("send_nsca")),
+        "{:?}",
+        w.dropped
+    );
+    // active_passive: no relay service; the explicit offset is reported.
+    assert!(w.dropped.iter().any(|d| d.key == "offset = 10000"));
+    assert!(!w.dropped.iter().any(|d| d.key.starts_with("relay")));
+    assert!(w.notes.iter().any(|n| n.contains("169.254.254.254")));
+}
+
+#[test]
+fn defaults_merge_into_clusters() {
+    let i = ok(EXAMPLE);
+    let api = cluster(&i, "api");
+    // ramp_up_time comes from _big_brother; check_interval is the cluster's.
+    assert_eq!(api.spec.ramp_up_time, Duration::from_secs(30));
+    assert_eq!(api.spec.check_interval, Duration::from_secs(2));
+    assert_eq!(api.spec.backend_mode, BackendMode::ActiveActive);
+    // nagios from _big_brother alone is still reported.
+    assert!(api
+        .dropped
+        .iter()
+        .any(|d| d.key == "nagios (server nsca.example.net, host prod-load)"));
+    // max_weight 50: carried, and the change of meaning said.
+    assert_eq!(api.spec.nodes[0].max_weight, 50);
+    assert!(api.notes.iter().any(|n| n.contains("max_weight 50")));
+    // The original's defaults when neither sets a key.
+    let i = ok(MINIMAL);
+    let s = &i.clusters[0].spec;
+    assert_eq!(s.check_interval, Duration::from_secs(1));
+    assert_eq!(s.ramp_up_time, Duration::from_secs(60));
+    assert!(s.sorry_server.is_none());
+}
+
+#[test]
+fn yaml_1_1_booleans_work_as_in_ruby() {
+    let i = ok(EXAMPLE);
+    assert!(cluster(&i, "search").spec.sorry_server.is_some());
+}
+
+#[test]
+fn active_active_reports_relay_interpol_and_ticks() {
+    let i = ok(EXAMPLE);
+    let p = cluster(&i, "payments");
+    // The interpol node is not a real server.
+    assert_eq!(p.spec.nodes.len(), 1);
+    assert_eq!(p.spec.nodes[0].address.to_string(), "192.0.2.41");
+    let keys: Vec<&str> = p.dropped.iter().map(|d| d.key.as_str()).collect();
+    assert!(
+        keys.contains(&"nodes[1] (198.51.100.2:9292, interpol)"),
+        "{keys:?}"
+    );
+    assert!(keys.contains(&"max_down_ticks = 100"), "{keys:?}");
+    assert!(keys.contains(&"non_egress_locations (sandbox)"), "{keys:?}");
+    assert!(
+        keys.contains(&"relay service fwmark 10004 (fwmark 4 + offset 10000)"),
+        "{keys:?}"
+    );
+    // The header lists what was dropped.
+    assert!(p.toml.contains("# Not carried over:"));
+    assert!(p.toml.contains("max_down_ticks = 100: "));
+}
+
+#[test]
+fn rendering_is_deterministic_and_in_readme_order() {
+    let a = ok(EXAMPLE);
+    let b = ok(EXAMPLE);
+    for (x, y) in a.clusters.iter().zip(&b.clusters) {
+        assert_eq!(x.toml, y.toml);
+    }
+    let t = &cluster(&a, "webapp").toml;
+    let order = [
+        "\nname = ",
+        "\nfwmark = ",
+        "\nscheduler = ",
+        "\nforward = ",
+        "\ncheck_interval = ",
+        "\nramp_up_time = ",
+        "\nfall = ",
+        "\nrise = ",
+        "\nbackend_mode = ",
+        "\n[sorry_server]",
+        "add [[vip]]",
+        "\n[[node]]",
+    ];
+    let pos: Vec<usize> = order
+        .iter()
+        .map(|k| t.find(k).unwrap_or_else(|| panic!("{k} missing in\n{t}")))
+        .collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{t}");
+}
+
+#[test]
+fn pre_0_8_6_map_form() {
+    let i = ok(OLD);
+    assert_eq!(i.form, Form::ClusterMap);
+    assert_eq!(i.names, ["webapp", "api"]);
+    let w = cluster(&i, "webapp");
+    assert_eq!(w.spec.backend_mode, BackendMode::ActivePassive);
+    assert!(w.toml.contains("pre-0.8.6 map form"));
+    let api = cluster(&i, "api");
+    // `persistent` was ignored by those versions: dropped, not an error.
+    assert!(api.dropped.iter().any(|d| d.key == "persistent"));
+    // No path: the original asked for "/"; port kept.
+    assert_eq!(api.spec.nodes[0].path, "/");
+    assert!(api.notes.iter().any(|n| n.contains("no path")));
+}
+
+#[test]
+fn edge_values_are_mapped_honestly() {
+    let t = MINIMAL
+        .replace(
+            "    fwmark: 7\n",
+            "    fwmark: 7\n    check_interval: 0\n    ramp_up_time: 0\n",
+        )
+        .replace("        port: 9001\n", "        max_weight: 0\n")
+        .replace(
+            "- address: 192.0.2.1\n",
+            "- address: 192.0.2.1\n        priority: -5\n",
+        )
+        + "      - address: 192.0.2.2\n        port: 9001\n        max_weight: 250\n";
+    let i = ok(&t);
+    let c = &i.clusters[0];
+    assert_eq!(c.spec.check_interval, Duration::from_millis(100));
+    assert_eq!(c.spec.ramp_up_time, Duration::from_millis(1));
+    assert_eq!(c.spec.nodes[0].port, 80);
+    assert_eq!(c.spec.nodes[0].max_weight, 100);
+    assert_eq!(c.spec.nodes[0].priority, -5);
+    assert_eq!(c.spec.nodes[1].max_weight, 100);
+    for part in [
+        "check_interval 0",
+        "ramp_up_time 0",
+        "no port",
+        "max_weight 0 is left out",
+        "max_weight 250 is left out",
+    ] {
+        assert!(
+            c.notes.iter().any(|n| n.contains(part)),
+            "{part}: {:?}",
+            c.notes
+        );
+    }
+    // Fractions of seconds are kept to the millisecond.
+    let i = ok(&MINIMAL.replace(
+        "    fwmark: 7\n",
+        "    fwmark: 7\n    check_interval: 1.5\n",
+    ));
+    assert_eq!(
+        i.clusters[0].spec.check_interval,
+        Duration::from_millis(1500)
+    );
+}
+
+#[test]
+fn no_nodes_is_a_staged_spec() {
+    let t = "clusters:\n  - cluster_name: web\n    fwmark: 7\n    scheduler: wlc\n    nodes: []\n";
+    let i = ok(t);
+    assert!(i.clusters[0].spec.runnable().is_err());
+    assert!(i.clusters[0].notes.iter().any(|n| n.contains("staged")));
+}
+
+#[test]
+fn scheduler_may_come_from_defaults() {
+    let t = format!(
+        "_big_brother:\n  scheduler: sh\n{}",
+        MINIMAL.replace("    scheduler: wlc\n", "")
+    );
+    assert_eq!(ok(&t).clusters[0].spec.scheduler, "sh");
+}
+
+fn one_problem(text: &str, key: &str, expected_part: &str) -> Problem {
+    let p = problems(text);
+    let hit = p
+        .iter()
+        .find(|p| p.key == key)
+        .unwrap_or_else(|| panic!("no problem at {key:?} in {p:#?}"));
+    assert!(
+        hit.expected.contains(expected_part),
+        "{key}: {:?} lacks {expected_part:?}",
+        hit.expected
+    );
+    hit.clone()
+}
+
+#[test]
+fn broken_configs_name_cluster_key_and_line() {
+    let p = one_problem(
+        &MINIMAL.replace("  - cluster_name: web\n", "  - check_interval: 1\n"),
+        "clusters[0]: cluster_name",
+        "required",
+    );
+    assert_eq!(p.line, Some(2));
+    let p = one_problem(
+        &MINIMAL.replace("fwmark: 7", "fwmark: 0"),
+        "cluster web: fwmark",
+        "from 1 to 4294967295, not 0",
+    );
+    assert_eq!((p.line, p.column), (Some(3), Some(13)));
+    one_problem(
+        &MINIMAL.replace("    fwmark: 7\n", ""),
+        "cluster web: fwmark",
+        "required",
+    );
+    one_problem(
+        &MINIMAL.replace("scheduler: wlc", "scheduler: fastest"),
+        "cluster web: scheduler",
+        "not \"fastest\"",
+    );
+    let p = one_problem(
+        &MINIMAL.replace("192.0.2.1", "192.0.2.300"),
+        "cluster web: nodes[0].address",
+        "IPv4 address",
+    );
+    assert_eq!(p.line, Some(6));
+    one_problem(
+        &MINIMAL.replace("fwmark: 7", "fwmark: \"7\""),
+        "cluster web: fwmark",
+        "the string \"7\"",
+    );
+    one_problem(
+        &MINIMAL.replace("port: 9001", "port: [9001]"),
+        "cluster web: nodes[0].port",
+        "a list",
+    );
+    one_problem(
+        &MINIMAL.replace("path: /web/status", "path: web/status"),
+        "cluster web: nodes[0].path",
+        "starting with '/'",
+    );
+    one_problem(
+        &MINIMAL.replace("    fwmark: 7\n", "    fwmark: 7\n    shedular: wlc\n"),
+        "cluster web: shedular",
+        "unknown key",
+    );
+    one_problem(
+        &MINIMAL.replace(
+            "    fwmark: 7\n",
+            "    fwmark: 7\n    backend_mode: hot_standby\n",
+        ),
+        "cluster web: backend_mode",
+        "active_passive",
+    );
+    one_problem(
+        &MINIMAL.replace(
+            "    fwmark: 7\n",
+            "    fwmark: 7\n    has_downpage: maybe\n",
+        ),
+        "cluster web: has_downpage",
+        "true or false",
+    );
+    one_problem(
+        &MINIMAL.replace("    fwmark: 7\n", "    fwmark: 7\n    check_interval: -1\n"),
+        "cluster web: check_interval",
+        "seconds",
+    );
+    one_problem(
+        &format!("_big_brother:\n  scheduler: nope\n{MINIMAL}"),
+        "_big_brother: scheduler",
+        "not \"nope\"",
+    );
+    one_problem(
+        &MINIMAL.replace("cluster_name: web", "cluster_name: my web"),
+        "clusters[0]: cluster_name",
+        "Pacemaker ids",
+    );
+    one_problem("_big_brother:\n  offset: 1\n", "clusters", "required");
+    one_problem("clusters: 7\n", "clusters", "a list of clusters");
+    one_problem(
+        &format!("{MINIMAL}extra: 1\n"),
+        "extra",
+        "only `_big_brother:` and `clusters:`",
+    );
+}
+
+#[test]
+fn duplicates_are_refused() {
+    let twice = format!(
+        "{MINIMAL}{}",
+        MINIMAL
+            .trim_start_matches("clusters:\n")
+            .replace("fwmark: 7", "fwmark: 8")
+            .replace("192.0.2.1", "192.0.2.2")
+    );
+    let p = one_problem(&twice, "cluster web: cluster_name", "also on line 2");
+    assert_eq!(p.line, Some(9));
+    let marks = format!(
+        "{MINIMAL}{}",
+        MINIMAL
+            .trim_start_matches("clusters:\n")
+            .replace("cluster_name: web", "cluster_name: api")
+    );
+    one_problem(&marks, "cluster api: fwmark", "cluster web also has 7");
+    let nodes = MINIMAL.to_string() + "      - address: 192.0.2.1\n        port: 9002\n";
+    one_problem(&nodes, "cluster web: nodes[1].address", "each address once");
+}
+
+#[test]
+fn syntax_errors_and_empty_files() {
+    let e = import(
+        Path::new("b.yml"),
+        "clusters:\n  - cluster_name: [web\n",
+        None,
+        None,
+    )
+    .unwrap_err();
+    match &e {
+        SpecError::Parse { line, column, .. } => assert!(line.is_some() && column.is_some()),
+        other => panic!("{other}"),
+    }
+    assert!(e.to_string().starts_with("b.yml:"), "{e}");
+    for empty in ["", "# nothing\n", "---\n"] {
+        let e = import(Path::new("b.yml"), empty, None, None).unwrap_err();
+        assert!(
+            e.to_string().contains("empty file") || e.to_string().contains("not nothing"),
+            "{e}"
+        );
+    }
+    let p = problems("- a\n- b\n");
+    assert!(
+        p[0].expected.contains("a map with a `clusters:` list"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn all_problems_are_reported_at_once_in_file_order() {
+    let t = EXAMPLE
+        .replace("fwmark: 1\n", "fwmark: 0\n")
+        .replace("scheduler: rr", "scheduler: xx");
+    let p = problems(&t);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(p[0].line < p[1].line);
+}
+
+#[test]
+fn only_one_cluster_ignores_the_others_problems() {
+    let broken_other = EXAMPLE.replace("scheduler: rr", "scheduler: xx");
+    let i = import(Path::new("b.yml"), &broken_other, Some("webapp"), None).unwrap();
+    assert_eq!(i.clusters.len(), 1);
+    assert_eq!(i.clusters[0].name, "webapp");
+    let i = import(Path::new("b.yml"), EXAMPLE, Some("nope"), None).unwrap();
+    assert!(i.clusters.is_empty());
+    assert_eq!(i.names.len(), 4);
+    // But the shared defaults must be right.
+    let bad_defaults = EXAMPLE.replace("  ramp_up_time: 30\n", "  ramp_up_time: soon\n");
+    assert!(import(Path::new("b.yml"), &bad_defaults, Some("webapp"), None).is_err());
+}
+
+#[test]
+fn looks_legacy_by_name_or_first_key() {
+    assert!(looks_legacy(Path::new("/etc/big_brother.conf"), ""));
+    assert!(looks_legacy(Path::new("x.YML"), ""));
+    assert!(looks_legacy(Path::new("x"), "# c\n---\nclusters:\n"));
+    assert!(looks_legacy(Path::new("x"), "\n_big_brother:\n"));
+    assert!(!looks_legacy(Path::new("x.toml"), "name = \"web\"\n"));
+    assert!(!looks_legacy(
+        Path::new("x.toml"),
+        "# clusters:\nname = \"x\"\n"
+    ));
+}
+
+#[test]
+fn load_cluster_reads_toml_or_legacy() {
+    let dir = tempfile::tempdir().unwrap();
+    let yml = dir.path().join("big_brother.conf");
+    std::fs::write(&yml, EXAMPLE).unwrap();
+    let s = load_cluster(&yml, "api").unwrap();
+    assert_eq!(s.name, "api");
+    assert_eq!(s.file, yml);
+    assert_eq!(s.nodes.len(), 2);
+    // Same spec as the import writes.
+    let imported = ok(EXAMPLE);
+    let written = parse(&yml, &cluster(&imported, "api").toml).unwrap();
+    assert_eq!(s, written);
+
+    let e = load_cluster(&yml, "nope").unwrap_err();
+    assert!(
+        e.to_string().contains("webapp, api, search, payments"),
+        "{e}"
+    );
+    assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrConfigured);
+
+    // A YAML file without a telling name is recognised by its first key.
+    let plain = dir.path().join("legacy");
+    std::fs::write(&plain, EXAMPLE.replace("# The shape", "# the shape")).unwrap();
+    assert_eq!(load_cluster(&plain, "search").unwrap().name, "search");
+
+    let toml = dir.path().join("web.toml");
+    std::fs::write(&toml, &cluster(&imported, "webapp").toml).unwrap();
+    assert_eq!(load_cluster(&toml, "webapp").unwrap().name, "webapp");
+    let e = load_cluster(&toml, "api").unwrap_err();
+    assert!(
+        e.to_string().contains("name: expected the cluster \"api\""),
+        "{e}"
+    );
+
+    let e = load_cluster(&dir.path().join("missing.yml"), "api").unwrap_err();
+    assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrInstalled);
+}

@@ -1,0 +1,511 @@
+//! The original big_brother's YAML, read the way Ruby read it: a small tree of positioned nodes
+//! built from `saphyr-parser` events, with plain scalars resolved by YAML 1.1 rules as Ruby's
+//! Psych does (`yes`/`on` are booleans, `0x1f` and `1_000` are integers, an empty value is null).
+//! Aliases are expanded and `<<` merge keys applied, as Psych does. Unlike Psych, a key given
+//! twice in one mapping is an error: Psych silently kept the last one, which hides typos.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+
+/// A value with the 1-based line and column where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Entries in file order; keys are unique (checked while building).
+    Map(Vec<(Key, Node)>),
+}
+
+/// A mapping key: always a scalar, kept as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A YAML text that cannot be read, with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct YamlError {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl Node {
+    /// How a value is named in "expected …, not X" messages.
+    pub fn describe(&self) -> String {
+        match &self.value {
+            Value::Null => "nothing".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(n) => n.to_string(),
+            Value::Float(f) => format!("the number {f}"),
+            Value::Str(s) => format!("the string {s:?}"),
+            Value::Seq(_) => "a list".into(),
+            Value::Map(_) => "a map".into(),
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Key, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` of a map node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Parses the first and only document of `text`. `Ok(None)` for a text with no document at all
+/// (empty, or only comments).
+pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
+    let mut b = Builder::default();
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.map_err(|e| YamlError {
+            line: Some(e.marker().line()),
+            column: Some(e.marker().col() + 1),
+            message: e.info().to_string(),
+        })?;
+        b.event(event, span)?;
+    }
+    Ok(b.document)
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        at: (usize, usize),
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Key, Node)>,
+        key: Option<Key>,
+        at: (usize, usize),
+        anchor: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    document: Option<Node>,
+    documents: usize,
+}
+
+fn pos(span: &Span) -> (usize, usize) {
+    (span.start.line(), span.start.col() + 1)
+}
+
+fn err_at(at: (usize, usize), message: impl Into<String>) -> YamlError {
+    YamlError {
+        line: Some(at.0),
+        column: Some(at.1),
+        message: message.into(),
+    }
+}
+
+fn is_core(tag: &Tag, suffix: &str) -> bool {
+    tag.is_yaml_core_schema() && tag.suffix == suffix
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        let at = pos(&span);
+        match event {
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(err_at(
+                        at,
+                        "one YAML document (big_brother read only the first; remove the second `---`)",
+                    ));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if let Some(t) = &tag {
+                    if !t.is_yaml_core_schema() {
+                        return Err(err_at(
+                            at,
+                            format!("a plain value, not one tagged {}{}", t.handle, t.suffix),
+                        ));
+                    }
+                }
+                let forced_str = tag.as_deref().is_some_and(|t| is_core(t, "str"));
+                let value = if style == ScalarStyle::Plain && !forced_str {
+                    resolve(&text)
+                } else {
+                    Value::Str(text.to_string())
+                };
+                let node = Node {
+                    value,
+                    line: at.0,
+                    column: at.1,
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node, Some(text.as_ref()), at)?;
+            }
+            Event::Alias(id) => {
+                let Some(node) = self.anchors.get(&id).cloned() else {
+                    return Err(err_at(at, "an alias to an anchor defined before it"));
+                };
+                // An alias used as a key: its scalar text is the key.
+                let key_text = match &node.value {
+                    Value::Str(s) => Some(s.clone()),
+                    Value::Int(n) => Some(n.to_string()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    _ => None,
+                };
+                self.push(node, key_text.as_deref(), at)?;
+            }
+            Event::SequenceStart(anchor, tag) => {
+                check_collection_tag(tag.as_deref(), "seq", at)?;
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    at,
+                    anchor,
+                });
+            }
+            Event::MappingStart(anchor, tag) => {
+                check_collection_tag(tag.as_deref(), "map", at)?;
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    key: None,
+                    at,
+                    anchor,
+                });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { items, at, anchor }) = self.stack.pop() {
+                    let node = Node {
+                        value: Value::Seq(items),
+                        line: at.0,
+                        column: at.1,
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push(node, None, at)?;
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    entries,
+                    at,
+                    anchor,
+                    ..
+                }) = self.stack.pop()
+                {
+                    let node = Node {
+                        value: Value::Map(merge_keys(entries)?),
+                        line: at.0,
+                        column: at.1,
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push(node, None, at)?;
+                }
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+        }
+        Ok(())
+    }
+
+    /// Places a finished node: as a key or value of the open mapping, an item of the open
+    /// sequence, or the document itself.
+    fn push(
+        &mut self,
+        node: Node,
+        key_text: Option<&str>,
+        at: (usize, usize),
+    ) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => self.document = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => {
+                    let Some(name) = key_text else {
+                        return Err(err_at(at, "a plain key, not a list or map used as a key"));
+                    };
+                    // `<<` may repeat its merge sources only through a list; a real key twice is
+                    // a mistake Psych would have hidden.
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                        return Err(err_at(
+                            at,
+                            format!(
+                                "each key once in a map, but {name:?} is also on line {}",
+                                first.line
+                            ),
+                        ));
+                    }
+                    *key = Some(Key {
+                        name: name.to_string(),
+                        line: at.0,
+                        column: at.1,
+                    });
+                }
+                Some(k) => entries.push((k, node)),
+            },
+        }
+        Ok(())
+    }
+}
+
+fn check_collection_tag(
+    tag: Option<&Tag>,
+    suffix: &str,
+    at: (usize, usize),
+) -> Result<(), YamlError> {
+    match tag {
+        Some(t) if !is_core(t, suffix) => Err(err_at(
+            at,
+            format!(
+                "a plain list or map, not one tagged {}{}",
+                t.handle, t.suffix
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Applies YAML 1.1 merge keys: `<<: *defaults` (or a list of them) adds the keys the map does
+/// not set itself; with a list, earlier maps win.
+fn merge_keys(entries: Vec<(Key, Node)>) -> Result<Vec<(Key, Node)>, YamlError> {
+    if !entries.iter().any(|(k, _)| k.name == "<<") {
+        return Ok(entries);
+    }
+    let mut own = Vec::new();
+    let mut sources = Vec::new();
+    for (k, v) in entries {
+        if k.name != "<<" {
+            own.push((k, v));
+            continue;
+        }
+        match v.value {
+            Value::Map(m) => sources.push(m),
+            Value::Seq(items) => {
+                for item in items {
+                    match item.value {
+                        Value::Map(m) => sources.push(m),
+                        _ => {
+                            return Err(err_at(
+                                (item.line, item.column),
+                                "a map (an alias like *defaults) in the list after `<<`",
+                            ))
+                        }
+                    }
+                }
+            }
+            _ => {
+                return Err(err_at(
+                    (v.line, v.column),
+                    "a map or a list of maps after `<<`",
+                ))
+            }
+        }
+    }
+    for source in sources {
+        for (k, v) in source {
+            if !own.iter().any(|(o, _)| o.name == k.name) {
+                own.push((k, v));
+            }
+        }
+    }
+    Ok(own)
+}
+
+/// YAML 1.1 resolution of a plain scalar, as Psych's `ScalarScanner` does it for the types the
+/// config uses: null, booleans, integers (decimal with `_`/`,`, `0x`, `0o`/leading-0 octal,
+/// `0b`) and floats. Everything else is a string.
+pub fn resolve(text: &str) -> Value {
+    let t = text.trim();
+    match t {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        _ => {}
+    }
+    match t.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" => return Value::Bool(true),
+        "no" | "false" | "off" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(n) = int(t) {
+        return Value::Int(n);
+    }
+    if let Some(f) = float(t) {
+        return Value::Float(f);
+    }
+    Value::Str(text.to_string())
+}
+
+fn int(t: &str) -> Option<i64> {
+    let (neg, body) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if body.is_empty() || body.starts_with(['_', ',']) {
+        return None;
+    }
+    let digits = |s: &str, radix: u32, commas: bool| -> Option<i64> {
+        let clean: String = s
+            .chars()
+            .filter(|c| *c != '_' && !(commas && *c == ','))
+            .collect();
+        if clean.is_empty() {
+            return None;
+        }
+        i64::from_str_radix(&clean, radix).ok()
+    };
+    let n = if let Some(h) = body.strip_prefix("0x") {
+        digits(h, 16, false)?
+    } else if let Some(b) = body.strip_prefix("0b") {
+        digits(b, 2, false)?
+    } else if let Some(o) = body.strip_prefix("0o") {
+        digits(o, 8, false)?
+    } else if body.len() > 1 && body.starts_with('0') {
+        digits(&body[1..], 8, false)?
+    } else if body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'_' || b == b',')
+    {
+        digits(body, 10, true)?
+    } else {
+        return None;
+    };
+    Some(if neg { -n } else { n })
+}
+
+fn float(t: &str) -> Option<f64> {
+    match t {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    // Only what looks like a number: digits, one dot, an exponent; `_` separators allowed.
+    let body = t.trim_start_matches(['-', '+']);
+    let first = body.chars().next()?;
+    if !(first.is_ascii_digit() || first == '.') || !body.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if !body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | 'e' | 'E' | '-' | '+'))
+    {
+        return None;
+    }
+    let clean: String = t.chars().filter(|c| *c != '_').collect();
+    clean.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Node {
+        parse(text).unwrap().unwrap()
+    }
+
+    #[test]
+    fn scalars_resolve_like_psych() {
+        assert_eq!(resolve(""), Value::Null);
+        assert_eq!(resolve("~"), Value::Null);
+        for t in ["yes", "Yes", "ON", "true", "True"] {
+            assert_eq!(resolve(t), Value::Bool(true), "{t}");
+        }
+        for t in ["no", "OFF", "false"] {
+            assert_eq!(resolve(t), Value::Bool(false), "{t}");
+        }
+        assert_eq!(resolve("y"), Value::Str("y".into()));
+        assert_eq!(resolve("10000"), Value::Int(10000));
+        assert_eq!(resolve("10_000"), Value::Int(10000));
+        assert_eq!(resolve("1,000"), Value::Int(1000));
+        assert_eq!(resolve("-3"), Value::Int(-3));
+        assert_eq!(resolve("0x1f"), Value::Int(31));
+        assert_eq!(resolve("017"), Value::Int(15));
+        assert_eq!(resolve("0"), Value::Int(0));
+        assert_eq!(resolve("1.5"), Value::Float(1.5));
+        assert_eq!(resolve("127.0.0.1"), Value::Str("127.0.0.1".into()));
+        assert_eq!(resolve("/test/valid"), Value::Str("/test/valid".into()));
+        assert_eq!(resolve("wrr"), Value::Str("wrr".into()));
+        assert_eq!(resolve("1e3"), Value::Float(1000.0));
+        assert_eq!(resolve("e3"), Value::Str("e3".into()));
+    }
+
+    #[test]
+    fn quoted_and_tagged_scalars_stay_strings() {
+        let d = doc("a: \"7\"\nb: '7'\nc: !!str 7\nd: 7\n");
+        assert_eq!(d.get("a").unwrap().value, Value::Str("7".into()));
+        assert_eq!(d.get("b").unwrap().value, Value::Str("7".into()));
+        assert_eq!(d.get("c").unwrap().value, Value::Str("7".into()));
+        assert_eq!(d.get("d").unwrap().value, Value::Int(7));
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let d = doc("---\nclusters:\n  - cluster_name: web\n    fwmark: 7\n");
+        let c = &d.get("clusters").unwrap();
+        let Value::Seq(items) = &c.value else {
+            panic!()
+        };
+        let fw = items[0].get("fwmark").unwrap();
+        assert_eq!((fw.line, fw.column), (4, 13));
+        let (k, _) = &items[0].as_map().unwrap()[0];
+        assert_eq!((k.name.as_str(), k.line, k.column), ("cluster_name", 3, 5));
+    }
+
+    #[test]
+    fn aliases_and_merge_keys() {
+        let d = doc(
+            "base: &b\n  scheduler: wlc\n  fwmark: 1\nweb:\n  <<: *b\n  fwmark: 2\nother: *b\n",
+        );
+        let web = d.get("web").unwrap();
+        assert_eq!(web.get("fwmark").unwrap().value, Value::Int(2));
+        assert_eq!(
+            web.get("scheduler").unwrap().value,
+            Value::Str("wlc".into())
+        );
+        assert_eq!(
+            d.get("other").unwrap().get("fwmark").unwrap().value,
+            Value::Int(1)
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_and_syntax_errors_are_located() {
+        let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("also on line 1"), "{e:?}");
+        let e = parse("clusters:\n  - cluster_name: web\n   fwmark: [1\n").unwrap_err();
+        assert!(e.line.is_some() && e.column.is_some(), "{e:?}");
+        assert!(parse("a: 1\n---\nb: 2\n").is_err());
+        assert!(parse("a: !ruby/object:Foo 1\n").is_err());
+    }
+
+    #[test]
+    fn empty_text_has_no_document() {
+        assert_eq!(parse("").unwrap(), None);
+        assert_eq!(parse("# only a comment\n").unwrap(), None);
+    }
+}

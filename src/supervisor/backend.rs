@@ -1,0 +1,33 @@
+//! The one place that decides which IPVS backend a process talks to. The supervisor, `stop`
+//! (cleaning up after a dead supervisor) and `monitor OCF_CHECK_LEVEL=10` all open it here, so
+//! they always look at the same table: the kernel's, or in `dry_run` the file-backed in-memory
+//! one in the cluster's state directory. Nothing else in the agent or supervisor knows which.
+
+use crate::ipvs::netlink::Netlink;
+use crate::ipvs::{Ipvs, IpvsError};
+
+use super::dryrun::FileBacked;
+use super::state::StateDir;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// This build has no kernel (generic netlink) backend; only `dry_run=true` works. Kept for
+    /// builds without one (none today): the agent maps it to 5, like a kernel without IPVS.
+    #[error(
+        "kernel backend not built yet: this big_brother can only run with dry_run=true \
+         (OCF_RESKEY_dry_run)"
+    )]
+    NotBuilt,
+    #[error(transparent)]
+    Ipvs(#[from] IpvsError),
+}
+
+/// Opens the backend for one cluster: the kernel's IPVS over generic netlink (in the calling
+/// thread's network namespace), or in `dry_run` the file-backed table in the state directory.
+/// Opening has no side effects (the dry-run table file is only written on the first change).
+pub fn open_backend(dry_run: bool, state: &StateDir) -> Result<Box<dyn Ipvs + Send>, BackendError> {
+    if dry_run {
+        return Ok(Box::new(FileBacked::open(&state.dryrun())?));
+    }
+    Ok(Box::new(Netlink::open()?))
+}

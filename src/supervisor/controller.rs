@@ -1,0 +1,596 @@
+//! The controller: the supervisor's one thread that owns the IPVS backend. Each tick it drains
+//! health observations from the checker threads, re-reads the drain set if it changed, asks the
+//! policy for the desired destinations, reconciles them with one dump of the service, rewrites
+//! the status file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`.
+//!
+//! Start-up order matters for "never half-started": the service is created (or adopted, with
+//! the kernel's current weights, after a crash), then the first round of checks runs, bounded by
+//! one check interval plus `check_timeout` (the checkers stagger their first checks across the
+//! interval) and by half the start budget, then the first apply, and only then `READY=1`.
+//! Reload (SIGHUP) re-reads the spec and changes the service in place; a spec that does not
+//! validate is refused and recorded, and the running one stays.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::checker::{self, Checkers, Observation};
+use super::drain;
+use super::policy::{self, NodeState, Policy};
+use super::reconcile;
+use super::repr::{DestRepr, ServiceRepr};
+use super::runtime::{self, Notifier};
+use super::state::StateDir;
+use super::status::{self, NodeStatus, ReloadStatus, Status};
+use crate::ipvs::{Dest, DestEntry, Ipvs, IpvsError, Service, ServiceKey};
+use crate::ocf::error::AgentError;
+use crate::ocf::log;
+use crate::spec::{self, Spec};
+
+/// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
+const SVC_F_PERSISTENT: u32 = 0x0001;
+
+/// Who this supervisor is (fixed for its life).
+#[derive(Clone, Debug)]
+pub struct Ident {
+    pub cluster: String,
+    pub instance: Option<String>,
+    pub dry_run: bool,
+    pub pid: i32,
+    pub started_at: u64,
+}
+
+/// A spec the supervisor can run: validated, with a service (not staged).
+#[derive(Clone, Debug)]
+pub struct Runnable {
+    pub spec: Spec,
+    pub key: ServiceKey,
+    /// Digest of the bytes the spec was read from.
+    pub digest: String,
+}
+
+pub struct Controller {
+    spec: Spec,
+    key: ServiceKey,
+    policy: Policy,
+    digest: String,
+    ident: Ident,
+    ipvs: Box<dyn Ipvs + Send>,
+    state: StateDir,
+    notifier: Notifier,
+    tx: Sender<Observation>,
+    rx: Receiver<Observation>,
+    checkers: Option<Checkers>,
+    nodes: Vec<NodeState>,
+    /// Whether each node has answered (or failed) a check since the checkers started.
+    observed: Vec<bool>,
+    drains: drain::Watch,
+    drained: BTreeSet<String>,
+    drain_error: Option<String>,
+    applied: Vec<Dest>,
+    tick: u64,
+    reload: ReloadStatus,
+    backend_error: Option<String>,
+    ready: bool,
+}
+
+/// The kernel service a spec asks for.
+pub fn service_of(spec: &Spec, key: ServiceKey) -> Service {
+    let (flags, timeout) = match spec.persistence_timeout {
+        Some(t) => (
+            SVC_F_PERSISTENT,
+            u32::try_from(t.as_secs()).unwrap_or(u32::MAX),
+        ),
+        None => (0, 0),
+    };
+    Service {
+        key,
+        scheduler: spec.scheduler.clone(),
+        flags,
+        timeout,
+    }
+}
+
+impl Controller {
+    pub fn new(
+        run: Runnable,
+        ident: Ident,
+        ipvs: Box<dyn Ipvs + Send>,
+        state: StateDir,
+        notifier: Notifier,
+    ) -> Controller {
+        let (tx, rx) = mpsc::channel();
+        let drains = drain::Watch::new(drain::path(&ident.cluster));
+        Controller {
+            policy: Policy::from_spec(&run.spec),
+            spec: run.spec,
+            key: run.key,
+            digest: run.digest,
+            ident,
+            ipvs,
+            state,
+            notifier,
+            tx,
+            rx,
+            checkers: None,
+            nodes: Vec::new(),
+            observed: Vec::new(),
+            drains,
+            drained: BTreeSet::new(),
+            drain_error: None,
+            applied: Vec::new(),
+            tick: 0,
+            reload: ReloadStatus {
+                generation: 0,
+                ok: true,
+                error: None,
+                at: 0,
+            },
+            backend_error: None,
+            ready: false,
+        }
+    }
+
+    pub fn key(&self) -> ServiceKey {
+        self.key
+    }
+
+    /// How often the controller ticks: the check interval, but at least once a second so the
+    /// heartbeat and ramp-up stay smooth, and at most ten times a second.
+    fn tick_every(&self) -> Duration {
+        self.spec
+            .check_interval
+            .clamp(Duration::from_millis(100), Duration::from_secs(1))
+    }
+
+    /// Programs the service, runs the first round of checks, applies, writes the status file and
+    /// sends `READY=1`.
+    pub fn start(&mut self, ready_within: Duration) -> Result<(), AgentError> {
+        let started = Instant::now();
+        let existing = self.ensure_service()?;
+        self.notify(&format!(
+            "STATUS=programmed {}, checking {} nodes",
+            self.key,
+            self.spec.nodes.len()
+        ));
+        self.start_nodes(&existing, Vec::new())?;
+        let round = self.spec.check_interval
+            + self.spec.check_timeout.min(self.spec.check_interval)
+            + Duration::from_millis(100);
+        self.first_round(started + round.min(ready_within / 2));
+        self.tick().map_err(|source| self.ipvs_err(source))?;
+        fault_ready_delay();
+        self.ready = true;
+        self.write_status();
+        self.notify(&format!(
+            "READY=1\nSTATUS=running {} with {} destinations",
+            self.key,
+            self.applied.len()
+        ));
+        log::info(format!(
+            "{} ready: {} programmed with {} destinations in {} ms",
+            self.ident.cluster,
+            self.key,
+            self.applied.len(),
+            started.elapsed().as_millis()
+        ));
+        Ok(())
+    }
+
+    /// Runs until SIGTERM/SIGINT: ticks, and reloads on SIGHUP.
+    pub fn run(&mut self) {
+        let mut next = Instant::now() + self.tick_every();
+        while !runtime::stop_requested() {
+            if runtime::take_reload_request() {
+                self.reload_spec();
+                next = Instant::now() + self.tick_every();
+            }
+            let now = Instant::now();
+            if now >= next {
+                if let Err(e) = self.tick() {
+                    let msg = e.to_string();
+                    if self.backend_error.as_deref() != Some(msg.as_str()) {
+                        log::error(format!("cannot program {}: {msg}", self.key));
+                    }
+                    self.backend_error = Some(msg);
+                    self.write_status();
+                }
+                next = now + self.tick_every();
+                continue;
+            }
+            // Wake at least every 100 ms to notice signals.
+            let wait = (next - now).min(Duration::from_millis(100));
+            match self.rx.recv_timeout(wait) {
+                Ok(obs) => self.observe(&obs),
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+            }
+        }
+    }
+
+    /// Clean stop: checkers told to stop (not joined: a hung check must not delay the stop),
+    /// the service deleted with its destinations, the status file removed.
+    pub fn shutdown(mut self) -> Result<(), AgentError> {
+        drop(self.checkers.take());
+        let key = self.key;
+        let result = match self.ipvs.del_service(&key) {
+            Ok(()) | Err(IpvsError::NotFound { .. }) => Ok(()),
+            Err(source) => Err(self.ipvs_err(source)),
+        };
+        let _ = std::fs::remove_file(self.state.status());
+        if result.is_ok() {
+            log::info(format!("{}: removed {key}", self.ident.cluster));
+        }
+        result
+    }
+
+    fn ipvs_err(&self, source: IpvsError) -> AgentError {
+        AgentError::Ipvs {
+            service: self.key.to_string(),
+            source,
+        }
+    }
+
+    /// Creates the service, or adopts an existing one (a restart after a crash) and brings its
+    /// scheduler/persistence in line. Returns the destinations already there.
+    fn ensure_service(&mut self) -> Result<Vec<DestEntry>, AgentError> {
+        let want = service_of(&self.spec, self.key);
+        let found = self.ipvs.service(&want.key).map_err(|e| self.ipvs_err(e))?;
+        let Some(have) = found else {
+            self.ipvs.add_service(&want).map_err(|e| self.ipvs_err(e))?;
+            return Ok(Vec::new());
+        };
+        if have != want {
+            log::info(format!(
+                "{}: updating {} (scheduler {} → {}, persistence {}s → {}s)",
+                self.ident.cluster,
+                want.key,
+                have.scheduler,
+                want.scheduler,
+                have.timeout,
+                want.timeout
+            ));
+            self.ipvs
+                .edit_service(&want)
+                .map_err(|e| self.ipvs_err(e))?;
+        }
+        let existing = self.ipvs.dests(&want.key).map_err(|e| self.ipvs_err(e))?;
+        if !existing.is_empty() && !self.ready {
+            log::info(format!(
+                "{}: adopting {} existing destinations of {} with their weights",
+                self.ident.cluster,
+                existing.len(),
+                want.key
+            ));
+        }
+        Ok(existing)
+    }
+
+    /// (Re)starts the checkers for the current spec. Per-node state is carried over by node id
+    /// from `previous` (a reload); other nodes adopt their weight from `existing` (the backend).
+    fn start_nodes(
+        &mut self,
+        existing: &[DestEntry],
+        mut previous: Vec<(String, NodeState)>,
+    ) -> Result<(), AgentError> {
+        if let Some(c) = self.checkers.take() {
+            c.stop();
+        }
+        // A fresh channel: observations from the old checkers carry old node indices.
+        let (tx, rx) = mpsc::channel();
+        self.tx = tx;
+        self.rx = rx;
+        let now = Instant::now();
+        self.nodes.clear();
+        self.observed.clear();
+        for node in &self.spec.nodes {
+            let id = node.id();
+            if let Some(i) = previous.iter().position(|(pid, _)| *pid == id) {
+                self.nodes.push(previous.swap_remove(i).1);
+                self.observed.push(true);
+                continue;
+            }
+            let adopted = existing
+                .iter()
+                .find(|e| e.dest.addr == node.address && e.dest.port == node.real_port)
+                .map(|e| e.dest.weight);
+            self.nodes.push(NodeState::new(adopted, now));
+            self.observed.push(false);
+        }
+        let checkers =
+            checker::spawn(&self.spec, self.tx.clone()).map_err(|source| AgentError::Io {
+                what: "cannot start checker threads for",
+                path: self.spec.file.clone(),
+                source,
+            })?;
+        self.checkers = Some(checkers);
+        Ok(())
+    }
+
+    /// Waits until every node has been checked once, or `deadline`.
+    fn first_round(&mut self, deadline: Instant) {
+        loop {
+            if self.observed.iter().all(|o| *o) || runtime::stop_requested() {
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let silent = self.observed.iter().filter(|o| !**o).count();
+                log::warn(format!(
+                    "{}: {silent} of {} nodes not checked yet; starting with what is known",
+                    self.ident.cluster,
+                    self.observed.len()
+                ));
+                return;
+            }
+            if let Ok(obs) = self
+                .rx
+                .recv_timeout((deadline - now).min(Duration::from_millis(100)))
+            {
+                self.observe(&obs);
+            }
+        }
+    }
+
+    fn observe(&mut self, obs: &Observation) {
+        if let Some(state) = self.nodes.get_mut(obs.node) {
+            state.observe(obs, &self.policy);
+            self.observed[obs.node] = true;
+        }
+    }
+
+    /// One controller step: observations and drains → policy → one dump → minimal changes →
+    /// status file.
+    fn tick(&mut self) -> Result<(), IpvsError> {
+        while let Ok(obs) = self.rx.try_recv() {
+            self.observe(&obs);
+        }
+        self.poll_drains();
+        let now = Instant::now();
+        policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
+        let want = policy::desired(&self.spec, &self.nodes, &self.drained, now);
+        let key = self.key;
+        let ops = match reconcile::sync(self.ipvs.as_mut(), &key, &want) {
+            Err(IpvsError::NotFound { .. }) => {
+                // Someone deleted our service (`ipvsadm -C`): put it back.
+                log::warn(format!(
+                    "{}: {key} vanished; re-creating it",
+                    self.ident.cluster
+                ));
+                self.ipvs.add_service(&service_of(&self.spec, key))?;
+                reconcile::sync(self.ipvs.as_mut(), &key, &want)?
+            }
+            other => other?,
+        };
+        if !ops.is_empty() {
+            log::debug(format!(
+                "{}: {} IPVS changes",
+                self.ident.cluster,
+                ops.len()
+            ));
+        }
+        self.applied = want;
+        self.backend_error = None;
+        self.tick += 1;
+        self.write_status();
+        self.notify(&format!(
+            "STATUS=running {key} with {} destinations\nWATCHDOG=1",
+            self.applied.len()
+        ));
+        Ok(())
+    }
+
+    fn poll_drains(&mut self) {
+        let (set, err) = self.drains.poll();
+        if *set != self.drained {
+            log::info(format!(
+                "{}: drained nodes now [{}]",
+                self.ident.cluster,
+                set.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+            self.drained = set.clone();
+        }
+        let err = err.map(|e| e.to_string());
+        if err != self.drain_error {
+            if let Some(e) = &err {
+                log::warn(format!("{}: cannot read drains: {e}", self.ident.cluster));
+            }
+            self.drain_error = err;
+        }
+    }
+
+    fn weight_of(&self, node: &spec::Node) -> u32 {
+        self.applied
+            .iter()
+            .find(|d| d.addr == node.address && d.port == node.real_port)
+            .map(|d| d.weight)
+            .unwrap_or(0)
+    }
+
+    fn status(&self) -> Status {
+        let now = Instant::now();
+        let now_unix = status::unix_secs(SystemTime::now());
+        let nodes = self
+            .spec
+            .nodes
+            .iter()
+            .zip(&self.nodes)
+            .map(|(n, s)| {
+                let weight = self.weight_of(n);
+                let sum = s.summary(&self.policy, n.max_weight, weight, now);
+                NodeStatus {
+                    id: n.id(),
+                    address: n.address,
+                    health: sum.health,
+                    weight,
+                    state: sum.state,
+                    drained: self.drained.contains(&n.id()),
+                    last_latency_ms: sum.last_latency_ms,
+                    last_error: sum.last_error,
+                    forced_reason: sum.forced_reason,
+                    since: now_unix.saturating_sub(sum.since_secs as u64),
+                }
+            })
+            .collect();
+        Status {
+            cluster: self.ident.cluster.clone(),
+            instance: self.ident.instance.clone(),
+            pid: self.ident.pid,
+            config: self.spec.file.clone(),
+            config_digest: self.digest.clone(),
+            dry_run: self.ident.dry_run,
+            started_at: self.ident.started_at,
+            updated_at: now_unix,
+            check_interval_ms: u64::try_from(self.spec.check_interval.as_millis())
+                .unwrap_or(u64::MAX),
+            tick: self.tick,
+            ready: self.ready,
+            service: ServiceRepr::from(&service_of(&self.spec, self.key)),
+            reload: self.reload.clone(),
+            dests: self.applied.iter().map(DestRepr::from).collect(),
+            backend_error: self.backend_error.clone(),
+            drain_error: self.drain_error.clone(),
+            nodes,
+        }
+    }
+
+    fn write_status(&self) {
+        // Only a ready supervisor publishes: monitor reads "no status" as "still starting".
+        if !self.ready {
+            return;
+        }
+        if let Err(e) = self.status().write(&self.state.status()) {
+            log::error(format!(
+                "cannot write {}: {e}",
+                self.state.status().display()
+            ));
+        }
+    }
+
+    fn notify(&self, msg: &str) {
+        if let Err(e) = self.notifier.notify(msg) {
+            // Normal once `start` has returned and removed its socket.
+            log::debug(format!("sd_notify: {e}"));
+        }
+    }
+
+    /// SIGHUP: re-read the spec (from the path `reload-agent` handed over, or the current one),
+    /// apply it in place, and record the outcome for `reload-agent` in the status file.
+    fn reload_spec(&mut self) {
+        let path = match self.state.read_params() {
+            Ok(Some(p)) => p.config,
+            Ok(None) => self.spec.file.clone(),
+            Err(e) => {
+                log::warn(format!(
+                    "ignoring unreadable {}: {e}",
+                    self.state.params().display()
+                ));
+                self.spec.file.clone()
+            }
+        };
+        let generation = self.reload.generation + 1;
+        let at = status::unix_secs(SystemTime::now());
+        let outcome = load_runnable(&path, &self.ident.cluster).and_then(|r| self.apply_spec(r));
+        self.reload = match outcome {
+            Ok(()) => {
+                log::info(format!(
+                    "{}: reloaded {} (generation {generation})",
+                    self.ident.cluster,
+                    path.display()
+                ));
+                ReloadStatus {
+                    generation,
+                    ok: true,
+                    error: None,
+                    at,
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string().replace('\n', "; ");
+                log::error(format!(
+                    "{}: new spec refused, keeping the running one: {msg}",
+                    self.ident.cluster
+                ));
+                ReloadStatus {
+                    generation,
+                    ok: false,
+                    error: Some(msg),
+                    at,
+                }
+            }
+        };
+        self.write_status();
+    }
+
+    /// Switches to a new spec in place. A different service key (a new fwmark or VIP:port)
+    /// cannot be edited in the kernel: the new service is created and the old one deleted, as a
+    /// restart would. Everything else (scheduler, persistence, nodes) changes in place, and
+    /// nodes that stay keep their state (weights, ramps, damping counters).
+    fn apply_spec(&mut self, run: Runnable) -> Result<(), AgentError> {
+        let old_key = self.key;
+        let old_spec = std::mem::replace(&mut self.spec, run.spec);
+        let previous: Vec<(String, NodeState)> = old_spec
+            .nodes
+            .iter()
+            .map(|n| n.id())
+            .zip(std::mem::take(&mut self.nodes))
+            .collect();
+        self.key = run.key;
+        self.digest = run.digest;
+        self.policy = Policy::from_spec(&self.spec);
+        let existing = self.ensure_service()?;
+        if old_key != self.key {
+            log::warn(format!(
+                "{}: service changed from {old_key} to {}; removing the old one",
+                self.ident.cluster, self.key
+            ));
+            match self.ipvs.del_service(&old_key) {
+                Ok(()) | Err(IpvsError::NotFound { .. }) => {}
+                Err(source) => {
+                    return Err(AgentError::Ipvs {
+                        service: old_key.to_string(),
+                        source,
+                    })
+                }
+            }
+        }
+        self.start_nodes(&existing, previous)?;
+        self.tick().map_err(|e| self.ipvs_err(e))
+    }
+}
+
+/// Test-only fault knob (as Pacemaker's Dummy has `op_sleep`): `BIG_BROTHER_FAULT_READY_DELAY_MS`
+/// delays `READY=1` after the service is programmed, so tests can drive a start past its
+/// timeout and check that nothing is left behind. Unset in production; a stop still ends it.
+fn fault_ready_delay() {
+    let Some(ms) = std::env::var("BIG_BROTHER_FAULT_READY_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    log::warn(format!("fault knob: delaying READY by {ms} ms"));
+    let end = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < end && !runtime::stop_requested() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Loads the spec of `cluster` from `path` — a TOML spec, or the original big_brother's YAML
+/// config whose cluster of that name is converted in memory (`spec::load_cluster`) — and
+/// refuses a staged one (no service or no nodes yet).
+pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, AgentError> {
+    // The digest is of the bytes on disk; `load_cluster` reads them once more (a spec changing
+    // in between is caught by the next reload's digest).
+    let bytes = std::fs::read(path).map_err(|source| spec::SpecError::Read {
+        file: PathBuf::from(path),
+        source,
+    })?;
+    let spec = spec::load_cluster(path, cluster)?;
+    let key = *spec.runnable()?;
+    Ok(Runnable {
+        spec,
+        key,
+        digest: status::digest(&bytes),
+    })
+}

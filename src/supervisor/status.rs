@@ -1,0 +1,205 @@
+//! `<state>/status.json`: what the supervisor is doing, rewritten atomically (tempfile, fsync,
+//! rename) every tick. `updated_at` is the heartbeat `monitor` checks; `dests` is exactly what the
+//! supervisor last applied to the backend, which `monitor OCF_CHECK_LEVEL=10` compares with the
+//! backend; `reload` is how `reload-agent` learns the outcome of its SIGHUP. Operators and the
+//! `big_brother status` command read the same file. Unknown fields are ignored and missing
+//! optional ones default, so readers and writers of neighbouring versions get along.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::repr::{DestRepr, ServiceRepr};
+use super::state::write_atomic;
+
+/// Heartbeats older than this many check intervals mean the supervisor is stuck.
+pub const STALE_INTERVALS: u32 = 3;
+/// …but never less than this, so a short interval does not turn a busy moment into a failure.
+pub const STALE_MIN: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub cluster: String,
+    #[serde(default)]
+    pub instance: Option<String>,
+    pub pid: i32,
+    /// The spec file in use and a digest of the bytes it was loaded from.
+    pub config: PathBuf,
+    pub config_digest: String,
+    pub dry_run: bool,
+    /// Unix seconds.
+    pub started_at: u64,
+    /// Unix seconds; the heartbeat.
+    pub updated_at: u64,
+    pub check_interval_ms: u64,
+    /// Controller ticks since start.
+    pub tick: u64,
+    /// True once the first round of checks was applied and `READY=1` sent.
+    pub ready: bool,
+    pub service: ServiceRepr,
+    pub reload: ReloadStatus,
+    /// Destinations as last applied to the backend.
+    pub dests: Vec<DestRepr>,
+    /// The last backend failure, if the last tick failed to apply.
+    #[serde(default)]
+    pub backend_error: Option<String>,
+    /// Why the drain file could not be read, if it could not (the previous drains stay).
+    #[serde(default)]
+    pub drain_error: Option<String>,
+    pub nodes: Vec<NodeStatus>,
+}
+
+/// Outcome of the latest configuration reload (SIGHUP).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadStatus {
+    /// Bumped once per reload attempt, successful or not.
+    pub generation: u64,
+    pub ok: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Unix seconds of the attempt (0: never reloaded).
+    #[serde(default)]
+    pub at: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// `spec::Node::id()`.
+    pub id: String,
+    pub address: std::net::IpAddr,
+    /// Last measured health (0–100), if any check answered.
+    #[serde(default)]
+    pub health: Option<f64>,
+    pub weight: u32,
+    /// From the policy: `new`, `up`, `ramping`, `failing`, `down`, `forced_down`, `drained`.
+    pub state: String,
+    #[serde(default)]
+    pub drained: bool,
+    #[serde(default)]
+    pub last_latency_ms: Option<f64>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// litmus_paper's `Forced Reason:` when the node was forced down.
+    #[serde(default)]
+    pub forced_reason: Option<String>,
+    /// Unix seconds since the node entered `state`.
+    pub since: u64,
+}
+
+impl Status {
+    /// How old the heartbeat may get before `monitor` calls the supervisor stuck.
+    pub fn stale_after(&self) -> Duration {
+        (Duration::from_millis(self.check_interval_ms) * STALE_INTERVALS).max(STALE_MIN)
+    }
+
+    /// Age of the heartbeat at `now` (zero if the clock went backwards).
+    pub fn age(&self, now: SystemTime) -> Duration {
+        Duration::from_secs(unix_secs(now).saturating_sub(self.updated_at))
+    }
+
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
+        write_atomic(path, &json)
+    }
+
+    /// Reads a status file; `Ok(None)` when there is none.
+    pub fn read(path: &Path) -> io::Result<Option<Status>> {
+        match std::fs::read(path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+pub fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A short, stable digest of a spec file's bytes (FNV-1a, 64 bit): enough to tell operators and
+/// `reload` whether the running spec is the one on disk. Not a security property.
+pub fn digest(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::supervisor::repr::KeyRepr;
+
+    pub fn sample() -> Status {
+        Status {
+            cluster: "webapp".into(),
+            instance: Some("ipvs_webapp".into()),
+            pid: 42,
+            config: "/etc/big_brother/webapp.toml".into(),
+            config_digest: digest(b"x"),
+            dry_run: true,
+            started_at: 1_000,
+            updated_at: 1_000,
+            check_interval_ms: 2_000,
+            tick: 1,
+            ready: true,
+            service: ServiceRepr {
+                key: KeyRepr::Fwmark {
+                    mark: 7,
+                    ipv6: false,
+                },
+                scheduler: "wlc".into(),
+                flags: 0,
+                timeout: 0,
+            },
+            reload: ReloadStatus::default(),
+            dests: vec![],
+            backend_error: None,
+            drain_error: None,
+            nodes: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("status.json");
+        assert_eq!(Status::read(&p).unwrap(), None);
+        let s = sample();
+        s.write(&p).unwrap();
+        assert_eq!(Status::read(&p).unwrap(), Some(s));
+    }
+
+    #[test]
+    fn staleness() {
+        let mut s = sample();
+        assert_eq!(s.stale_after(), STALE_MIN, "3 × 2s is below the floor");
+        s.check_interval_ms = 30_000;
+        assert_eq!(s.stale_after(), Duration::from_secs(90));
+        let now = UNIX_EPOCH + Duration::from_secs(1_100);
+        assert_eq!(s.age(now), Duration::from_secs(100));
+        assert_eq!(s.age(UNIX_EPOCH), Duration::ZERO);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["added_by_a_newer_version"] = serde_json::json!(1);
+        let back: Status = serde_json::from_value(v).unwrap();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn digest_is_stable() {
+        assert_eq!(digest(b""), "fnv1a64:cbf29ce484222325");
+        assert_ne!(digest(b"a"), digest(b"b"));
+    }
+}
