@@ -475,18 +475,43 @@ serving_full() {
   have=($S_W)
   [[ ${#have[@]} -eq $want ]]
 }
-# Same, as a wait on a 20 ms tick (for timing failovers).
+# Same, as a wait on a 20 ms tick (for timing failovers); records when the service, the VIP and
+# full weights were first seen, for takeover_breakdown.
 wait_serving_full() {
-  local limit=$1 end
+  local limit=$1 end svc="" vip=""
   shift
   end=$(($(now_us) + limit * 1000000))
   until serving_full "$@"; do
+    [[ -z $svc && $S_SVC == 1 ]] && svc=$(now_us)
+    [[ -z $vip && $S_VIP == 1 ]] && vip=$(now_us)
     (($(now_us) < end)) || fail "this node's IPVS did not serve the VIP with full weights within ${limit}s"
     nap 0.02
   done
+  local full
+  full=$(now_us)
+  echo "${svc:-$full} ${vip:-$full} $full" >"$CL_LOG/takeover_us"
 }
 # Nothing of the group on this node: no service, no VIP.
 serving_nothing() {
   proc_sample
   [[ $S_SVC == 0 && $S_VIP == 0 ]]
+}
+
+# pcmk_event_us TEXT: µs timestamp of the last pacemaker.log line containing TEXT (this node's
+# clock), or nothing.
+pcmk_event_us() {
+  local line
+  line=$(grep -a -F "$1" "$PCMK_logfile" | tail -n 1)
+  [[ -n $line ]] || return 1
+  date -d "${line:0:19}" +%s%6N
+}
+# takeover_breakdown: after wait_serving_full, where the time went on this node: when Pacemaker
+# initiated the big_brother start (its log), when the start returned, when the service, the VIP
+# and full weights were seen — all relative to the initiation.
+takeover_breakdown() {
+  local svc vip full init ipvs
+  read -r svc vip full <"$CL_LOG/takeover_us" || return 0
+  init=$(pcmk_event_us "Initiating start operation ${CL_PRIMITIVE}_start_0") || return 0
+  ipvs=$(pcmk_event_us "Result of start operation for $CL_PRIMITIVE on $CL_NODE: ok") || return 0
+  say "BREAKDOWN after Pacemaker initiated the big_brother start: service seen +$(secs $((svc - init))) s, start returned +$(secs $((ipvs - init))) s, VIP seen +$(secs $((vip - init))) s, full weights +$(secs $((full - init))) s"
 }
