@@ -245,9 +245,12 @@ trap cl_exit EXIT
 # files, so the pair driver's separate command shells share it.
 litmus_start() {
   mkdir -p "$CL_LOG/health"
-  setsid python3 "$CL_REPO/tests/cluster/litmus.py" "$1" 80 "$CL_LOG/health" </dev/null \
-    >>"$CL_LOG/litmus.log" 2>&1 &
-  echo $! >"$CL_LOG/health/$1.pid"
+  # Not a job of this shell (killing it later must not print "Killed"): a subshell starts it.
+  (
+    setsid python3 "$CL_REPO/tests/cluster/litmus.py" "$1" 80 "$CL_LOG/health" </dev/null \
+      >>"$CL_LOG/litmus.log" 2>&1 &
+    echo $! >"$CL_LOG/health/$1.pid"
+  )
 }
 litmus_set() { echo "$2" >"$CL_LOG/health/$1.tmp" && mv "$CL_LOG/health/$1.tmp" "$CL_LOG/health/$1"; }
 # "Gone": the process ends, connections are refused.
@@ -468,7 +471,7 @@ serving_full() {
     local o1 o2 o3 o4
     IFS=. read -r o1 o2 o3 o4 <<<"$a"
     printf -v hex '%02X%02X%02X%02X' "$o1" "$o2" "$o3" "$o4"
-    tok="$hex:${CL_HEALTH[$a]}"
+    tok="$hex:${CL_HEALTH[$a]:-unknown}"
     [[ "$S_W " == *" $tok "* ]] || return 1
     want=$((want + 1))
   done
@@ -505,13 +508,14 @@ pcmk_event_us() {
   [[ -n $line ]] || return 1
   date -d "${line:0:19}" +%s%6N
 }
-# takeover_breakdown: after wait_serving_full, where the time went on this node: when Pacemaker
-# initiated the big_brother start (its log), when the start returned, when the service, the VIP
-# and full weights were seen — all relative to the initiation.
+# takeover_breakdown: after wait_serving_full, where the time went on this node: when this node's
+# controller asked for the big_brother start (its log), when the start returned, when the
+# service, the VIP and full weights were seen — all relative to that request.
 takeover_breakdown() {
   local svc vip full init ipvs
   read -r svc vip full <"$CL_LOG/takeover_us" || return 0
-  init=$(pcmk_event_us "Initiating start operation ${CL_PRIMITIVE}_start_0") || return 0
+  # Logged by this node's controller whichever node is the DC.
+  init=$(pcmk_event_us "Requesting local execution of start operation for $CL_PRIMITIVE on $CL_NODE") || return 0
   ipvs=$(pcmk_event_us "Result of start operation for $CL_PRIMITIVE on $CL_NODE: ok") || return 0
-  say "BREAKDOWN after Pacemaker initiated the big_brother start: service seen +$(secs $((svc - init))) s, start returned +$(secs $((ipvs - init))) s, VIP seen +$(secs $((vip - init))) s, full weights +$(secs $((full - init))) s"
+  say "BREAKDOWN after the controller requested the big_brother start: service seen +$(secs $((svc - init))) s, start returned +$(secs $((ipvs - init))) s, VIP seen +$(secs $((vip - init))) s, full weights +$(secs $((full - init))) s"
 }
