@@ -8,6 +8,8 @@
 # Timestamps come from $EPOCHREALTIME and sleeps from `read -t`: under software emulation every
 # fork costs ~0.1 s, so the polling loops fork nothing they do not need.
 
+# Variables set here are read by the scripts that source this file.
+# shellcheck disable=SC2034
 set -uo pipefail
 
 CL_REPO=${CL_REPO:-$(pwd)}
@@ -147,7 +149,7 @@ logging {
 quorum {
 	provider: corosync_votequorum
 EOF
-  [[ $n -eq 2 ]] && printf '\ttwo_node: 1\n'
+  if [[ $n -eq 2 ]]; then printf '\ttwo_node: 1\n'; fi
   echo "}"
   echo "nodelist {"
   for spec in "$@"; do
@@ -316,8 +318,8 @@ EOS
 # lb_setup: NICs, health endpoints, the agent (agents/install) and the spec on this node.
 lb_setup() {
   local a
-  ip link add vip0 type dummy && ip link set vip0 up || fail "cannot add the dummy NIC vip0"
-  ip link add rs0 type dummy && ip link set rs0 up || fail "cannot add the dummy NIC rs0"
+  { ip link add vip0 type dummy && ip link set vip0 up; } || fail "cannot add the dummy NIC vip0"
+  { ip link add rs0 type dummy && ip link set rs0 up; } || fail "cannot add the dummy NIC rs0"
   for a in 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.4; do
     ip addr add "$a/32" dev rs0 || fail "cannot add $a to rs0"
   done
@@ -475,7 +477,7 @@ serving_full() {
     [[ "$S_W " == *" $tok "* ]] || return 1
     want=$((want + 1))
   done
-  have=($S_W)
+  read -r -a have <<<"$S_W"
   [[ ${#have[@]} -eq $want ]]
 }
 # Same, as a wait on a 20 ms tick (for timing failovers); records when the service, the VIP and
