@@ -60,6 +60,31 @@ enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// What the supervisors on this machine are doing: per node health, weight, state, since
+    /// when, last latency and error. Exit 0 running, 1 stale, 7 not running.
+    Status {
+        /// One cluster (default: every cluster with a state directory here).
+        cluster: Option<String>,
+        /// Machine-readable output (the status file plus liveness).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Force a node to weight 0 for maintenance (remembered across restarts, reloads, reboots).
+    Drain {
+        cluster: String,
+        /// The node's id as `status` shows it (its address, or address:port).
+        node: String,
+        /// The cluster's spec (default /etc/big_brother/CLUSTER.toml).
+        #[arg(long, value_name = "SPEC")]
+        config: Option<PathBuf>,
+    },
+    /// Return a drained node to service; it ramps up from 0.
+    Undrain {
+        cluster: String,
+        node: String,
+        #[arg(long, value_name = "SPEC")]
+        config: Option<PathBuf>,
+    },
     /// Convert the original (Ruby) big_brother's YAML config into one spec per cluster,
     /// DIR/<cluster>.toml. Writes nothing unless every cluster converts cleanly.
     Import {
@@ -121,6 +146,17 @@ fn main() -> ExitCode {
             plain,
         })
         .into(),
+        Command::Status { cluster, json } => commands::status::run(cluster.as_deref(), json).into(),
+        Command::Drain {
+            cluster,
+            node,
+            config,
+        } => commands::drain::run(&cluster, &node, config.as_deref(), true).into(),
+        Command::Undrain {
+            cluster,
+            node,
+            config,
+        } => commands::drain::run(&cluster, &node, config.as_deref(), false).into(),
         Command::Crm { command } => commands::crm::run(command).into(),
         Command::Import {
             legacy,

@@ -1,5 +1,5 @@
-//! `big_brother demo` as an operator runs it: the real binary, loopback endpoints, plain output
-//! (stdout is a pipe here), and Ctrl-C.
+//! `big_brother demo` as an operator runs it: the real binary (whose demo drives the real
+//! supervisor controller), loopback endpoints, plain output (stdout is a pipe here), and Ctrl-C.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,9 +74,25 @@ fn demo_tells_the_whole_story() {
             .collect::<Vec<_>>()
     };
     assert_eq!(row("127.0.0.3")[1..3], ["20", "20"], "{explain}");
-    for id in ["127.0.0.2", "127.0.0.4", "127.0.0.5"] {
+    for id in ["127.0.0.4", "127.0.0.5"] {
         assert_eq!(row(id)[3], "up", "{explain}");
     }
+    // The drained node: weight 0 shown as drained, then back and ramping.
+    let steady = lines_for(&out, "127.0.0.2");
+    let drained = steady
+        .iter()
+        .position(|l| l.contains(" drained ") && new_weight(l) == 0)
+        .unwrap_or_else(|| panic!("no drained line\n{explain}"));
+    assert!(
+        steady[drained + 1..]
+            .iter()
+            .all(|l| l.contains("ramping") || l.contains(" up ")),
+        "{explain}"
+    );
+    assert!(
+        ["ramping", "up"].contains(&row("127.0.0.2")[3].as_str()),
+        "{explain}"
+    );
 }
 
 #[test]

@@ -1,34 +1,39 @@
 //! `big_brother demo`: the whole weight story on one screen, with no root and no kernel IPVS.
 //!
 //! It starts loopback litmus_paper look-alikes (127.0.0.2, .3, … — all of 127.0.0.0/8 is
-//! loopback on Linux), pretends a previous supervisor left their weights in the in-memory IPVS
-//! table, and runs the supervisor's own pieces — checker threads, the weight policy, reconcile
-//! — against that table while a script changes the nodes' health:
+//! loopback on Linux), writes a spec for them into a private temporary directory, and runs the
+//! **real supervisor controller** — checker threads, weight policy, reconcile, status file,
+//! drain file, SIGHUP reload — against the in-memory IPVS backend, while a script changes the
+//! nodes:
 //! - one node **degrades** (its measured health falls to 20): its weight follows;
 //! - one node is **forced down** (`litmusctl force down -r "apt upgrades"`): weight 0 at once,
 //!   reason shown; later the force is lifted and it **ramps up again** from 0;
 //! - one **new node** is added by a reload: it ramps from 0 to its health over `ramp_up_time`
-//!   instead of being stampeded.
+//!   instead of being stampeded;
+//! - one node is **drained** by the operator, then undrained (and ramps).
 //!
-//! It runs for `--duration` (30 s) or until Ctrl-C, redrawing a table on a terminal and
-//! printing one line per change otherwise.
+//! It starts like a restarted supervisor: the weights "a previous supervisor" left in the table
+//! are adopted, not dropped. It runs for `--duration` (30 s) or until Ctrl-C, redrawing a table
+//! on a terminal and printing one line per change otherwise. Everything it creates lives in a
+//! temporary directory that is removed at the end; nothing outside it is read or written.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::health::serve::{Forced, LitmusServer};
 use crate::ipvs::memory::Memory;
-use crate::ipvs::{Family, Forward, Ipvs, Service, ServiceKey};
+use crate::ipvs::{Dest, Forward, Ipvs, ServiceKey};
+use crate::ocf::error::AgentError;
 use crate::ocf::OcfCode;
-use crate::spec::{BackendMode, Node, Ops, Spec};
-use crate::supervisor::checker::{self, Checkers, Observation};
-use crate::supervisor::policy::{self, NodeState, Policy};
-use crate::supervisor::reconcile;
+use crate::supervisor::controller::{self, Controller, Ident};
+use crate::supervisor::runtime::{self, Notifier};
+use crate::supervisor::state::StateDir;
+use crate::supervisor::status::{self, Status};
+use crate::supervisor::{drain, policy};
 
 /// Command-line options.
 #[derive(Clone, Debug)]
@@ -52,27 +57,10 @@ impl Default for Options {
 
 pub const MIN_NODES: usize = 4;
 pub const MAX_NODES: usize = 64;
-const SERVICE: &str = "demo";
+const CLUSTER: &str = "demo";
 const FORCE_REASON: &str = "apt upgrades";
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-fn catch_sigint() {
-    // SAFETY: `sigaction` with a zeroed struct, an empty mask and a handler that only does an
-    // atomic store (async-signal-safe); no other thread changes SIGINT's disposition.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
-    }
-}
-
-/// Why the demo could not start.
+/// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("--nodes: expected {MIN_NODES} to {MAX_NODES}, not {0}")]
@@ -85,14 +73,22 @@ pub enum DemoError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot start checker threads: {0}")]
-    Threads(#[source] std::io::Error),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("in-memory IPVS: {0}")]
     Ipvs(#[from] crate::ipvs::IpvsError),
+    #[error("supervisor: {0}")]
+    Supervisor(#[from] AgentError),
+    #[error("drain: {0}")]
+    Drain(#[from] drain::DrainError),
 }
 
 pub fn run(opts: &Options) -> OcfCode {
-    match Demo::start(opts).and_then(|d| d.run()) {
+    match Demo::start(opts).and_then(Demo::run) {
         Ok(()) => OcfCode::Success,
         Err(e) => {
             eprintln!("big_brother demo: {e}");
@@ -104,62 +100,69 @@ pub fn run(opts: &Options) -> OcfCode {
     }
 }
 
-/// When each scripted thing happens, as fractions of the duration.
-struct Script {
-    degrade_at: Duration,
-    add_at: Duration,
-    force_at: Duration,
-    lift_at: Duration,
-    degrade_over: Duration,
-}
+/// Script roles by node index; the last node is the newcomer.
+const STEADY: usize = 0;
+const DEGRADING: usize = 1;
+const FORCED: usize = 2;
 
-impl Script {
-    fn new(d: Duration) -> Script {
-        Script {
-            degrade_at: d.mul_f64(0.10),
-            add_at: d.mul_f64(0.20),
-            force_at: d.mul_f64(0.30),
-            lift_at: d.mul_f64(0.55),
-            degrade_over: d.mul_f64(0.40),
-        }
-    }
+/// The script's steps, as fractions of the duration.
+const STEPS: [(f64, Step); 7] = [
+    (0.10, Step::Degrade),
+    (0.20, Step::AddNewcomer),
+    (0.30, Step::ForceDown),
+    (0.50, Step::Lift),
+    (0.62, Step::Drain),
+    (0.80, Step::Undrain),
+    (2.00, Step::Never),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Step {
+    Degrade,
+    AddNewcomer,
+    ForceDown,
+    Lift,
+    Drain,
+    Undrain,
+    Never,
 }
 
 struct Demo {
-    script: Script,
     duration: Duration,
+    /// Private temporary directory: spec, state dir, data dir (drains).
+    dir: tempfile::TempDir,
     servers: Vec<LitmusServer>,
-    spec: Spec,
-    /// The demo's service (a demo spec always has one).
+    interval: Duration,
+    /// Nodes currently in the spec (the newcomer joins by reload).
+    in_spec: usize,
     key: ServiceKey,
-    /// The node the reload will add.
-    newcomer: Node,
-    states: Vec<NodeState>,
-    ipvs: Memory,
-    checkers: Option<Checkers>,
-    rx: Receiver<Observation>,
+    /// Shares the controller's table: what "the kernel" has.
+    table: Memory,
+    state: StateDir,
+    controller: Option<JoinHandle<Controller>>,
     started: Instant,
-    /// Script steps done: degrade started, newcomer added, forced down, force lifted.
-    done: [bool; 4],
-    /// Changes applied to the table, and changes that were needed without the desired weights
-    /// moving (drift).
-    ops: usize,
+    next_step: usize,
+    degrading_since: Option<Instant>,
+    last: Option<Status>,
     /// Per node id: (weight, state) last printed.
     shown: Vec<(String, u32, String)>,
     events: Vec<String>,
     tty: bool,
 }
 
-/// Script roles by node index.
-const DEGRADING: usize = 1;
-const FORCED: usize = 2;
-
-fn node_addr(i: usize) -> IpAddr {
+fn node_ip(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, u8::try_from(i + 2).unwrap_or(255)))
 }
 
 fn initial_health(i: usize) -> f64 {
     100.0 - 5.0 * (i % 4) as f64
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Demo {
@@ -170,98 +173,122 @@ impl Demo {
         if opts.duration < Duration::from_secs(5) {
             return Err(DemoError::Duration(opts.duration));
         }
+        let tmp = std::env::temp_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("big_brother-demo.")
+            .tempdir()
+            .map_err(io_err(&tmp))?;
+        // Drains go to the demo's own data dir, never to /var/lib/big_brother. Set before any
+        // thread exists.
+        std::env::set_var("BIG_BROTHER_DATA_DIR", dir.path().join("data"));
+        // SIGINT/SIGTERM stop the controller loop (and this one); SIGHUP reloads the spec.
+        runtime::install_signal_handlers().map_err(io_err(dir.path()))?;
+
         let mut servers = Vec::with_capacity(opts.nodes);
         for i in 0..opts.nodes {
-            let addr = SocketAddr::new(node_addr(i), 0);
-            let srv = LitmusServer::start(addr, SERVICE, initial_health(i))
+            let addr = SocketAddr::new(node_ip(i), 0);
+            let srv = LitmusServer::start(addr, CLUSTER, initial_health(i))
                 .map_err(|source| DemoError::Listen { addr, source })?;
             servers.push(srv);
         }
         // A check every second for a 30 s run; faster for short runs so the story still fits.
         let interval =
             (opts.duration / 30).clamp(Duration::from_millis(200), Duration::from_secs(1));
-        let key = ServiceKey::Fwmark {
-            family: Family::V4,
-            mark: 7,
+        let mut demo = Demo {
+            duration: opts.duration,
+            dir,
+            servers,
+            interval,
+            in_spec: opts.nodes - 1,
+            key: ServiceKey::Fwmark {
+                family: crate::ipvs::Family::V4,
+                mark: 7,
+            },
+            table: Memory::new(),
+            state: StateDir::at(Path::new("/nonexistent")),
+            controller: None,
+            started: Instant::now(),
+            next_step: 0,
+            degrading_since: None,
+            last: None,
+            shown: Vec::new(),
+            events: Vec::new(),
+            tty: !opts.plain && std::io::stdout().is_terminal(),
         };
-        let mut nodes: Vec<Node> = servers
-            .iter()
-            .map(|s| Node {
-                address: s.addr().ip(),
-                port: s.addr().port(),
-                path: format!("/{SERVICE}/status"),
-                real_port: 0,
-                max_weight: 100,
-                priority: 0,
-            })
-            .collect();
-        let newcomer = nodes.pop().ok_or(DemoError::Nodes(0))?;
-        let spec = Spec {
-            file: "(demo)".into(),
-            name: SERVICE.into(),
-            description: Some("big_brother demo".into()),
-            service: Some(key),
-            scheduler: "wlc".into(),
-            forward: Forward::Ipip,
-            persistence_timeout: None,
-            check_interval: interval,
-            check_timeout: interval,
-            ramp_up_time: opts.duration / 3,
-            fall: 1,
-            rise: 1,
-            backend_mode: BackendMode::ActiveActive,
-            sorry_server: None,
-            vips: vec![],
-            nodes,
-            ops: Ops::DEFAULT,
-        };
+        demo.state = StateDir::at(&demo.dir.path().join("state"));
+        demo.state.create().map_err(io_err(demo.state.path()))?;
+        demo.write_spec()?;
+        let run = controller::load_runnable(&demo.spec_path(), CLUSTER)?;
+        demo.key = run.key;
 
-        // What a previous supervisor left behind: the service, every node at its weight. This
-        // run adopts those weights (no drop to 0) instead of starting from scratch.
-        let mut ipvs = Memory::new();
-        ipvs.add_service(&Service {
-            key,
-            scheduler: spec.scheduler.clone(),
-            flags: 0,
-            timeout: 0,
-        })?;
-        let now = Instant::now();
-        let mut states = Vec::new();
-        for (i, n) in spec.nodes.iter().enumerate() {
-            let weight = policy::scale(initial_health(i), n.max_weight);
-            ipvs.add_dest(
-                &key,
-                &crate::ipvs::Dest {
+        // What a previous supervisor left behind: the service, every node at its weight. The
+        // controller adopts those weights (no drop to 0) as after a crash-restart.
+        let mut table = demo.table.clone();
+        table.add_service(&controller::service_of(&run.spec, run.key))?;
+        for (i, n) in run.spec.nodes.iter().enumerate() {
+            table.add_dest(
+                &run.key,
+                &Dest {
                     addr: n.address,
                     port: n.real_port,
-                    forward: spec.forward,
-                    weight,
+                    forward: Forward::Ipip,
+                    weight: policy::scale(initial_health(i), n.max_weight),
                     upper_threshold: 0,
                     lower_threshold: 0,
                 },
             )?;
-            states.push(NodeState::new(Some(weight), now));
         }
-        let (tx, rx) = mpsc::channel();
-        let checkers = checker::spawn(&spec, tx).map_err(DemoError::Threads)?;
-        Ok(Demo {
-            script: Script::new(opts.duration),
-            duration: opts.duration,
-            servers,
-            spec,
-            key,
-            newcomer,
-            states,
-            ipvs,
-            checkers: Some(checkers),
-            rx,
-            started: now,
-            done: [false; 4],
-            ops: 0,
-            shown: Vec::new(),
-            events: Vec::new(),
-            tty: !opts.plain && std::io::stdout().is_terminal(),
-        })
+        let ident = Ident {
+            cluster: CLUSTER.into(),
+            instance: None,
+            dry_run: true,
+            pid: i32::try_from(std::process::id()).unwrap_or(0),
+            started_at: status::unix_secs(SystemTime::now()),
+        };
+        let mut ctl = Controller::new(
+            run,
+            ident,
+            Box::new(table),
+            demo.state.clone(),
+            Notifier::None,
+        );
+        ctl.start(Duration::from_secs(10))?;
+        demo.controller = Some(
+            std::thread::Builder::new()
+                .name("controller".into())
+                .spawn(move || {
+                    ctl.run();
+                    ctl
+                })
+                .map_err(io_err(demo.dir.path()))?,
+        );
+        demo.started = Instant::now();
+        Ok(demo)
+    }
+
+    fn spec_path(&self) -> PathBuf {
+        self.dir.path().join(format!("{CLUSTER}.toml"))
+    }
+
+    /// The spec for the first `in_spec` nodes, as an operator would write it.
+    fn write_spec(&self) -> Result<(), DemoError> {
+        let mut s = format!(
+            "# written by `big_brother demo`\nname = \"{CLUSTER}\"\nfwmark = 7\nscheduler = \"wlc\"\n\
+             forward = \"ipip\"\ncheck_interval = \"{}ms\"\nramp_up_time = \"{}ms\"\n\n\
+             [[vip]]\naddress = \"192.0.2.7\"\n",
+            self.interval.as_millis(),
+            (self.duration / 3).as_millis()
+        );
+        for srv in self.servers.iter().take(self.in_spec) {
+            let _ = write!(
+                s,
+                "\n[[node]]\naddress = \"{}\"\nport = {}\npath = \"/{CLUSTER}/status\"\n",
+                srv.addr().ip(),
+                srv.addr().port()
+            );
+        }
+        let path = self.spec_path();
+        std::fs::write(&path, s).map_err(io_err(&path))
     }
 
     fn event(&mut self, text: String) {
@@ -273,118 +300,107 @@ impl Demo {
         self.events.push(line);
     }
 
-    /// Advances the script: the litmus_paper side of the story.
+    fn id(&self, i: usize) -> String {
+        self.servers[i].addr().ip().to_string()
+    }
+
+    /// Advances the script: litmus_paper's side of the story, and the operator's.
     fn script(&mut self, now: Instant) -> Result<(), DemoError> {
-        let t = now - self.started;
-        let s = &self.script;
-        if t >= s.degrade_at {
-            let frac = ((t - s.degrade_at).as_secs_f64() / s.degrade_over.as_secs_f64()).min(1.0);
+        let t = (now - self.started).as_secs_f64() / self.duration.as_secs_f64();
+        if let Some(since) = self.degrading_since {
+            let frac = ((now - since).as_secs_f64() / (self.duration.as_secs_f64() * 0.4)).min(1.0);
             let start = initial_health(DEGRADING);
             self.servers[DEGRADING].set_measured((start - (start - 20.0) * frac).round());
-            if !self.done[0] {
-                self.done[0] = true;
-                let id = self.servers[DEGRADING].addr().ip();
-                self.event(format!("{id}: litmus_paper health starts falling (to 20)"));
+        }
+        let (at, step) = STEPS[self.next_step];
+        if t < at {
+            return Ok(());
+        }
+        self.next_step += 1;
+        match step {
+            Step::Degrade => {
+                self.degrading_since = Some(now);
+                let id = self.id(DEGRADING);
+                self.event(format!(
+                    "{id}: litmus_paper's measured health starts falling (to 20)"
+                ));
             }
-        }
-        if t >= self.script.add_at && !self.done[1] {
-            self.done[1] = true;
-            let id = self.newcomer.id();
-            self.event(format!(
-                "reload: new node {id} added (ramps up over {}s)",
-                self.spec.ramp_up_time.as_secs()
-            ));
-            self.reload(now)?;
-        }
-        if t >= self.script.force_at && !self.done[2] {
-            self.done[2] = true;
-            self.servers[FORCED].force(Some(Forced::Down(FORCE_REASON.into())));
-            let id = self.servers[FORCED].addr().ip();
-            self.event(format!("{id}: litmusctl force down -r \"{FORCE_REASON}\""));
-        }
-        if t >= self.script.lift_at && !self.done[3] {
-            self.done[3] = true;
-            self.servers[FORCED].force(None);
-            let id = self.servers[FORCED].addr().ip();
-            self.event(format!(
-                "{id}: litmusctl delete (force lifted; ramps up again)"
-            ));
-        }
-        Ok(())
-    }
-
-    /// A reload that adds the newcomer: checkers restart on the new node list, every known
-    /// node keeps its state.
-    fn reload(&mut self, now: Instant) -> Result<(), DemoError> {
-        if let Some(c) = self.checkers.take() {
-            c.stop();
-        }
-        self.drain_observations();
-        self.spec.nodes.push(self.newcomer.clone());
-        self.states.push(NodeState::new(None, now));
-        let (tx, rx) = mpsc::channel();
-        self.rx = rx;
-        self.checkers = Some(checker::spawn(&self.spec, tx).map_err(DemoError::Threads)?);
-        Ok(())
-    }
-
-    fn drain_observations(&mut self) {
-        let policy = Policy::from_spec(&self.spec);
-        while let Ok(o) = self.rx.try_recv() {
-            if let Some(s) = self.states.get_mut(o.node) {
-                s.observe(&o, &policy);
+            Step::AddNewcomer => {
+                self.in_spec = self.servers.len();
+                self.write_spec()?;
+                // The supervisor's reload path: SIGHUP re-reads the spec.
+                // SAFETY: raise(2) with a signal whose handler (installed above) only sets an
+                // atomic flag.
+                unsafe {
+                    libc::raise(libc::SIGHUP);
+                }
+                let id = self.id(self.servers.len() - 1);
+                self.event(format!(
+                    "reload (SIGHUP): new node {id} added; it ramps up over {}s",
+                    (self.duration / 3).as_secs()
+                ));
             }
+            Step::ForceDown => {
+                self.servers[FORCED].force(Some(Forced::Down(FORCE_REASON.into())));
+                let id = self.id(FORCED);
+                self.event(format!("{id}: litmusctl force down -r \"{FORCE_REASON}\""));
+            }
+            Step::Lift => {
+                self.servers[FORCED].force(None);
+                let id = self.id(FORCED);
+                self.event(format!(
+                    "{id}: litmusctl delete (force lifted; it ramps up again)"
+                ));
+            }
+            Step::Drain | Step::Undrain => {
+                let id = self.id(STEADY);
+                let drain_it = step == Step::Drain;
+                drain::update(&drain::path(CLUSTER), &id, drain_it)?;
+                self.event(if drain_it {
+                    format!("big_brother drain {CLUSTER} {id}  (maintenance)")
+                } else {
+                    format!("big_brother undrain {CLUSTER} {id}  (it ramps up again)")
+                });
+            }
+            Step::Never => {}
         }
-    }
-
-    /// One controller tick: observations → policy → one dump → minimal changes.
-    fn tick(&mut self, now: Instant) -> Result<(), DemoError> {
-        self.drain_observations();
-        let desired = policy::desired(&self.spec, &self.states, &BTreeSet::new(), now);
-        let ops = reconcile::sync(&mut self.ipvs, &self.key, &desired)?;
-        self.ops += ops.len();
         Ok(())
     }
 
-    fn rows(&self, now: Instant) -> Vec<Row> {
-        let policy = Policy::from_spec(&self.spec);
-        self.spec
-            .nodes
+    fn rows(&self) -> Vec<Row> {
+        let Some(st) = &self.last else {
+            return Vec::new();
+        };
+        let now = status::unix_secs(SystemTime::now());
+        st.nodes
             .iter()
-            .zip(&self.states)
-            .map(|(n, s)| {
-                let weight = self
-                    .ipvs
-                    .weight(&self.key, n.address, n.real_port)
-                    .unwrap_or(0);
-                let sum = s.summary(&policy, n.max_weight, weight, now);
-                let note = match (&sum.forced_reason, &sum.last_error) {
+            .map(|n| {
+                let port = 0;
+                let weight = self.table.weight(&self.key, n.address, port).unwrap_or(0);
+                let note = match (&n.forced_reason, &n.last_error) {
+                    _ if n.drained => "drained by the operator".to_string(),
                     (Some(r), _) => format!("forced: {r}"),
                     (None, Some(e)) => e.clone(),
-                    _ if sum.state == "ramping" => {
-                        let target = policy::scale(sum.health.unwrap_or(0.0), n.max_weight);
-                        format!("ramping to {target}")
-                    }
                     _ => String::new(),
                 };
                 Row {
-                    id: n.id(),
-                    health: sum.health,
+                    id: n.id.clone(),
+                    health: n.health,
                     weight,
-                    state: sum.state,
-                    latency_ms: sum.last_latency_ms,
+                    state: n.state.clone(),
+                    since: now.saturating_sub(n.since),
+                    latency_ms: n.last_latency_ms,
                     note,
                 }
             })
             .collect()
     }
 
-    /// Plain output: one line per weight or state change.
+    /// Plain output: one line per state change, and per weight step of 10 or more (or to/from
+    /// 0), so a ramp is a handful of lines rather than one per tick.
     fn print_changes(&mut self, rows: &[Row]) {
         for r in rows {
             let prev = self.shown.iter().position(|(id, _, _)| *id == r.id);
-            // State changes always; weights in steps of 10 or more, or to/from 0, so a ramp
-            // is a handful of lines, not one per tick.
             let changed = match prev {
                 Some(i) => {
                     let (_, w, state) = &self.shown[i];
@@ -413,20 +429,22 @@ impl Demo {
         let t = (now - self.started).as_secs_f64();
         let _ = writeln!(
             out,
-            "big_brother demo — cluster {SERVICE:?}, {} {}, in-memory IPVS   t = {t:4.1}s of {}s   (Ctrl-C to stop)\n",
+            "big_brother demo — cluster {CLUSTER:?}, {} wlc, in-memory IPVS   t = {t:4.1}s of {}s   (Ctrl-C to stop)\n",
             self.key,
-            self.spec.scheduler,
             self.duration.as_secs()
         );
         out.push_str(&table(rows, true));
-        let _ = writeln!(
-            out,
-            "\n{} changes applied to the table; check every {} ms, ramp-up {} s\n",
-            self.ops,
-            self.spec.check_interval.as_millis(),
-            self.spec.ramp_up_time.as_secs()
-        );
-        for e in self.events.iter().rev().take(6).rev() {
+        if let Some(st) = &self.last {
+            let _ = writeln!(
+                out,
+                "\ncheck every {} ms, ramp-up {} s, controller tick {}, reload generation {}\n",
+                self.interval.as_millis(),
+                (self.duration / 3).as_secs(),
+                st.tick,
+                st.reload.generation
+            );
+        }
+        for e in self.events.iter().rev().take(8).rev() {
             let _ = writeln!(out, "  {e}");
         }
         let mut stdout = std::io::stdout().lock();
@@ -435,29 +453,34 @@ impl Demo {
     }
 
     fn run(mut self) -> Result<(), DemoError> {
-        catch_sigint();
         if self.tty {
             print!("\x1b[?25l");
         } else {
             println!(
-                "big_brother demo: {} nodes, check every {} ms, ramp-up {} s, {} s",
-                self.spec.nodes.len() + 1,
-                self.spec.check_interval.as_millis(),
-                self.spec.ramp_up_time.as_secs(),
-                self.duration.as_secs()
+                "big_brother demo: {} nodes, check every {} ms, ramp-up {} s, {} s (spec and state in {})",
+                self.servers.len(),
+                self.interval.as_millis(),
+                (self.duration / 3).as_secs(),
+                self.duration.as_secs(),
+                self.dir.path().display()
             );
-            self.event("adopted the weights a previous supervisor left in the table".into());
+            self.event(
+                "started; adopted the weights a previous supervisor left in the table".into(),
+            );
         }
         let end = self.started + self.duration;
         let result = loop {
             let now = Instant::now();
-            if now >= end || INTERRUPTED.load(Ordering::SeqCst) {
+            if now >= end || runtime::stop_requested() {
                 break Ok(());
             }
-            if let Err(e) = self.script(now).and_then(|()| self.tick(now)) {
+            if let Err(e) = self.script(now) {
                 break Err(e);
             }
-            let rows = self.rows(now);
+            if let Ok(Some(st)) = Status::read(&self.state.status()) {
+                self.last = Some(st);
+            }
+            let rows = self.rows();
             if self.tty {
                 self.draw(&rows, now);
             } else {
@@ -465,21 +488,29 @@ impl Demo {
             }
             std::thread::sleep(Duration::from_millis(100));
         };
-        if let Some(c) = self.checkers.take() {
-            c.stop();
+        // Stop the controller the way Pacemaker would: SIGTERM.
+        // SAFETY: raise(2) with a signal whose handler only sets an atomic flag.
+        unsafe {
+            libc::raise(libc::SIGTERM);
         }
+        let ctl = self.controller.take().and_then(|h| h.join().ok());
+        if let Ok(Some(st)) = Status::read(&self.state.status()) {
+            self.last = Some(st);
+        }
+        let rows = self.rows();
         let now = Instant::now();
-        let rows = self.rows(now);
         if self.tty {
             self.draw(&rows, now);
             print!("\x1b[?25h");
         } else {
             println!(
-                "\nfinal state after {:.1}s ({} changes applied to the table):\n{}",
+                "\nfinal state after {:.1}s:\n{}",
                 (now - self.started).as_secs_f64(),
-                self.ops,
                 table(&rows, false)
             );
+        }
+        if let Some(ctl) = ctl {
+            ctl.shutdown()?;
         }
         result
     }
@@ -490,6 +521,7 @@ struct Row {
     health: Option<f64>,
     weight: u32,
     state: String,
+    since: u64,
     latency_ms: Option<f64>,
     note: String,
 }
@@ -497,8 +529,8 @@ struct Row {
 /// The node table; with `bars`, a weight bar before the note.
 fn table(rows: &[Row], bars: bool) -> String {
     let mut out = format!(
-        "{:<14} {:>6} {:>6}  {:<11} {:>8}  {}\n",
-        "NODE", "HEALTH", "WEIGHT", "STATE", "LATENCY", "NOTE"
+        "{:<14} {:>6} {:>6}  {:<11} {:>6} {:>8}  {}\n",
+        "NODE", "HEALTH", "WEIGHT", "STATE", "SINCE", "LATENCY", "NOTE"
     );
     for r in rows {
         let health = r.health.map_or_else(|| "-".into(), |h| format!("{h:.0}"));
@@ -513,8 +545,8 @@ fn table(rows: &[Row], bars: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<14} {health:>6} {:>6}  {:<11} {latency:>8}  {bar}{}",
-            r.id, r.weight, r.state, r.note
+            "{:<14} {health:>6} {:>6}  {:<11} {:>5}s {latency:>8}  {bar}{}",
+            r.id, r.weight, r.state, r.since, r.note
         );
     }
     out

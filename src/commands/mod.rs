@@ -4,6 +4,8 @@
 pub mod agent;
 pub mod crm;
 pub mod demo;
+pub mod drain;
 pub mod import;
+pub mod status;
 pub mod supervise;
 pub mod validate;

@@ -139,6 +139,9 @@ pub fn spawn_targets(
     tx: Sender<Observation>,
 ) -> io::Result<Checkers> {
     let timeout = timeout.min(interval);
+    // One kept-alive socket per node, plus the process's own: 1,024 nodes would not fit under
+    // the common soft limit of 1,024 descriptors.
+    raise_fd_limit(targets.len() as u64 + 64);
     let flag = Arc::new(StopFlag {
         stopped: Mutex::new(false),
         wake: Condvar::new(),
@@ -165,6 +168,23 @@ pub fn spawn_targets(
         }
     }
     Ok(checkers)
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to at least `needed` (never above the hard limit); best
+/// effort: if it cannot, checks past the limit report the EMFILE error for their node.
+pub fn raise_fd_limit(needed: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local `rlimit`.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= needed {
+            return;
+        }
+        lim.rlim_cur = needed.min(lim.rlim_max);
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
 }
 
 fn run(

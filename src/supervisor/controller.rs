@@ -1,7 +1,9 @@
 //! The controller: the supervisor's one thread that owns the IPVS backend. Each tick it drains
 //! health observations from the checker threads, re-reads the drain set if it changed, asks the
 //! policy for the desired destinations, reconciles them with one dump of the service, rewrites
-//! the status file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`.
+//! the status file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`. A check result that changes
+//! a node's weight pulls the next tick forward (at most ten ticks a second), so the kernel
+//! follows a health change within one check interval, not up to a whole tick later.
 //!
 //! Start-up order matters for "never half-started": the service is created (or adopted, with
 //! the kernel's current weights, after a crash), then the first round of checks runs, bounded by
@@ -31,6 +33,10 @@ use crate::spec::{self, Spec};
 /// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
 const SVC_F_PERSISTENT: u32 = 0x0001;
 
+/// Least time between a tick and one a check result pulls forward: a cluster whose nodes'
+/// health moves all the time still ticks at most ten times a second.
+const MIN_TICK_GAP: Duration = Duration::from_millis(100);
+
 /// Who this supervisor is (fixed for its life).
 #[derive(Clone, Debug)]
 pub struct Ident {
@@ -59,6 +65,8 @@ pub struct Controller {
     ipvs: Box<dyn Ipvs + Send>,
     state: StateDir,
     notifier: Notifier,
+    /// systemd-style watchdog requested (`WATCHDOG_USEC` for this process): ping every tick.
+    watchdog: bool,
     tx: Sender<Observation>,
     rx: Receiver<Observation>,
     checkers: Option<Checkers>,
@@ -69,6 +77,10 @@ pub struct Controller {
     drained: BTreeSet<String>,
     drain_error: Option<String>,
     applied: Vec<Dest>,
+    /// Whether `applied` is what the backend held after the last tick (drift is measured
+    /// against it): false before the first tick, after a failed one, and for a new service.
+    applied_valid: bool,
+    drift: u64,
     tick: u64,
     reload: ReloadStatus,
     backend_error: Option<String>,
@@ -111,6 +123,7 @@ impl Controller {
             ipvs,
             state,
             notifier,
+            watchdog: super::runtime::watchdog_requested(),
             tx,
             rx,
             checkers: None,
@@ -120,6 +133,8 @@ impl Controller {
             drained: BTreeSet::new(),
             drain_error: None,
             applied: Vec::new(),
+            applied_valid: false,
+            drift: 0,
             tick: 0,
             reload: ReloadStatus {
                 generation: 0,
@@ -178,9 +193,12 @@ impl Controller {
         Ok(())
     }
 
-    /// Runs until SIGTERM/SIGINT: ticks, and reloads on SIGHUP.
+    /// Runs until SIGTERM/SIGINT: ticks, and reloads on SIGHUP. A check result that changes a
+    /// node's weight brings the next tick forward ([`early_tick`]), so a health change reaches
+    /// the kernel within one check interval rather than up to a whole tick after its check.
     pub fn run(&mut self) {
-        let mut next = Instant::now() + self.tick_every();
+        let mut last = Instant::now();
+        let mut next = last + self.tick_every();
         while !runtime::stop_requested() {
             if runtime::take_reload_request() {
                 self.reload_spec();
@@ -196,13 +214,18 @@ impl Controller {
                     self.backend_error = Some(msg);
                     self.write_status();
                 }
+                last = now;
                 next = now + self.tick_every();
                 continue;
             }
             // Wake at least every 100 ms to notice signals.
             let wait = (next - now).min(Duration::from_millis(100));
             match self.rx.recv_timeout(wait) {
-                Ok(obs) => self.observe(&obs),
+                Ok(obs) => {
+                    if self.observe(&obs) {
+                        next = early_tick(next, last);
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
             }
         }
@@ -332,11 +355,18 @@ impl Controller {
         }
     }
 
-    fn observe(&mut self, obs: &Observation) {
-        if let Some(state) = self.nodes.get_mut(obs.node) {
-            state.observe(obs, &self.policy);
-            self.observed[obs.node] = true;
-        }
+    /// Takes one check result into account; true when it changed the node's own weight.
+    fn observe(&mut self, obs: &Observation) -> bool {
+        let (Some(state), Some(node)) =
+            (self.nodes.get_mut(obs.node), self.spec.nodes.get(obs.node))
+        else {
+            return false;
+        };
+        let now = Instant::now();
+        let before = state.weight(&self.policy, node.max_weight, now);
+        state.observe(obs, &self.policy);
+        self.observed[obs.node] = true;
+        state.weight(&self.policy, node.max_weight, now) != before
     }
 
     /// One controller step: observations and drains → policy → one dump → minimal changes →
@@ -350,18 +380,28 @@ impl Controller {
         policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
         let want = policy::desired(&self.spec, &self.nodes, &self.drained, now);
         let key = self.key;
-        let ops = match reconcile::sync(self.ipvs.as_mut(), &key, &want) {
-            Err(IpvsError::NotFound { .. }) => {
-                // Someone deleted our service (`ipvsadm -C`): put it back.
-                log::warn(format!(
-                    "{}: {key} vanished; re-creating it",
-                    self.ident.cluster
-                ));
-                self.ipvs.add_service(&service_of(&self.spec, key))?;
-                reconcile::sync(self.ipvs.as_mut(), &key, &want)?
-            }
-            other => other?,
-        };
+        let last = self.applied_valid.then_some(self.applied.as_slice());
+        self.applied_valid = false;
+        let (ops, drift) =
+            match reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, last) {
+                Err(IpvsError::NotFound { .. }) => {
+                    // Someone deleted our service (`ipvsadm -C`): put it back.
+                    log::warn(format!(
+                        "{}: {key} vanished; re-creating it",
+                        self.ident.cluster
+                    ));
+                    self.ipvs.add_service(&service_of(&self.spec, key))?;
+                    reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, None)?
+                }
+                other => other?,
+            };
+        if drift > 0 {
+            log::warn(format!(
+                "{}: {drift} changes to {key} made outside big_brother; undone",
+                self.ident.cluster
+            ));
+            self.drift += drift as u64;
+        }
         if !ops.is_empty() {
             log::debug(format!(
                 "{}: {} IPVS changes",
@@ -370,11 +410,13 @@ impl Controller {
             ));
         }
         self.applied = want;
+        self.applied_valid = true;
         self.backend_error = None;
         self.tick += 1;
         self.write_status();
+        let ping = if self.watchdog { "\nWATCHDOG=1" } else { "" };
         self.notify(&format!(
-            "STATUS=running {key} with {} destinations\nWATCHDOG=1",
+            "STATUS=running {key} with {} destinations{ping}",
             self.applied.len()
         ));
         Ok(())
@@ -450,6 +492,7 @@ impl Controller {
             dests: self.applied.iter().map(DestRepr::from).collect(),
             backend_error: self.backend_error.clone(),
             drain_error: self.drain_error.clone(),
+            drift: self.drift,
             nodes,
         }
     }
@@ -536,6 +579,10 @@ impl Controller {
             .zip(std::mem::take(&mut self.nodes))
             .collect();
         self.key = run.key;
+        if self.key != old_key {
+            // A new service: what was applied to the old one says nothing about it.
+            self.applied_valid = false;
+        }
         self.digest = run.digest;
         self.policy = Policy::from_spec(&self.spec);
         let existing = self.ensure_service()?;
@@ -557,6 +604,13 @@ impl Controller {
         self.start_nodes(&existing, previous)?;
         self.tick().map_err(|e| self.ipvs_err(e))
     }
+}
+
+/// When to tick once a check result changed a weight, the last tick having been at `last` and
+/// the next one planned at `next`: at once (a time already past), but never sooner than
+/// [`MIN_TICK_GAP`] after `last`, and never later than planned.
+fn early_tick(next: Instant, last: Instant) -> Instant {
+    next.min(last + MIN_TICK_GAP)
 }
 
 /// Test-only fault knob (as Pacemaker's Dummy has `op_sleep`): `BIG_BROTHER_FAULT_READY_DELAY_MS`
@@ -593,4 +647,77 @@ pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, AgentError>
         key,
         digest: status::digest(&bytes),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{CheckError, Health, Phase};
+    use crate::ipvs::memory::Memory;
+
+    /// A controller with one node (not checked yet) and an in-memory table; no threads.
+    fn controller(dir: &Path) -> Controller {
+        let text = "name = \"t\"\nfwmark = 7\ncheck_interval = \"1s\"\nramp_up_time = \"1ms\"\n\
+                    [[vip]]\naddress = \"192.0.2.7\"\n\
+                    [[node]]\naddress = \"198.51.100.1\"\nport = 9\n";
+        let spec = spec::parse(&dir.join("t.toml"), text).unwrap();
+        let key = *spec.runnable().unwrap();
+        let run = Runnable {
+            spec,
+            key,
+            digest: String::new(),
+        };
+        let ident = Ident {
+            cluster: "t".into(),
+            instance: None,
+            dry_run: true,
+            pid: 1,
+            started_at: 0,
+        };
+        let mut c = Controller::new(
+            run,
+            ident,
+            Box::new(Memory::new()),
+            StateDir::at(dir),
+            Notifier::None,
+        );
+        c.nodes = vec![NodeState::new(None, Instant::now())];
+        c.observed = vec![false];
+        c
+    }
+
+    fn obs(node: usize, result: Result<Health, CheckError>) -> Observation {
+        Observation {
+            node,
+            at: Instant::now(),
+            latency: Duration::from_millis(1),
+            result,
+        }
+    }
+
+    #[test]
+    fn a_check_result_that_changes_the_weight_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = controller(dir.path());
+        let closed = || Err(CheckError::Closed { phase: Phase::Head });
+        assert!(
+            c.observe(&obs(0, Ok(Health::new(50.0)))),
+            "a new node comes up"
+        );
+        assert!(c.observed[0]);
+        std::thread::sleep(Duration::from_millis(5)); // past the 1 ms ramp
+        assert!(!c.observe(&obs(0, Ok(Health::new(50.0)))), "same health");
+        assert!(c.observe(&obs(0, Ok(Health::new(20.0)))), "lower health");
+        assert!(c.observe(&obs(0, closed())), "the node goes down");
+        assert!(!c.observe(&obs(0, closed())), "still down");
+        assert!(!c.observe(&obs(3, Ok(Health::new(50.0)))), "no such node");
+    }
+
+    #[test]
+    fn an_early_tick_is_prompt_but_rate_limited() {
+        let last = Instant::now();
+        let gap = MIN_TICK_GAP;
+        assert_eq!(early_tick(last + Duration::from_secs(1), last), last + gap);
+        assert_eq!(early_tick(last + gap / 2, last), last + gap / 2);
+    }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::checker::Observation;
-use crate::ipvs::Dest;
+use crate::ipvs::{Dest, DestEntry};
 use crate::spec::{BackendMode, Spec};
 
 /// The cluster-wide knobs the per-node state machine needs.
@@ -293,6 +293,46 @@ pub fn scale(health: f64, max_weight: u32) -> u32 {
     }
     let w = (health.min(100.0) / 100.0 * f64::from(max_weight)).round();
     (w as u32).clamp(1, max_weight)
+}
+
+/// States for `spec`'s nodes at start-up, adopting what the kernel has: a node found in
+/// `current` at weight W starts from W (see [`NodeState::new`]). A restarted supervisor calls
+/// this with the one dump it makes before its first tick.
+pub fn adopt(spec: &Spec, current: &[DestEntry], now: Instant) -> Vec<NodeState> {
+    spec.nodes
+        .iter()
+        .map(|n| {
+            let found = current
+                .iter()
+                .find(|e| e.dest.addr == n.address && e.dest.port == n.real_port)
+                .map(|e| e.dest.weight);
+            NodeState::new(found, now)
+        })
+        .collect()
+}
+
+/// States for a reloaded spec: nodes kept (same id) keep their whole state — health, damping
+/// counters, ramp, drain — and new nodes are adopted from `current` like at start-up.
+pub fn carry_over(
+    old: &Spec,
+    old_states: &[NodeState],
+    new: &Spec,
+    current: &[DestEntry],
+    now: Instant,
+) -> Vec<NodeState> {
+    let fresh = adopt(new, current, now);
+    new.nodes
+        .iter()
+        .zip(fresh)
+        .map(|(n, fresh)| {
+            let id = n.id();
+            old.nodes
+                .iter()
+                .position(|o| o.id() == id)
+                .and_then(|i| old_states.get(i).cloned())
+                .unwrap_or(fresh)
+        })
+        .collect()
 }
 
 /// Brings each state's drained flag in line with the drain set (ids as [`crate::spec::Node::id`]).
@@ -617,6 +657,14 @@ mod tests {
         let mut s = NodeState::new(Some(100), t0);
         s.observe(&ok(t0, 100.0), &p);
         s.set_drained(true, t0);
+        assert_eq!(s.summary(&p, 100, 0, t0).state, "drained");
+        s.observe(&err(t0), &p);
+        assert_eq!(
+            s.summary(&p, 100, 0, t0).state,
+            "drained",
+            "a drained node shows as drained, not as failed"
+        );
+        s.observe(&ok(t0, 100.0), &p);
         let t1 = t0 + 1000 * SEC;
         s.set_drained(false, t1);
         assert_eq!(s.weight(&p, 100, t1), 1);
@@ -682,6 +730,63 @@ mod tests {
             .map(|d| d.weight)
             .collect();
         assert_eq!(w, [90, 0, 0], "ties on priority go to the lowest address");
+    }
+
+    #[test]
+    fn adopt_and_carry_over() {
+        let sp = spec(3);
+        let t = Instant::now();
+        let entry = |i: usize, w: u32| DestEntry {
+            dest: Dest {
+                addr: sp.nodes[i].address,
+                port: 0,
+                forward: Forward::Ipip,
+                weight: w,
+                upper_threshold: 0,
+                lower_threshold: 0,
+            },
+            stats: Default::default(),
+        };
+        let current = [entry(0, 70), entry(1, 0)];
+        let states = adopt(&sp, &current, t);
+        let p = Policy::from_spec(&sp);
+        let modes: Vec<Mode> = states.iter().map(NodeState::mode).collect();
+        assert_eq!(modes, [Mode::Up, Mode::Down, Mode::New]);
+        assert_eq!(states[0].weight(&p, 100, t), 70);
+        // Reload: node 1 removed, node 3 added (found in the kernel at 5), nodes 0 and 2 kept.
+        let mut states = states;
+        states[2].observe(&ok(t, 90.0), &p);
+        let mut sp2 = spec(4);
+        sp2.nodes.remove(1);
+        let current = [
+            entry(0, 70),
+            DestEntry {
+                dest: Dest {
+                    addr: sp2.nodes[2].address,
+                    ..current[0].dest
+                },
+                stats: Default::default(),
+            },
+        ];
+        let current = [
+            current[0],
+            DestEntry {
+                dest: Dest {
+                    weight: 5,
+                    ..current[1].dest
+                },
+                stats: Default::default(),
+            },
+        ];
+        let next = carry_over(&sp, &states, &sp2, &current, t);
+        assert_eq!(next.len(), 3);
+        assert_eq!(next[0], states[0]);
+        assert_eq!(next[1], states[2], "node 192.0.2.3 keeps its state");
+        assert_eq!(
+            next[2].weight(&p, 100, t),
+            5,
+            "new node adopted from the kernel"
+        );
     }
 
     /// A check result for property tests: error, forced down, or a health.

@@ -114,6 +114,22 @@ pub fn sync(ipvs: &mut dyn Ipvs, key: &ServiceKey, desired: &[Dest]) -> Result<V
     Ok(ops)
 }
 
+/// [`sync`] that also counts **drift**: changes someone else made since `last_applied` (what
+/// this supervisor programmed last time), measured on the same dump. `None` when there is no
+/// trustworthy last state (first tick, a new service, a failed apply): drift is then 0.
+pub fn sync_counting_drift(
+    ipvs: &mut dyn Ipvs,
+    key: &ServiceKey,
+    desired: &[Dest],
+    last_applied: Option<&[Dest]>,
+) -> Result<(Vec<Op>, usize), IpvsError> {
+    let current = ipvs.dests(key)?;
+    let drift = last_applied.map_or(0, |last| reconcile(last, &current).len());
+    let ops = reconcile(desired, &current);
+    apply(ipvs, key, &ops)?;
+    Ok((ops, drift))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +228,24 @@ mod tests {
             apply(&mut m, &other, &ops),
             Err(IpvsError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn drift_is_what_changed_behind_our_back() {
+        let applied = [dest(1, 50), dest(2, 50)];
+        let mut m = memory_with(&applied);
+        let (ops, drift) =
+            sync_counting_drift(&mut m, &key(), &[dest(1, 60), dest(2, 50)], Some(&applied))
+                .unwrap();
+        assert_eq!((ops.len(), drift), (1, 0), "our own change is not drift");
+        // Someone runs `ipvsadm -e … -w 1` and adds a stranger.
+        m.edit_dest(&key(), &dest(2, 1)).unwrap();
+        m.add_dest(&key(), &dest(7, 3)).unwrap();
+        let want = [dest(1, 60), dest(2, 50)];
+        let (ops, drift) = sync_counting_drift(&mut m, &key(), &want, Some(&want)).unwrap();
+        assert_eq!((ops.len(), drift), (2, 2));
+        let (_, drift) = sync_counting_drift(&mut m, &key(), &want, None).unwrap();
+        assert_eq!(drift, 0);
     }
 
     fn arb_dests() -> impl Strategy<Value = Vec<Dest>> {

@@ -160,6 +160,24 @@ pub fn take_reload_request() -> bool {
     HUP.swap(false, Ordering::SeqCst)
 }
 
+/// True when whoever started us asked for watchdog pings (sd_watchdog_enabled(3)):
+/// `WATCHDOG_USEC` is set to a positive number and `WATCHDOG_PID`, if set, is our pid.
+pub fn watchdog_requested() -> bool {
+    watchdog_from(
+        std::env::var("WATCHDOG_USEC").ok().as_deref(),
+        std::env::var("WATCHDOG_PID").ok().as_deref(),
+        std::process::id(),
+    )
+}
+
+fn watchdog_from(usec: Option<&str>, pid: Option<&str>, me: u32) -> bool {
+    let usec_ok = usec
+        .and_then(|u| u.trim().parse::<u64>().ok())
+        .is_some_and(|u| u > 0);
+    let pid_ok = pid.map_or(true, |p| p.trim().parse::<u32>().ok() == Some(me));
+    usec_ok && pid_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +225,15 @@ mod tests {
         assert!(err.to_string().contains("another supervisor"), "{err}");
         drop(held);
         Lock::acquire(&s, Duration::from_millis(10)).unwrap();
+    }
+
+    #[test]
+    fn watchdog_only_when_asked_for_us() {
+        assert!(!watchdog_from(None, None, 7));
+        assert!(!watchdog_from(Some("0"), None, 7));
+        assert!(!watchdog_from(Some("x"), None, 7));
+        assert!(watchdog_from(Some("30000000"), None, 7));
+        assert!(watchdog_from(Some("30000000"), Some("7"), 7));
+        assert!(!watchdog_from(Some("30000000"), Some("8"), 7));
     }
 }

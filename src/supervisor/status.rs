@@ -48,6 +48,10 @@ pub struct Status {
     /// Why the drain file could not be read, if it could not (the previous drains stay).
     #[serde(default)]
     pub drain_error: Option<String>,
+    /// Changes found in the backend that this supervisor did not make (someone ran `ipvsadm`),
+    /// counted since start; each was undone by the tick that found it.
+    #[serde(default)]
+    pub drift: u64,
     pub nodes: Vec<NodeStatus>,
 }
 
@@ -164,6 +168,7 @@ pub(crate) mod tests {
             dests: vec![],
             backend_error: None,
             drain_error: None,
+            drift: 0,
             nodes: vec![],
         }
     }

@@ -1,0 +1,142 @@
+//! `big_brother drain CLUSTER NODE` / `undrain CLUSTER NODE`: force a node to weight 0 for
+//! maintenance and bring it back — the balancer-side twin of `litmusctl force down`.
+//!
+//! The node is checked against the cluster's spec (so a typo never drains nothing), then
+//! recorded in the persistent drain file (see `supervisor::drain`). The running supervisor
+//! notices within one tick; one that starts later reads it at start. Undraining a node that is no
+//! longer in the spec is allowed, to clean up.
+
+use std::path::{Path, PathBuf};
+
+use crate::ocf::OcfCode;
+use crate::spec::{self, defaults};
+use crate::supervisor::drain;
+
+/// The spec of `cluster`: `config`, or `/etc/big_brother/<cluster>.toml`.
+pub fn spec_path(cluster: &str, config: Option<&Path>) -> PathBuf {
+    config.map_or_else(
+        || Path::new(defaults::CONFIG_DIR).join(format!("{cluster}.toml")),
+        Path::to_path_buf,
+    )
+}
+
+/// The node id `given` names in `ids`: an exact id, or an address that names exactly one node.
+pub fn resolve<'a>(ids: &'a [String], given: &str) -> Result<&'a String, String> {
+    if let Some(id) = ids.iter().find(|id| *id == given) {
+        return Ok(id);
+    }
+    let by_address: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            let addr = id
+                .strip_prefix('[')
+                .and_then(|r| r.split_once("]:").map(|(a, _)| a))
+                .or_else(|| {
+                    id.rsplit_once(':')
+                        .filter(|(a, _)| !a.contains(':'))
+                        .map(|(a, _)| a)
+                })
+                .unwrap_or(id);
+            addr == given
+        })
+        .collect();
+    match by_address.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "expected one of the cluster's nodes ({}), not {given:?}",
+            ids.join(", ")
+        )),
+        many => Err(format!(
+            "{given} is several nodes ({}); name one with its port",
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+pub fn run(cluster: &str, node: &str, config: Option<&Path>, drain_it: bool) -> OcfCode {
+    let verb = if drain_it { "drain" } else { "undrain" };
+    let file = spec_path(cluster, config);
+    let spec = match spec::load(&file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("big_brother {verb}: {e}");
+            return e.ocf_code();
+        }
+    };
+    if spec.name != cluster {
+        eprintln!(
+            "big_brother {verb}: {}: name: expected {cluster:?} (the CLUSTER argument), not {:?}",
+            file.display(),
+            spec.name
+        );
+        return OcfCode::ErrConfigured;
+    }
+    let path = drain::path(cluster);
+    let ids: Vec<String> = spec.nodes.iter().map(spec::Node::id).collect();
+    let id = match resolve(&ids, node) {
+        Ok(id) => id.clone(),
+        Err(e) if !drain_it => match drain::load(&path) {
+            // Undrain a node removed from the spec since it was drained.
+            Ok(set) if set.contains(node) => node.to_string(),
+            _ => {
+                eprintln!("big_brother {verb}: {cluster}: {e}");
+                return OcfCode::ErrArgs;
+            }
+        },
+        Err(e) => {
+            eprintln!("big_brother {verb}: {cluster}: {e}");
+            return OcfCode::ErrArgs;
+        }
+    };
+    match drain::update(&path, &id, drain_it) {
+        Ok(changed) => {
+            let what = match (drain_it, changed) {
+                (true, true) => {
+                    "drained: weight 0 from the supervisor's next tick; existing connections finish"
+                }
+                (true, false) => "was already drained",
+                (false, true) => "undrained: it ramps up from 0 once its checks are good",
+                (false, false) => "was not drained",
+            };
+            println!("{cluster}: {id} {what} ({})", path.display());
+            OcfCode::Success
+        }
+        Err(e) => {
+            eprintln!("big_brother {verb}: {e}");
+            match &e {
+                drain::DrainError::Io { source, .. }
+                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                {
+                    OcfCode::ErrPerm
+                }
+                drain::DrainError::Io { .. } => OcfCode::ErrGeneric,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_ids_and_unique_addresses() {
+        let ids: Vec<String> = ["10.0.0.1", "10.0.0.2:80", "10.0.0.2:81", "[2001:db8::1]:80"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(resolve(&ids, "10.0.0.1").unwrap(), "10.0.0.1");
+        assert_eq!(resolve(&ids, "10.0.0.2:81").unwrap(), "10.0.0.2:81");
+        assert_eq!(resolve(&ids, "2001:db8::1").unwrap(), "[2001:db8::1]:80");
+        let e = resolve(&ids, "10.0.0.2").unwrap_err();
+        assert!(e.contains("several nodes"), "{e}");
+        let e = resolve(&ids, "10.0.0.9").unwrap_err();
+        assert!(
+            e.starts_with("expected one of the cluster's nodes (10.0.0.1,"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! `big_brother status [CLUSTER] [--json]`: what the supervisors on this machine are doing, read
+//! from their state directories (`$HA_RSCTMP/big_brother/<cluster>/`) without disturbing them.
+//!
+//! Liveness is the supervisor's lock (never a PID guess); the table comes from `status.json`,
+//! which the supervisor rewrites every tick. Exit code: 0 when every cluster shown is running
+//! with a fresh heartbeat, 1 when one is running but its heartbeat is stale, 7 (OCF "not
+//! running") when one is not running — or, without CLUSTER, when none is.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::ipvs::{Service, ServiceKey};
+use crate::ocf::env::OcfEnv;
+use crate::ocf::OcfCode;
+use crate::supervisor::drain;
+use crate::supervisor::state::{Liveness, StateDir};
+use crate::supervisor::status::{unix_secs, Status};
+
+/// One cluster as `status` reports it (also the `--json` shape).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub cluster: String,
+    /// `running`, `stale` (running, heartbeat too old), `starting` (running, no status yet) or
+    /// `stopped`.
+    pub state: &'static str,
+    pub pid: Option<i32>,
+    /// Seconds since the last heartbeat, when there is a status file.
+    pub heartbeat_age_s: Option<u64>,
+    /// Node ids in the drain file (also shown when the supervisor is stopped).
+    pub drained: Vec<String>,
+    /// The supervisor's status file as written (a leftover one when stopped after a crash).
+    pub status: Option<Status>,
+    /// Why something could not be read.
+    pub error: Option<String>,
+}
+
+impl Report {
+    fn code(&self) -> OcfCode {
+        match self.state {
+            "running" | "starting" => OcfCode::Success,
+            "stale" => OcfCode::ErrGeneric,
+            _ => OcfCode::NotRunning,
+        }
+    }
+}
+
+/// Reads one cluster's state directory.
+pub fn report(rsctmp: &Path, cluster: &str, now: SystemTime) -> Report {
+    let dir = StateDir::new(rsctmp, cluster);
+    let mut error = None;
+    let liveness = dir.liveness().unwrap_or_else(|e| {
+        error = Some(format!("{}: {e}", dir.lock().display()));
+        Liveness::Stopped
+    });
+    let status = Status::read(&dir.status()).unwrap_or_else(|e| {
+        error = Some(format!("{}: {e}", dir.status().display()));
+        None
+    });
+    let drained = match drain::load(&drain::path(cluster)) {
+        Ok(set) => set.into_iter().collect(),
+        Err(e) => {
+            error = Some(e.to_string());
+            Vec::new()
+        }
+    };
+    let age = status.as_ref().map(|s| s.age(now));
+    let state = match (liveness, &status) {
+        (Liveness::Stopped, _) => "stopped",
+        (Liveness::Running { .. }, None) => "starting",
+        (Liveness::Running { .. }, Some(s)) if age.is_some_and(|a| a > s.stale_after()) => "stale",
+        (Liveness::Running { .. }, Some(_)) => "running",
+    };
+    let pid = match liveness {
+        Liveness::Running { pid } => pid,
+        Liveness::Stopped => None,
+    };
+    Report {
+        cluster: cluster.to_string(),
+        state,
+        pid,
+        heartbeat_age_s: age.map(|a| a.as_secs()),
+        drained,
+        status,
+        error,
+    }
+}
+
+/// Clusters with a state directory under `rsctmp`, sorted.
+pub fn clusters(rsctmp: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(rsctmp.join("big_brother")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn run(cluster: Option<&str>, json: bool) -> OcfCode {
+    let rsctmp: PathBuf = OcfEnv::from_process().rsctmp;
+    let now = SystemTime::now();
+    let names = match cluster {
+        Some(c) => vec![c.to_string()],
+        None => clusters(&rsctmp),
+    };
+    let reports: Vec<Report> = names.iter().map(|c| report(&rsctmp, c, now)).collect();
+    if json {
+        let text = match cluster {
+            Some(_) => reports.first().map(serde_json::to_string_pretty),
+            None => Some(serde_json::to_string_pretty(&reports)),
+        };
+        match text {
+            Some(Ok(t)) => println!("{t}"),
+            Some(Err(e)) => {
+                eprintln!("big_brother status: {e}");
+                return OcfCode::ErrGeneric;
+            }
+            None => {}
+        }
+    } else if reports.is_empty() {
+        println!(
+            "no clusters supervised on this machine (nothing under {})",
+            rsctmp.join("big_brother").display()
+        );
+    } else {
+        let mut out = String::new();
+        for (i, r) in reports.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&render(r, now));
+        }
+        print!("{out}");
+    }
+    if reports.is_empty() {
+        return OcfCode::NotRunning;
+    }
+    reports
+        .iter()
+        .map(Report::code)
+        .max_by_key(|c| match c {
+            OcfCode::Success => 0,
+            OcfCode::NotRunning => 1,
+            _ => 2,
+        })
+        .unwrap_or(OcfCode::Success)
+}
+
+/// Seconds as `45s`, `12m03s`, `3h07m`, `2d04h`.
+pub fn ago(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
+        3600..=86_399 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d{:02}h", secs / 86_400, secs % 86_400 / 3600),
+    }
+}
+
+/// The human form: a header line, problems, then one row per node.
+pub fn render(r: &Report, now: SystemTime) -> String {
+    let mut out = String::new();
+    let now_unix = unix_secs(now);
+    let mut head = format!("{}: {}", r.cluster, r.state);
+    if let Some(pid) = r.pid {
+        let _ = write!(head, " (pid {pid})");
+    }
+    if let Some(s) = &r.status {
+        let key = ServiceKey::from(s.service.key);
+        let svc = Service::from(&s.service);
+        let _ = write!(head, ", {key} {}", svc.scheduler);
+        if s.dry_run {
+            head.push_str(", dry run");
+        }
+        if let Some(age) = r.heartbeat_age_s {
+            let _ = write!(head, ", heartbeat {} ago", ago(age));
+        }
+        if r.state == "stopped" {
+            head.push_str(" (left by a supervisor that did not stop cleanly)");
+        }
+    }
+    let _ = writeln!(out, "{head}");
+    if let Some(e) = &r.error {
+        let _ = writeln!(out, "  cannot read: {e}");
+    }
+    let Some(s) = &r.status else {
+        if !r.drained.is_empty() {
+            let _ = writeln!(out, "  drained: {}", r.drained.join(", "));
+        }
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "  config {} ({}), reload generation {}{}",
+        s.config.display(),
+        s.config_digest,
+        s.reload.generation,
+        match (&s.reload.ok, &s.reload.error) {
+            (false, Some(e)) => format!(" REFUSED: {e} (the previous spec keeps running)"),
+            _ => String::new(),
+        }
+    );
+    if let Some(e) = &s.backend_error {
+        let _ = writeln!(out, "  backend error: {e}");
+    }
+    if let Some(e) = &s.drain_error {
+        let _ = writeln!(out, "  drain file error: {e}");
+    }
+    if s.drift > 0 {
+        let _ = writeln!(
+            out,
+            "  drift: {} changes made outside big_brother were undone",
+            s.drift
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8}  NOTE",
+        "NODE", "HEALTH", "WEIGHT", "STATE", "SINCE", "LATENCY"
+    );
+    for n in &s.nodes {
+        let health = n.health.map_or_else(|| "-".into(), |h| format!("{h:.0}"));
+        let latency = n
+            .last_latency_ms
+            .map_or_else(|| "-".into(), |l| format!("{l:.1}ms"));
+        let since = ago(now_unix.saturating_sub(n.since));
+        let note = match (&n.forced_reason, &n.last_error) {
+            _ if n.drained => "drained by an operator (big_brother undrain to return it)".into(),
+            (Some(r), _) => format!("forced: {r}"),
+            (None, Some(e)) => e.clone(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} {health:>6} {:>6}  {:<11} {since:>8} {latency:>8}  {note}",
+            n.id, n.weight, n.state
+        );
+    }
+    // Destinations that are not nodes: the sorry server while every node is down.
+    for d in &s.dests {
+        let id = match (d.address, d.port) {
+            (a, 0) => a.to_string(),
+            (std::net::IpAddr::V6(a), p) => format!("[{a}]:{p}"),
+            (a, p) => format!("{a}:{p}"),
+        };
+        if !s.nodes.iter().any(|n| n.id == id) {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8}  every node is down",
+                id, "-", d.weight, "sorry", "-", "-"
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(ago(0), "0s");
+        assert_eq!(ago(59), "59s");
+        assert_eq!(ago(61), "1m01s");
+        assert_eq!(ago(3600 + 7 * 60), "1h07m");
+        assert_eq!(ago(2 * 86_400 + 4 * 3600), "2d04h");
+    }
+
+    #[test]
+    fn a_missing_cluster_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = report(dir.path(), "nope", SystemTime::now());
+        assert_eq!(
+            (r.state, r.pid, r.status.is_none()),
+            ("stopped", None, true)
+        );
+        assert_eq!(r.code(), OcfCode::NotRunning);
+        assert!(clusters(dir.path()).is_empty());
+    }
+}
