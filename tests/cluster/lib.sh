@@ -328,7 +328,7 @@ lb_setup() {
     litmus_start "$a"
   done
   [[ -x ${BB_CLUSTER_BIN:-} ]] || fail "BB_CLUSTER_BIN (the big_brother binary under test) is not set or not executable: '${BB_CLUSTER_BIN:-}'"
-  "${BB_CLUSTER_INSTALL:-$CL_REPO/agents/install}" "$BB_CLUSTER_BIN" >"$CL_LOG/install.out" 2>&1 ||
+  "$CL_REPO/agents/install" "$BB_CLUSTER_BIN" >"$CL_LOG/install.out" 2>&1 ||
     fail "agents/install failed: $(cat "$CL_LOG/install.out")"
   [[ -x $CL_AGENT ]] || fail "agents/install did not put the agent at $CL_AGENT"
   write_spec "$CL_SPEC" 198.51.100.1 198.51.100.2 198.51.100.3
