@@ -109,6 +109,8 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
         rise: 1,
         backend_mode: BackendMode::ActiveActive,
         sorry_server: None,
+        override_dir: big_brother::spec::defaults::OVERRIDE_DIR.into(),
+        on_change: None,
         vips: vec![],
         nodes: targets
             .iter()

@@ -4,6 +4,7 @@
 //! (`supervisor`, `health`, `ipvs`), the CIB generator (`crm`) and the spec every face reads
 //! (`spec`). `commands` holds the thin glue between the command line and those rooms.
 
+pub mod api;
 pub mod commands;
 pub mod crm;
 pub mod health;

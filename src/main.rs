@@ -103,6 +103,26 @@ enum Command {
         /// Replace existing specs that differ from the import.
         #[arg(long)]
         force: bool,
+        /// The original daemon's --data-dir (where its up/ and down/ override files live), if
+        /// it was not /etc/big_brother.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Read-only HTTP API: the original big_brother's status routes and Prometheus metrics,
+    /// from the supervisors' status files.
+    Api {
+        /// Address to listen on (IP:PORT).
+        #[arg(long, value_name = "IP:PORT", default_value = big_brother::api::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// Allow a non-loopback --listen address (the API names every node and its health).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Resource agents' state directory (default $HA_RSCTMP, else /run/resource-agents).
+        #[arg(long, value_name = "DIR")]
+        rsctmp: Option<PathBuf>,
+        /// Where specs live, to list configured clusters that are stopped.
+        #[arg(long, value_name = "DIR", default_value = big_brother::spec::defaults::CONFIG_DIR)]
+        config_dir: PathBuf,
     },
 }
 
@@ -164,12 +184,26 @@ fn main() -> ExitCode {
             cluster,
             dry_run,
             force,
+            data_dir,
         } => commands::import::run(&commands::import::Options {
             legacy,
             out_dir,
             cluster,
             dry_run,
             force,
+            data_dir,
+        })
+        .into(),
+        Command::Api {
+            listen,
+            allow_remote,
+            rsctmp,
+            config_dir,
+        } => commands::api::run(&commands::api::Options {
+            listen,
+            allow_remote,
+            rsctmp,
+            config_dir,
         })
         .into(),
     }

@@ -22,7 +22,9 @@ fn new_weight(line: &str) -> u32 {
 
 #[test]
 fn demo_tells_the_whole_story() {
-    let r = bb(&["demo", "--duration", "6s", "--nodes", "4"]);
+    // 15 s gives the demo a 500 ms check interval: its story stays readable on a loaded machine
+    // (at 6 s, 200 ms steps could be missed when the CPU is busy elsewhere).
+    let r = bb(&["demo", "--duration", "15s", "--nodes", "4"]);
     r.expect_code(0);
     let out = r.stdout();
     let explain = format!("--- stdout\n{out}\n--- stderr\n{}", r.stderr());

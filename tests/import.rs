@@ -64,7 +64,7 @@ fn the_originals_example_shapes_import_and_validate() {
     );
     // Everything the original had that we do not is named, cluster by cluster.
     for part in [
-        "not carried over: nagios (server nsca.example.net, check webapp_status, host prod-load)",
+        "note: nagios (server nsca.example.net, check webapp_status, host prod-load) becomes on_change running send_nsca",
         "not carried over: relay service fwmark 10004 (fwmark 4 + offset 10000)",
         "not carried over: nodes[1] (198.51.100.2:9292, interpol)",
         "not carried over: max_down_ticks = 100",

@@ -17,7 +17,7 @@ const UP: Behaviour = Behaviour::Health(100);
 const KERNEL: [(&str, &str); 1] = [("OCF_RESKEY_dry_run", "false")];
 
 /// Panics (never skips) when the kernel tier runs where IPVS is missing.
-fn require_kernel() {
+pub fn require_kernel() {
     assert!(
         Path::new("/proc/net/ip_vs").exists(),
         "kernel tier: /proc/net/ip_vs is missing; run through tests/vm/run (BB_KERNEL_TIER={:?})",
@@ -26,7 +26,7 @@ fn require_kernel() {
 }
 
 /// Runs `f` on a thread in a fresh network namespace with `lo` up.
-fn in_netns(f: impl FnOnce() + Send + 'static) {
+pub fn in_netns(f: impl FnOnce() + Send + 'static) {
     require_kernel();
     let t = std::thread::Builder::new()
         .name("ocf-netns".into())
@@ -48,7 +48,7 @@ fn in_netns(f: impl FnOnce() + Send + 'static) {
 }
 
 /// `ipvsadm -Ln`, whitespace collapsed, headers dropped.
-fn ipvsadm() -> Vec<String> {
+pub fn ipvsadm() -> Vec<String> {
     let r = run(Command::new(require_tool("ipvsadm")).arg("-Ln"));
     r.expect_code(0);
     r.stdout()

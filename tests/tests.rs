@@ -6,6 +6,7 @@
 
 mod util;
 
+mod api;
 mod crm;
 mod crm_reload;
 mod health;
@@ -18,6 +19,8 @@ mod ocf;
 mod ocf_kernel;
 mod ocf_support;
 mod ocf_tools;
+mod parity;
+mod parity_kernel;
 mod puppet;
 mod spec;
 mod supervisor_kernel;

@@ -274,10 +274,13 @@ impl Demo {
     fn write_spec(&self) -> Result<(), DemoError> {
         let mut s = format!(
             "# written by `big_brother demo`\nname = \"{CLUSTER}\"\nfwmark = 7\nscheduler = \"wlc\"\n\
-             forward = \"ipip\"\ncheck_interval = \"{}ms\"\nramp_up_time = \"{}ms\"\n\n\
+             forward = \"ipip\"\ncheck_interval = \"{}ms\"\nramp_up_time = \"{}ms\"\n\
+             override_dir = \"{}\"\n\n\
              [[vip]]\naddress = \"192.0.2.7\"\n",
             self.interval.as_millis(),
-            (self.duration / 3).as_millis()
+            (self.duration / 3).as_millis(),
+            // Private, like the drains: a real /etc/big_brother/down/<cluster> must not count.
+            self.dir.path().join("data").display()
         );
         for srv in self.servers.iter().take(self.in_spec) {
             let _ = write!(

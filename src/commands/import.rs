@@ -24,6 +24,8 @@ pub struct Options {
     pub dry_run: bool,
     /// Replace existing specs that differ from the import.
     pub force: bool,
+    /// The original daemon's `--data-dir` (its override files), if not the default.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// What happens to one spec file.
@@ -35,6 +37,13 @@ enum Fate {
 }
 
 pub fn run(o: &Options) -> OcfCode {
+    if let Some(d) = o.data_dir.as_ref().filter(|d| !d.is_absolute()) {
+        eprintln!(
+            "big_brother import: --data-dir: expected an absolute directory (the original daemon's --data-dir), not {}",
+            d.display()
+        );
+        return OcfCode::ErrArgs;
+    }
     let text = match std::fs::read_to_string(&o.legacy) {
         Ok(t) => t,
         Err(e) => {
@@ -45,7 +54,13 @@ pub fn run(o: &Options) -> OcfCode {
     // The header names the source by its full path, so importing from another directory gives
     // the same bytes (and an unchanged file stays unchanged).
     let source = std::fs::canonicalize(&o.legacy).unwrap_or_else(|_| o.legacy.clone());
-    let import = match legacy::import(&source, &text, o.cluster.as_deref(), Some(&o.out_dir)) {
+    let import = match legacy::import_with_data_dir(
+        &source,
+        &text,
+        o.cluster.as_deref(),
+        Some(&o.out_dir),
+        o.data_dir.as_deref(),
+    ) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("{e}");

@@ -2,6 +2,7 @@
 //! the room that does the work, print, and return the exit code.
 
 pub mod agent;
+pub mod api;
 pub mod crm;
 pub mod demo;
 pub mod drain;

@@ -218,6 +218,37 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             s.drift
         );
     }
+    if let Some(o) = &s.override_state {
+        let _ = writeln!(
+            out,
+            "  override: {} — every node {} ({}{})",
+            o.state.as_str(),
+            match o.state {
+                crate::supervisor::overrides::Override::Up => "at full weight",
+                crate::supervisor::overrides::Override::Down => "at weight 0",
+            },
+            o.file.display(),
+            if o.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", o.reason)
+            }
+        );
+    }
+    if let Some(e) = &s.override_error {
+        let _ = writeln!(out, "  override file error: {e}");
+    }
+    if let Some(h) = s.on_change.as_ref().filter(|h| h.failures > 0) {
+        let _ = writeln!(
+            out,
+            "  on_change: {} of {} runs failed{}",
+            h.failures,
+            h.runs,
+            h.last_error
+                .as_ref()
+                .map_or_else(String::new, |e| format!("; last: {e}"))
+        );
+    }
     let _ = writeln!(
         out,
         "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8}  NOTE",
@@ -251,8 +282,18 @@ pub fn render(r: &Report, now: SystemTime) -> String {
         if !s.nodes.iter().any(|n| n.id == id) {
             let _ = writeln!(
                 out,
-                "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8}  every node is down",
-                id, "-", d.weight, "sorry", "-", "-"
+                "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8}  {}",
+                id,
+                "-",
+                d.weight,
+                "sorry",
+                "-",
+                "-",
+                if s.override_state.is_some() {
+                    "override down"
+                } else {
+                    "every node is down"
+                }
             );
         }
     }

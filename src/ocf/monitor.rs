@@ -28,20 +28,45 @@ pub enum State {
 
 pub fn monitor(env: &OcfEnv, params: &Params, level: u32) -> Result<State, AgentError> {
     let state = StateDir::new(&env.rsctmp, &params.cluster);
+    let status = match supervisor_state(&state)? {
+        Supervisor::Stopped => return stopped(&state, params),
+        Supervisor::Running(status) => status,
+    };
+    if level >= 10 {
+        compare_with_backend(&state, *status)?;
+    }
+    Ok(State::Running)
+}
+
+/// What the lock and the status file say about a cluster's supervisor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Supervisor {
+    /// Nobody holds the lock.
+    Stopped,
+    /// The lock is held, the supervisor reported ready, its heartbeat is fresh and its last tick
+    /// programmed the backend.
+    Running(Box<Status>),
+}
+
+/// The liveness rule `monitor` applies before it looks at IPVS (level 0), shared with
+/// `big_brother api` (its `Running: true`): lock held, status file present, heartbeat fresh, no
+/// backend error. A supervisor that holds the lock but fails one of the others is
+/// [`AgentError::Unhealthy`], with the reason. Reads only; creates nothing.
+pub fn supervisor_state(state: &StateDir) -> Result<Supervisor, AgentError> {
     let liveness = state.liveness().map_err(|source| AgentError::Io {
         what: "lock",
         path: state.lock(),
         source,
     })?;
     let pid = match liveness {
-        Liveness::Stopped => return stopped(&state, params),
+        Liveness::Stopped => return Ok(Supervisor::Stopped),
         Liveness::Running { pid } => pid,
     };
     let who = match pid {
         Some(p) => format!("supervisor pid {p}"),
         None => "supervisor".to_string(),
     };
-    let status = read_status(&state)?.ok_or_else(|| {
+    let status = read_status(state)?.ok_or_else(|| {
         AgentError::Unhealthy(format!(
             "{who} holds the lock but has not reported ready (no {})",
             state.status().display()
@@ -53,10 +78,7 @@ pub fn monitor(env: &OcfEnv, params: &Params, level: u32) -> Result<State, Agent
             "{who} cannot program IPVS: {e}"
         )));
     }
-    if level >= 10 {
-        compare_with_backend(&state, status)?;
-    }
-    Ok(State::Running)
+    Ok(Supervisor::Running(Box::new(status)))
 }
 
 fn read_status(state: &StateDir) -> Result<Option<Status>, AgentError> {
@@ -68,8 +90,9 @@ fn read_status(state: &StateDir) -> Result<Option<Status>, AgentError> {
 }
 
 fn check_heartbeat(status: &Status, who: &str) -> Result<(), AgentError> {
-    let age = status.age(SystemTime::now());
-    if age > status.stale_after() {
+    let now = SystemTime::now();
+    if !status.fresh(now) {
+        let age = status.age(now);
         return Err(AgentError::Unhealthy(format!(
             "{who} stopped reporting: last heartbeat {}s ago (limit {}s)",
             age.as_secs(),

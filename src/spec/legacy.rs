@@ -104,6 +104,19 @@ pub fn import(
     only: Option<&str>,
     out_dir: Option<&Path>,
 ) -> Result<Import, SpecError> {
+    import_with_data_dir(file, text, only, out_dir, None)
+}
+
+/// [`import`], for a legacy daemon that ran with `bigbro --data-dir DIR` (the directory of its
+/// `up/<cluster>` and `down/<cluster>` override files, not in its config): each spec gets
+/// `override_dir = "DIR"` unless DIR is the original's default, which is ours too.
+pub fn import_with_data_dir(
+    file: &Path,
+    text: &str,
+    only: Option<&str>,
+    out_dir: Option<&Path>,
+    data_dir: Option<&Path>,
+) -> Result<Import, SpecError> {
     let invalid = |problems: Vec<Problem>| SpecError::Invalid {
         file: file.to_path_buf(),
         problems,
@@ -198,7 +211,10 @@ pub fn import(
                 seen.insert(name.clone(), r.name_at);
             }
         }
-        if let Some(plan) = plan(&mut c, r, &defaults, form) {
+        if let Some(mut plan) = plan(&mut c, r, &defaults, form) {
+            plan.override_dir = data_dir
+                .filter(|d| *d != Path::new(super::model::defaults::OVERRIDE_DIR))
+                .map(Path::to_path_buf);
             if let Some(other) = marks.get(&plan.fwmark) {
                 let at = r.node.get("fwmark").map(|n| (n.line, Some(n.column)));
                 c.at(

@@ -63,6 +63,12 @@ pub struct Spec {
     pub rise: u32,
     pub backend_mode: BackendMode,
     pub sorry_server: Option<SorryServer>,
+    /// Where the original big_brother's cluster-wide override files live:
+    /// `<override_dir>/up/<name>` (every node at full weight) and `<override_dir>/down/<name>`
+    /// (every node at 0); up wins. Default `/etc/big_brother`, the original's `--data-dir`.
+    pub override_dir: PathBuf,
+    /// Command run when the number of down nodes changes (the original's `send_nsca`, opened up).
+    pub on_change: Option<OnChange>,
     pub vips: Vec<Vip>,
     pub nodes: Vec<Node>,
     pub ops: Ops,
@@ -150,6 +156,15 @@ pub struct SorryServer {
     pub weight: u32,
 }
 
+/// The `on_change` hook: an argument vector run without a shell, with the cluster's summary in
+/// `BB_*` environment variables, killed after `timeout`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnChange {
+    /// `argv[0]` is an absolute path.
+    pub argv: Vec<String>,
+    pub timeout: Duration,
+}
+
 /// Timeouts and intervals of one primitive's operations in the CIB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpSet {
@@ -200,4 +215,11 @@ pub mod defaults {
     pub const MAX_WEIGHT: u32 = 100;
     pub const SORRY_WEIGHT: u32 = 1;
     pub const CONFIG_DIR: &str = "/etc/big_brother";
+    /// The original big_brother's default data directory (`bigbro --data-dir`), which holds
+    /// its `up/<cluster>` and `down/<cluster>` override files.
+    pub const OVERRIDE_DIR: &str = "/etc/big_brother";
+    /// How long an `on_change` command may run before it is killed.
+    pub const ON_CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Most arguments an `on_change` command may have.
+    pub const ON_CHANGE_MAX_ARGS: usize = 64;
 }

@@ -26,6 +26,9 @@ pub struct RawSpec {
     pub rise: Option<S<i64>>,
     pub backend_mode: Option<S<String>>,
     pub sorry_server: Option<RawSorryServer>,
+    pub override_dir: Option<S<String>>,
+    pub on_change: Option<S<Vec<String>>>,
+    pub on_change_timeout: Option<S<toml::Value>>,
     #[serde(default)]
     pub vip: Vec<RawVip>,
     #[serde(default)]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::*;
@@ -597,6 +597,22 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
         })
     });
 
+    let override_dir = match &raw.override_dir {
+        None => PathBuf::from(defaults::OVERRIDE_DIR),
+        Some(d) => {
+            let dir = d.get_ref();
+            if !dir.starts_with('/') || dir.chars().any(char::is_control) {
+                c.at(
+                    d,
+                    "override_dir",
+                    format!("an absolute directory path (it holds up/<cluster> and down/<cluster>), not {dir:?}"),
+                );
+            }
+            PathBuf::from(dir)
+        }
+    };
+    let on_change = on_change(&mut c, &raw);
+
     let ops_raw = raw.ops.unwrap_or_default();
     let ops = Ops {
         ipvs: c.opset(ops_raw.ipvs.as_ref(), "ops.ipvs", Ops::DEFAULT.ipvs),
@@ -619,6 +635,8 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             rise,
             backend_mode,
             sorry_server,
+            override_dir,
+            on_change,
             vips,
             nodes,
             ops,
@@ -630,6 +648,62 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
         Err(problems)
     }
 }
+
+/// `on_change` and `on_change_timeout`: an argument array whose first element is an absolute
+/// path (no shell and no `PATH` lookup, so what runs is exactly what the spec names).
+fn on_change(c: &mut Checker<'_>, raw: &RawSpec) -> Option<OnChange> {
+    let timeout = c.duration(
+        &raw.on_change_timeout,
+        "on_change_timeout",
+        defaults::ON_CHANGE_TIMEOUT,
+    );
+    if let Some(t) = &raw.on_change_timeout {
+        if raw.on_change.is_none() {
+            c.at(
+                t,
+                "on_change_timeout",
+                "on_change beside it (the command it limits)",
+            );
+        } else if timeout > ON_CHANGE_MAX_TIMEOUT {
+            c.at(
+                t,
+                "on_change_timeout",
+                format!(
+                    "at most {} (a notifier running longer holds back the next notification)",
+                    duration::render(ON_CHANGE_MAX_TIMEOUT)
+                ),
+            );
+        }
+    }
+    let v = raw.on_change.as_ref()?;
+    let argv = v.get_ref();
+    let problem = match argv.first() {
+        None => Some("a command as an argument array, like [\"/usr/local/bin/notify\", \"--team\", \"lb\"], not an empty array".to_string()),
+        Some(p) if !p.starts_with('/') => Some(format!(
+            "an absolute path as the first element (the command runs without a shell or PATH lookup), not {p:?}"
+        )),
+        Some(_) if argv.len() > defaults::ON_CHANGE_MAX_ARGS => Some(format!(
+            "at most {} arguments, not {}",
+            defaults::ON_CHANGE_MAX_ARGS,
+            argv.len()
+        )),
+        Some(_) if argv.iter().any(|a| a.contains('\0')) => {
+            Some("arguments without NUL characters".to_string())
+        }
+        Some(_) => None,
+    };
+    if let Some(p) = problem {
+        c.at(v, "on_change", p);
+        return None;
+    }
+    Some(OnChange {
+        argv: argv.clone(),
+        timeout,
+    })
+}
+
+/// Longest `on_change_timeout` allowed.
+const ON_CHANGE_MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[cfg(test)]
 mod tests {
@@ -798,6 +872,57 @@ mod tests {
             )),
             vec!["sorry_server.port"]
         );
+    }
+
+    #[test]
+    fn override_dir() {
+        let s = spec("fwmark = 1").unwrap();
+        assert_eq!(s.override_dir, Path::new("/etc/big_brother"));
+        let s = spec("fwmark = 1\noverride_dir = \"/var/lib/bigbro\"").unwrap();
+        assert_eq!(s.override_dir, Path::new("/var/lib/bigbro"));
+        assert_eq!(
+            keys(spec("fwmark = 1\noverride_dir = \"data\"")),
+            vec!["override_dir"]
+        );
+    }
+
+    #[test]
+    fn on_change() {
+        let s = spec("fwmark = 1").unwrap();
+        assert_eq!(s.on_change, None);
+        let s = spec("fwmark = 1\non_change = [\"/usr/local/bin/notify\", \"--team\", \"lb\"]")
+            .unwrap();
+        let hook = s.on_change.unwrap();
+        assert_eq!(hook.argv, ["/usr/local/bin/notify", "--team", "lb"]);
+        assert_eq!(hook.timeout, Duration::from_secs(10));
+        let s =
+            spec("fwmark = 1\non_change = [\"/bin/true\"]\non_change_timeout = \"2s\"").unwrap();
+        assert_eq!(s.on_change.unwrap().timeout, Duration::from_secs(2));
+        for (bad, key) in [
+            ("on_change = []", "on_change"),
+            ("on_change = [\"notify\"]", "on_change"),
+            ("on_change = [\"/bin/x\", \"a\\u0000b\"]", "on_change"),
+            ("on_change_timeout = \"2s\"", "on_change_timeout"),
+            (
+                "on_change = [\"/bin/x\"]\non_change_timeout = \"1h\"",
+                "on_change_timeout",
+            ),
+        ] {
+            assert_eq!(
+                keys(spec(&format!("fwmark = 1\n{bad}"))),
+                vec![key],
+                "{bad}"
+            );
+        }
+        let many = format!(
+            "fwmark = 1\non_change = [\"/bin/x\"{}]",
+            ", \"a\"".repeat(64)
+        );
+        assert_eq!(keys(spec(&many)), vec!["on_change"]);
+        // A string instead of an array is a shape error from the parser, with its position.
+        let text = format!("{BASE}fwmark = 1\non_change = \"/bin/x --y\"\n{TAIL}");
+        let e = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(e.contains("t.toml:3"), "{e}");
     }
 
     #[test]

@@ -12,19 +12,21 @@
 //! Reload (SIGHUP) re-reads the spec and changes the service in place; a spec that does not
 //! validate is refused and recorded, and the running one stays.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::checker::{self, Checkers, Observation};
 use super::drain;
+use super::on_change::{self, Hook};
+use super::overrides::{self, Override};
 use super::policy::{self, NodeState, Policy};
 use super::reconcile;
 use super::repr::{DestRepr, ServiceRepr};
 use super::runtime::{self, Notifier};
 use super::state::StateDir;
-use super::status::{self, NodeStatus, ReloadStatus, Status};
+use super::status::{self, NodeStatus, OverrideStatus, ReloadStatus, Status};
 use crate::ipvs::{Dest, DestEntry, Ipvs, IpvsError, Service, ServiceKey};
 use crate::ocf::error::AgentError;
 use crate::ocf::log;
@@ -76,6 +78,15 @@ pub struct Controller {
     drains: drain::Watch,
     drained: BTreeSet<String>,
     drain_error: Option<String>,
+    overrides: overrides::Watch,
+    override_now: overrides::Current,
+    override_error: Option<String>,
+    hook: Option<Hook>,
+    /// The down-node count of the last tick (`None` until the first, and after the hook
+    /// changed), for `on_change`.
+    last_down: Option<usize>,
+    /// Per node id: checks and failed checks since start (carried across reloads by id).
+    counters: BTreeMap<String, (u64, u64)>,
     applied: Vec<Dest>,
     /// Whether `applied` is what the backend held after the last tick (drift is measured
     /// against it): false before the first tick, after a failed one, and for a new service.
@@ -114,6 +125,8 @@ impl Controller {
     ) -> Controller {
         let (tx, rx) = mpsc::channel();
         let drains = drain::Watch::new(drain::path(&ident.cluster));
+        let overrides = overrides::Watch::new(&run.spec.override_dir, &ident.cluster);
+        let hook = spawn_hook(&run.spec, &ident.cluster);
         Controller {
             policy: Policy::from_spec(&run.spec),
             spec: run.spec,
@@ -132,6 +145,12 @@ impl Controller {
             drains,
             drained: BTreeSet::new(),
             drain_error: None,
+            overrides,
+            override_now: overrides::Current::default(),
+            override_error: None,
+            hook,
+            last_down: None,
+            counters: BTreeMap::new(),
             applied: Vec::new(),
             applied_valid: false,
             drift: 0,
@@ -366,6 +385,9 @@ impl Controller {
         let before = state.weight(&self.policy, node.max_weight, now);
         state.observe(obs, &self.policy);
         self.observed[obs.node] = true;
+        let c = self.counters.entry(node.id()).or_default();
+        c.0 += 1;
+        c.1 += u64::from(obs.result.is_err());
         state.weight(&self.policy, node.max_weight, now) != before
     }
 
@@ -377,8 +399,10 @@ impl Controller {
         }
         self.poll_drains();
         let now = Instant::now();
+        self.poll_overrides(now);
         policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
-        let want = policy::desired(&self.spec, &self.nodes, &self.drained, now);
+        let ovr = self.override_now.state;
+        let want = policy::desired_with_override(&self.spec, &self.nodes, &self.drained, ovr, now);
         let key = self.key;
         let last = self.applied_valid.then_some(self.applied.as_slice());
         self.applied_valid = false;
@@ -411,6 +435,7 @@ impl Controller {
         }
         self.applied = want;
         self.applied_valid = true;
+        self.notify_change(now);
         self.backend_error = None;
         self.tick += 1;
         self.write_status();
@@ -441,6 +466,88 @@ impl Controller {
         }
     }
 
+    /// Re-reads the override files; lifting a `down` override restarts the ramps (nobody had
+    /// new connections meanwhile).
+    fn poll_overrides(&mut self, now: Instant) {
+        let (cur, err) = self.overrides.poll();
+        let (cur, err) = (cur.clone(), err);
+        if cur != self.override_now {
+            let (up, down) = self.overrides.paths();
+            match cur.state {
+                Some(o) => log::warn(format!(
+                    "{}: override {} in force ({}){}",
+                    self.ident.cluster,
+                    o.as_str(),
+                    if o == Override::Up { up } else { down }.display(),
+                    if cur.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", cur.reason)
+                    }
+                )),
+                None => log::info(format!(
+                    "{}: override lifted; weights follow health again",
+                    self.ident.cluster
+                )),
+            }
+            if self.override_now.state == Some(Override::Down) && cur.state.is_none() {
+                for n in &mut self.nodes {
+                    n.restart_ramp(now);
+                }
+            }
+            self.override_now = cur;
+        }
+        let err = err.map(|e| e.to_string());
+        if err != self.override_error {
+            if let Some(e) = &err {
+                log::warn(format!(
+                    "{}: cannot read the override files, keeping the last answer: {e}",
+                    self.ident.cluster
+                ));
+            }
+            self.override_error = err;
+        }
+    }
+
+    /// Hands a summary to the `on_change` hook when the count of down nodes changed.
+    fn notify_change(&mut self, now: Instant) {
+        let Some(hook) = &self.hook else { return };
+        let weights = policy::node_weights(
+            &self.spec,
+            &self.nodes,
+            &self.drained,
+            self.override_now.state,
+            now,
+        );
+        let down: Vec<String> = self
+            .spec
+            .nodes
+            .iter()
+            .zip(&weights)
+            .filter(|(_, w)| **w == 0)
+            .map(|(n, _)| n.id())
+            .collect();
+        if self.last_down == Some(down.len()) {
+            return;
+        }
+        self.last_down = Some(down.len());
+        let combined_weight = self
+            .spec
+            .nodes
+            .iter()
+            .map(|n| u64::from(self.weight_of(n)))
+            .sum();
+        hook.send(on_change::Summary {
+            cluster: self.ident.cluster.clone(),
+            service: self.key.to_string(),
+            total: self.spec.nodes.len(),
+            down,
+            combined_weight,
+            override_state: self.override_now.state,
+            at: status::unix_secs(SystemTime::now()),
+        });
+    }
+
     fn weight_of(&self, node: &spec::Node) -> u32 {
         self.applied
             .iter()
@@ -460,6 +567,8 @@ impl Controller {
             .map(|(n, s)| {
                 let weight = self.weight_of(n);
                 let sum = s.summary(&self.policy, n.max_weight, weight, now);
+                let (checks, check_failures) =
+                    self.counters.get(&n.id()).copied().unwrap_or_default();
                 NodeStatus {
                     id: n.id(),
                     address: n.address,
@@ -471,6 +580,8 @@ impl Controller {
                     last_error: sum.last_error,
                     forced_reason: sum.forced_reason,
                     since: now_unix.saturating_sub(sum.since_secs as u64),
+                    checks,
+                    check_failures,
                 }
             })
             .collect();
@@ -493,6 +604,16 @@ impl Controller {
             backend_error: self.backend_error.clone(),
             drain_error: self.drain_error.clone(),
             drift: self.drift,
+            override_state: self.override_now.state.map(|state| {
+                let (up, down) = self.overrides.paths();
+                OverrideStatus {
+                    state,
+                    file: if state == Override::Up { up } else { down }.to_path_buf(),
+                    reason: self.override_now.reason.clone(),
+                }
+            }),
+            override_error: self.override_error.clone(),
+            on_change: self.hook.as_ref().map(Hook::stats),
             nodes,
         }
     }
@@ -585,6 +706,18 @@ impl Controller {
         }
         self.digest = run.digest;
         self.policy = Policy::from_spec(&self.spec);
+        if self.spec.override_dir != old_spec.override_dir {
+            self.overrides = overrides::Watch::new(&self.spec.override_dir, &self.ident.cluster);
+        }
+        match (&mut self.hook, &self.spec.on_change) {
+            (Some(h), Some(cmd)) => h.set_command(cmd.clone()),
+            (None, Some(_)) => {
+                // A new hook starts by hearing the current state, as at start.
+                self.hook = spawn_hook(&self.spec, &self.ident.cluster);
+                self.last_down = None;
+            }
+            (_, None) => self.hook = None,
+        }
         let existing = self.ensure_service()?;
         if old_key != self.key {
             log::warn(format!(
@@ -603,6 +736,19 @@ impl Controller {
         }
         self.start_nodes(&existing, previous)?;
         self.tick().map_err(|e| self.ipvs_err(e))
+    }
+}
+
+/// The `on_change` hook's thread, if the spec has one (a thread that cannot start is logged: a
+/// notifier is never worth failing the cluster for).
+fn spawn_hook(spec: &Spec, cluster: &str) -> Option<Hook> {
+    let cmd = spec.on_change.clone()?;
+    match Hook::spawn(cmd, cluster) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            log::error(format!("{cluster}: cannot start the on_change thread: {e}"));
+            None
+        }
     }
 }
 

@@ -20,6 +20,21 @@ pub const FILE_NAME: &str = "dryrun-ipvs.json";
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct TableRepr {
     services: Vec<ServiceEntry>,
+    #[serde(default)]
+    ops: OpCounts,
+}
+
+/// How many changes of each kind the table has seen since the file was created: what a test
+/// needs to tell "edited in place" from "deleted and re-created" (the kernel shows the
+/// difference through reset counters and lost connections; this table has neither).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpCounts {
+    pub services_added: u64,
+    pub services_edited: u64,
+    pub services_deleted: u64,
+    pub dests_added: u64,
+    pub dests_edited: u64,
+    pub dests_deleted: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -32,12 +47,14 @@ struct ServiceEntry {
 pub struct FileBacked {
     mem: Memory,
     path: PathBuf,
+    ops: OpCounts,
 }
 
 impl FileBacked {
     /// Loads `path` if it exists (an absent file is an empty table).
     pub fn open(path: &Path) -> Result<FileBacked, IpvsError> {
         let mut mem = Memory::new();
+        let mut ops = OpCounts::default();
         match std::fs::read(path) {
             Ok(bytes) => {
                 let table: TableRepr =
@@ -45,6 +62,7 @@ impl FileBacked {
                         op: "load dry-run table",
                         reason: format!("{}: {e}", path.display()),
                     })?;
+                ops = table.ops;
                 for entry in &table.services {
                     let svc = Service::from(&entry.service);
                     mem.add_service(&svc)?;
@@ -64,6 +82,7 @@ impl FileBacked {
         Ok(FileBacked {
             mem,
             path: path.to_path_buf(),
+            ops,
         })
     }
 
@@ -72,8 +91,16 @@ impl FileBacked {
         &self.mem
     }
 
+    /// Changes made so far, by kind.
+    pub fn ops(&self) -> OpCounts {
+        self.ops
+    }
+
     fn persist(&mut self) -> Result<(), IpvsError> {
-        let mut table = TableRepr::default();
+        let mut table = TableRepr {
+            services: Vec::new(),
+            ops: self.ops,
+        };
         for svc in self.mem.services()? {
             let dests = self
                 .mem
@@ -99,9 +126,11 @@ impl FileBacked {
     /// Runs one mutation and persists the table when it succeeded.
     fn mutate(
         &mut self,
+        count: fn(&mut OpCounts) -> &mut u64,
         f: impl FnOnce(&mut Memory) -> Result<(), IpvsError>,
     ) -> Result<(), IpvsError> {
         f(&mut self.mem)?;
+        *count(&mut self.ops) += 1;
         self.persist()
     }
 }
@@ -114,25 +143,25 @@ impl Ipvs for FileBacked {
         self.mem.services()
     }
     fn add_service(&mut self, svc: &Service) -> Result<(), IpvsError> {
-        self.mutate(|m| m.add_service(svc))
+        self.mutate(|o| &mut o.services_added, |m| m.add_service(svc))
     }
     fn edit_service(&mut self, svc: &Service) -> Result<(), IpvsError> {
-        self.mutate(|m| m.edit_service(svc))
+        self.mutate(|o| &mut o.services_edited, |m| m.edit_service(svc))
     }
     fn del_service(&mut self, key: &ServiceKey) -> Result<(), IpvsError> {
-        self.mutate(|m| m.del_service(key))
+        self.mutate(|o| &mut o.services_deleted, |m| m.del_service(key))
     }
     fn dests(&mut self, key: &ServiceKey) -> Result<Vec<DestEntry>, IpvsError> {
         self.mem.dests(key)
     }
     fn add_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
-        self.mutate(|m| m.add_dest(key, dest))
+        self.mutate(|o| &mut o.dests_added, |m| m.add_dest(key, dest))
     }
     fn edit_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
-        self.mutate(|m| m.edit_dest(key, dest))
+        self.mutate(|o| &mut o.dests_edited, |m| m.edit_dest(key, dest))
     }
     fn del_dest(&mut self, key: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), IpvsError> {
-        self.mutate(|m| m.del_dest(key, addr, port))
+        self.mutate(|o| &mut o.dests_deleted, |m| m.del_dest(key, addr, port))
     }
 }
 
@@ -178,6 +207,16 @@ mod tests {
 
         let mut b = FileBacked::open(&path).unwrap();
         assert_eq!(b.service(&s.key).unwrap(), Some(s.clone()));
+        assert_eq!(
+            b.ops(),
+            OpCounts {
+                services_added: 1,
+                dests_added: 2,
+                dests_edited: 1,
+                ..OpCounts::default()
+            },
+            "the counts survive a reopen"
+        );
         let weights: Vec<u32> = b
             .dests(&s.key)
             .unwrap()

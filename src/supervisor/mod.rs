@@ -11,13 +11,17 @@
 //! (the status file), [`controller`] (the tick loop that owns the backend), [`backend`] and
 //! [`dryrun`] (which IPVS table), and from the health work [`checker`] (one thread per node),
 //! [`policy`] (pure: health → weight, damping, ramp-up, all-down rule), [`reconcile`] (pure:
-//! desired vs kernel → minimal changes) and [`drain`] (operator drains, persisted).
+//! desired vs kernel → minimal changes) and [`drain`] (operator drains, persisted); from the
+//! parity work with the original big_brother, [`overrides`] (its cluster-wide `up`/`down` files)
+//! and [`on_change`] (the notification hook that replaces its `send_nsca`).
 
 pub mod backend;
 pub mod checker;
 pub mod controller;
 pub mod drain;
 pub mod dryrun;
+pub mod on_change;
+pub mod overrides;
 pub mod policy;
 pub mod reconcile;
 pub mod repr;

@@ -16,7 +16,9 @@
 //!   treats it as up at W and converges to its health along the same ramp (from W instead of 0),
 //!   so a restart never drops a serving node to 0.
 //!
-//! Per cluster ([`desired`]): drained nodes get 0; `active_passive` keeps only the best serving
+//! Per cluster ([`desired`]): a cluster-wide override ([`desired_with_override`], the original's
+//! `up`/`down` files) first puts every node at `max_weight` or 0; drained nodes get 0;
+//! `active_passive` keeps only the best serving
 //! node; when no node has a weight above 0 the cluster is **quiesced** (every node at 0, nobody
 //! deleted), and the spec's `sorry_server`, if any, is added until a node serves again.
 
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::checker::Observation;
+use super::overrides::Override;
 use crate::ipvs::{Dest, DestEntry};
 use crate::spec::{BackendMode, Spec};
 
@@ -253,6 +256,18 @@ impl NodeState {
         self.drained = drained;
     }
 
+    /// Restarts the ramp from 0 for a serving node: a cluster-wide `down` override was lifted,
+    /// and, as after an undrain, the node has had no new connections for a while.
+    pub fn restart_ramp(&mut self, now: Instant) {
+        if self.mode == Mode::Up && self.health.is_some() {
+            self.ramp = Some(Ramp {
+                start: now,
+                from: 0,
+            });
+            self.adopted = None;
+        }
+    }
+
     /// The node's own weight at `now` (drain and cluster rules are applied by [`desired`]).
     pub fn weight(&self, policy: &Policy, max_weight: u32, now: Instant) -> u32 {
         if self.mode != Mode::Up {
@@ -355,23 +370,56 @@ pub fn desired(
     drained: &BTreeSet<String>,
     now: Instant,
 ) -> Vec<Dest> {
+    desired_with_override(spec, states, drained, None, now)
+}
+
+/// Each node's own weight at `now`, before the cluster rules (`active_passive`, sorry server):
+/// 0 when drained; under an override, `max_weight` for [`Override::Up`] (no ramp: the operator
+/// said "serve", as the original's up file gave 100 at once) and 0 for [`Override::Down`].
+/// A node is *down* for notifications when this is 0.
+pub fn node_weights(
+    spec: &Spec,
+    states: &[NodeState],
+    drained: &BTreeSet<String>,
+    ovr: Option<Override>,
+    now: Instant,
+) -> Vec<u32> {
     let policy = Policy::from_spec(spec);
-    let mut weights: Vec<u32> = spec
-        .nodes
+    spec.nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| match states.get(i) {
-            Some(s) if !drained.contains(&n.id()) => s.weight(&policy, n.max_weight, now),
-            _ => 0,
+        .map(|(i, n)| match (states.get(i), ovr) {
+            // A drain is about one node and outlives a cluster-wide override.
+            _ if drained.contains(&n.id()) => 0,
+            (_, Some(Override::Up)) => n.max_weight,
+            (_, Some(Override::Down)) => 0,
+            (Some(s), None) => s.weight(&policy, n.max_weight, now),
+            (None, None) => 0,
         })
-        .collect();
+        .collect()
+}
+
+/// [`desired`] with the cluster-wide override files in force (see [`node_weights`]); the
+/// cluster rules then apply as usual: under `down` every node is at 0, so the sorry server, if
+/// any, is added; under `up` an `active_passive` cluster still serves from one node.
+pub fn desired_with_override(
+    spec: &Spec,
+    states: &[NodeState],
+    drained: &BTreeSet<String>,
+    ovr: Option<Override>,
+    now: Instant,
+) -> Vec<Dest> {
+    let mut weights = node_weights(spec, states, drained, ovr, now);
     if spec.backend_mode == BackendMode::ActivePassive {
+        // The healthy node with the lowest priority; ties go to the lowest address (numeric,
+        // where the original compared strings), then port. Switching is one reconcile: the new
+        // node's raise and the old one's drop are in the same desired set.
         let active = spec
             .nodes
             .iter()
             .enumerate()
             .filter(|(i, _)| weights[*i] > 0)
-            .min_by_key(|(_, n)| (n.priority, n.address))
+            .min_by_key(|(_, n)| (n.priority, n.address, n.real_port))
             .map(|(i, _)| i);
         for (i, w) in weights.iter_mut().enumerate() {
             if Some(i) != active {
@@ -526,6 +574,8 @@ mod tests {
             rise: 1,
             backend_mode: BackendMode::ActiveActive,
             sorry_server: None,
+            override_dir: crate::spec::defaults::OVERRIDE_DIR.into(),
+            on_change: None,
             vips: vec![],
             nodes: (0..n)
                 .map(|i| Node {
@@ -905,3 +955,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "policy_parity.rs"]
+mod parity_tests;

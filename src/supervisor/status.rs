@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::on_change::HookStats;
+use super::overrides::Override;
 use super::repr::{DestRepr, ServiceRepr};
 use super::state::write_atomic;
 
@@ -48,11 +50,32 @@ pub struct Status {
     /// Why the drain file could not be read, if it could not (the previous drains stay).
     #[serde(default)]
     pub drain_error: Option<String>,
+    /// The cluster-wide override in force (the original's `up`/`down` files), if any.
+    #[serde(default, rename = "override")]
+    pub override_state: Option<OverrideStatus>,
+    /// Why the override files could not be examined, if they could not (the previous answer
+    /// stays in force).
+    #[serde(default)]
+    pub override_error: Option<String>,
+    /// The `on_change` hook's counters, when the spec has one.
+    #[serde(default)]
+    pub on_change: Option<HookStats>,
     /// Changes found in the backend that this supervisor did not make (someone ran `ipvsadm`),
     /// counted since start; each was undone by the tick that found it.
     #[serde(default)]
     pub drift: u64,
     pub nodes: Vec<NodeStatus>,
+}
+
+/// An override file in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideStatus {
+    pub state: Override,
+    /// The file that decides it.
+    pub file: PathBuf,
+    /// Its first line (may be empty).
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// Outcome of the latest configuration reload (SIGHUP).
@@ -90,9 +113,27 @@ pub struct NodeStatus {
     pub forced_reason: Option<String>,
     /// Unix seconds since the node entered `state`.
     pub since: u64,
+    /// Checks answered or failed since the supervisor started.
+    #[serde(default)]
+    pub checks: u64,
+    /// Of those, checks that failed (refused, timeout, bad answer); a `Health: 0` answer is a
+    /// check that worked.
+    #[serde(default)]
+    pub check_failures: u64,
 }
 
 impl Status {
+    /// Sum of the weights applied to the nodes (not the sorry server): the original's
+    /// `CombinedWeight`.
+    pub fn combined_weight(&self) -> u64 {
+        self.nodes.iter().map(|n| u64::from(n.weight)).sum()
+    }
+
+    /// Whether the heartbeat is recent enough at `now` (see [`Status::stale_after`]).
+    pub fn fresh(&self, now: SystemTime) -> bool {
+        self.age(now) <= self.stale_after()
+    }
+
     /// How old the heartbeat may get before `monitor` calls the supervisor stuck.
     pub fn stale_after(&self) -> Duration {
         (Duration::from_millis(self.check_interval_ms) * STALE_INTERVALS).max(STALE_MIN)
@@ -168,6 +209,9 @@ pub(crate) mod tests {
             dests: vec![],
             backend_error: None,
             drain_error: None,
+            override_state: None,
+            override_error: None,
+            on_change: None,
             drift: 0,
             nodes: vec![],
         }

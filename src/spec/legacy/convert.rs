@@ -168,6 +168,10 @@ pub struct Plan {
     pub(super) ramp_up_time: Duration,
     pub(super) backend_mode: BackendMode,
     pub(super) downpage: bool,
+    /// `bigbro --data-dir`, when the operator said it was not the default.
+    pub(super) override_dir: Option<std::path::PathBuf>,
+    /// The `nagios` block, complete: (host, check, server) for the `on_change` hook.
+    pub(super) nagios: Option<(String, String, String)>,
     pub(super) nodes: Vec<PlanNode>,
     pub(super) dropped: Vec<Dropped>,
     pub(super) notes: Vec<String>,
@@ -291,8 +295,19 @@ pub fn plan(c: &mut Check, r: &RawCluster<'_>, defaults: &Settings, form: Form) 
         ));
     }
 
-    // Keys with no equivalent.
-    if let Some(n) = &s.nagios {
+    // nagios: the same passive check, sent by an on_change hook that runs send_nsca.
+    let mut nagios = None;
+    if let Some(Nagios {
+        server: Some(server),
+        check: Some(check),
+        host: Some(host),
+    }) = &s.nagios
+    {
+        notes.push(format!(
+            "nagios (server {server}, check {check}, host {host}) becomes on_change running send_nsca as the original did (install nsca-client)"
+        ));
+        nagios = Some((host.clone(), check.clone(), server.clone()));
+    } else if let Some(n) = &s.nagios {
         let parts: Vec<String> = [
             ("server", &n.server),
             ("check", &n.check),
@@ -307,7 +322,7 @@ pub fn plan(c: &mut Check, r: &RawCluster<'_>, defaults: &Settings, form: Form) 
             } else {
                 format!("nagios ({})", parts.join(", "))
             },
-            why: "big_brother does not run send_nsca; an on_change hook to run your own notifier is coming".into(),
+            why: "incomplete (the original needed server, check and host to run send_nsca); set on_change to notify".into(),
         });
     }
     if let Some(t) = s.max_down_ticks {
@@ -411,6 +426,8 @@ pub fn plan(c: &mut Check, r: &RawCluster<'_>, defaults: &Settings, form: Form) 
         ramp_up_time,
         backend_mode,
         downpage,
+        override_dir: None,
+        nagios,
         nodes,
         dropped,
         notes,

@@ -11,6 +11,11 @@ use super::{Form, Plan, DOWNPAGE_ADDRESS};
 use crate::spec::duration;
 use crate::spec::model::defaults;
 
+/// The shell script the imported `on_change` runs for a `nagios` block: $1 host, $2 check,
+/// $3 server; the state comes from the hook's environment.
+pub const NSCA_SCRIPT: &str =
+    "printf '%s,%s,%s,%s\\n' \"$1\" \"$2\" \"$BB_NAGIOS_CODE\" \"$BB_MESSAGE\" | send_nsca -H \"$3\" -d ,";
+
 /// A TOML basic string.
 pub fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -93,6 +98,30 @@ pub fn render(source: &Path, form: Form, plan: &Plan) -> String {
         defaults::RISE
     );
     let _ = writeln!(t, "backend_mode = {}", string(plan.backend_mode.as_str()));
+    if let Some(d) = &plan.override_dir {
+        let _ = writeln!(
+            t,
+            "override_dir = {}          # bigbro --data-dir: its up/ and down/ override files",
+            string(&d.display().to_string())
+        );
+    }
+    if let Some((host, check, server)) = &plan.nagios {
+        // The original's Nagios passive check, byte for byte: `echo 'host,check,code,message'
+        // | send_nsca -H server -d ,` (nagios.rb). The values are arguments ($1..$3), never
+        // part of the script, so no quoting can break it.
+        t.push_str(
+            "# nagios: the original's passive check via send_nsca, run on every change
+",
+        );
+        let _ = writeln!(
+            t,
+            "on_change = [\"/bin/sh\", \"-c\", {}, \"big_brother-nsca\", {}, {}, {}]",
+            string(NSCA_SCRIPT),
+            string(host),
+            string(check),
+            string(server)
+        );
+    }
 
     if plan.downpage {
         t.push_str("\n[sorry_server]                  # has_downpage: true\n");

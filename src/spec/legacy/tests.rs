@@ -77,13 +77,26 @@ fn active_passive_with_downpage_and_priorities() {
     assert_eq!(s.nodes[0].path, "/webapp/status");
     // `max_weight:` with no value is the original's "no cap".
     assert_eq!(s.nodes[0].max_weight, 100);
-    // nagios merged from _big_brother (server, host) and the cluster (check), then dropped.
+    // nagios merged from _big_brother (server, host) and the cluster (check), then carried
+    // over as an on_change hook running send_nsca with the original's line.
     assert!(
-        w.dropped.iter().any(|d| d.key
-            == "nagios (server nsca.example.net, check webapp_status, host prod-load)"
-            && d.why.contains("send_nsca")),
+        w.notes.iter().any(|n| n.starts_with(
+            "nagios (server nsca.example.net, check webapp_status, host prod-load) becomes on_change"
+        )),
         "{:?}",
-        w.dropped
+        w.notes
+    );
+    assert!(!w.dropped.iter().any(|d| d.key.starts_with("nagios")));
+    let hook = s.on_change.as_ref().unwrap();
+    assert_eq!(hook.argv[..2], ["/bin/sh", "-c"]);
+    assert_eq!(
+        hook.argv[3..],
+        [
+            "big_brother-nsca",
+            "prod-load",
+            "webapp_status",
+            "nsca.example.net"
+        ]
     );
     // active_passive: no relay service; the explicit offset is reported.
     assert!(w.dropped.iter().any(|d| d.key == "offset = 10000"));

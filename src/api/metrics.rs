@@ -1,0 +1,297 @@
+//! `GET /metrics`: the clusters' status files in the Prometheus text exposition format (0.0.4).
+//! Pure: views in, text out. Counters count since the supervisor started (a restart resets
+//! them, which Prometheus' `rate()` handles); a node's health is left out until it has one.
+//!
+//! Families (labels `cluster`, and `node` = the node id as `status` shows it):
+//! - per cluster: `big_brother_cluster_running`, `…_combined_weight`, `…_heartbeat_age_seconds`,
+//!   `…_override` (`state` = up|down), `…_drift_repairs_total`, `…_reloads_total`,
+//!   `…_reload_failed`, `…_on_change_runs_total`, `…_on_change_failures_total`;
+//! - per node: `big_brother_node_health`, `…_weight`, `…_check_latency_seconds`,
+//!   `…_checks_total`, `…_check_failures_total`, `…_drained`.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use super::view::ClusterView;
+use crate::supervisor::overrides::Override;
+
+/// A label value with `\`, `"` and line feeds escaped as the format requires.
+fn label(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A sample value: integers as integers, floats in full (Rust never prints an exponent).
+fn value(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+struct Family<'a> {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: Vec<(Vec<(&'static str, &'a str)>, f64)>,
+}
+
+impl<'a> Family<'a> {
+    fn new(name: &'static str, kind: &'static str, help: &'static str) -> Family<'a> {
+        Family {
+            name,
+            kind,
+            help,
+            samples: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, labels: Vec<(&'static str, &'a str)>, v: f64) {
+        self.samples.push((labels, v));
+    }
+
+    fn render(&self, out: &mut String) {
+        // `writeln!` into a String cannot fail.
+        let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
+        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
+        for (labels, v) in &self.samples {
+            let l: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
+                .collect();
+            let _ = writeln!(out, "{}{{{}}} {}", self.name, l.join(","), value(*v));
+        }
+    }
+}
+
+/// The whole `/metrics` page for `views` at `now`.
+pub fn render(views: &[ClusterView], now: SystemTime) -> String {
+    let mut running = Family::new(
+        "big_brother_cluster_running",
+        "gauge",
+        "1 when the cluster's supervisor holds its lock, has a fresh heartbeat and programs IPVS (what the agent's monitor checks), else 0.",
+    );
+    let mut combined = Family::new(
+        "big_brother_cluster_combined_weight",
+        "gauge",
+        "Sum of the weights applied to the cluster's nodes (the original big_brother's CombinedWeight).",
+    );
+    let mut age = Family::new(
+        "big_brother_cluster_heartbeat_age_seconds",
+        "gauge",
+        "Seconds since the supervisor last wrote its status file.",
+    );
+    let mut ovr = Family::new(
+        "big_brother_cluster_override",
+        "gauge",
+        "1 for the cluster-wide override file in force (state up or down), else 0.",
+    );
+    let mut drift = Family::new(
+        "big_brother_cluster_drift_repairs_total",
+        "counter",
+        "Changes to the IPVS service made outside big_brother (someone ran ipvsadm), each undone by the tick that found it.",
+    );
+    let mut reloads = Family::new(
+        "big_brother_cluster_reloads_total",
+        "counter",
+        "Spec reloads attempted (reload-agent or SIGHUP), successful or not.",
+    );
+    let mut reload_failed = Family::new(
+        "big_brother_cluster_reload_failed",
+        "gauge",
+        "1 when the last reload was refused and the previous spec still runs.",
+    );
+    let mut hook_runs = Family::new(
+        "big_brother_cluster_on_change_runs_total",
+        "counter",
+        "on_change commands started.",
+    );
+    let mut hook_failures = Family::new(
+        "big_brother_cluster_on_change_failures_total",
+        "counter",
+        "on_change commands that failed to start, exited non-zero, died or timed out.",
+    );
+    let mut health = Family::new(
+        "big_brother_node_health",
+        "gauge",
+        "The node's last reported health, 0 to 100 (0 when its check failed).",
+    );
+    let mut weight = Family::new(
+        "big_brother_node_weight",
+        "gauge",
+        "The IPVS weight applied to the node.",
+    );
+    let mut latency = Family::new(
+        "big_brother_node_check_latency_seconds",
+        "gauge",
+        "Duration of the node's last health check.",
+    );
+    let mut checks = Family::new(
+        "big_brother_node_checks_total",
+        "counter",
+        "Health checks made.",
+    );
+    let mut failures = Family::new(
+        "big_brother_node_check_failures_total",
+        "counter",
+        "Health checks that failed (refused, timed out, bad answer); a Health: 0 answer is not a failure.",
+    );
+    let mut drained = Family::new(
+        "big_brother_node_drained",
+        "gauge",
+        "1 when an operator drained the node (big_brother drain).",
+    );
+
+    for v in views {
+        let c = v.name.as_str();
+        running.add(vec![("cluster", c)], f64::from(u8::from(v.running)));
+        combined.add(vec![("cluster", c)], v.combined_weight() as f64);
+        let Some(s) = &v.status else { continue };
+        age.add(vec![("cluster", c)], s.age(now).as_secs_f64());
+        for o in [Override::Up, Override::Down] {
+            let on = s.override_state.as_ref().is_some_and(|x| x.state == o);
+            ovr.add(
+                vec![("cluster", c), ("state", o.as_str())],
+                f64::from(u8::from(on)),
+            );
+        }
+        drift.add(vec![("cluster", c)], s.drift as f64);
+        reloads.add(vec![("cluster", c)], s.reload.generation as f64);
+        reload_failed.add(vec![("cluster", c)], f64::from(u8::from(!s.reload.ok)));
+        if let Some(h) = &s.on_change {
+            hook_runs.add(vec![("cluster", c)], h.runs as f64);
+            hook_failures.add(vec![("cluster", c)], h.failures as f64);
+        }
+        for n in &s.nodes {
+            let l = || vec![("cluster", c), ("node", n.id.as_str())];
+            if let Some(h) = n.health {
+                health.add(l(), h);
+            }
+            weight.add(l(), f64::from(n.weight));
+            if let Some(ms) = n.last_latency_ms {
+                latency.add(l(), ms / 1000.0);
+            }
+            checks.add(l(), n.checks as f64);
+            failures.add(l(), n.check_failures as f64);
+            drained.add(l(), f64::from(u8::from(n.drained)));
+        }
+    }
+
+    let mut out = String::new();
+    for f in [
+        &running,
+        &combined,
+        &age,
+        &ovr,
+        &drift,
+        &reloads,
+        &reload_failed,
+        &hook_runs,
+        &hook_failures,
+        &health,
+        &weight,
+        &latency,
+        &checks,
+        &failures,
+        &drained,
+    ] {
+        f.render(&mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::status::tests::sample;
+    use crate::supervisor::status::{NodeStatus, OverrideStatus};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn node(id: &str, health: Option<f64>, weight: u32) -> NodeStatus {
+        NodeStatus {
+            id: id.into(),
+            address: "192.0.2.1".parse().unwrap(),
+            health,
+            weight,
+            state: "up".into(),
+            drained: false,
+            last_latency_ms: Some(2.5),
+            last_error: None,
+            forced_reason: None,
+            since: 0,
+            checks: 10,
+            check_failures: 3,
+        }
+    }
+
+    #[test]
+    fn renders_families_and_escapes_labels() {
+        let mut s = sample();
+        s.nodes = vec![
+            node("192.0.2.1", Some(87.5), 88),
+            node("[2001:db8::1]:80", None, 0),
+        ];
+        s.drift = 4;
+        s.override_state = Some(OverrideStatus {
+            state: Override::Down,
+            file: "/etc/big_brother/down/webapp".into(),
+            reason: String::new(),
+        });
+        let views = [
+            ClusterView {
+                name: "webapp".into(),
+                running: true,
+                problem: None,
+                status: Some(s),
+            },
+            ClusterView {
+                name: "we\"ird\\".into(),
+                running: false,
+                problem: None,
+                status: None,
+            },
+        ];
+        let text = render(&views, UNIX_EPOCH + Duration::from_secs(1_003));
+        for line in [
+            "# TYPE big_brother_cluster_running gauge",
+            "big_brother_cluster_running{cluster=\"webapp\"} 1",
+            "big_brother_cluster_running{cluster=\"we\\\"ird\\\\\"} 0",
+            "big_brother_cluster_combined_weight{cluster=\"webapp\"} 88",
+            "big_brother_cluster_heartbeat_age_seconds{cluster=\"webapp\"} 3",
+            "big_brother_cluster_override{cluster=\"webapp\",state=\"up\"} 0",
+            "big_brother_cluster_override{cluster=\"webapp\",state=\"down\"} 1",
+            "big_brother_cluster_drift_repairs_total{cluster=\"webapp\"} 4",
+            "big_brother_node_health{cluster=\"webapp\",node=\"192.0.2.1\"} 87.5",
+            "big_brother_node_weight{cluster=\"webapp\",node=\"[2001:db8::1]:80\"} 0",
+            "big_brother_node_check_latency_seconds{cluster=\"webapp\",node=\"192.0.2.1\"} 0.0025",
+            "big_brother_node_check_failures_total{cluster=\"webapp\",node=\"192.0.2.1\"} 3",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        assert!(
+            !text.contains("big_brother_node_health{cluster=\"webapp\",node=\"[2001"),
+            "no health sample before a check"
+        );
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(value(3.0), "3");
+        assert_eq!(value(0.0025), "0.0025");
+        assert_eq!(value(1e-7), "0.0000001");
+        assert_eq!(label("a\nb"), "a\\nb");
+    }
+}

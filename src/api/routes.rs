@@ -1,0 +1,277 @@
+//! The API's routes, pure: a request head and a [`Clusters`] source in, a [`Response`] out.
+//! The paths and bodies are the original big_brother's (port 9292), so its consumers keep
+//! working — litmus_paper's `big_brother_service` metric reads `CombinedWeight: N` from
+//! `GET /cluster/NAME` — minus everything that changed state: Pacemaker starts and stops
+//! clusters, so PUT/DELETE (and every other method but GET and HEAD) answer 405.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | `Big Brother: VERSION`, then the running and the stopped clusters |
+//! | `GET /cluster/NAME`, `GET /cluster/NAME/status` | `Running: true\|false` and `CombinedWeight: N` |
+//! | `GET /cluster/NAME/status_detail` | `{"nodes":{"ID":WEIGHT,…},"cluster":"NAME","running":BOOL}` |
+//! | `GET /metrics` | Prometheus text format ([`super::metrics`]) |
+//!
+//! An unknown cluster is 404 `Cluster NAME not found`, as in the original.
+
+use std::time::SystemTime;
+
+use super::http::{Request, Response, JSON, PROMETHEUS};
+use super::metrics;
+use super::view::{ClusterView, Clusters};
+use crate::ipvs::ServiceKey;
+
+/// What a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route<'a> {
+    Index,
+    Metrics,
+    Status(&'a str),
+    Detail(&'a str),
+}
+
+fn parse(path: &str) -> Option<Route<'_>> {
+    match path {
+        "/" => return Some(Route::Index),
+        "/metrics" => return Some(Route::Metrics),
+        _ => {}
+    }
+    let rest = path.strip_prefix("/cluster/")?;
+    let (name, tail) = match rest.split_once('/') {
+        Some((n, t)) => (n, Some(t)),
+        None => (rest, None),
+    };
+    if name.is_empty() {
+        return None;
+    }
+    match tail {
+        None | Some("status") => Some(Route::Status(name)),
+        Some("status_detail") => Some(Route::Detail(name)),
+        Some(_) => None,
+    }
+}
+
+/// Answers one request.
+pub fn respond(req: &Request, src: &impl Clusters, now: SystemTime) -> Response {
+    let Some(route) = parse(&req.path) else {
+        return Response::text(404, "Not Found\n");
+    };
+    if req.method != "GET" && req.method != "HEAD" {
+        return Response::text(
+            405,
+            "Method Not Allowed: this API is read-only; Pacemaker starts and stops clusters \
+             (crm resource start|stop ipvs_NAME)\n",
+        )
+        .with_header("Allow", "GET, HEAD");
+    }
+    match route {
+        Route::Index => Response::text(200, index(src)),
+        Route::Metrics => {
+            let views: Vec<ClusterView> = src.names().iter().filter_map(|n| src.view(n)).collect();
+            let mut r = Response::text(200, metrics::render(&views, now));
+            r.content_type = PROMETHEUS;
+            r
+        }
+        Route::Status(name) | Route::Detail(name) => {
+            let Some(v) = src.view(name) else {
+                return Response::text(404, format!("Cluster {name} not found"));
+            };
+            if matches!(route, Route::Detail(_)) {
+                let mut r = Response::text(200, detail(&v));
+                r.content_type = JSON;
+                r
+            } else {
+                Response::text(
+                    200,
+                    format!(
+                        "Running: {}\nCombinedWeight: {}\n",
+                        v.running,
+                        v.combined_weight()
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// How the original named a cluster in its index: `name (fwmark)`.
+fn label(v: &ClusterView) -> String {
+    match v.status.as_ref().map(|s| ServiceKey::from(s.service.key)) {
+        Some(ServiceKey::Fwmark { mark, .. }) => format!("{} ({mark})", v.name),
+        Some(k) => format!("{} ({k})", v.name),
+        None => v.name.clone(),
+    }
+}
+
+fn index(src: &impl Clusters) -> String {
+    let views: Vec<ClusterView> = src.names().iter().filter_map(|n| src.view(n)).collect();
+    let mut out = format!("Big Brother: {}\n\nRunning:\n", env!("CARGO_PKG_VERSION"));
+    for v in views.iter().filter(|v| v.running) {
+        out.push_str(&format!(
+            "+ {} - CombinedWeight: {}\n",
+            label(v),
+            v.combined_weight()
+        ));
+    }
+    out.push_str("\nStopped:\n");
+    for v in views.iter().filter(|v| !v.running) {
+        match &v.problem {
+            Some(p) => out.push_str(&format!("- {} ({p})\n", label(v))),
+            None => out.push_str(&format!("- {}\n", label(v))),
+        }
+    }
+    out
+}
+
+/// The original's `status_detail` JSON, keys in its order.
+fn detail(v: &ClusterView) -> String {
+    let nodes: Vec<String> = v
+        .status
+        .iter()
+        .flat_map(|s| s.nodes.iter())
+        .map(|n| format!("{}:{}", json_str(&n.id), n.weight))
+        .collect();
+    format!(
+        "{{\"nodes\":{{{}}},\"cluster\":{},\"running\":{}}}",
+        nodes.join(","),
+        json_str(&v.name),
+        v.running
+    )
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::status::tests::sample;
+    use crate::supervisor::status::NodeStatus;
+    use std::collections::BTreeMap;
+
+    struct Table(BTreeMap<String, ClusterView>);
+
+    impl Clusters for Table {
+        fn names(&self) -> Vec<String> {
+            self.0.keys().cloned().collect()
+        }
+        fn view(&self, name: &str) -> Option<ClusterView> {
+            self.0.get(name).cloned()
+        }
+    }
+
+    fn node(id: &str, weight: u32) -> NodeStatus {
+        NodeStatus {
+            id: id.into(),
+            address: "192.0.2.1".parse().unwrap(),
+            health: Some(f64::from(weight)),
+            weight,
+            state: "up".into(),
+            drained: false,
+            last_latency_ms: None,
+            last_error: None,
+            forced_reason: None,
+            since: 0,
+            checks: 0,
+            check_failures: 0,
+        }
+    }
+
+    fn table() -> Table {
+        let mut s = sample();
+        s.nodes = vec![node("10.0.0.1", 50), node("10.0.0.2", 100)];
+        let mut t = BTreeMap::new();
+        t.insert(
+            "webapp".to_string(),
+            ClusterView {
+                name: "webapp".into(),
+                running: true,
+                problem: None,
+                status: Some(s),
+            },
+        );
+        t.insert(
+            "old".to_string(),
+            ClusterView {
+                name: "old".into(),
+                running: false,
+                problem: Some("supervisor pid 9 stopped reporting".into()),
+                status: None,
+            },
+        );
+        Table(t)
+    }
+
+    fn get(path: &str) -> Response {
+        req("GET", path)
+    }
+
+    fn req(method: &str, path: &str) -> Response {
+        let r = Request {
+            method: method.into(),
+            path: path.into(),
+            content_length: None,
+        };
+        respond(&r, &table(), SystemTime::now())
+    }
+
+    fn body(r: &Response) -> String {
+        String::from_utf8(r.body.clone()).unwrap()
+    }
+
+    #[test]
+    fn the_originals_routes() {
+        let r = get("/cluster/webapp");
+        assert_eq!(
+            (r.status, body(&r).as_str()),
+            (200, "Running: true\nCombinedWeight: 150\n")
+        );
+        assert_eq!(get("/cluster/webapp/status"), r);
+        let r = get("/cluster/old");
+        assert_eq!(body(&r), "Running: false\nCombinedWeight: 0\n");
+        let r = get("/cluster/webapp/status_detail");
+        assert_eq!(r.content_type, JSON);
+        assert_eq!(
+            body(&r),
+            r#"{"nodes":{"10.0.0.1":50,"10.0.0.2":100},"cluster":"webapp","running":true}"#
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["nodes"]["10.0.0.2"], 100);
+        let r = get("/");
+        assert_eq!(
+            body(&r),
+            format!(
+                "Big Brother: {}\n\nRunning:\n+ webapp (7) - CombinedWeight: 150\n\nStopped:\n- old (supervisor pid 9 stopped reporting)\n",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        let r = get("/metrics");
+        assert_eq!(r.content_type, PROMETHEUS);
+        assert!(body(&r).contains("big_brother_cluster_combined_weight{cluster=\"webapp\"} 150"));
+    }
+
+    #[test]
+    fn unknown_things_and_other_methods() {
+        let r = get("/cluster/nope");
+        assert_eq!(
+            (r.status, body(&r).as_str()),
+            (404, "Cluster nope not found")
+        );
+        for p in [
+            "/cluster/",
+            "/cluster",
+            "/cluster/webapp/",
+            "/cluster/webapp/x",
+            "/x",
+            "//",
+        ] {
+            assert_eq!(get(p).status, 404, "{p}");
+        }
+        for m in ["PUT", "DELETE", "POST", "PATCH", "OPTIONS"] {
+            let r = req(m, "/cluster/webapp");
+            assert_eq!(r.status, 405, "{m}");
+            assert_eq!(r.headers, [("Allow", "GET, HEAD".to_string())]);
+        }
+        assert_eq!(req("HEAD", "/cluster/webapp").status, 200);
+    }
+}
