@@ -506,10 +506,7 @@ fn hook_and_override_dir_reach_the_spec_exactly() {
         ]
     );
     assert_eq!(hook.timeout, std::time::Duration::from_secs(300));
-    assert_eq!(
-        loaded.override_dir,
-        Path::new("/srv/big brother/overrides")
-    );
+    assert_eq!(loaded.override_dir, Path::new("/srv/big brother/overrides"));
     lab.verify();
     lab.apply(&manifest).expect_code(NO_CHANGE);
 }
