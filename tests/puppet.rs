@@ -438,6 +438,18 @@ fn a_typo_fails_the_compile_and_touches_nothing() {
         ),
         ("    check_interval => '2',", "parameter 'check_interval'"),
         (
+            "    fwmark => 7,\n    on_change => '/usr/local/bin/notify --team lb',",
+            "parameter 'on_change' expects a Pacemaker::Onchange",
+        ),
+        (
+            "    fwmark => 7,\n    on_change => ['/bin/true'],\n    on_change_timeout => '6m',",
+            "parameter 'on_change_timeout'",
+        ),
+        (
+            "    fwmark => 7,\n    on_change_timeout => '10s',",
+            "on_change_timeout needs on_change",
+        ),
+        (
             "    fwmark => 7,\n    nodes => [{ 'adress' => '10.0.0.1', 'port' => 80 }],",
             "parameter 'nodes' index 0",
         ),
@@ -448,6 +460,55 @@ fn a_typo_fails_the_compile_and_touches_nothing() {
         assert!(!lab.spec("webapp").exists());
         assert_eq!(lab.cib_bytes(), cib);
     }
+}
+
+/// `override_dir`, `on_change` and `on_change_timeout` reach a spec `big_brother validate`
+/// accepts, and big_brother's own loader reads back every argument exactly as the manifest wrote
+/// it: quotes, backslashes, `$`, a newline, a tab, an empty argument and a control character all
+/// survive Puppet's strings and the template's TOML escaping.
+#[test]
+fn hook_and_override_dir_reach_the_spec_exactly() {
+    let lab = Lab::new();
+    let manifest = talk_with(concat!(
+        "    fwmark            => 7,\n",
+        "    nodes             => [{ 'address' => '10.0.0.1', 'port' => 80 }],\n",
+        "    override_dir      => '/srv/big brother/overrides',\n",
+        r#"    on_change         => ['/bin/sh', '-c', "printf '%s\\n' \"\$BB_MESSAGE\" \\\n  | logger -t \"lb #1\"\tx", 'sh', '', 'C:\\new', "bell\u0007"],"#,
+        "\n    on_change_timeout => '5m',",
+    ));
+    let r = lab.apply(&manifest);
+    r.expect_code(CHANGED);
+    assert!(!said(&r).contains("staged"), "{}", said(&r));
+
+    let spec = lab.spec("webapp");
+    let text = std::fs::read_to_string(&spec).expect("spec written");
+    assert!(
+        text.contains(concat!(
+            "override_dir = \"/srv/big brother/overrides\"\n",
+            r#"on_change = ["/bin/sh", "-c", "printf '%s\\n' \"$BB_MESSAGE\" \\\n  | logger -t \"lb #1\"\tx", "sh", "", "C:\\new", "bell\u0007"]"#,
+            "\non_change_timeout = \"5m\"\n",
+        )),
+        "{text}"
+    );
+    run(Command::new(bin()).arg("validate").arg(&spec)).expect_code(0);
+    let loaded = big_brother::spec::load(&spec).expect("big_brother loads the spec");
+    let hook = loaded.on_change.expect("on_change in the spec");
+    assert_eq!(
+        hook.argv,
+        [
+            "/bin/sh",
+            "-c",
+            "printf '%s\\n' \"$BB_MESSAGE\" \\\n  | logger -t \"lb #1\"\tx",
+            "sh",
+            "",
+            "C:\\new",
+            "bell\u{7}",
+        ]
+    );
+    assert_eq!(hook.timeout, std::time::Duration::from_secs(300));
+    assert_eq!(loaded.override_dir, Path::new("/srv/big brother/overrides"));
+    lab.verify();
+    lab.apply(&manifest).expect_code(NO_CHANGE);
 }
 
 /// What the types cannot see (a node listed twice) big_brother's own validation catches in

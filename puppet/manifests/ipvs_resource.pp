@@ -68,6 +68,16 @@
 #   active_active (default: every healthy node, weighted) or active_passive (one node).
 # @param sorry_server
 #   `address`, optional `port` and `weight`: served only while every node is down.
+# @param override_dir
+#   Where big_brother looks for the cluster's override files `up/<supervisor_id>` and
+#   `down/<supervisor_id>` (default /etc/big_brother). An absolute path; the define does not
+#   create it.
+# @param on_change
+#   A command run when the number of down nodes changes: an argument array whose first element
+#   is the program's absolute path, at most 64 elements. No shell; the summary is in `BB_*`
+#   environment variables. Default: none.
+# @param on_change_timeout
+#   The on_change command is killed after this long (default 10s, at most 5m). Needs on_change.
 # @param ops
 #   Operation timeouts in the CIB: `{ 'ipvs' => {...}, 'vip' => {...} }` with `start_timeout`,
 #   `stop_timeout`, `monitor_interval`, `monitor_timeout` (defaults: the talk's 20s/40s/61s/30s
@@ -98,6 +108,9 @@ define pacemaker::ipvs_resource (
   Optional[Integer[1, 100]]                    $rise                = undef,
   Optional[Pacemaker::Backendmode]             $backend_mode        = undef,
   Optional[Pacemaker::Sorryserver]             $sorry_server        = undef,
+  Optional[Pacemaker::Specpath]                $override_dir        = undef,
+  Optional[Pacemaker::Onchange]                $on_change           = undef,
+  Optional[Pacemaker::Onchangetimeout]         $on_change_timeout   = undef,
   Pacemaker::Ops                               $ops                 = {},
   Enum['present', 'absent']                    $ensure              = 'present',
   Pacemaker::Abspath                           $config_dir          = '/etc/big_brother',
@@ -114,6 +127,9 @@ define pacemaker::ipvs_resource (
   }
   if $addr_service and ($address =~ Undef or $port =~ Undef) {
     fail("${who}: a TCP/UDP service needs both address and port")
+  }
+  if $on_change_timeout =~ NotUndef and $on_change =~ Undef {
+    fail("${who}: on_change_timeout needs on_change (the command it limits)")
   }
   $has_service = $fwmark =~ NotUndef or $addr_service
   if !$has_service and (!$nodes.empty or $sorry_server =~ NotUndef) {
@@ -154,6 +170,9 @@ define pacemaker::ipvs_resource (
       'fall'                => $fall,
       'rise'                => $rise,
       'backend_mode'        => $backend_mode,
+      'override_dir'        => $override_dir,
+      'on_change'           => $on_change,
+      'on_change_timeout'   => $on_change_timeout,
     }
     $sorry = $sorry_server ? {
       undef   => [],

@@ -100,6 +100,9 @@ describe 'pacemaker::ipvs_resource' do
         'rise' => 2,
         'backend_mode' => 'active_passive',
         'sorry_server' => { 'weight' => 5, 'address' => '10.0.0.9' },
+        'on_change_timeout' => '30s',
+        'on_change' => ['/usr/local/bin/lb-notify', '--channel', '#lb'],
+        'override_dir' => '/var/lib/big_brother',
         'ops' => {
           'vip' => { 'monitor_timeout' => '20s', 'start_timeout' => '31s' },
           'ipvs' => { 'start_timeout' => '21s', 'stop_timeout' => '41s', 'monitor_interval' => '62s', 'monitor_timeout' => '29s' },
@@ -123,6 +126,9 @@ describe 'pacemaker::ipvs_resource' do
         fall = 3
         rise = 2
         backend_mode = "active_passive"
+        override_dir = "/var/lib/big_brother"
+        on_change = ["/usr/local/bin/lb-notify", "--channel", "#lb"]
+        on_change_timeout = "30s"
 
         [sorry_server]
         address = "10.0.0.9"
@@ -244,6 +250,49 @@ describe 'pacemaker::ipvs_resource' do
       is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(
         /^description = "Braintree \\"Webapp\\" & <co> C:\\\\new 'x' # y"$/,
       )
+    end
+  end
+
+  context 'with on_change alone, one element' do
+    let(:params) { TALK.merge('fwmark' => 7, 'on_change' => ['/usr/local/bin/notify']) }
+
+    it 'leaves on_change_timeout to big_brother' do
+      is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(HEADER + <<~TOML)
+        name = "webapp"
+        description = "Braintree Webapp"
+        fwmark = 7
+        on_change = ["/usr/local/bin/notify"]
+
+        [[vip]]
+        address = "204.109.13.7"
+        nic = "eth10"
+      TOML
+    end
+  end
+
+  context 'with on_change arguments that need escaping and an override_dir with a space' do
+    let(:params) do
+      TALK.merge(
+        'fwmark' => 7,
+        'override_dir' => '/srv/big brother/ovr',
+        'on_change' => ['/bin/sh', '-c', %(printf '%s\\n' "$BB_MESSAGE" \\\n  | logger -t "lb #1"\tx\r), 'sh', '', "C:\\new\u0001\u007f"],
+        'on_change_timeout' => '5m',
+      )
+    end
+
+    it 'escapes backslash, double quote, newline, tab, CR and other control characters' do
+      is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(HEADER + <<~'TOML')
+        name = "webapp"
+        description = "Braintree Webapp"
+        fwmark = 7
+        override_dir = "/srv/big brother/ovr"
+        on_change = ["/bin/sh", "-c", "printf '%s\\n' \"$BB_MESSAGE\" \\\n  | logger -t \"lb #1\"\tx\r", "sh", "", "C:\\new\u0001\u007F"]
+        on_change_timeout = "5m"
+
+        [[vip]]
+        address = "204.109.13.7"
+        nic = "eth10"
+      TOML
     end
   end
 
@@ -385,6 +434,27 @@ describe 'pacemaker::ipvs_resource' do
     ['an ops typo', { 'ops' => { 'ipvz' => { 'start_timeout' => '20s' } } }, /parameter 'ops' unrecognized key 'ipvz'/],
     ['an opset typo', { 'ops' => { 'ipvs' => { 'start_timout' => '20s' } } }, /parameter 'ops' entry 'ipvs' unrecognized key 'start_timout'/],
     ['an opset bad duration', { 'ops' => { 'vip' => { 'monitor_interval' => '61' } } }, /parameter 'ops' entry 'vip' entry 'monitor_interval'/],
+    ['a relative override_dir', { 'override_dir' => 'var/lib/bb' }, /parameter 'override_dir' expects a match for Pacemaker::Specpath/],
+    ['an override_dir with a newline', { 'override_dir' => "/var/lib/bb\n" }, /parameter 'override_dir'/],
+    ['an override_dir as an array', { 'override_dir' => ['/var/lib/bb'] }, /parameter 'override_dir' expects a match for Pacemaker::Specpath = Pattern.*, got Tuple/],
+    ['on_change as a command string', { 'on_change' => '/usr/local/bin/notify --team lb' },
+     /parameter 'on_change' expects a Pacemaker::Onchange = Tuple.* value, got String/],
+    ['an empty on_change', { 'on_change' => [] }, /parameter 'on_change' expects size to be between 1 and 64, got 0/],
+    ['an on_change without a path', { 'on_change' => ['notify', '--team', 'lb'] },
+     /parameter 'on_change' index 0 expects a match for Pacemaker::Specpath/],
+    ['an on_change through env', { 'on_change' => ['env', '/usr/local/bin/notify'] }, /parameter 'on_change' index 0/],
+    ['an on_change argument with NUL', { 'on_change' => ['/bin/echo', "a\u0000b"] },
+     /parameter 'on_change' index 1 expects a match for Pacemaker::Argument/],
+    ['an on_change integer argument', { 'on_change' => ['/bin/sleep', 5] }, /parameter 'on_change' index 1 expects a/],
+    ['an on_change of 65 elements', { 'on_change' => ['/bin/echo'] + ['x'] * 64 }, /parameter 'on_change' expects size to be between 1 and 64, got 65/],
+    ['an on_change_timeout over 5m', { 'on_change' => ['/bin/true'], 'on_change_timeout' => '6m' },
+     /parameter 'on_change_timeout' expects a match for Pacemaker::Onchangetimeout/],
+    ['an on_change_timeout of 301s', { 'on_change' => ['/bin/true'], 'on_change_timeout' => '301s' }, /parameter 'on_change_timeout'/],
+    ['an on_change_timeout in hours', { 'on_change' => ['/bin/true'], 'on_change_timeout' => '1h' }, /parameter 'on_change_timeout'/],
+    ['a unitless on_change_timeout', { 'on_change' => ['/bin/true'], 'on_change_timeout' => '10' }, /parameter 'on_change_timeout'/],
+    ['an integer on_change_timeout', { 'on_change' => ['/bin/true'], 'on_change_timeout' => 10 }, /parameter 'on_change_timeout'/],
+    ['a zero on_change_timeout', { 'on_change' => ['/bin/true'], 'on_change_timeout' => '0s' }, /parameter 'on_change_timeout'/],
+    ['the typo on_changes', { 'on_changes' => ['/bin/true'] }, /has no parameter named 'on_changes'/],
     ['ensure running', { 'ensure' => 'running' }, /parameter 'ensure' expects a match for Enum\['absent', 'present'\]/],
     ['a relative config_dir', { 'config_dir' => 'etc/big_brother' }, /parameter 'config_dir' expects a match for Pacemaker::Abspath/],
     ['a config_dir with a space', { 'config_dir' => '/etc/big brother' }, /parameter 'config_dir'/],
@@ -403,6 +473,8 @@ describe 'pacemaker::ipvs_resource' do
     ['a sorry_server without a service', { 'sorry_server' => { 'address' => '10.0.0.9' } }, /nodes and sorry_server need a service/],
     ['real_port on a fwmark node', { 'fwmark' => 7, 'nodes' => [{ 'address' => '10.0.0.1', 'port' => 80, 'real_port' => 80 }] },
      /nodes of a fwmark service take no real_port/],
+    ['on_change_timeout without on_change', { 'on_change_timeout' => '10s' },
+     /Pacemaker::Ipvs_resource\[webapp\]: on_change_timeout needs on_change \(the command it limits\)/],
     ['a port on a fwmark sorry_server', { 'fwmark' => 7, 'sorry_server' => { 'address' => '10.0.0.9', 'port' => 80 } },
      /the sorry_server of a fwmark service takes no port/],
   ]

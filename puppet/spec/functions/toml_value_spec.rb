@@ -11,6 +11,15 @@ describe 'pacemaker::toml_value' do
   it { is_expected.to run.with_params('C:\new\\').and_return('"C:\\\\new\\\\"') }
   it { is_expected.to run.with_params('\\"').and_return('"\\\\\\""') }
   it { is_expected.to run.with_params("Zürich ☃ 'x' # [y]").and_return("\"Zürich ☃ 'x' # [y]\"") }
-  it { is_expected.to run.with_params(['a']).and_raise_error(ArgumentError, /expects a value of type Integer or String/) }
+  # Every character a TOML basic string cannot hold as it is, and its escape.
+  it { is_expected.to run.with_params("a\bb\tc\nd\fe\rf").and_return('"a\\bb\\tc\\nd\\fe\\rf"') }
+  it { is_expected.to run.with_params("\u0000\u0001\u001f\u007f\e").and_return('"\\u0000\\u0001\\u001F\\u007F\\u001B"') }
+  it { is_expected.to run.with_params("\u0080\u0085 \u00a0").and_return("\"\u0080\u0085 \u00a0\"") }
+  it { is_expected.to run.with_params([]).and_return('[]') }
+  it { is_expected.to run.with_params(['/bin/true']).and_return('["/bin/true"]') }
+  it { is_expected.to run.with_params(['/bin/sh', '-c', "echo \"$BB_MESSAGE\" \\\n| cat", '']).and_return('["/bin/sh", "-c", "echo \\"$BB_MESSAGE\\" \\\\\\n| cat", ""]') }
+  it { is_expected.to run.with_params([1]).and_raise_error(ArgumentError, /index 0 expects a String value, got Integer/) }
+  it { is_expected.to run.with_params([['a']]).and_raise_error(ArgumentError) }
+  it { is_expected.to run.with_params({ 'a' => 'b' }).and_raise_error(ArgumentError) }
   it { is_expected.to run.with_params(1.5).and_raise_error(ArgumentError) }
 end

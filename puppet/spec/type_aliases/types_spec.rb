@@ -48,6 +48,25 @@ require 'spec_helper'
     ok: ['/etc/big_brother', '/usr/sbin/big_brother', '/tmp/x.y+z-1', '/a'],
     bad: ['/', '', 'etc/big_brother', '/etc/big brother', '/etc/bb;true', '/etc/$HOME', '/etc/bb%', '/etc/bb/', "/etc/bb\n", '//etc'],
   },
+  'Pacemaker::Specpath' => {
+    ok: ['/', '/etc/big_brother', '/var/lib/big brother/', '/srv/lb;x/$HOME%', '/opt/Zürich', '//x'],
+    bad: ['', 'etc/big_brother', './x', '~/x', ' /x', "/x\n", "/x\ty", "/x\u0000", "/x\u007f", "/x\u0085"],
+  },
+  'Pacemaker::Argument' => {
+    ok: ['', '--team', 'a b', "multi\nline\tscript", '"quoted" \\ back', '☃'],
+    bad: ["a\u0000b", "\u0000", 1, ['a']],
+  },
+  'Pacemaker::Onchange' => {
+    ok: [['/usr/local/bin/notify'], ['/usr/local/bin/notify', '--team', 'lb'], ['/bin/sh', '-c', "echo \"$BB_MESSAGE\"\n", 'arg0', ''],
+         ['/bin/x'] + ['a'] * 63],
+    bad: [[], '/usr/local/bin/notify', ['notify'], ['bin/notify', '-x'], ['', 'x'], ["/bin/x\n"], ['/bin/x', "a\u0000"],
+          ['/bin/x', 1], ['/bin/x'] + ['a'] * 64, { '/bin/x' => 'a' }],
+  },
+  'Pacemaker::Onchangetimeout' => {
+    ok: ['1ms', '99999ms', '100000ms', '299999ms', '300000ms', '1s', '10s', '99s', '100s', '299s', '300s', '0300s', '1m', '5m',
+         '5min', '005m'],
+    bad: ['0s', '0ms', '300001ms', '301s', '400s', '1000s', '6m', '10m', '6min', '1h', '10', 10, '10 s', '10S', '-1s', '', "10s\n"],
+  },
   'Pacemaker::Scheduler' => {
     ok: %w[rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos],
     bad: ['WLC', 'wlcc', 'round-robin', '', 'wlc '],
