@@ -65,6 +65,16 @@ pub struct Common {
     specs: Vec<PathBuf>,
 }
 
+impl Common {
+    /// The group each spec should have in the CIB.
+    fn groups(&self, specs: &[Spec]) -> Vec<crate::crm::xml::Element> {
+        specs
+            .iter()
+            .map(|s| generate::group(s, self.config_dir.as_deref()))
+            .collect()
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum FormatArg {
     Group,
@@ -145,10 +155,7 @@ fn fail(e: &CrmError) -> OcfCode {
 
 fn check(specs: &[Spec], common: &Common) -> OcfCode {
     let env = OcfEnv::from_process();
-    let wanted: Vec<_> = specs
-        .iter()
-        .map(|s| generate::group(s, common.config_dir.as_deref()))
-        .collect();
+    let wanted = common.groups(specs);
     let results = match apply::check(&wanted) {
         Ok(r) => r,
         Err(e) => return fail(&e),
@@ -184,10 +191,7 @@ fn check(specs: &[Spec], common: &Common) -> OcfCode {
 
 fn apply(specs: &[Spec], common: &Common) -> OcfCode {
     let env = OcfEnv::from_process();
-    let wanted: Vec<_> = specs
-        .iter()
-        .map(|s| generate::group(s, common.config_dir.as_deref()))
-        .collect();
+    let wanted = common.groups(specs);
     let results = match apply::apply(&wanted) {
         Ok(r) => r,
         Err(e) => return fail(&e),
