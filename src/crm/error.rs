@@ -74,7 +74,9 @@ impl CrmError {
     pub fn ocf_code(&self) -> OcfCode {
         match self {
             CrmError::Spec(_) => OcfCode::ErrConfigured,
-            CrmError::Plan(PlanError::IdClash { .. }) => OcfCode::ErrConfigured,
+            CrmError::Plan(PlanError::IdClash { .. } | PlanError::WouldDropEveryVip { .. }) => {
+                OcfCode::ErrConfigured
+            }
             CrmError::Plan(PlanError::NoSection(_)) => OcfCode::ErrArgs,
             CrmError::ToolMissing { .. } => OcfCode::ErrInstalled,
             CrmError::Spawn { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {

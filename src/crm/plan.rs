@@ -63,6 +63,13 @@ pub enum PlanError {
     IdClash { group: String, ids: Vec<String> },
     #[error("the CIB has no <{0}> section")]
     NoSection(&'static str),
+    #[error("{group}: the spec has no [[vip]], so applying it would take every VIP ({}) out of the running group; add the [[vip]] tables (an imported legacy spec has none), or remove the VIPs with `crm configure` first if that is really meant", vips.join(", "))]
+    WouldDropEveryVip { group: String, vips: Vec<String> },
+}
+
+/// True for a VIP primitive (`ocf:heartbeat:IPaddr2`).
+fn is_vip(e: &Element) -> bool {
+    e.name == "primitive" && e.get("type") == Some("IPaddr2")
 }
 
 /// The live group with id `group_id` under `<resources>` of `config` (at any depth, so a group
@@ -111,6 +118,21 @@ pub fn plan_apply(config: &Element, wanted: &Element) -> Result<Plan, PlanError>
                 .filter(|id| !keep.contains(id))
                 .map(str::to_string)
                 .collect();
+            // A spec without VIPs (an imported legacy config) would silently strip a running
+            // group of all its addresses: refuse that one case outright.
+            let vips_dropped: Vec<String> = live
+                .elements()
+                .filter(|e| is_vip(e))
+                .filter_map(Element::id)
+                .filter(|id| !keep.contains(id))
+                .map(str::to_string)
+                .collect();
+            if !group.elements().any(is_vip) && !vips_dropped.is_empty() {
+                return Err(PlanError::WouldDropEveryVip {
+                    group: gid,
+                    vips: vips_dropped,
+                });
+            }
             let refs = references(config, &dropped.iter().map(String::as_str).collect());
             Ok(Plan::Replace {
                 group,

@@ -292,3 +292,29 @@ fn check_exit_codes() {
     r.expect_code(6);
     assert!(r.stderr().contains("ip_204.109.13.7"), "{}", r.stderr());
 }
+
+/// A spec without VIPs (what `big_brother import` writes: the original kept VIPs in Pacemaker)
+/// must not strip a running group of its addresses.
+#[test]
+fn a_spec_without_vips_never_strips_a_group_of_all_its_vips() {
+    let cib = FileCib::new();
+    let with = cib.spec(
+        "n.toml",
+        &spec_text("n", 7, &["192.0.2.7/32@eth0", "192.0.2.8"]),
+    );
+    cib.bb(&["crm", "apply", &with]).expect_code(0);
+    let bytes = cib.bytes();
+    let without = cib.spec("n.toml", &spec_text("n", 7, &[]));
+    let r = cib.bb(&["crm", "apply", &without]);
+    r.expect_code(6);
+    assert!(
+        r.stderr().contains("has no [[vip]]") && r.stderr().contains("ip_192.0.2.7, ip_192.0.2.8"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(cib.bytes(), bytes, "a refused apply writes nothing");
+    // Dropping some VIPs is still an ordinary change.
+    let one = cib.spec("n.toml", &spec_text("n", 7, &["192.0.2.7/32@eth0"]));
+    cib.bb(&["crm", "apply", &one]).expect_code(0);
+    cib.bb(&["crm", "check", &one]).expect_code(0);
+}
