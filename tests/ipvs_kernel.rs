@@ -10,7 +10,6 @@ mod fixture_gen;
 use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -20,39 +19,7 @@ use big_brother::ipvs::{
 };
 use big_brother::ocf::OcfCode;
 
-use crate::util::{require_tool, run};
-
-/// Panics (never skips) when the kernel tier is run where IPVS is missing.
-fn require_kernel() {
-    assert!(
-        Path::new("/proc/net/ip_vs").exists(),
-        "kernel tier: /proc/net/ip_vs is missing (BB_KERNEL_TIER={:?}); these tests need root \
-         and the ip_vs module: run them through tests/vm/run",
-        std::env::var("BB_KERNEL_TIER").ok()
-    );
-}
-
-/// Runs `f` on a new thread inside a fresh network namespace and returns its result (a panic
-/// in `f` fails the calling test with the original message).
-fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    require_kernel();
-    let t = std::thread::Builder::new()
-        .name("netns".into())
-        .spawn(move || {
-            // SAFETY: unshare(2) with CLONE_NEWNET only changes this thread's namespace.
-            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-            assert_eq!(
-                rc,
-                0,
-                "unshare(CLONE_NEWNET): {}",
-                io::Error::last_os_error()
-            );
-            sh(&["ip", "link", "set", "lo", "up"]);
-            f()
-        })
-        .expect("spawn netns thread");
-    t.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
-}
+use crate::util::{in_netns, require_kernel, require_tool, run};
 
 /// Runs a command (in the calling thread's namespace), requires success, returns stdout.
 fn sh(argv: &[&str]) -> String {

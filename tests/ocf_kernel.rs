@@ -5,47 +5,14 @@
 //! does). Each test runs in a fresh network namespace (the agent, its supervisor and the
 //! loopback health endpoints all inherit it), so nothing leaks between tests.
 
-use std::io;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use crate::ocf_support::{expect_reason, is_supervisor, signal, wait_for, Behaviour, Cluster};
-use crate::util::{bin, repo, require_tool, run};
+use crate::util::{bin, in_netns, repo, require_tool, run};
 
 const UP: Behaviour = Behaviour::Health(100);
 const KERNEL: [(&str, &str); 1] = [("OCF_RESKEY_dry_run", "false")];
-
-/// Panics (never skips) when the kernel tier runs where IPVS is missing.
-pub fn require_kernel() {
-    assert!(
-        Path::new("/proc/net/ip_vs").exists(),
-        "kernel tier: /proc/net/ip_vs is missing; run through tests/vm/run (BB_KERNEL_TIER={:?})",
-        std::env::var("BB_KERNEL_TIER").ok()
-    );
-}
-
-/// Runs `f` on a thread in a fresh network namespace with `lo` up.
-pub fn in_netns(f: impl FnOnce() + Send + 'static) {
-    require_kernel();
-    let t = std::thread::Builder::new()
-        .name("ocf-netns".into())
-        .spawn(move || {
-            // SAFETY: unshare(2) with CLONE_NEWNET only changes this thread's namespace; threads
-            // and processes started from it inherit the new one.
-            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-            assert_eq!(
-                rc,
-                0,
-                "unshare(CLONE_NEWNET): {}",
-                io::Error::last_os_error()
-            );
-            run(Command::new(require_tool("ip")).args(["link", "set", "lo", "up"])).expect_code(0);
-            f()
-        })
-        .unwrap();
-    t.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-}
 
 /// `ipvsadm -Ln`, whitespace collapsed, headers dropped.
 pub fn ipvsadm() -> Vec<String> {

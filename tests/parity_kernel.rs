@@ -11,9 +11,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::ocf_kernel::{in_netns, ipvsadm};
+use crate::ocf_kernel::ipvsadm;
 use crate::ocf_support::{wait_for, Cluster};
-use crate::util::{require_tool, run};
+use crate::util::{in_netns, require_tool, run};
 
 const KERNEL: [(&str, &str); 1] = [("OCF_RESKEY_dry_run", "false")];
 const VIP: &str = "192.0.2.70";

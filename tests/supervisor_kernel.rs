@@ -18,7 +18,6 @@
 //! inherit it. Measured "health change → kernel weight" latencies are printed (`--nocapture`).
 
 use std::collections::BTreeMap;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +28,7 @@ use std::time::{Duration, Instant};
 use big_brother::health::serve::LitmusServer;
 
 use crate::ocf_support::{is_supervisor, signal, Cluster};
-use crate::util::{bin, repo, require_tool, run, Run};
+use crate::util::{bin, in_netns, repo, require_tool, run, Run};
 
 /// The spec's `check_interval`; the controller ticks at the same pace.
 const INTERVAL: Duration = Duration::from_secs(2);
@@ -258,37 +257,6 @@ fn kernel() -> Option<Svc> {
 /// The weights of the three nodes in `svc` (`None` for a missing destination).
 fn weights(kind: Kind, svc: &Svc) -> [Option<u32>; 3] {
     std::array::from_fn(|i| svc.dests.get(&kind.dest(i)).map(|d| d.1))
-}
-
-/// Panics (never skips) when the kernel tier runs where IPVS is missing.
-fn require_kernel() {
-    assert!(
-        Path::new("/proc/net/ip_vs").exists(),
-        "kernel tier: /proc/net/ip_vs is missing; run through tests/vm/run (BB_KERNEL_TIER={:?})",
-        std::env::var("BB_KERNEL_TIER").ok()
-    );
-}
-
-/// Runs `f` on a thread in a fresh network namespace with `lo` up.
-fn in_netns(f: impl FnOnce() + Send + 'static) {
-    require_kernel();
-    let t = std::thread::Builder::new()
-        .name("supervisor-netns".into())
-        .spawn(move || {
-            // SAFETY: unshare(2) with CLONE_NEWNET only changes this thread's namespace; threads
-            // and processes started from it inherit the new one.
-            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-            assert_eq!(
-                rc,
-                0,
-                "unshare(CLONE_NEWNET): {}",
-                io::Error::last_os_error()
-            );
-            ip(&["link", "set", "lo", "up"]);
-            f()
-        })
-        .unwrap();
-    t.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
 }
 
 fn ip(args: &[&str]) {

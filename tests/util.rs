@@ -116,3 +116,38 @@ pub fn bb_env(args: &[&str], env: &[(&str, &Path)]) -> Run {
     }
     run(&mut cmd)
 }
+
+/// The kernel tier's guard: fails (never skips) when IPVS is missing, i.e. when a kernel test
+/// runs anywhere but in the VM of `tests/vm/run`.
+pub fn require_kernel() {
+    assert!(
+        Path::new("/proc/net/ip_vs").exists(),
+        "kernel tier: /proc/net/ip_vs is missing (BB_KERNEL_TIER={:?}); these tests need root \
+         and the ip_vs module: run them through tests/vm/run",
+        std::env::var("BB_KERNEL_TIER").ok()
+    );
+}
+
+/// Runs `f` on a new thread inside a fresh network namespace with `lo` up (IPVS state is per
+/// namespace, so kernel tests cannot see each other) and returns its result; a panic in `f`
+/// fails the calling test with the original message.
+pub fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    require_kernel();
+    let t = std::thread::Builder::new()
+        .name("netns".into())
+        .spawn(move || {
+            // SAFETY: unshare(2) with CLONE_NEWNET only changes this thread's namespace; threads
+            // and processes started from it inherit the new one.
+            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+            assert_eq!(
+                rc,
+                0,
+                "unshare(CLONE_NEWNET): {}",
+                std::io::Error::last_os_error()
+            );
+            run(Command::new(require_tool("ip")).args(["link", "set", "lo", "up"])).expect_code(0);
+            f()
+        })
+        .expect("spawn netns thread");
+    t.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
