@@ -79,7 +79,6 @@ pub fn ocf_code(err: &AgentError, action: &Action, probe: bool) -> OcfCode {
             if matches!(
                 err,
                 AgentError::Spec(_)
-                    | AgentError::Backend(BackendError::NotBuilt)
                     | AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable))
             ) =>
         {
@@ -102,7 +101,6 @@ fn base_code(err: &AgentError) -> OcfCode {
             ErrorKind::PermissionDenied => OcfCode::ErrPerm,
             _ => OcfCode::ErrGeneric,
         },
-        AgentError::Backend(BackendError::NotBuilt) => OcfCode::ErrInstalled,
         AgentError::Backend(BackendError::Ipvs(e)) | AgentError::Ipvs { source: e, .. } => {
             ipvs_code(e)
         }
@@ -185,19 +183,19 @@ mod tests {
                 OcfCode::ErrArgs,
             ),
             (
-                AgentError::Backend(BackendError::NotBuilt),
+                AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
                 &start,
                 false,
                 OcfCode::ErrInstalled,
             ),
             (
-                AgentError::Backend(BackendError::NotBuilt),
+                AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
                 &mon,
                 true,
                 OcfCode::NotRunning,
             ),
             (
-                AgentError::Backend(BackendError::NotBuilt),
+                AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
                 &stop,
                 false,
                 OcfCode::Success,

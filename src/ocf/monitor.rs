@@ -119,8 +119,7 @@ fn stopped(state: &StateDir, params: &Params) -> Result<State, AgentError> {
     let mut ipvs = match open_backend(dry_run, state) {
         Ok(b) => b,
         // No backend on this host: nothing of ours can be in it.
-        Err(BackendError::NotBuilt)
-        | Err(BackendError::Ipvs(crate::ipvs::IpvsError::NotAvailable)) => {
+        Err(BackendError::Ipvs(crate::ipvs::IpvsError::NotAvailable)) => {
             return Ok(State::NotRunning)
         }
         Err(e) => return Err(e.into()),

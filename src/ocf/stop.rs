@@ -115,9 +115,7 @@ fn remove_service(state: &StateDir, params: &Params, crashed: bool) -> Result<bo
     };
     let mut ipvs = match open_backend(dry_run, state) {
         Ok(b) => b,
-        Err(BackendError::NotBuilt) | Err(BackendError::Ipvs(IpvsError::NotAvailable)) => {
-            return Ok(true)
-        }
+        Err(BackendError::Ipvs(IpvsError::NotAvailable)) => return Ok(true),
         Err(e) => return Err(e.into()),
     };
     let present = ipvs.service(&key).map_err(|e| AgentError::Removal {

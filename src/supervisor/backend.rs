@@ -11,13 +11,6 @@ use super::state::StateDir;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    /// This build has no kernel (generic netlink) backend; only `dry_run=true` works. Kept for
-    /// builds without one (none today): the agent maps it to 5, like a kernel without IPVS.
-    #[error(
-        "kernel backend not built yet: this big_brother can only run with dry_run=true \
-         (OCF_RESKEY_dry_run)"
-    )]
-    NotBuilt,
     #[error(transparent)]
     Ipvs(#[from] IpvsError),
 }
