@@ -668,3 +668,29 @@ fn alias_bombs_are_refused_by_the_agent() {
     let r = c.agent("start", &env);
     r.expect_code(6);
 }
+
+/// Found while bounding aliases: `- - - … x` nests one list per two bytes, and 150,000 of them
+/// (300 KiB) overflowed the stack (abort) in `import` and in the agent. Nesting is capped at 64.
+#[test]
+fn deep_nesting_is_refused_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = write(
+        dir.path(),
+        "big_brother.conf",
+        &format!("clusters:\n{}x\n", "- ".repeat(150_000)),
+    );
+    let r = bb(&["import", s(&legacy), "--out-dir", s(dir.path())]);
+    r.expect_code(6);
+    assert!(
+        r.stderr().contains(&format!(
+            "{}:2:127: not readable as YAML: lists and maps nested at most 64 deep",
+            legacy.display()
+        )),
+        "{}",
+        r.stderr()
+    );
+    let c = crate::ocf_support::Cluster::new("web", &[]);
+    let r = c.agent("validate-all", &[("OCF_RESKEY_config", s(&legacy))]);
+    r.expect_code(6);
+    crate::ocf_support::expect_reason(&r, "nested at most 64 deep");
+}

@@ -177,9 +177,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Spec, SpecError> {
         };
         // toml's message repeats the location and a source excerpt; keep what is wrong, and
         // say which table it is in (toml does not).
+        // Its message may span lines; ours are one line per problem.
+        let message = e.message().trim().replace('\n', "; ");
         let message = match table {
-            Some(t) => format!("in [{t}]: {}", e.message().trim()),
-            None => e.message().trim().to_string(),
+            Some(t) => format!("in [{t}]: {message}"),
+            None => message,
         };
         SpecError::Parse {
             file: file.to_path_buf(),

@@ -1245,6 +1245,16 @@ mod tests {
         assert_eq!(ok.on_change.unwrap().argv[2], "echo \"$1\"\n");
     }
 
+    /// Deep nesting is refused by the TOML parser's recursion limit, at once, with a position.
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("{BASE}x = {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+        let Err(SpecError::Parse { line, .. }) = parse(Path::new("t"), &text) else {
+            panic!("deep nesting must be a parse error")
+        };
+        assert_eq!(line, Some(2));
+    }
+
     #[test]
     fn vips_may_be_left_to_pacemaker_only_with_a_service() {
         let s = parse(

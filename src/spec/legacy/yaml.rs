@@ -5,7 +5,7 @@
 //! twice in one mapping is an error: Psych silently kept the last one, which hides typos.
 //!
 //! Alias expansion is bounded ("billion laughs": nine levels of ten aliases fit in 1 KiB and
-//! expand to a billion values): the tree may hold at most [`MAX_VALUES`] values and keys and
+//! expand to a billion values), and so is nesting ([`MAX_DEPTH`]): the tree may hold at most [`MAX_VALUES`] values and keys and
 //! [`MAX_TEXT_BYTES`] of scalar text once every alias is expanded, and an alias may nest at
 //! most [`MAX_ALIAS_DEPTH`] deep. The cost of an alias is known before it is copied, so a
 //! hostile file is refused before it costs memory.
@@ -19,6 +19,10 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 pub const MAX_VALUES: usize = 200_000;
 /// Most bytes of scalar text the expanded tree may hold (8 × the file size cap).
 pub const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
+/// Deepest nesting of lists and maps. A big_brother config needs 6 (clusters, a cluster, its
+/// nodes, a node); `- - - - x` nests one level per two bytes, and a tree nested a hundred
+/// thousand deep overflows the stack when it is dropped.
+pub const MAX_DEPTH: usize = 64;
 /// Deepest nesting of aliases: an alias to an anchored node that itself holds an alias is depth
 /// 2. `<<: *defaults` is depth 1.
 pub const MAX_ALIAS_DEPTH: usize = 8;
@@ -251,6 +255,7 @@ impl Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", at)?;
+                self.check_depth(at)?;
                 self.charge(
                     Cost {
                         values: 1,
@@ -272,6 +277,7 @@ impl Builder {
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map", at)?;
+                self.check_depth(at)?;
                 self.charge(
                     Cost {
                         values: 1,
@@ -338,6 +344,18 @@ impl Builder {
         Ok(())
     }
 
+    fn check_depth(&self, at: (usize, usize)) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(err_at(
+                at,
+                format!(
+                    "lists and maps nested at most {MAX_DEPTH} deep (a big_brother config needs 6)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Counts `cost` into the whole tree, or refuses it when the tree would outgrow its bounds.
     fn charge(&mut self, cost: Cost, at: (usize, usize)) -> Result<(), YamlError> {
         let mut total = self.total;
@@ -345,7 +363,7 @@ impl Builder {
         if total.values > MAX_VALUES {
             return Err(err_at(
                 at,
-                format!("at most {MAX_VALUES} values once aliases are expanded (a big_brother config needs far fewer; this file's aliases expand past that)"),
+                format!("at most {MAX_VALUES} values once aliases are expanded (a big_brother config needs far fewer)"),
             ));
         }
         if total.bytes > MAX_TEXT_BYTES {
@@ -677,6 +695,30 @@ mod tests {
         );
         let e = parse(&big).unwrap_err();
         assert!(e.message.contains("MiB of text"), "{e:?}");
+    }
+
+    /// Deep nesting is refused by the parser's own recursion limit, at once, with a position
+    /// (no stack overflow building or dropping the tree).
+    #[test]
+    fn deep_nesting_is_refused() {
+        let flow = format!("clusters: {}{}", "[".repeat(200_000), "]".repeat(200_000));
+        let e = parse(&flow).unwrap_err();
+        assert!(e.line.is_some(), "{e:?}");
+        let dashes = format!("{}x", "- ".repeat(150_000));
+        let e = parse(&dashes).unwrap_err();
+        assert!(e.message.contains("nested at most 64 deep"), "{e:?}");
+        assert_eq!((e.line, e.column), (Some(1), Some(129)));
+        let block: String = (0..65)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(parse(&block)
+            .unwrap_err()
+            .message
+            .contains("nested at most 64"));
+        let ok: String = (0..64)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]
