@@ -690,3 +690,71 @@ fn load_cluster_refuses_alias_bombs() {
         "{msg}"
     );
 }
+
+mod mutated {
+    //! The sweep's property, kept: mutated configs and specs (random edits with hostile
+    //! characters) never panic, and whatever is accepted is written and rendered cleanly.
+    use super::*;
+    use crate::crm::generate::{render_all, Format};
+    use crate::spec::text::{is_printable, is_xml_char};
+    use proptest::prelude::*;
+
+    const SPEC: &str = include_str!("../../../crm/examples/webapp.toml");
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("\n".to_string()),
+            Just(": ".to_string()),
+            Just("- ".to_string()),
+            Just("*a".to_string()),
+            Just("&a ".to_string()),
+            Just("\"".to_string()),
+            Just("[[vip]]\n".to_string()),
+            Just("= \"".to_string()),
+            Just("99999999999999999999".to_string()),
+            Just("2000m".to_string()),
+            Just("\u{feff}\u{202e}\u{fffe}\u{1b}\u{7}\0".to_string()),
+            Just("\\u001b\\n\\e".to_string()),
+            proptest::collection::vec(any::<char>(), 0..6).prop_map(|v| v.into_iter().collect()),
+        ]
+    }
+
+    /// Up to eight edits: at a char position, drop up to 4 characters and insert a piece.
+    fn mutate(base: &str) -> impl Strategy<Value = String> {
+        let base = base.to_string();
+        proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4, piece()), 0..8)
+            .prop_map(move |edits| {
+                let mut chars: Vec<char> = base.chars().collect();
+                for (at, drop, insert) in edits {
+                    let i = at.index(chars.len() + 1);
+                    let end = (i + drop).min(chars.len());
+                    chars.splice(i..end, insert.chars());
+                }
+                chars.into_iter().collect()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn mutated_legacy_configs_never_panic_and_write_clean_specs(text in mutate(EXAMPLE)) {
+            if let Ok(i) = import(Path::new("/etc/big_brother.conf"), &text, None, Some(Path::new("/srv"))) {
+                for c in &i.clusters {
+                    prop_assert!(
+                        c.toml.chars().all(|ch| ch == '\n' || is_printable(ch)),
+                        "unprintable text in\n{}", c.toml
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn mutated_specs_never_panic_and_render_xml(text in mutate(SPEC)) {
+            if let Ok(s) = parse(Path::new("w.toml"), &text) {
+                let out = render_all(std::slice::from_ref(&s), None, Format::Cib);
+                prop_assert!(out.chars().all(is_xml_char), "not XML text:\n{}", out);
+            }
+        }
+    }
+}
