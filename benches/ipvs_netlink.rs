@@ -70,12 +70,7 @@ fn run() -> Result<(), String> {
         family: Family::V4,
         mark: 7,
     };
-    let svc = Service {
-        key: fw,
-        scheduler: "wlc".into(),
-        flags: 0,
-        timeout: 0,
-    };
+    let svc = Service::new(fw, "wlc");
     nl.add_service(&svc).map_err(|e| e.to_string())?;
     let mut d = Dest {
         addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
@@ -135,13 +130,8 @@ fn run() -> Result<(), String> {
         addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
         port: 80,
     };
-    nl.add_service(&Service {
-        key,
-        scheduler: "wlc".into(),
-        flags: 0,
-        timeout: 0,
-    })
-    .map_err(|e| e.to_string())?;
+    nl.add_service(&Service::new(key, "wlc"))
+        .map_err(|e| e.to_string())?;
     // 198.51.100.1-250 and 203.0.113.1-250, ports 8000-8003: up to 2,000 destinations.
     let dests: Vec<Dest> = (0..n)
         .map(|i| {

@@ -49,10 +49,9 @@ fn addr_key(protocol: Protocol, a: &str, port: u16) -> ServiceKey {
 
 fn service(key: ServiceKey, scheduler: &str, flags: u32, timeout: u32) -> Service {
     Service {
-        key,
-        scheduler: scheduler.into(),
         flags,
         timeout,
+        ..Service::new(key, scheduler)
     }
 }
 
