@@ -6,6 +6,8 @@
 //! Addresses are documentation ranges only.
 
 mod fixture_gen;
+mod options;
+mod sync;
 
 use std::collections::BTreeSet;
 use std::io;

@@ -77,16 +77,20 @@ impl Netlink {
     /// Sends `req` and returns the bodies of its reply messages (raw: genlmsghdr + attributes).
     /// For tools and tests that want the bytes; the [`Ipvs`] methods decode them.
     pub fn raw(&mut self, op: &'static str, req: Request) -> Result<Vec<Vec<u8>>, IpvsError> {
-        let msg = req.encode(self.family).map_err(|e| IpvsError::Invalid {
-            op,
-            reason: e.reason,
-        })?;
+        let msg = self.encode(op, &req)?;
         let res = if req.is_dump() {
             self.sock.dump(msg)
         } else {
             self.sock.request(msg)
         };
         res.map_err(|e| map_request_err(op, &req, e))
+    }
+
+    fn encode(&self, op: &'static str, req: &Request) -> Result<Vec<u8>, IpvsError> {
+        req.encode(self.family).map_err(|e| IpvsError::Invalid {
+            op,
+            reason: e.reason,
+        })
     }
 
     fn decode<T>(op: &'static str, r: Result<T, attr::DecodeError>) -> Result<T, IpvsError> {
@@ -265,9 +269,25 @@ impl Ipvs for Netlink {
             .map(drop)
     }
 
+    /// DEL_DAEMON can go unanswered: stopping a daemon whose kernel thread has not run yet
+    /// (right after its start, on a busy machine) makes the kernel's handler return `EINTR`,
+    /// and generic netlink sends no ack for that, though the daemon is stopped. Silence is
+    /// therefore checked against the list instead of waited out.
     fn stop_sync_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
-        self.raw("stop sync daemon", Request::DelDaemon(state))
-            .map(drop)
+        let op = "stop sync daemon";
+        let req = Request::DelDaemon(state);
+        let msg = self.encode(op, &req)?;
+        match self.sock.request_or_silence(msg) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) if self.sync_daemons()?.iter().any(|d| d.state == state) => {
+                Err(IpvsError::Kernel {
+                    op,
+                    errno: std::io::Error::from_raw_os_error(libc::EINTR),
+                })
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(map_request_err(op, &req, e)),
+        }
     }
 
     fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
