@@ -283,8 +283,11 @@ pub trait Ipvs {
     /// state runs, [`IpvsError::NoSuchInterface`], [`IpvsError::InterfaceDown`] (a master on a
     /// down interface), [`IpvsError::Invalid`] (values out of range, or a service with real
     /// servers of the other address family, which the sync protocol cannot carry). The kernel
-    /// does *not* refuse a master on an interface without an IPv4 address: it logs "You probably
-    /// need to specify IP address on multicast interface" and sends from 0.0.0.0.
+    /// does *not* refuse a master on an interface without an IPv4 address, nor one without the
+    /// MULTICAST flag: it binds the first global IPv4 address of any other interface, or, with
+    /// none, logs "You probably need to specify IP address on multicast interface" and sends
+    /// from 0.0.0.0 — which a backup accepts for a link-local group (224.0.0.0/24, the default
+    /// among them) and silently drops for any other. Callers that care check the address first.
     fn start_sync_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError>;
     /// Stops the daemon of `state` (DEL_DAEMON); [`IpvsError::DaemonNotRunning`] if none runs.
     fn stop_sync_daemon(&mut self, state: SyncState) -> Result<(), IpvsError>;
