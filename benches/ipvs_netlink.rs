@@ -72,7 +72,7 @@ fn ip(args: &[&str]) -> Result<(), String> {
     }
 }
 
-/// 3. What a host-level sync agent does: start + stop a master (its start/stop cost), and read
+/// Part 3, what a host-level sync agent does: start + stop a master (its start/stop cost), read
 /// daemons + timeouts (its monitor), netlink against ipvsadm.
 fn host_level(nl: &mut Netlink) -> Result<(), String> {
     ip(&["link", "add", "sync0", "type", "dummy"])?;
@@ -101,10 +101,16 @@ fn host_level(nl: &mut Netlink) -> Result<(), String> {
         ipvsadm(&["--stop-daemon", "master"])?;
     }
     let theirs = t.elapsed();
-    println!("
-sync daemon start + stop (NEW_DAEMON + DEL_DAEMON), {n} times:");
+    println!(
+        "
+sync daemon start + stop (NEW_DAEMON + DEL_DAEMON), {n} times:"
+    );
     println!("  netlink socket  {:>10}  {}", ms(ours), per_op(ours, n));
-    println!("  ipvsadm x2      {:>10}  {}", ms(theirs), per_op(theirs, n));
+    println!(
+        "  ipvsadm x2      {:>10}  {}",
+        ms(theirs),
+        per_op(theirs, n)
+    );
     println!(
         "  netlink is {:.0}x faster",
         theirs.as_secs_f64() / ours.as_secs_f64().max(1e-9)
@@ -128,10 +134,16 @@ sync daemon start + stop (NEW_DAEMON + DEL_DAEMON), {n} times:");
         ipvsadm(&["-L", "--timeout"])?;
     }
     let theirs = t.elapsed();
-    println!("
-monitor read: daemons + timeouts (GET_DAEMON dump + GET_CONFIG), {n} times:");
+    println!(
+        "
+monitor read: daemons + timeouts (GET_DAEMON dump + GET_CONFIG), {n} times:"
+    );
     println!("  netlink socket  {:>10}  {}", ms(ours), per_op(ours, n));
-    println!("  ipvsadm x2      {:>10}  {}", ms(theirs), per_op(theirs, n));
+    println!(
+        "  ipvsadm x2      {:>10}  {}",
+        ms(theirs),
+        per_op(theirs, n)
+    );
     println!(
         "  netlink is {:.0}x faster",
         theirs.as_secs_f64() / ours.as_secs_f64().max(1e-9)
