@@ -3,7 +3,8 @@
 //! on the host and runs inside the QEMU VM: `tests/vm/run -- <tests binary> --include-ignored
 //! ipvs_kernel` (tests/run-all does this). Each test runs on its own thread in a fresh network
 //! namespace — IPVS state is per namespace — so tests neither see nor leak each other's services.
-//! Addresses are documentation ranges only.
+//! Addresses are documentation ranges only. Submodules: `options` (netmask, scheduler flags,
+//! one-packet, thresholds), `sync` (sync daemons and timeouts), `fixture_gen` (golden bytes).
 
 mod fixture_gen;
 mod options;
