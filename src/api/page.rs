@@ -327,7 +327,7 @@ fn state_class(state: &str) -> (&'static str, &'static str) {
         "ramping" => ("ramping", "p-info"),
         "failing" => ("failing", "p-warn"),
         "down" | "forced_down" => ("down", "p-bad"),
-        "drained" | "new" => ("other", "p-mute"),
+        // `new`, `drained`, and anything this version does not know.
         _ => ("other", "p-mute"),
     }
 }
