@@ -1,7 +1,7 @@
 //! Benchmark (not a test) for the parity features (issue 8):
 //!
-//! - `big_brother api`: latency of `GET /cluster/NAME` (litmus_paper's question), `GET /` and
-//!   `GET /metrics` over loopback, one connection per request as clients make them, with
+//! - `big_brother api`: latency of `GET /cluster/NAME` (litmus_paper's question), `GET /` (as
+//!   text, and as the HTML status page a browser gets) and `GET /metrics` over loopback, one connection per request as clients make them, with
 //!   `BB_BENCH_CLUSTERS` clusters × `BB_BENCH_NODES` nodes of hand-made state (default 10 × 10,
 //!   locks held so they count as running); then throughput with 8 clients at once.
 //! - `on_change`: what the controller pays to hand a summary over (a channel send), and what
@@ -77,8 +77,13 @@ fn fake(rsctmp: &Path, name: &str, nodes: usize) -> File {
 }
 
 fn get(addr: SocketAddr, path: &str) -> usize {
+    get_with(addr, path, "")
+}
+
+/// A GET with extra header lines (`Accept: …\r\n`); returns the answer's size.
+fn get_with(addr: SocketAddr, path: &str, headers: &str) -> usize {
     let mut s = TcpStream::connect(addr).unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: b\r\n\r\n").as_bytes())
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: b\r\n{headers}\r\n").as_bytes())
         .unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).unwrap();
@@ -136,6 +141,15 @@ fn main() {
         "GET / (index)",
         time(runs / 4, || {
             get(addr, "/");
+        }),
+    );
+    // The status page (issue 20), as a browser asks for it.
+    let html = "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n";
+    let bytes = get_with(addr, "/", html);
+    report(
+        &format!("GET / as HTML, the status page ({bytes} bytes)"),
+        time(runs / 4, || {
+            get_with(addr, "/", html);
         }),
     );
     let bytes = get(addr, "/metrics");

@@ -18,13 +18,13 @@ use crate::ocf_support::{Behaviour, Cluster};
 use crate::util::{bb, bin, run};
 
 /// A running `big_brother api`, killed by pid when dropped.
-struct Api {
+pub struct Api {
     child: Child,
-    addr: SocketAddr,
+    pub addr: SocketAddr,
 }
 
 impl Api {
-    fn start(rsctmp: &Path, config_dir: &Path) -> Api {
+    pub fn start(rsctmp: &Path, config_dir: &Path) -> Api {
         let mut child = Command::new(bin())
             .args(["api", "--listen", "127.0.0.1:0", "--rsctmp"])
             .arg(rsctmp)
@@ -49,14 +49,14 @@ impl Api {
     }
 
     /// Sends `raw` and reads the whole answer (the server closes after one).
-    fn raw(&self, raw: &[u8]) -> Answer {
+    pub fn raw(&self, raw: &[u8]) -> Answer {
         let mut s = TcpStream::connect(self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
         s.write_all(raw).unwrap();
         read_answer(&mut s)
     }
 
-    fn get(&self, path: &str) -> Answer {
+    pub fn get(&self, path: &str) -> Answer {
         self.raw(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
     }
 }
@@ -69,14 +69,16 @@ impl Drop for Api {
 }
 
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
+pub struct Answer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+    /// The whole answer as received.
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<String> {
+    pub fn header(&self, name: &str) -> Option<String> {
         self.head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
             k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
@@ -84,7 +86,7 @@ impl Answer {
     }
 }
 
-fn read_answer(s: &mut TcpStream) -> Answer {
+pub fn read_answer(s: &mut TcpStream) -> Answer {
     let mut bytes = Vec::new();
     let _ = s.read_to_end(&mut bytes);
     let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -100,11 +102,12 @@ fn read_answer(s: &mut TcpStream) -> Answer {
         status,
         head: head.to_string(),
         body: body.to_string(),
+        bytes,
     }
 }
 
 /// A cluster whose nodes answer `Health: 100` and `Health: 40`, no ramp.
-fn started_cluster(name: &str) -> Cluster {
+pub fn started_cluster(name: &str) -> Cluster {
     let c = Cluster::new(name, &[Behaviour::Health(100), Behaviour::Health(40)]);
     let text = c.spec_text(7, 2).replacen(
         "check_interval",
@@ -230,7 +233,7 @@ fn fake_cluster(rsctmp: &Path, name: &str, updated_at: u64, hold: bool) -> Optio
 }
 
 /// [`fake_cluster`] with the given `nodes` and `backend_error`.
-fn fake_cluster_with(
+pub fn fake_cluster_with(
     rsctmp: &Path,
     name: &str,
     updated_at: u64,
@@ -260,7 +263,7 @@ fn fake_cluster_with(
     Some(lock)
 }
 
-fn now() -> u64 {
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()

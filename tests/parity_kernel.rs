@@ -4,7 +4,8 @@
 //! original's open issue #4 — and the proof is the kernel's own connection counters, which a
 //! deleted and re-created service would have lost. The override `up` file is what lets
 //! connections be scheduled here (the nodes' health endpoints are unreachable on purpose), so
-//! it is exercised against the kernel too. `#[ignore]`d on the host; run in the VM with
+//! it is exercised against the kernel too, and so are the connection counts the status file
+//! records per node (issue 20). `#[ignore]`d on the host; run in the VM with
 //! `tests/vm/run -- <tests binary> --include-ignored parity_kernel` (tests/run-all does).
 
 use std::net::{SocketAddr, TcpStream};
@@ -58,6 +59,49 @@ fn spec(c: &Cluster, data: &std::path::Path, scheduler: &str, forward: &str) -> 
     )
 }
 
+/// Active and inactive connections of one destination.
+type Conns = (u64, u64);
+
+/// Issue 20: the supervisor's status file carries each node's `ActiveConn` and `InActConn` as
+/// the kernel reports them (`ipvsadm -Ln`, the same numbers), read from its tick's dump; waits
+/// (bounded) for a tick after the connections were made.
+fn connections_in_status_are_the_kernels(c: &Cluster, at_least: u64) {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let kernel = ipvsadm();
+        let status = c.status().unwrap();
+        let pairs: Vec<(Conns, Option<Conns>)> = status["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                let ours = (
+                    n["active_conns"].as_u64().unwrap_or(u64::MAX),
+                    n["inactive_conns"].as_u64().unwrap_or(u64::MAX),
+                );
+                let addr = format!("-> {}:80 ", n["address"].as_str().unwrap());
+                // `-> ADDR:PORT Forward Weight ActiveConn InActConn`
+                let theirs = kernel.iter().find(|l| l.starts_with(&addr)).map(|l| {
+                    let f: Vec<&str> = l.split(' ').collect();
+                    (f[4].parse().unwrap(), f[5].parse().unwrap())
+                });
+                (ours, theirs)
+            })
+            .collect();
+        let total: u64 = pairs.iter().filter_map(|p| p.1).map(|(a, i)| a + i).sum();
+        if pairs.len() == 2 && pairs.iter().all(|(o, t)| Some(*o) == *t) && total >= at_least {
+            eprintln!("status.json and ipvsadm agree on connections: {pairs:?}");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "status.json never showed the kernel's connections: {pairs:?} (status, kernel); \
+             total {total}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 #[ignore = "kernel tier: root + ip_vs, run tests/vm/run"]
 fn parity_kernel_reload_changes_scheduler_and_forwarding_in_place() {
@@ -84,6 +128,7 @@ fn parity_kernel_reload_changes_scheduler_and_forwarding_in_place() {
             service_conns() >= 4
         });
         let before = service_conns();
+        connections_in_status_are_the_kernels(&c, 4);
 
         std::fs::write(&c.config, spec(&c, &data, "rr", "dr")).unwrap();
         c.agent("reload-agent", &KERNEL).expect_code(0);

@@ -7,6 +7,8 @@
 mod util;
 
 mod api;
+mod api_browser;
+mod api_page;
 mod crm;
 mod crm_reload;
 mod health;

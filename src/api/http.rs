@@ -33,6 +33,9 @@ pub struct Request {
     pub path: String,
     /// `Content-Length`, when the client sent a body.
     pub content_length: Option<u64>,
+    /// `Accept`, its field lines joined with `, ` as RFC 9110 §5.3 combines them (bounded by
+    /// the header limits); `None` when absent. Only `GET /` looks at it ([`super::negotiate`]).
+    pub accept: Option<String>,
 }
 
 /// Why a request could not be read; each maps to a status code.
@@ -213,6 +216,7 @@ pub fn read_request(r: &mut impl BufRead, deadline: Instant) -> Result<Request, 
     let method = method.to_string();
 
     let mut content_length = None;
+    let mut accept: Option<String> = None;
     let mut total = 0usize;
     let mut count = 0usize;
     loop {
@@ -250,6 +254,17 @@ pub fn read_request(r: &mut impl BufRead, deadline: Instant) -> Result<Request, 
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             // No request here has a body; a chunked one cannot be skipped safely.
             return Err(BadRequest::Malformed("request bodies are not accepted"));
+        } else if name.eq_ignore_ascii_case(b"accept") {
+            // Field bytes were checked above; obs-text (0x80–0xFF) is no media type anyway.
+            let value = String::from_utf8_lossy(value);
+            let value = value.trim_matches([' ', '\t']);
+            match &mut accept {
+                Some(a) => {
+                    a.push_str(", ");
+                    a.push_str(value);
+                }
+                None => accept = Some(value.to_string()),
+            }
         }
     }
     if content_length.is_some_and(|n| n > MAX_DISCARD) {
@@ -259,6 +274,7 @@ pub fn read_request(r: &mut impl BufRead, deadline: Instant) -> Result<Request, 
         method,
         path,
         content_length,
+        accept,
     })
 }
 
@@ -297,6 +313,7 @@ pub struct Response {
 
 pub const TEXT: &str = "text/plain; charset=utf-8";
 pub const JSON: &str = "application/json";
+pub const HTML: &str = "text/html; charset=utf-8";
 /// The Prometheus text exposition format, version 0.0.4.
 pub const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -381,6 +398,19 @@ mod tests {
         assert_eq!(r.method, "HEAD");
         let r = parse(b"PUT /cluster/w HTTP/1.1\r\nContent-Length: 2\r\n\r\nOK").unwrap();
         assert_eq!(r.content_length, Some(2));
+        assert_eq!(r.accept, None);
+    }
+
+    /// RFC 9110 §5.3: several `Accept` lines are one list.
+    #[test]
+    fn accept_lines_are_combined() {
+        let r = parse(b"GET / HTTP/1.1\r\naccept:  text/html;q=0.9 \r\n\r\n").unwrap();
+        assert_eq!(r.accept.as_deref(), Some("text/html;q=0.9"));
+        let r = parse(b"GET / HTTP/1.1\r\nAccept: text/plain\r\nX: y\r\nACCEPT: text/html\r\n\r\n")
+            .unwrap();
+        assert_eq!(r.accept.as_deref(), Some("text/plain, text/html"));
+        let r = parse(b"GET / HTTP/1.1\r\nAccept:\r\n\r\n").unwrap();
+        assert_eq!(r.accept.as_deref(), Some(""));
     }
 
     #[test]

@@ -222,6 +222,9 @@ mod tests {
             since: 0,
             checks: 10,
             check_failures: 3,
+            max_weight: None,
+            active_conns: None,
+            inactive_conns: None,
         }
     }
 

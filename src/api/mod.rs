@@ -13,13 +13,20 @@
 //! - **Text from files is escaped for where it goes** ([`text`]): the status files are ours,
 //!   but what they quote (node ids, backend errors) must not reach a terminal, a JSON parser or
 //!   a Prometheus scrape as control or bidi characters.
+//! - **A status page for browsers** ([`page`]): `GET /` answers HTML only to a client whose
+//!   `Accept` prefers it ([`negotiate`]); everyone else — curl, litmus_paper — gets the
+//!   original's text, byte for byte. The page is one self-contained document under a
+//!   Content-Security-Policy that allows nothing but its inline styles.
 //! - Rooms: [`conn`] (one connection under one deadline), [`http`] (parsing and writing, pure
-//!   over readers/writers), [`routes`] (request → response, pure), [`metrics`] (Prometheus
-//!   text, pure), [`text`] (escaping, pure), [`view`] (the files → cluster views).
+//!   over readers/writers), [`routes`] (request → response, pure), [`negotiate`] (text or
+//!   HTML, pure), [`page`] (the HTML page, pure), [`metrics`] (Prometheus text, pure),
+//!   [`text`] (escaping, pure), [`view`] (the files → cluster views).
 
 pub mod conn;
 pub mod http;
 pub mod metrics;
+pub mod negotiate;
+pub mod page;
 pub mod routes;
 pub mod text;
 pub mod view;

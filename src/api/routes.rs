@@ -6,7 +6,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /` | `Big Brother: VERSION`, then the running and the stopped clusters |
+//! | `GET /` | `Big Brother: VERSION`, then the running and the stopped clusters; the HTML status page ([`super::page`]) when `Accept` prefers `text/html` ([`super::negotiate`]) |
 //! | `GET /cluster/NAME`, `GET /cluster/NAME/status` | `Running: true\|false` and `CombinedWeight: N` |
 //! | `GET /cluster/NAME/status_detail` | `{"nodes":{"ID":WEIGHT,…},"cluster":"NAME","running":BOOL}` |
 //! | `GET /metrics` | Prometheus text format ([`super::metrics`]) |
@@ -15,8 +15,10 @@
 
 use std::time::SystemTime;
 
-use super::http::{Request, Response, JSON, PROMETHEUS};
+use super::http::{Request, Response, HTML, JSON, PROMETHEUS};
 use super::metrics;
+use super::negotiate::prefers_html;
+use super::page;
 use super::text::{json_string, plain};
 use super::view::{ClusterView, Clusters};
 use crate::ipvs::ServiceKey;
@@ -65,6 +67,21 @@ pub fn respond(req: &Request, src: &impl Clusters, now: SystemTime) -> Response 
         .with_header("Allow", "GET, HEAD");
     }
     match route {
+        Route::Index if prefers_html(req.accept.as_deref()) => {
+            let views: Vec<ClusterView> = src.names().iter().filter_map(|n| src.view(n)).collect();
+            let body = page::render(&views, src.host().as_deref(), now);
+            Response {
+                status: 200,
+                content_type: HTML,
+                body: body.into_bytes(),
+                headers: Vec::new(),
+            }
+            .with_header("Content-Security-Policy", page::CSP)
+            .with_header("X-Content-Type-Options", "nosniff")
+            // Cache-Control: no-store already keeps every cache from storing either answer;
+            // Vary says why they differ. The text answer stays exactly the original's.
+            .with_header("Vary", "Accept")
+        }
         Route::Index => Response::text(200, index(src)),
         Route::Metrics => {
             let views: Vec<ClusterView> = src.names().iter().filter_map(|n| src.view(n)).collect();
@@ -142,6 +159,7 @@ fn detail(v: &ClusterView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::http::TEXT;
     use crate::supervisor::status::tests::sample;
     use crate::supervisor::status::NodeStatus;
     use std::collections::BTreeMap;
@@ -171,6 +189,9 @@ mod tests {
             since: 0,
             checks: 0,
             check_failures: 0,
+            max_weight: Some(100),
+            active_conns: None,
+            inactive_conns: None,
         }
     }
 
@@ -208,6 +229,7 @@ mod tests {
             method: method.into(),
             path: path.into(),
             content_length: None,
+            accept: None,
         };
         respond(&r, &table(), SystemTime::now())
     }
@@ -270,5 +292,56 @@ mod tests {
             assert_eq!(r.headers, [("Allow", "GET, HEAD".to_string())]);
         }
         assert_eq!(req("HEAD", "/cluster/webapp").status, 200);
+    }
+
+    fn get_accepting(path: &str, accept: Option<&str>) -> Response {
+        let r = Request {
+            method: "GET".into(),
+            path: path.into(),
+            content_length: None,
+            accept: accept.map(str::to_string),
+        };
+        respond(&r, &table(), SystemTime::now())
+    }
+
+    /// The page goes to clients that prefer HTML; everyone else gets the original's text,
+    /// the whole answer identical to the one without `Accept`.
+    #[test]
+    fn the_index_is_negotiated() {
+        let text = get("/");
+        assert_eq!(text.content_type, TEXT);
+        assert!(text.headers.is_empty(), "{:?}", text.headers);
+        for accept in [
+            "*/*",
+            "text/*",
+            "text/plain",
+            "text/html;q=0",
+            "application/json",
+        ] {
+            assert_eq!(get_accepting("/", Some(accept)), text, "{accept}");
+        }
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        let r = get_accepting("/", Some(browser));
+        assert_eq!((r.status, r.content_type), (200, HTML));
+        assert_eq!(
+            r.headers,
+            [
+                ("Content-Security-Policy", page::CSP.to_string()),
+                ("X-Content-Type-Options", "nosniff".to_string()),
+                ("Vary", "Accept".to_string()),
+            ]
+        );
+        let b = body(&r);
+        assert!(b.contains("data-node=\"10.0.0.2\""), "{b}");
+        assert!(
+            b.contains("Not running: supervisor pid 9 stopped reporting"),
+            "{b}"
+        );
+        // Only the index has a page: the other routes ignore Accept.
+        assert_eq!(
+            get_accepting("/cluster/webapp", Some(browser)),
+            get("/cluster/webapp")
+        );
+        assert_eq!(get_accepting("/nope", Some(browser)).status, 404);
     }
 }

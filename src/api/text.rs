@@ -8,6 +8,9 @@
 //! Unicode format characters (bidi overrides and isolates, zero-width characters, the BOM,
 //! invisible tag characters), the line and paragraph separators, and noncharacters. Each
 //! becomes visible text, `\u{1b}`, so nothing is silently lost.
+//!
+//! One function per destination: [`plain`] (text/plain), [`json_string`], [`prometheus_label`],
+//! [`html`] (the status page: element text and double-quoted attribute values alike).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -110,6 +113,35 @@ pub fn prometheus_label(s: &str) -> String {
     out
 }
 
+/// For HTML (the status page), in element text and in double-quoted attribute values alike:
+/// the five characters that can end or start markup (`&`, `<`, `>`, `"`, `'`) as character
+/// references, and each unsafe character as the text `\u{hex}`, as in [`plain`] — a bidi
+/// override would otherwise reorder what the operator sees around it. Nothing that comes out
+/// can open a tag, an entity, a comment or leave an attribute.
+pub fn html(s: &str) -> Cow<'_, str> {
+    if !s
+        .chars()
+        .any(|c| matches!(c, '&' | '<' | '>' | '"' | '\'') || is_unsafe(c))
+    {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if is_unsafe(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +211,37 @@ mod tests {
         while let Some(c) = chars.next() {
             if c == '\\' {
                 assert!(matches!(chars.next(), Some('\\' | '"' | 'n')), "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn html_cannot_open_markup() {
+        assert!(matches!(html("192.0.2.1:80 é"), Cow::Borrowed(_)));
+        assert_eq!(
+            html("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(
+            html("\"'><img src=x onerror=alert(1)>&amp;"),
+            "&quot;&#39;&gt;&lt;img src=x onerror=alert(1)&gt;&amp;amp;"
+        );
+        let h = html(EVIL);
+        assert!(!h.chars().any(is_unsafe), "{h}");
+        assert!(h.contains("\\u{202e}") && h.contains("\\u{e0041}"), "{h}");
+        // What is left cannot start a tag, a reference or leave a quoted attribute: every `&`
+        // starts one of the five references written above.
+        for s in [EVIL, "<a href='x'>&lt;</a>\"", "&#x3c;script&#x3e;"] {
+            let h = html(s);
+            assert!(!h.contains(['<', '>', '"', '\'']), "{h}");
+            for (i, _) in h.match_indices('&') {
+                let rest = &h[i..];
+                assert!(
+                    ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"]
+                        .iter()
+                        .any(|r| rest.starts_with(r)),
+                    "{h}"
+                );
             }
         }
     }

@@ -36,6 +36,10 @@ pub trait Clusters {
     fn names(&self) -> Vec<String>;
     /// One cluster; `None` when it is unknown.
     fn view(&self, name: &str) -> Option<ClusterView>;
+    /// This director's name, for the status page's title (quoted text: escaped there).
+    fn host(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The filesystem source: state directories under `<rsctmp>/big_brother/`, plus, to list
@@ -117,5 +121,12 @@ impl Clusters for Files {
             },
         };
         Some(view)
+    }
+
+    fn host(&self) -> Option<String> {
+        // The kernel's nodename (at most 64 bytes); read per request, like everything here.
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+        let name = name.trim();
+        (!name.is_empty()).then(|| name.to_string())
     }
 }

@@ -251,8 +251,8 @@ pub fn render(r: &Report, now: SystemTime) -> String {
     }
     let _ = writeln!(
         out,
-        "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8}  NOTE",
-        "NODE", "HEALTH", "WEIGHT", "STATE", "SINCE", "LATENCY"
+        "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8} {:>7} {:>7}  NOTE",
+        "NODE", "HEALTH", "WEIGHT", "STATE", "SINCE", "LATENCY", "ACTIVE", "INACT"
     );
     for n in &s.nodes {
         let health = n.health.map_or_else(|| "-".into(), |h| format!("{h:.0}"));
@@ -260,6 +260,9 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             .last_latency_ms
             .map_or_else(|| "-".into(), |l| format!("{l:.1}ms"));
         let since = ago(now_unix.saturating_sub(n.since));
+        // The kernel's connection counts (absent in status files of older versions).
+        let count = |c: Option<u32>| c.map_or_else(|| "-".into(), |c| c.to_string());
+        let (active, inactive) = (count(n.active_conns), count(n.inactive_conns));
         let note = match (&n.forced_reason, &n.last_error) {
             _ if n.drained => "drained by an operator (big_brother undrain to return it)".into(),
             (Some(r), _) => format!("forced: {r}"),
@@ -268,7 +271,7 @@ pub fn render(r: &Report, now: SystemTime) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:<24} {health:>6} {:>6}  {:<11} {since:>8} {latency:>8}  {note}",
+            "  {:<24} {health:>6} {:>6}  {:<11} {since:>8} {latency:>8} {active:>7} {inactive:>7}  {note}",
             n.id, n.weight, n.state
         );
     }
@@ -282,11 +285,13 @@ pub fn render(r: &Report, now: SystemTime) -> String {
         if !s.nodes.iter().any(|n| n.id == id) {
             let _ = writeln!(
                 out,
-                "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8}  {}",
+                "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8} {:>7} {:>7}  {}",
                 id,
                 "-",
                 d.weight,
                 "sorry",
+                "-",
+                "-",
                 "-",
                 "-",
                 if s.override_state.is_some() {
@@ -323,5 +328,70 @@ mod tests {
         );
         assert_eq!(r.code(), OcfCode::NotRunning);
         assert!(clusters(dir.path()).is_empty());
+    }
+
+    /// The node table shows the kernel's connection counts, and `-` for a status file written
+    /// before they were recorded.
+    #[test]
+    fn the_table_shows_connections() {
+        use crate::supervisor::status::NodeStatus;
+        let node = |id: &str, conns: Option<(u32, u32)>| NodeStatus {
+            id: id.into(),
+            address: "192.0.2.1".parse().unwrap(),
+            health: Some(100.0),
+            weight: 100,
+            state: "up".into(),
+            drained: false,
+            last_latency_ms: Some(1.5),
+            last_error: None,
+            forced_reason: None,
+            since: 940,
+            checks: 1,
+            check_failures: 0,
+            max_weight: Some(100),
+            active_conns: conns.map(|c| c.0),
+            inactive_conns: conns.map(|c| c.1),
+        };
+        let mut status = crate::supervisor::status::tests::sample();
+        status.nodes = vec![node("192.0.2.1", Some((12, 40))), node("192.0.2.2", None)];
+        let r = Report {
+            cluster: "webapp".into(),
+            state: "running",
+            pid: Some(42),
+            heartbeat_age_s: Some(0),
+            drained: Vec::new(),
+            status: Some(status),
+            error: None,
+        };
+        let text = render(
+            &r,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000),
+        );
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .skip(2)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                vec![
+                    "NODE", "HEALTH", "WEIGHT", "STATE", "SINCE", "LATENCY", "ACTIVE", "INACT",
+                    "NOTE"
+                ],
+                vec![
+                    "192.0.2.1",
+                    "100",
+                    "100",
+                    "up",
+                    "1m00s",
+                    "1.5ms",
+                    "12",
+                    "40"
+                ],
+                vec!["192.0.2.2", "100", "100", "up", "1m00s", "1.5ms", "-", "-"],
+            ],
+            "{text}"
+        );
     }
 }

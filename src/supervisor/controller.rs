@@ -13,6 +13,7 @@
 //! validate is refused and recorded, and the running one stays.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
@@ -92,6 +93,9 @@ pub struct Controller {
     /// Whether `applied` is what the backend held after the last tick (drift is measured
     /// against it): false before the first tick, after a failed one, and for a new service.
     applied_valid: bool,
+    /// The kernel's counters per destination from the last tick's dump (connections per node
+    /// in the status file).
+    dest_stats: BTreeMap<(IpAddr, u16), DestStats>,
     drift: u64,
     tick: u64,
     reload: ReloadStatus,
@@ -155,6 +159,7 @@ impl Controller {
             counters: BTreeMap::new(),
             applied: Vec::new(),
             applied_valid: false,
+            dest_stats: BTreeMap::new(),
             drift: 0,
             tick: 0,
             reload: ReloadStatus {
@@ -445,7 +450,7 @@ impl Controller {
         let key = self.key;
         let last = self.applied_valid.then_some(self.applied.as_slice());
         self.applied_valid = false;
-        let (ops, drift) =
+        let reconcile::Round { ops, drift, stats } =
             match reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, last) {
                 Err(IpvsError::NotFound { .. }) => {
                     // Someone deleted our service (`ipvsadm -C`): put it back.
@@ -474,6 +479,7 @@ impl Controller {
         }
         self.applied = want;
         self.applied_valid = true;
+        self.dest_stats = stats;
         self.notify_change(now);
         self.backend_error = None;
         self.tick += 1;
@@ -608,6 +614,7 @@ impl Controller {
                 let sum = s.summary(&self.policy, n.max_weight, weight, now);
                 let (checks, check_failures) =
                     self.counters.get(&n.id()).copied().unwrap_or_default();
+                let stats = self.dest_stats.get(&(n.address, n.real_port));
                 NodeStatus {
                     id: n.id(),
                     address: n.address,
@@ -621,6 +628,9 @@ impl Controller {
                     since: now_unix.saturating_sub(sum.since_secs as u64),
                     checks,
                     check_failures,
+                    max_weight: Some(n.max_weight),
+                    active_conns: stats.map(|s| s.active_conns),
+                    inactive_conns: stats.map(|s| s.inactive_conns),
                 }
             })
             .collect();
@@ -904,5 +914,39 @@ mod tests {
         let gap = MIN_TICK_GAP;
         assert_eq!(early_tick(last + Duration::from_secs(1), last), last + gap);
         assert_eq!(early_tick(last + gap / 2, last), last + gap / 2);
+    }
+
+    /// A node's connection counts come from the tick's dump of its destination: none before
+    /// the first dump that holds it, then what the backend reports.
+    #[test]
+    fn status_carries_the_dumps_connection_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = controller(dir.path());
+        let n = &c.status().nodes[0];
+        assert_eq!(
+            (n.max_weight, n.active_conns, n.inactive_conns),
+            (Some(100), None, None)
+        );
+        c.tick().unwrap(); // creates the service: its dump was empty
+        c.tick().unwrap();
+        let n = &c.status().nodes[0];
+        assert_eq!(
+            (n.active_conns, n.inactive_conns),
+            (Some(0), Some(0)),
+            "the memory table counts no connections"
+        );
+        let node = &c.spec.nodes[0];
+        let id = (node.address, node.real_port);
+        assert!(c.dest_stats.contains_key(&id), "{:?}", c.dest_stats);
+        c.dest_stats.insert(
+            id,
+            DestStats {
+                active_conns: 12,
+                inactive_conns: 40,
+                ..DestStats::default()
+            },
+        );
+        let n = &c.status().nodes[0];
+        assert_eq!((n.active_conns, n.inactive_conns), (Some(12), Some(40)));
     }
 }

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::ipvs::{Dest, DestEntry, Ipvs, IpvsError, ServiceKey};
+use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, ServiceKey};
 
 /// One change to a service's destinations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,19 @@ pub fn sync(ipvs: &mut dyn Ipvs, key: &ServiceKey, desired: &[Dest]) -> Result<V
     Ok(ops)
 }
 
+/// What one [`sync_counting_drift`] round did and saw.
+#[derive(Debug)]
+pub struct Round {
+    /// The changes made.
+    pub ops: Vec<Op>,
+    /// Changes someone else made since the last round.
+    pub drift: usize,
+    /// The kernel's counters per destination (address, port), from the round's dump — taken
+    /// before its changes, which do not touch connections. What the status file shows as a
+    /// node's active and inactive connections, at no extra cost.
+    pub stats: BTreeMap<(IpAddr, u16), DestStats>,
+}
+
 /// [`sync`] that also counts **drift**: changes someone else made since `last_applied` (what
 /// this supervisor programmed last time), measured on the same dump. `None` when there is no
 /// trustworthy last state (first tick, a new service, a failed apply): drift is then 0.
@@ -122,12 +135,16 @@ pub fn sync_counting_drift(
     key: &ServiceKey,
     desired: &[Dest],
     last_applied: Option<&[Dest]>,
-) -> Result<(Vec<Op>, usize), IpvsError> {
+) -> Result<Round, IpvsError> {
     let current = ipvs.dests(key)?;
     let drift = last_applied.map_or(0, |last| reconcile(last, &current).len());
     let ops = reconcile(desired, &current);
     apply(ipvs, key, &ops)?;
-    Ok((ops, drift))
+    Ok(Round {
+        ops,
+        drift,
+        stats: current.iter().map(|e| (e.dest.id(), e.stats)).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -228,18 +245,25 @@ mod tests {
     fn drift_is_what_changed_behind_our_back() {
         let applied = [dest(1, 50), dest(2, 50)];
         let mut m = memory_with(&applied);
-        let (ops, drift) =
-            sync_counting_drift(&mut m, &key(), &[dest(1, 60), dest(2, 50)], Some(&applied))
-                .unwrap();
-        assert_eq!((ops.len(), drift), (1, 0), "our own change is not drift");
+        let r = sync_counting_drift(&mut m, &key(), &[dest(1, 60), dest(2, 50)], Some(&applied))
+            .unwrap();
+        assert_eq!(
+            (r.ops.len(), r.drift),
+            (1, 0),
+            "our own change is not drift"
+        );
+        // The dump's counters come along, one entry per destination it held.
+        let ids: Vec<_> = r.stats.keys().copied().collect();
+        assert_eq!(ids, [dest(1, 0).id(), dest(2, 0).id()]);
         // Someone runs `ipvsadm -e … -w 1` and adds a stranger.
         m.edit_dest(&key(), &dest(2, 1)).unwrap();
         m.add_dest(&key(), &dest(7, 3)).unwrap();
         let want = [dest(1, 60), dest(2, 50)];
-        let (ops, drift) = sync_counting_drift(&mut m, &key(), &want, Some(&want)).unwrap();
-        assert_eq!((ops.len(), drift), (2, 2));
-        let (_, drift) = sync_counting_drift(&mut m, &key(), &want, None).unwrap();
-        assert_eq!(drift, 0);
+        let r = sync_counting_drift(&mut m, &key(), &want, Some(&want)).unwrap();
+        assert_eq!((r.ops.len(), r.drift), (2, 2));
+        assert_eq!(r.stats.len(), 3, "the stranger was in the dump");
+        let r = sync_counting_drift(&mut m, &key(), &want, None).unwrap();
+        assert_eq!(r.drift, 0);
     }
 
     fn arb_dests() -> impl Strategy<Value = Vec<Dest>> {

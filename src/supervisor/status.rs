@@ -120,6 +120,19 @@ pub struct NodeStatus {
     /// check that worked.
     #[serde(default)]
     pub check_failures: u64,
+    /// The spec's `max_weight` for this node (what a full weight bar means). Absent in files
+    /// written before it was recorded.
+    #[serde(default)]
+    pub max_weight: Option<u32>,
+    /// The kernel's `ActiveConn` for this node's destination (established connections), from
+    /// the tick's dump; absent before the first dump, for a node with no destination, and in
+    /// files written before it was recorded. The dry-run table keeps no connections: 0.
+    #[serde(default)]
+    pub active_conns: Option<u32>,
+    /// The kernel's `InActConn` (connections in any other state: closing, half-open), as
+    /// `active_conns`.
+    #[serde(default)]
+    pub inactive_conns: Option<u32>,
 }
 
 impl Status {
@@ -236,6 +249,32 @@ pub(crate) mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_100);
         assert_eq!(s.age(now), Duration::from_secs(100));
         assert_eq!(s.age(UNIX_EPOCH), Duration::ZERO);
+    }
+
+    /// A status file from before `max_weight` and the connection counts were recorded (as
+    /// the previous release wrote it) still reads, with them absent; a new one round-trips them.
+    #[test]
+    fn node_fields_added_later_are_optional() {
+        let old = r#"{"id":"192.0.2.1:443","address":"192.0.2.1","health":50.0,"weight":50,
+            "state":"up","drained":false,"last_latency_ms":1.5,"last_error":null,
+            "forced_reason":null,"since":1,"checks":3,"check_failures":0}"#;
+        let n: NodeStatus = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (n.max_weight, n.active_conns, n.inactive_conns),
+            (None, None, None)
+        );
+        let mut n = n;
+        (n.max_weight, n.active_conns, n.inactive_conns) = (Some(200), Some(7), Some(0));
+        let v = serde_json::to_value(&n).unwrap();
+        assert_eq!(
+            (&v["max_weight"], &v["active_conns"], &v["inactive_conns"]),
+            (
+                &serde_json::json!(200),
+                &serde_json::json!(7),
+                &serde_json::json!(0)
+            )
+        );
+        assert_eq!(serde_json::from_value::<NodeStatus>(v).unwrap(), n);
     }
 
     #[test]
