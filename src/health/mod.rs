@@ -19,6 +19,10 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// Largest status line plus headers accepted.
 pub const HEAD_LIMIT: usize = 16 * 1024;
 
+/// Most interim (1xx) responses accepted before the answer to one check. RFC 9110 allows any
+/// number; a health endpoint has no reason to send more than one or two (`103 Early Hints`).
+pub const INTERIM_LIMIT: usize = 4;
+
 /// Longest reason kept from an answer (forced-down reason, error detail): enough for a sentence,
 /// short enough for a status table.
 pub const REASON_LIMIT: usize = 200;
@@ -81,7 +85,9 @@ pub enum CheckError {
     Status { status: u16, reason: String },
     #[error("response {what} larger than {limit} bytes")]
     TooLarge { what: &'static str, limit: usize },
-    #[error("not HTTP: {0}")]
+    #[error("more than {limit} {what}")]
+    TooMany { what: &'static str, limit: usize },
+    #[error("malformed answer: {0}")]
     Malformed(String),
     #[error("not a litmus_paper answer: {0}")]
     NotLitmus(String),
