@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use big_brother::health::client::Client;
 use big_brother::health::parse::interpret;
 use big_brother::health::serve::{Forced, LitmusServer};
-use big_brother::health::{CheckError, Phase, HEAD_LIMIT, INTERIM_LIMIT};
+use big_brother::health::{clean_text, CheckError, Phase, HEAD_LIMIT, INTERIM_LIMIT};
 use big_brother::supervisor::checker::{spawn_targets, Observation, Target};
 
 const LIFE: Duration = Duration::from_secs(60);
@@ -743,4 +743,38 @@ fn ambiguous_headers_are_malformed_answers() {
         e.contains("X-Health") && e.contains("100") && e.contains('0'),
         "{e}"
     );
+}
+
+/// `clean_text` against an independent Unicode database (Python's `unicodedata`, from the
+/// Debian package python3): every control, format, line/paragraph separator and space separator
+/// it knows is blanked or dropped, never kept.
+#[test]
+fn clean_text_knows_every_format_and_separator_character() {
+    let script = "import unicodedata, sys\n\
+        print(unicodedata.unidata_version)\n\
+        print(' '.join('%x' % c for c in range(0x110000)\n\
+        \x20   if unicodedata.category(chr(c)) in ('Cc', 'Cf', 'Zl', 'Zp', 'Zs')))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3 is needed (tests/install-deps installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let version = lines.next().unwrap();
+    let chars: Vec<char> = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|h| char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap())
+        .collect();
+    assert!(chars.len() > 200, "Unicode {version}: only {} found", chars.len());
+    for ch in chars {
+        let cleaned = clean_text(&format!("a{ch}b"));
+        assert!(
+            cleaned == "ab" || cleaned == "a b",
+            "U+{:04X} (Unicode {version}) kept: {cleaned:?}",
+            u32::from(ch)
+        );
+    }
 }
