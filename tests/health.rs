@@ -758,7 +758,11 @@ fn clean_text_knows_every_format_and_separator_character() {
         .args(["-c", script])
         .output()
         .expect("python3 is needed (tests/install-deps installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     let version = lines.next().unwrap();
@@ -768,7 +772,11 @@ fn clean_text_knows_every_format_and_separator_character() {
         .split(' ')
         .map(|h| char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap())
         .collect();
-    assert!(chars.len() > 200, "Unicode {version}: only {} found", chars.len());
+    assert!(
+        chars.len() > 200,
+        "Unicode {version}: only {} found",
+        chars.len()
+    );
     for ch in chars {
         let cleaned = clean_text(&format!("a{ch}b"));
         assert!(

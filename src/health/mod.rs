@@ -91,6 +91,13 @@ pub enum CheckError {
     Malformed(String),
     #[error("not a litmus_paper answer: {0}")]
     NotLitmus(String),
+    /// The check panicked (a big_brother bug); the message is the panic's.
+    #[error("internal error in the check (a big_brother bug, please report): {0}")]
+    Internal(String),
+    /// The node's checker produced no result for this long (it is stuck or dead); set by the
+    /// supervisor, not by a check.
+    #[error("no check result for {secs} s (its checker stopped reporting)")]
+    NoResult { secs: u64 },
 }
 
 impl CheckError {
@@ -215,7 +222,10 @@ mod tests {
         assert!(clean_text(&long).ends_with('…'));
         // The cut never leaves a blank before the ellipsis.
         let spaced = format!("{} {}", "x".repeat(REASON_LIMIT - 1), "y".repeat(10));
-        assert_eq!(clean_text(&spaced), format!("{}…", "x".repeat(REASON_LIMIT - 1)));
+        assert_eq!(
+            clean_text(&spaced),
+            format!("{}…", "x".repeat(REASON_LIMIT - 1))
+        );
         assert_eq!(clean_text(""), "");
         assert_eq!(clean_text("\u{200b}\u{feff} \u{2028}"), "");
     }
@@ -224,14 +234,26 @@ mod tests {
     /// disguised with U+200B / U+FEFF reached `status` and `status.json` as sent.
     #[test]
     fn clean_text_drops_format_characters_and_blanks_separators() {
-        assert_eq!(clean_text("apt \u{202e}sedargpu\u{202c} done"), "apt sedargpu done");
-        assert_eq!(clean_text("line one\u{2028}line two\u{2029}x"), "line one line two x");
+        assert_eq!(
+            clean_text("apt \u{202e}sedargpu\u{202c} done"),
+            "apt sedargpu done"
+        );
+        assert_eq!(
+            clean_text("line one\u{2028}line two\u{2029}x"),
+            "line one line two x"
+        );
         assert_eq!(clean_text("\u{feff}up\u{200b}grade\u{2060}s"), "upgrades");
         assert_eq!(clean_text("a\u{2066}b\u{2069}c\u{200e}d\u{200f}e"), "abcde");
         assert_eq!(clean_text("tag\u{e0041}\u{e007f}s"), "tags");
-        assert_eq!(clean_text("nbsp\u{a0}\u{3000}ideographic"), "nbsp ideographic");
+        assert_eq!(
+            clean_text("nbsp\u{a0}\u{3000}ideographic"),
+            "nbsp ideographic"
+        );
         assert_eq!(clean_text("c1\u{85}next\u{9b}31m"), "c1 next 31m");
-        assert_eq!(clean_text("non\u{fffe}\u{ffff}\u{fdd0}\u{10ffff}char"), "nonchar");
+        assert_eq!(
+            clean_text("non\u{fffe}\u{ffff}\u{fdd0}\u{10ffff}char"),
+            "nonchar"
+        );
         // What is kept is kept exactly: letters of any script, emoji, combining marks.
         let fine = "Wartung: Kühlung ausgefallen — 冷却 🔥 é";
         assert_eq!(clean_text(fine), fine);
