@@ -72,7 +72,7 @@ impl Ipvs for Memory {
             return Err(IpvsError::Exists { op: "add service" });
         }
         t.services.insert(svc.key, (svc.clone(), BTreeMap::new()));
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -82,7 +82,7 @@ impl Ipvs for Memory {
             Some((s, _)) => *s = svc.clone(),
             None => return Err(IpvsError::NotFound { op: "edit service" }),
         }
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -93,7 +93,7 @@ impl Ipvs for Memory {
                 op: "delete service",
             });
         }
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -122,7 +122,7 @@ impl Ipvs for Memory {
             });
         }
         dests.insert(dest.id(), *dest);
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -136,7 +136,7 @@ impl Ipvs for Memory {
                 op: "edit destination",
             })?;
         *slot = *dest;
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -151,7 +151,7 @@ impl Ipvs for Memory {
                 op: "delete destination",
             });
         }
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 }

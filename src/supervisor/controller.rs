@@ -204,9 +204,11 @@ impl Controller {
             self.spec.nodes.len()
         ));
         self.start_nodes(&existing, Vec::new())?;
-        let round = self.spec.check_interval
-            + self.spec.check_timeout.min(self.spec.check_interval)
-            + Duration::from_millis(100);
+        let round = self
+            .spec
+            .check_interval
+            .saturating_add(self.spec.check_timeout.min(self.spec.check_interval))
+            .saturating_add(Duration::from_millis(100));
         self.first_round(started + round.min(ready_within / 2));
         self.tick().map_err(|source| self.ipvs_err(source))?;
         fault_ready_delay();

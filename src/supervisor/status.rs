@@ -155,7 +155,10 @@ impl Status {
 
     /// How old the heartbeat may get before `monitor` calls the supervisor stuck.
     pub fn stale_after(&self) -> Duration {
-        (Duration::from_millis(self.check_interval_ms) * STALE_INTERVALS).max(STALE_MIN)
+        // The interval comes from a file: saturate rather than overflow.
+        Duration::from_millis(self.check_interval_ms)
+            .saturating_mul(STALE_INTERVALS)
+            .max(STALE_MIN)
     }
 
     /// Age of the heartbeat at `now` (zero if the clock went backwards).
