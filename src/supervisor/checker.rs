@@ -782,7 +782,7 @@ mod tests {
 
     #[test]
     fn a_stuck_thread_is_replaced_when_its_node_goes_stale() {
-        let (seen, sups, c) = drive(FaultMode::Hang, 1, 300, |seen, _| {
+        let (seen, sups, c) = drive(FaultMode::Hang, 1, 1000, |seen, _| {
             results(seen, 0).iter().filter(|r| r.is_ok()).count() >= 2
         });
         assert!(results(&seen, 0).iter().all(|r| *r == Ok(60.0)));
@@ -798,7 +798,7 @@ mod tests {
 
     #[test]
     fn a_replacement_stuck_again_is_a_persistent_error() {
-        let (seen, sups, c) = drive(FaultMode::Hang, 2, 300, |_, sups| {
+        let (seen, sups, c) = drive(FaultMode::Hang, 2, 1000, |_, sups| {
             sups.iter()
                 .rev()
                 .take(3)
