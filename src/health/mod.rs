@@ -16,7 +16,8 @@ use std::io;
 /// bytes; anything near this limit is not a litmus_paper answer.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Largest status line plus headers accepted.
+/// Most protocol text read in one check: every status line and header block (interim 1xx
+/// responses included), then the chunk size lines and trailers of a chunked body, together.
 pub const HEAD_LIMIT: usize = 16 * 1024;
 
 /// Most interim (1xx) responses accepted before the answer to one check. RFC 9110 allows any
