@@ -29,7 +29,7 @@ use super::snapshot;
 use super::state::StateDir;
 use super::status::{self, CheckerStatus, NodeStatus, OverrideStatus, ReloadStatus, Status};
 use crate::health::CheckError;
-use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Service, ServiceKey};
+use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Netmask, Service, ServiceKey};
 use crate::ocf::error::AgentError;
 use crate::ocf::log;
 use crate::spec::{self, Spec};
@@ -123,6 +123,7 @@ pub fn service_of(spec: &Spec, key: ServiceKey) -> Service {
         scheduler: spec.scheduler.clone(),
         flags,
         timeout,
+        netmask: Netmask::full(key.family()),
     }
 }
 
