@@ -954,19 +954,13 @@ fn fault_ready_delay() {
 /// config whose cluster of that name is converted in memory (`spec::load_cluster`) — and
 /// refuses a staged one (no service or no nodes yet).
 pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, AgentError> {
-    // The digest is of the bytes on disk; `load_cluster` reads them once more (a spec changing
-    // in between is caught by the next reload's digest).
-    let bytes = std::fs::read(path).map_err(|source| spec::SpecError::Read {
-        file: PathBuf::from(path),
-        source,
-    })?;
-    let spec = spec::load_cluster(path, cluster)?;
+    // One bounded read (a regular file, at most the spec size cap): the digest is of exactly
+    // the bytes the spec was parsed from.
+    let bytes = spec::source::read_bytes(path)?;
+    let digest = status::digest(&bytes);
+    let spec = spec::load_cluster_from(path, bytes, cluster)?;
     let key = *spec.runnable()?;
-    Ok(Runnable {
-        spec,
-        key,
-        digest: status::digest(&bytes),
-    })
+    Ok(Runnable { spec, key, digest })
 }
 
 #[cfg(test)]
@@ -1109,5 +1103,23 @@ mod tests {
         assert_eq!(c.nodes[0].mode(), policy::Mode::Up);
         c.watch_checkers(later + sec);
         assert_eq!(c.nodes[0].mode(), policy::Mode::Up);
+    }
+
+    /// A reload reads its spec once, bounded, and only from a regular file: a path swapped for
+    /// a device between the agent's check and the supervisor's read is refused, not read
+    /// without end.
+    #[test]
+    fn a_runnable_spec_comes_from_one_bounded_read_of_a_regular_file() {
+        let t = Instant::now();
+        let e = load_runnable(Path::new("/dev/zero"), "t").err().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(1), "{e}");
+        assert!(e.to_string().contains("/dev/zero"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let text = "name = \"t\"\nfwmark = 7\n[[vip]]\naddress = \"192.0.2.7\"\n\
+                    [[node]]\naddress = \"198.51.100.1\"\nport = 9\n";
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, text).unwrap();
+        let run = load_runnable(&file, "t").unwrap();
+        assert_eq!(run.digest, status::digest(text.as_bytes()));
     }
 }
