@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use big_brother::health::client::Client;
 use big_brother::health::parse::interpret;
 use big_brother::health::serve::{Forced, LitmusServer};
-use big_brother::health::{CheckError, Phase};
+use big_brother::health::{clean_text, CheckError, Phase, HEAD_LIMIT, INTERIM_LIMIT};
 use big_brother::supervisor::checker::{spawn_targets, Observation, Target};
 
 const LIFE: Duration = Duration::from_secs(60);
@@ -43,6 +43,11 @@ enum Evil {
     NotLitmus,
     /// Reads the request, then resets the connection (RST).
     Reset,
+    /// `HTTP/1.1 100 Continue` interim responses, as fast as the socket takes them, forever.
+    EndlessContinue,
+    /// A chunked body whose second chunk claims 2^64 - 1 bytes (issue 12: wrapped the size
+    /// arithmetic and panicked the checker thread).
+    HugeChunk,
 }
 
 struct Hostile {
@@ -173,13 +178,58 @@ fn misbehave(mut c: TcpStream, evil: Evil, stop: &AtomicBool) {
             }
             drop(c);
         }
+        Evil::EndlessContinue => {
+            let interim = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(64);
+            while alive() && c.write_all(&interim).is_ok() {}
+        }
+        Evil::HugeChunk => {
+            let _ = c.write_all(HUGE_CHUNK);
+            thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 
-/// A port nobody listens on.
-fn refused() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
+/// Issue 12's first answer: one body byte, then a chunk size of 2^64 - 1.
+const HUGE_CHUNK: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+    1\r\nH\r\nffffffffffffffff\r\nYY\r\n0\r\n\r\n";
+/// Its second: two body bytes, then 2^64 - 2 (the sum and the `+ 2` for CRLF both wrapped).
+const HUGE_CHUNK_2: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+    2\r\nHe\r\nfffffffffffffffe\r\nYY\r\n0\r\n\r\n";
+
+/// A loopback port that refuses connections for as long as this lives: a TCP socket bound to it
+/// but never listening. Linux answers a connection to such a port with RST (ECONNREFUSED), and
+/// since the socket keeps the port, no other test's server can take it meanwhile (binding a
+/// listener and dropping it would free the port for anyone).
+struct Refused {
+    addr: SocketAddr,
+    _socket: OwnedFd,
+}
+
+fn refused() -> Refused {
+    // SAFETY: socket(2) with constant arguments; the descriptor is owned at once.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` is a fresh descriptor nobody else owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut sa = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: bind/getsockname on our socket with a correctly sized, initialised sockaddr_in.
+    unsafe {
+        let p = std::ptr::addr_of_mut!(sa).cast::<libc::sockaddr>();
+        assert_eq!(libc::bind(socket.as_raw_fd(), p, len), 0, "bind");
+        assert_eq!(libc::getsockname(socket.as_raw_fd(), p, &mut len), 0);
+    }
+    Refused {
+        addr: SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, u16::from_be(sa.sin_port))),
+        _socket: socket,
+    }
 }
 
 fn check(addr: SocketAddr, budget: Duration) -> (Result<f64, CheckError>, Duration) {
@@ -230,6 +280,19 @@ fn each_hostile_endpoint_gets_its_own_error_within_the_budget() {
             matches!(e, CheckError::Status { status: 500, .. })
         }),
         (Evil::Garbage, |e| matches!(e, CheckError::Malformed(_))),
+        (Evil::EndlessContinue, |e| {
+            matches!(
+                e,
+                CheckError::TooMany { .. }
+                    | CheckError::TooLarge {
+                        what: "headers",
+                        ..
+                    }
+            )
+        }),
+        (Evil::HugeChunk, |e| {
+            matches!(e, CheckError::TooLarge { what: "body", .. })
+        }),
         (Evil::NotLitmus, |e| matches!(e, CheckError::NotLitmus(_))),
         (Evil::Reset, |e| {
             matches!(
@@ -251,7 +314,8 @@ fn each_hostile_endpoint_gets_its_own_error_within_the_budget() {
             "{evil:?} took {took:?}, budget {budget:?}"
         );
     }
-    let (r, _) = check(refused(), budget);
+    let closed = refused();
+    let (r, _) = check(closed.addr, budget);
     assert!(
         matches!(
             r,
@@ -327,13 +391,16 @@ fn hostile_nodes_affect_only_themselves() {
         Evil::Garbage,
         Evil::NotLitmus,
         Evil::Reset,
+        Evil::EndlessContinue,
+        Evil::HugeChunk,
     ];
     let bad: Vec<Hostile> = evils.iter().map(|&e| hostile(e)).collect();
     let mut addrs: Vec<SocketAddr> = good.iter().map(LitmusServer::addr).collect();
     addrs.push(six.addr());
     let n_good = addrs.len();
     addrs.extend(bad.iter().map(|h| h.addr));
-    addrs.push(refused());
+    let closed = refused();
+    addrs.push(closed.addr);
     let targets: Vec<Target> = addrs
         .iter()
         .enumerate()
@@ -518,5 +585,204 @@ proptest::proptest! {
             proptest::prop_assert!((0.0..=100.0).contains(&v));
         }
         let _ = server.join();
+    }
+}
+
+/// Checks a server that answers one connection with `reply` and closes it.
+fn answer(reply: &[u8]) -> (Result<f64, CheckError>, Duration) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reply = reply.to_vec();
+    let server = thread::spawn(move || {
+        if let Ok((mut c, _)) = listener.accept() {
+            read_request(&mut c);
+            let _ = c.write_all(&reply);
+        }
+    });
+    let r = check(addr, Duration::from_secs(2));
+    let _ = server.join();
+    r
+}
+
+/// Issue 12, item 1: chunk sizes near 2^64 wrapped `body.len() + size` and `size + 2` and
+/// panicked the checker thread ("slice index starts at 18 but ends at 17"). Both answers must be
+/// an error for the node, like any other bad answer.
+#[test]
+fn chunk_sizes_near_two_to_the_64_are_errors_not_panics() {
+    for reply in [HUGE_CHUNK, HUGE_CHUNK_2] {
+        let (r, _) = answer(reply);
+        assert!(
+            matches!(r, Err(CheckError::TooLarge { what: "body", .. })),
+            "{r:?}"
+        );
+    }
+    // Sizes that are not 1*HEXDIG (RFC 9112 section 7.1), or do not fit 64 bits: malformed.
+    for size in ["+5", "-1", "0x5", "", " ", "1ffffffffffffffff", "5 5"] {
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\nHealth\r\n0\r\n\r\n"
+        );
+        let (r, _) = answer(reply.as_bytes());
+        assert!(
+            matches!(r, Err(CheckError::Malformed(_))),
+            "{size:?}: {r:?}"
+        );
+    }
+}
+
+/// Issue 12, item 2: endless `100 Continue` answers grew the buffer without bound until the
+/// check budget ended. Every head read in one check, interim ones included, shares the 16 KiB
+/// cap, and a handful of interim responses is all that is allowed: the check ends at once.
+#[test]
+fn endless_interim_responses_end_the_check_at_once() {
+    let h = hostile(Evil::EndlessContinue);
+    let mut c = Client::new(h.addr, "/app/status");
+    let budget = Duration::from_secs(5);
+    let t = Instant::now();
+    let e = c.get(budget).unwrap_err();
+    let took = t.elapsed();
+    assert!(
+        matches!(
+            e,
+            CheckError::TooMany {
+                limit: INTERIM_LIMIT,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?} of {budget:?}");
+    // What was read is bounded by the cap plus one socket read, not by the budget.
+    assert!(
+        c.received <= (HEAD_LIMIT + 8192) as u64,
+        "read {} bytes",
+        c.received
+    );
+    // The limit is exact: INTERIM_LIMIT interim responses (103 Early Hints may carry headers)
+    // before the answer are fine, one more is not.
+    let early = b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n";
+    let last = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nHealth: 64\n";
+    let mut reply = early.repeat(INTERIM_LIMIT);
+    reply.extend_from_slice(last);
+    assert_eq!(answer(&reply).0, Ok(64.0));
+    let mut reply = early.repeat(INTERIM_LIMIT + 1);
+    reply.extend_from_slice(last);
+    let (r, _) = answer(&reply);
+    assert!(matches!(r, Err(CheckError::TooMany { .. })), "{r:?}");
+    // Interim heads that together pass the cap end the check, even below the count limit.
+    let big = format!(
+        "HTTP/1.1 103 Early Hints\r\nLink: {}\r\n\r\n",
+        "x".repeat(6000)
+    );
+    let mut reply = big.repeat(3).into_bytes();
+    reply.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nHealth: 64\n");
+    let (r, _) = answer(&reply);
+    assert!(
+        matches!(
+            r,
+            Err(CheckError::TooLarge {
+                what: "headers",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    // 101 Switching Protocols answers a request that asked for no upgrade: not an interim step.
+    let (r, _) = answer(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n");
+    assert!(matches!(r, Err(CheckError::Malformed(_))), "{r:?}");
+}
+
+/// Issue 12, smaller item and RFC 9112 section 6.3: headers that decide the health or the
+/// framing must not be ambiguous. Two different `X-Health` values, conflicting `Content-Length`
+/// values, or `Content-Length` beside `Transfer-Encoding` are malformed answers; exact repeats
+/// are harmless and accepted.
+#[test]
+fn ambiguous_headers_are_malformed_answers() {
+    let ok = |h: &str| format!("HTTP/1.1 200 OK\r\n{h}\r\n\r\n");
+    let refused = [
+        ok("X-Health: 100\r\nX-Health: 0\r\nContent-Length: 0"),
+        ok("X-Health: 100\r\nContent-Length: 0\r\nx-health: 5"),
+        ok("Content-Length: 11\r\nContent-Length: 12") + "Health: 64\n\n",
+        ok("Content-Length: 11, 12") + "Health: 64\n\n",
+        ok("Content-Length: 11\r\nTransfer-Encoding: chunked") + "b\r\nHealth: 64\n\r\n0\r\n\r\n",
+        ok("Transfer-Encoding: chunked\r\nContent-Length: 11") + "b\r\nHealth: 64\n\r\n0\r\n\r\n",
+        ok("Content-Length: +11") + "Health: 64\n",
+        ok("Content-Length: 0x0b") + "Health: 64\n",
+        // Whitespace before the colon (RFC 9112 section 5.1) and obsolete line folding.
+        ok("Content-Length : 11") + "Health: 64\n",
+        ok("X-Health: 10\r\n 0\r\nContent-Length: 0"),
+        ok("X-Health: 10\r\n\tX-Health: 0\r\nContent-Length: 0"),
+        // NUL or a bare CR/LF inside a field value.
+        ok("X-Health: 10\0\r\nContent-Length: 0"),
+        ok("X-Health: 10\rX-Health: 0\r\nContent-Length: 0"),
+    ];
+    for reply in &refused {
+        let (r, _) = answer(reply.as_bytes());
+        assert!(
+            matches!(r, Err(CheckError::Malformed(_))),
+            "{reply:?} gave {r:?}"
+        );
+    }
+    let accepted = [
+        ok("X-Health: 64\r\nX-Health: 64\r\nContent-Length: 0"),
+        ok("X-Health:  64 \r\nx-health: 64\r\nContent-Length: 0"),
+        ok("Content-Length: 11\r\nContent-Length: 11") + "Health: 64\n",
+        ok("Content-Length: 11, 11") + "Health: 64\n",
+        ok("Transfer-Encoding: chunked") + "b\r\nHealth: 64\n\r\n0\r\n\r\n",
+        // Transfer-Encoding is a list; repeated lines are one list, chunked last.
+        ok("Transfer-Encoding: identity\r\nTransfer-Encoding: chunked")
+            + "b\r\nHealth: 64\n\r\n0\r\n\r\n",
+    ];
+    for reply in &accepted {
+        let (r, _) = answer(reply.as_bytes());
+        assert_eq!(r, Ok(64.0), "{reply:?}");
+    }
+    // The error says what was ambiguous.
+    let (r, _) = answer(ok("X-Health: 100\r\nX-Health: 0\r\nContent-Length: 0").as_bytes());
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("X-Health") && e.contains("100") && e.contains('0'),
+        "{e}"
+    );
+}
+
+/// `clean_text` against an independent Unicode database (Python's `unicodedata`, from the
+/// Debian package python3): every control, format, line/paragraph separator and space separator
+/// it knows is blanked or dropped, never kept.
+#[test]
+fn clean_text_knows_every_format_and_separator_character() {
+    let script = "import unicodedata, sys\n\
+        print(unicodedata.unidata_version)\n\
+        print(' '.join('%x' % c for c in range(0x110000)\n\
+        \x20   if unicodedata.category(chr(c)) in ('Cc', 'Cf', 'Zl', 'Zp', 'Zs')))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3 is needed (tests/install-deps installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let version = lines.next().unwrap();
+    let chars: Vec<char> = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|h| char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap())
+        .collect();
+    assert!(
+        chars.len() > 200,
+        "Unicode {version}: only {} found",
+        chars.len()
+    );
+    for ch in chars {
+        let cleaned = clean_text(&format!("a{ch}b"));
+        assert!(
+            cleaned == "ab" || cleaned == "a b",
+            "U+{:04X} (Unicode {version}) kept: {cleaned:?}",
+            u32::from(ch)
+        );
     }
 }

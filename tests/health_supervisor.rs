@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use big_brother::health::serve::{Forced, LitmusServer};
+use big_brother::supervisor::checker::FAULT_ENV;
 
 use crate::ocf_support::{is_supervisor, signal, wait_for};
 use crate::util::{bin, run, Run};
@@ -104,9 +105,26 @@ impl Lb {
 
     /// An OCF action, as Pacemaker runs it.
     fn agent(&self, action: &str) -> Run {
+        self.agent_env(action, &[])
+    }
+
+    /// The same with more environment (the supervisor `start` launches inherits it).
+    fn agent_env(&self, action: &str, env: &[(&str, &str)]) -> Run {
         let mut cmd = self.command(&[action]);
         cmd.env("OCF_RESOURCE_INSTANCE", format!("ipvs_{}", self.name));
+        cmd.envs(env.iter().copied());
         run(&mut cmd)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ha.log")).unwrap_or_default()
+    }
+
+    /// `status.json` as the supervisor wrote it (read directly: no process per poll).
+    fn status_file(&self) -> Value {
+        let text =
+            std::fs::read_to_string(self.state_dir().join("status.json")).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
     /// An operator command.
@@ -140,8 +158,22 @@ impl Lb {
             .collect()
     }
 
+    /// Waits until the weights in the table satisfy `f` and `status.json` agrees with them
+    /// (the supervisor writes the table, then the status file: reading only the first could
+    /// see a status one tick old).
     fn wait_weights(&self, what: &str, f: impl Fn(&[u64]) -> bool) {
-        wait_for(what, Duration::from_secs(15), || f(&self.weights()));
+        wait_for(what, Duration::from_secs(15), || {
+            let w = self.weights();
+            f(&w) && self.status_weights() == w
+        });
+    }
+
+    /// The weights `status.json` says were applied, in node order.
+    fn status_weights(&self) -> Vec<u64> {
+        let st = self.status_file();
+        (0..self.servers.len())
+            .map(|i| st["nodes"][i]["weight"].as_u64().unwrap_or(u64::MAX))
+            .collect()
     }
 
     fn status_json(&self) -> Value {
@@ -264,4 +296,224 @@ fn status_without_supervisors() {
         "{}",
         r.stdout()
     );
+}
+
+/// Issue 12, item 1: litmus answers whose chunk size is 2^64 - 1 panicked the node's checker
+/// thread; the supervisor carried on without it and the node stayed at weight 100, its check
+/// counter frozen, while `monitor` said 0. Now it is a failed check like any bad answer: the
+/// node goes to 0, its checks go on, and it comes back when its answers do.
+#[test]
+fn a_malformed_chunked_answer_takes_a_serving_node_to_zero() {
+    let lb = Lb::new("core3", &[100.0, 100.0]);
+    lb.agent("start").expect_code(0);
+    lb.wait_weights("both nodes at 100", |w| w == [100, 100]);
+    lb.servers[0].set_raw(Some(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+          1\r\nH\r\nffffffffffffffff\r\nYY\r\n0\r\n\r\n"
+            .to_vec(),
+    ));
+    lb.wait_weights("node 0 to go to 0", |w| w == [0, 100]);
+    let node0 = |st: &Value| st["nodes"][0].clone();
+    let n0 = node0(&lb.status_file());
+    assert_eq!(n0["state"], "down", "{n0}");
+    assert_eq!(
+        n0["last_error"], "response body larger than 65536 bytes",
+        "{n0}"
+    );
+    let checks = n0["checks"].as_u64().unwrap();
+    wait_for("node 0's checks to go on", Duration::from_secs(5), || {
+        node0(&lb.status_file())["checks"].as_u64() >= Some(checks + 2)
+    });
+    // The second answer of the issue: two body bytes, then 2^64 - 2.
+    lb.servers[0].set_raw(Some(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+          2\r\nHe\r\nfffffffffffffffe\r\nYY\r\n0\r\n\r\n"
+            .to_vec(),
+    ));
+    let checks = node0(&lb.status_file())["checks"].as_u64().unwrap();
+    wait_for("two more checks of node 0", Duration::from_secs(5), || {
+        node0(&lb.status_file())["checks"].as_u64() >= Some(checks + 2)
+    });
+    let st = lb.status_file();
+    assert_eq!(st["checkers"]["restarts"], 0, "nothing died: {st}");
+    assert_eq!(lb.weights(), [0, 100]);
+    lb.agent("monitor").expect_code(0);
+    lb.servers[0].set_raw(None);
+    lb.wait_weights("node 0 to serve again", |w| w[0] > 0 && w[1] == 100);
+    lb.agent("stop").expect_code(0);
+}
+
+/// A checker thread that dies (here by the test fault knob, at its third check) is restarted by
+/// the controller and counted, in `status.json`, `big_brother status` and the log; the node
+/// keeps following its health and `monitor` stays 0.
+#[test]
+fn a_checker_thread_that_dies_is_restarted_and_counted() {
+    let lb = Lb::new("core4", &[80.0, 60.0]);
+    let fault = format!("die@{}#3", lb.servers[0].addr());
+    lb.agent_env("start", &[(FAULT_ENV, &fault)]).expect_code(0);
+    wait_for("one restart", Duration::from_secs(10), || {
+        lb.status_file()["checkers"]["restarts"] == 1
+    });
+    lb.servers[0].set_measured(40.0);
+    lb.wait_weights("weights to follow health", |w| w == [40, 60]);
+    let st = lb.status_file();
+    assert_eq!(
+        st["checkers"]["restarted"],
+        serde_json::json!({ lb.id(0): 1 }),
+        "{st}"
+    );
+    assert_eq!(st["checkers"]["error"], Value::Null);
+    let out = lb.bb(&["status", "core4"]).stdout();
+    assert!(
+        out.contains(&format!("checker restarts: 1 ({} ×1;", lb.id(0))),
+        "{out}"
+    );
+    let want = format!(
+        "node {}: its checker thread had stopped (fault knob: checker thread of {} dies); restarted",
+        lb.id(0),
+        lb.servers[0].addr()
+    );
+    assert!(lb.log().contains(&want), "{}", lb.log());
+    lb.agent("monitor").expect_code(0);
+    lb.agent("stop").expect_code(0);
+}
+
+/// Issue 12: a checker stuck in a way nobody foresaw must not keep traffic flowing to its node.
+/// The fault knob makes node 0's checker hang from its fourth check on, replacements included:
+/// the node goes from 100 to 0 once it has had no result for `stale_after` (3 s here), its
+/// checker is replaced once, and when the replacement is stuck too the supervisor reports that
+/// it cannot keep its checkers running, so `monitor` fails and Pacemaker recovers.
+#[test]
+fn a_stuck_checker_cannot_freeze_a_weight() {
+    let lb = Lb::new("core5", &[100.0, 100.0]);
+    let fault = format!("hang@{}#4", lb.servers[0].addr());
+    lb.agent_env("start", &[(FAULT_ENV, &fault)]).expect_code(0);
+    lb.wait_weights("both nodes at 100", |w| w == [100, 100]);
+    lb.wait_weights("node 0 to go to 0 without results", |w| w == [0, 100]);
+    let log = lb.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&format!("node {}: no check result for ", lb.id(0))))
+        .unwrap_or_else(|| panic!("no staleness line in the log:\n{log}"));
+    assert!(
+        line.ends_with(
+            " s (its checker stopped reporting); counted as failed until results come again"
+        ),
+        "{line}"
+    );
+    wait_for("the replacement's verdict", Duration::from_secs(10), || {
+        lb.status_file()["checkers"]["error"].is_string()
+    });
+    let st = lb.status_file();
+    assert_eq!(st["checkers"]["restarts"], 1, "replaced once: {st}");
+    let n0 = &st["nodes"][0];
+    assert_eq!(
+        (n0["weight"].as_u64(), n0["state"].as_str()),
+        (Some(0), Some("down")),
+        "{n0}"
+    );
+    assert!(
+        n0["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("no check result for "),
+        "{n0}"
+    );
+    let error = format!(
+        "the checker of {} is stuck, and so was the one that replaced it",
+        lb.servers[0].addr()
+    );
+    assert_eq!(st["checkers"]["error"], error.as_str());
+    let m = lb.agent("monitor");
+    m.expect_code(1);
+    assert!(
+        m.stderr()
+            .contains(&format!("cannot keep its health checkers running: {error}")),
+        "{}",
+        m.stderr()
+    );
+    let out = lb.bb(&["status", "core5"]).stdout();
+    assert!(out.contains(&format!("checker error: {error}")), "{out}");
+    assert_eq!(
+        lb.weights(),
+        [0, 100],
+        "still no traffic to the silent node"
+    );
+    // A stop is not held up by the stuck threads.
+    lb.agent("stop").expect_code(0);
+}
+
+/// When a dead checker cannot be started again the supervisor says so persistently: `monitor`
+/// fails (Pacemaker recovers the resource) and the node, silent, goes to 0.
+#[test]
+fn a_checker_that_cannot_be_restarted_fails_monitor() {
+    let lb = Lb::new("core6", &[100.0, 100.0]);
+    let fault = format!("nospawn@{}#3", lb.servers[0].addr());
+    lb.agent_env("start", &[(FAULT_ENV, &fault)]).expect_code(0);
+    wait_for("the checker error", Duration::from_secs(10), || {
+        lb.status_file()["checkers"]["error"].is_string()
+    });
+    let m = lb.agent("monitor");
+    m.expect_code(1);
+    let want = format!(
+        "cannot keep its health checkers running: cannot start the checker of {}: fault knob: thread start refused",
+        lb.servers[0].addr()
+    );
+    assert!(m.stderr().contains(&want), "{}", m.stderr());
+    lb.wait_weights("the silent node to go to 0", |w| w == [0, 100]);
+    assert_eq!(lb.status_file()["checkers"]["restarts"], 0);
+    lb.agent("stop").expect_code(0);
+}
+
+/// Issue 12, item 6 (health part): peer text with bidi overrides, line separators, zero-width
+/// characters, a BOM or terminal escapes reaches neither `status`, `status.json` nor the log.
+#[test]
+fn hostile_text_in_answers_is_cleaned_everywhere() {
+    let lb = Lb::new("core7", &[100.0, 100.0]);
+    lb.agent("start").expect_code(0);
+    let hostile = [
+        '\u{202e}', '\u{2028}', '\u{2029}', '\u{200b}', '\u{feff}', '\u{2066}', '\x1b', '\x07',
+        '\u{85}',
+    ];
+    lb.servers[0].force(Some(Forced::Down(
+        "apt \u{202e}sedargpu\u{202c}\u{2028}forged line\u{200b}\u{feff}\x1b[31m red\x07".into(),
+    )));
+    lb.servers[1].set_raw(Some(
+        "HTTP/1.1 302 Found\r\nLocation: http://192.0.2.9/\u{202e}gnp.evil\u{2029}x\r\nContent-Length: 0\r\n\r\n"
+            .as_bytes()
+            .to_vec(),
+    ));
+    lb.wait_weights("both nodes down", |w| w == [0, 0]);
+    let st = lb.status_file();
+    assert_eq!(
+        st["nodes"][0]["forced_reason"], "apt sedargpu forged line [31m red",
+        "{st}"
+    );
+    assert_eq!(
+        st["nodes"][1]["last_error"],
+        "redirect (HTTP 302) to \"http://192.0.2.9/gnp.evil x\" not followed",
+        "{st}"
+    );
+    let text = lb.bb(&["status", "core7"]).stdout();
+    let json = std::fs::read_to_string(lb.state_dir().join("status.json")).unwrap();
+    let api_json = lb.bb(&["status", "core7", "--json"]).stdout();
+    for (what, out) in [
+        ("status", &text),
+        ("status.json", &json),
+        ("status --json", &api_json),
+        ("log", &lb.log()),
+    ] {
+        for ch in hostile {
+            assert!(
+                !out.contains(ch),
+                "{what} holds U+{:04X}:\n{out}",
+                u32::from(ch)
+            );
+        }
+    }
+    assert!(
+        text.contains("forced: apt sedargpu forged line [31m red"),
+        "{text}"
+    );
+    lb.agent("stop").expect_code(0);
 }

@@ -208,6 +208,23 @@ pub fn render(r: &Report, now: SystemTime) -> String {
     if let Some(e) = &s.backend_error {
         let _ = writeln!(out, "  backend error: {e}");
     }
+    if let Some(e) = &s.checkers.error {
+        let _ = writeln!(out, "  checker error: {e}");
+    }
+    if s.checkers.restarts > 0 {
+        let nodes = s
+            .checkers
+            .restarted
+            .iter()
+            .map(|(id, n)| format!("{id} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "  checker restarts: {} ({nodes}; see the log for why)",
+            s.checkers.restarts
+        );
+    }
     if let Some(e) = &s.drain_error {
         let _ = writeln!(out, "  drain file error: {e}");
     }

@@ -33,14 +33,53 @@ impl Response {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The value of a header that decides something, by lower-case name: repeats of one value
+    /// are that value, two different values are a malformed answer (which one the node meant
+    /// cannot be known, and guessing "the first" would let a proxy or a second writer decide).
+    pub fn only(&self, name: &str) -> Result<Option<&str>, CheckError> {
+        let mut values = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
+        let first = values.next();
+        if let (Some(a), Some(b)) = (first, values.find(|v| Some(*v) != first)) {
+            return Err(CheckError::Malformed(format!(
+                "two different {} headers ({:?} and {:?})",
+                display_name(name),
+                clean_text(a),
+                clean_text(b)
+            )));
+        }
+        Ok(first)
+    }
+}
+
+/// `x-health-forced` as litmus_paper spells it, for messages.
+fn display_name(name: &str) -> String {
+    name.split('-')
+        .map(|w| match w {
+            "x" => "X".to_string(),
+            w => {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Interprets one response from a health endpoint.
 pub fn interpret(resp: &Response) -> Result<Health, CheckError> {
     let body = String::from_utf8_lossy(&resp.body);
+    let x_health = resp.only("x-health")?;
+    resp.only("x-health-forced")?;
     match resp.status {
         200..=299 => {
-            let value = match resp.header("x-health") {
+            let value = match x_health {
                 Some(h) => number(h).map_err(|e| CheckError::NotLitmus(format!("X-Health {e}")))?,
                 None => body_health(&body)?,
             };
@@ -53,7 +92,7 @@ pub fn interpret(resp: &Response) -> Result<Health, CheckError> {
             status: resp.status,
             location: clean_text(resp.header("location").unwrap_or("")),
         }),
-        503 if resp.header("x-health").is_some() || body_health(&body).is_ok() => Ok(Health {
+        503 if x_health.is_some() || body_health(&body).is_ok() => Ok(Health {
             value: 0.0,
             forced_reason: forced_reason(resp, &body, 0.0),
         }),
@@ -231,6 +270,32 @@ mod tests {
         }
         let e = interpret(&resp(200, &[("x-health", "x")], HEALTHY)).unwrap_err();
         assert!(matches!(e, CheckError::NotLitmus(_)), "{e}");
+    }
+
+    #[test]
+    fn deciding_headers_must_agree() {
+        let two = resp(
+            200,
+            &[("x-health", "100"), ("x-health", "0")],
+            "Health: 50\n",
+        );
+        let e = interpret(&two).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "malformed answer: two different X-Health headers (\"100\" and \"0\")"
+        );
+        let same = resp(
+            200,
+            &[("x-health", "40"), ("x-health", "40")],
+            "Health: 50\n",
+        );
+        assert_eq!(interpret(&same).unwrap().value, 40.0);
+        let forced = resp(
+            503,
+            &[("x-health-forced", "down"), ("x-health-forced", "up")],
+            "Health: 0\n",
+        );
+        assert!(matches!(interpret(&forced), Err(CheckError::Malformed(_))));
     }
 
     #[test]

@@ -94,6 +94,9 @@ fn fmt_num(v: f64) -> String {
 
 struct Shared {
     litmus: Mutex<Litmus>,
+    /// Bytes sent instead of litmus_paper's answer, then the connection is closed (tests: a
+    /// node whose endpoint goes bad).
+    raw: Mutex<Option<Vec<u8>>>,
     stop: AtomicBool,
     requests: AtomicU64,
     connections: AtomicU64,
@@ -117,6 +120,7 @@ impl LitmusServer {
                 measured,
                 forced: None,
             }),
+            raw: Mutex::new(None),
             stop: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             connections: AtomicU64::new(0),
@@ -147,6 +151,11 @@ impl LitmusServer {
     /// `litmusctl force …` (`None`: `litmusctl delete`).
     pub fn force(&self, forced: Option<Forced>) {
         self.lock().forced = forced;
+    }
+
+    /// Answers every request with `raw` instead (and closes the connection), until `None`.
+    pub fn set_raw(&self, raw: Option<Vec<u8>>) {
+        *self.shared.raw.lock().unwrap_or_else(|e| e.into_inner()) = raw;
     }
 
     pub fn litmus(&self) -> Litmus {
@@ -234,6 +243,11 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             if h.to_ascii_lowercase().starts_with("connection:") && h.contains("close") {
                 close = true;
             }
+        }
+        let raw = shared.raw.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(raw) = raw {
+            shared.requests.fetch_add(1, Ordering::Relaxed);
+            return writer.write_all(&raw);
         }
         let (status, headers, body) = {
             let l = shared.litmus.lock().unwrap_or_else(|e| e.into_inner());

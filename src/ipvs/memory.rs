@@ -141,7 +141,7 @@ impl Ipvs for Memory {
             return Err(IpvsError::Exists { op: "add service" });
         }
         t.services.insert(svc.key, (svc.clone(), BTreeMap::new()));
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -152,7 +152,7 @@ impl Ipvs for Memory {
             Some((s, _)) => *s = svc.clone(),
             None => return Err(IpvsError::NotFound { op: "edit service" }),
         }
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -164,7 +164,7 @@ impl Ipvs for Memory {
                 op: "delete service",
             });
         }
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -197,7 +197,7 @@ impl Ipvs for Memory {
             });
         }
         dests.insert(dest.id(), *dest);
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -215,7 +215,7 @@ impl Ipvs for Memory {
             .and_then(|(_, d)| d.get_mut(&dest.id()))
             .ok_or(IpvsError::NotFound { op })?;
         *slot = *dest;
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 
@@ -231,7 +231,7 @@ impl Ipvs for Memory {
                 op: "delete destination",
             });
         }
-        t.ops += 1;
+        t.ops = t.ops.saturating_add(1);
         Ok(())
     }
 

@@ -6,6 +6,8 @@
 //! - lock free, but our service is in IPVS → 1: a crashed or half-started supervisor left it
 //!   there, and Pacemaker must recover (stop cleans it up);
 //! - lock held, heartbeat fresh → 0; stale (no tick for 3 check intervals, at least 10 s) → 1;
+//!   also 1 when the supervisor reports that it cannot program IPVS or cannot keep its health
+//!   checkers running;
 //! - `OCF_CHECK_LEVEL` ≥ 10: also the service and its destinations in IPVS must be exactly what
 //!   the status file says the supervisor applied.
 
@@ -50,7 +52,7 @@ pub enum Supervisor {
 
 /// The liveness rule `monitor` applies before it looks at IPVS (level 0), shared with
 /// `big_brother api` (its `Running: true`): lock held, status file present, heartbeat fresh, no
-/// backend error. A supervisor that holds the lock but fails one of the others is
+/// backend error, every health checker running. A supervisor that holds the lock but fails one of the others is
 /// [`AgentError::Unhealthy`], with the reason. Reads only; creates nothing.
 pub fn supervisor_state(state: &StateDir) -> Result<Supervisor, AgentError> {
     let liveness = state.liveness().map_err(|source| AgentError::Io {
@@ -76,6 +78,11 @@ pub fn supervisor_state(state: &StateDir) -> Result<Supervisor, AgentError> {
     if let Some(e) = &status.backend_error {
         return Err(AgentError::Unhealthy(format!(
             "{who} cannot program IPVS: {e}"
+        )));
+    }
+    if let Some(e) = &status.checkers.error {
+        return Err(AgentError::Unhealthy(format!(
+            "{who} cannot keep its health checkers running: {e}"
         )));
     }
     Ok(Supervisor::Running(Box::new(status)))

@@ -1,5 +1,5 @@
 //! One named thread per node, each checking its node every `check_interval` and sending an
-//! [`Observation`] to the controller over an mpsc channel.
+//! [`Observation`] to the controller over an mpsc channel — and what keeps those threads alive.
 //!
 //! Invariants:
 //! - a node that hangs delays nobody: each thread has its own connection and its own deadline
@@ -7,23 +7,58 @@
 //! - threads start staggered across the first interval, so 1,000 nodes do not open 1,000
 //!   connections in the same millisecond;
 //! - a late check never causes a burst: missed slots are skipped, not caught up;
-//! - [`Checkers::stop`] wakes idle threads at once and waits at most `check_timeout` for a
-//!   thread in the middle of a check.
+//! - **a checker that stops never goes unnoticed** (issue 12): a panic inside a check is caught
+//!   and becomes that node's check error ([`CheckError::Internal`]), with a fresh connection for
+//!   the next check; a thread that exits anyway is joined and started again by
+//!   [`Checkers::supervise`], which the controller calls every tick; a thread that stops
+//!   reporting (stuck in a way nobody foresaw) is told to retire and replaced once. The
+//!   controller meanwhile counts a node without a result for [`stale_after`] as failed, so no
+//!   weight is ever frozen by a silent checker. What cannot be repaired — a thread that cannot
+//!   be started, a replacement stuck again, a thread dying over and over without a result — is
+//!   a persistent [`Supervision::error`], which `monitor` reports as a failure;
+//! - [`Checkers::stop`] wakes idle threads at once and waits at most `check_timeout` plus a
+//!   second for a thread in the middle of a check; a thread still running then is left behind
+//!   (it cannot report: its channel is gone or it was retired).
 
+use std::any::Any;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::health::{client::Client, parse::interpret};
+use crate::health::{clean_text, client::Client, parse::interpret};
 pub use crate::health::{CheckError, Health};
 use crate::spec::{Node, Spec};
 
 /// Stack of a checker thread: the client needs a few KiB; 1,000 threads × 256 KiB of address
 /// space is fine, and only touched pages count towards RSS.
 const STACK_SIZE: usize = 256 * 1024;
+
+/// Least time without a result before a node counts as failed, whatever its interval: a busy
+/// machine may delay a thread by a second or two, which must not take healthy nodes out.
+pub const STALE_MIN: Duration = Duration::from_secs(3);
+
+/// A checker thread that dies this many times in a row without one result in between cannot
+/// be kept alive: the supervisor reports it as a persistent error.
+pub const MAX_DEATHS_WITHOUT_RESULT: u32 = 3;
+
+/// How long a node may go without a check result before it counts as failed:
+/// `2 × interval + timeout`, at least [`STALE_MIN`].
+///
+/// A live checker reports at least every `interval + timeout` (a check that ends early, then
+/// one that uses its whole budget; the first result, after the stagger, also comes within
+/// `interval + timeout`). One more interval and the floor absorb scheduling delays, so only a
+/// checker that really stopped is caught.
+pub fn stale_after(interval: Duration, timeout: Duration) -> Duration {
+    interval
+        .saturating_mul(2)
+        .saturating_add(timeout.min(interval))
+        .max(STALE_MIN)
+}
 
 /// One check's outcome.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,34 +118,319 @@ impl StopFlag {
     }
 }
 
+/// Test-only fault knob (see [`Fault::from_env`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultMode {
+    /// The node's next check panics inside the check.
+    Panic,
+    /// The node's checker thread panics outside the check and exits.
+    Die,
+    /// The node's checker thread blocks for good, ignoring every flag.
+    Hang,
+    /// As `Die`, and every later attempt to start a thread for the node fails.
+    NoSpawn,
+}
+
+/// A fault to inject into one node's checker, for tests of the supervision.
+#[derive(Debug)]
+pub struct Fault {
+    pub mode: FaultMode,
+    /// The node's health endpoint.
+    pub addr: SocketAddr,
+    /// The node's check (counted from 1 across its threads) from which the fault fires.
+    from: u64,
+    /// Checks of the node so far.
+    checks: AtomicU64,
+    /// How many more times it fires.
+    left: AtomicU32,
+    fired: AtomicBool,
+}
+
+/// The test-only fault knob's environment variable.
+pub const FAULT_ENV: &str = "BIG_BROTHER_FAULT_CHECKER";
+
+impl Fault {
+    /// A fault that fires `times` times, from the node's first check on.
+    pub fn new(mode: FaultMode, addr: SocketAddr, times: u32) -> Fault {
+        Fault::from_check(mode, addr, 1, times)
+    }
+
+    /// A fault that fires `times` times, from the node's check number `from` on.
+    pub fn from_check(mode: FaultMode, addr: SocketAddr, from: u64, times: u32) -> Fault {
+        Fault {
+            mode,
+            addr,
+            from,
+            checks: AtomicU64::new(0),
+            left: AtomicU32::new(times),
+            fired: AtomicBool::new(false),
+        }
+    }
+
+    /// `BIG_BROTHER_FAULT_CHECKER=MODE@ADDR:PORT[#N]`, as `BIG_BROTHER_FAULT_READY_DELAY_MS` is
+    /// for readiness: lets the process tier make one node's checker fail deterministically.
+    /// ADDR:PORT is the node's health endpoint; N (default 1) the node's check from which the
+    /// fault fires. `panic` (that check panics), `die` (the thread panics outside the check)
+    /// and `nospawn` (`die`, and no thread for the node can be started again) fire once; `hang`
+    /// (the thread blocks for good) fires at check N and at every check after, so replacements
+    /// hang too. Unset in production; anything unparsable is ignored.
+    pub fn from_env() -> Option<Arc<Fault>> {
+        static FAULT: OnceLock<Option<Arc<Fault>>> = OnceLock::new();
+        FAULT
+            .get_or_init(|| Fault::parse(&std::env::var(FAULT_ENV).ok()?).map(Arc::new))
+            .clone()
+    }
+
+    fn parse(v: &str) -> Option<Fault> {
+        let (mode, rest) = v.split_once('@')?;
+        let (addr, from) = match rest.split_once('#') {
+            Some((a, n)) => (a, n.parse().ok().filter(|n| *n > 0)?),
+            None => (rest, 1),
+        };
+        let (mode, times) = match mode {
+            "panic" => (FaultMode::Panic, 1),
+            "die" => (FaultMode::Die, 1),
+            "hang" => (FaultMode::Hang, u32::MAX),
+            "nospawn" => (FaultMode::NoSpawn, 1),
+            _ => return None,
+        };
+        Some(Fault::from_check(mode, addr.parse().ok()?, from, times))
+    }
+
+    /// Counts a check of `addr` about to start.
+    fn count(&self, addr: SocketAddr) {
+        if self.addr == addr {
+            self.checks.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the fault applies to `addr` in one of `modes` now (each firing uses one of its
+    /// times).
+    fn fire(&self, addr: SocketAddr, modes: &[FaultMode]) -> bool {
+        let hit = self.addr == addr
+            && modes.contains(&self.mode)
+            && self.checks.load(Ordering::SeqCst) >= self.from
+            && self
+                .left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        if hit {
+            self.fired.store(true, Ordering::SeqCst);
+        }
+        hit
+    }
+
+    /// Whether starting a thread for `addr` must fail.
+    fn refuses_spawn(&self, addr: SocketAddr) -> bool {
+        self.mode == FaultMode::NoSpawn && self.addr == addr && self.fired.load(Ordering::SeqCst)
+    }
+}
+
+/// One node's checker thread and its history.
+struct Slot {
+    target: Target,
+    /// `None` after a failed start (retried by the next [`Checkers::supervise`]).
+    handle: Option<JoinHandle<()>>,
+    /// Tells this slot's current thread to leave without reporting.
+    retired: Arc<AtomicBool>,
+    /// A stuck thread replaced by `handle`, while it has not ended.
+    abandoned: Option<JoinHandle<()>>,
+    restarts: u64,
+    /// Thread deaths and replacements since the node's last result.
+    deaths: u32,
+    last_restart: Option<Instant>,
+    /// Why the last attempt to start a thread failed, while none runs.
+    start_error: Option<String>,
+}
+
+/// Something [`Checkers::supervise`] did or found, for the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The node's thread had exited (`why`: its panic message) and was started again.
+    Restarted { node: usize, why: String },
+    /// The node's thread stopped reporting; it was retired and a fresh one started.
+    Replaced { node: usize },
+}
+
+/// What one [`Checkers::supervise`] call did, and what it could not repair.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Supervision {
+    pub events: Vec<Event>,
+    /// Why some checker cannot be kept running, while that lasts (`None` when all run).
+    pub error: Option<String>,
+}
+
 /// The running checker threads. Dropping without [`Checkers::stop`] also stops them (without
 /// waiting).
 pub struct Checkers {
     flag: Arc<StopFlag>,
-    threads: Vec<JoinHandle<()>>,
+    slots: Vec<Slot>,
+    interval: Duration,
+    timeout: Duration,
+    tx: Sender<Observation>,
+    fault: Option<Arc<Fault>>,
 }
 
 impl Checkers {
     /// Number of checker threads.
     pub fn len(&self) -> usize {
-        self.threads.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.threads.is_empty()
+        self.slots.is_empty()
+    }
+
+    /// Restarts per node so far (in target order).
+    pub fn restarts(&self) -> Vec<u64> {
+        self.slots.iter().map(|s| s.restarts).collect()
     }
 
     fn signal(&self) {
         *self.flag.stopped.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.flag.wake.notify_all();
+        for s in &self.slots {
+            s.retired.store(true, Ordering::SeqCst);
+        }
     }
 
-    /// Stops every thread and waits for them (at most about `check_timeout`).
+    /// Stops every thread and waits for them: at most `check_timeout` plus a second, so a
+    /// stuck thread cannot hold up a reload or a stop (it is left behind, unable to report).
     pub fn stop(mut self) {
         self.signal();
-        for t in self.threads.drain(..) {
-            let _ = t.join();
+        let deadline = Instant::now() + self.timeout.saturating_add(Duration::from_secs(1));
+        let mut handles: Vec<JoinHandle<()>> = self
+            .slots
+            .iter_mut()
+            .flat_map(|s| s.handle.take().into_iter().chain(s.abandoned.take()))
+            .collect();
+        while !handles.is_empty() && Instant::now() < deadline {
+            let (done, running): (Vec<_>, Vec<_>) =
+                handles.into_iter().partition(JoinHandle::is_finished);
+            for h in done {
+                let _ = h.join();
+            }
+            handles = running;
+            if !handles.is_empty() {
+                thread::sleep(Duration::from_millis(5));
+            }
         }
+    }
+
+    /// The controller saw a result for `node`: its checker works.
+    pub fn saw(&mut self, node: usize) {
+        if let Some(s) = self.slots.get_mut(node) {
+            s.deaths = 0;
+        }
+    }
+
+    /// Keeps every checker running: joins threads that exited and starts them again, retires
+    /// and replaces the thread of a `stale` node (no result for [`stale_after`]), and reaps
+    /// replaced threads that finally ended. A dead thread is restarted at most once per
+    /// interval (one that dies at once is not respawned in a tight loop), and a replacement
+    /// gets the whole [`stale_after`] before it is judged stuck in turn.
+    pub fn supervise(&mut self, stale: &[usize], now: Instant) -> Supervision {
+        let bound = stale_after(self.interval, self.timeout);
+        let mut out = Supervision::default();
+        let mut problems = Vec::new();
+        for i in 0..self.slots.len() {
+            let slot = &mut self.slots[i];
+            if slot.abandoned.as_ref().is_some_and(JoinHandle::is_finished) {
+                if let Some(h) = slot.abandoned.take() {
+                    let _ = h.join();
+                }
+            }
+            let since_restart = slot.last_restart.map(|t| now.saturating_duration_since(t));
+            let (node, addr) = (slot.target.node, slot.target.addr);
+            let event = match &slot.handle {
+                _ if since_restart.is_some_and(|d| d < self.interval) => None,
+                None => Some(Event::Restarted {
+                    node,
+                    why: "it could not be started before".into(),
+                }),
+                Some(h) if h.is_finished() => {
+                    let why = match slot.handle.take().map(JoinHandle::join) {
+                        Some(Err(payload)) => panic_message(payload.as_ref()),
+                        _ => "the thread ended".to_string(),
+                    };
+                    slot.deaths = slot.deaths.saturating_add(1);
+                    Some(Event::Restarted { node, why })
+                }
+                Some(_) if stale.contains(&node) && since_restart.map_or(true, |d| d >= bound) => {
+                    if slot.abandoned.is_some() {
+                        problems.push(format!(
+                            "the checker of {addr} is stuck, and so was the one that replaced it"
+                        ));
+                        None
+                    } else {
+                        slot.retired.store(true, Ordering::SeqCst);
+                        slot.abandoned = slot.handle.take();
+                        slot.deaths = slot.deaths.saturating_add(1);
+                        Some(Event::Replaced { node })
+                    }
+                }
+                Some(_) => None,
+            };
+            if let Some(event) = event {
+                self.slots[i].last_restart = Some(now);
+                match self.start(i, now) {
+                    Ok(()) => {
+                        let slot = &mut self.slots[i];
+                        slot.restarts = slot.restarts.saturating_add(1);
+                        slot.start_error = None;
+                        out.events.push(event);
+                    }
+                    Err(e) => self.slots[i].start_error = Some(e.to_string()),
+                }
+            }
+            if let Some(e) = &self.slots[i].start_error {
+                problems.push(format!("cannot start the checker of {addr}: {e}"));
+            }
+            let deaths = self.slots[i].deaths;
+            if deaths >= MAX_DEATHS_WITHOUT_RESULT {
+                problems.push(format!(
+                    "the checker of {addr} stopped {deaths} times without a result"
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            let n = problems.len();
+            let mut text = problems.into_iter().take(3).collect::<Vec<_>>().join("; ");
+            if n > 3 {
+                text.push_str(&format!(" (and {} more)", n - 3));
+            }
+            out.error = Some(text);
+        }
+        out
+    }
+
+    /// Starts slot `i`'s thread, its first check at `first`.
+    fn start(&mut self, i: usize, first: Instant) -> io::Result<()> {
+        let slot = &mut self.slots[i];
+        if self
+            .fault
+            .as_ref()
+            .is_some_and(|f| f.refuses_spawn(slot.target.addr))
+        {
+            return Err(io::Error::other("fault knob: thread start refused"));
+        }
+        let retired = Arc::new(AtomicBool::new(false));
+        let w = Worker {
+            target: slot.target.clone(),
+            interval: self.interval,
+            timeout: self.timeout,
+            flag: Arc::clone(&self.flag),
+            retired: Arc::clone(&retired),
+            tx: self.tx.clone(),
+            fault: self.fault.clone(),
+        };
+        let handle = thread::Builder::new()
+            .name(format!("check-{}", slot.target.addr))
+            .stack_size(STACK_SIZE)
+            .spawn(move || w.run(first))?;
+        slot.handle = Some(handle);
+        slot.retired = retired;
+        Ok(())
     }
 }
 
@@ -118,6 +438,16 @@ impl Drop for Checkers {
     fn drop(&mut self) {
         self.signal();
     }
+}
+
+/// The text of a panic payload (`panic!` gives a `&str` or a `String`), made safe to log.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    let raw = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    clean_text(raw)
 }
 
 /// Starts one checker per node of `spec`.
@@ -128,7 +458,13 @@ pub fn spawn(spec: &Spec, tx: Sender<Observation>) -> io::Result<Checkers> {
         .enumerate()
         .map(|(i, n)| Target::of(i, n))
         .collect();
-    spawn_targets(&targets, spec.check_interval, spec.check_timeout, tx)
+    spawn_with(
+        &targets,
+        spec.check_interval,
+        spec.check_timeout,
+        tx,
+        Fault::from_env(),
+    )
 }
 
 /// Starts one checker per target (the demo and benchmarks use this directly).
@@ -138,36 +474,86 @@ pub fn spawn_targets(
     timeout: Duration,
     tx: Sender<Observation>,
 ) -> io::Result<Checkers> {
+    spawn_with(targets, interval, timeout, tx, None)
+}
+
+/// [`spawn_targets`] with a fault to inject (tests).
+pub fn spawn_with(
+    targets: &[Target],
+    interval: Duration,
+    timeout: Duration,
+    tx: Sender<Observation>,
+    fault: Option<Arc<Fault>>,
+) -> io::Result<Checkers> {
     let timeout = timeout.min(interval);
     // One kept-alive socket per node, plus the process's own: 1,024 nodes would not fit under
     // the common soft limit of 1,024 descriptors.
-    raise_fd_limit(targets.len() as u64 + 64);
-    let flag = Arc::new(StopFlag {
-        stopped: Mutex::new(false),
-        wake: Condvar::new(),
-    });
+    raise_fd_limit((targets.len() as u64).saturating_add(64));
     let mut checkers = Checkers {
-        flag: Arc::clone(&flag),
-        threads: Vec::with_capacity(targets.len()),
+        flag: Arc::new(StopFlag {
+            stopped: Mutex::new(false),
+            wake: Condvar::new(),
+        }),
+        slots: targets
+            .iter()
+            .map(|t| Slot {
+                target: t.clone(),
+                handle: None,
+                retired: Arc::new(AtomicBool::new(false)),
+                abandoned: None,
+                restarts: 0,
+                deaths: 0,
+                last_restart: None,
+                start_error: None,
+            })
+            .collect(),
+        interval,
+        timeout,
+        tx,
+        fault,
     };
     let start = Instant::now();
-    let n = u32::try_from(targets.len().max(1)).unwrap_or(u32::MAX);
-    for (i, t) in targets.iter().enumerate() {
-        let offset = interval * u32::try_from(i).unwrap_or(0) / n;
-        let (target, flag, tx) = (t.clone(), Arc::clone(&flag), tx.clone());
-        let handle = thread::Builder::new()
-            .name(format!("check-{}", t.addr))
-            .stack_size(STACK_SIZE)
-            .spawn(move || run(&target, start + offset, interval, timeout, &flag, &tx));
-        match handle {
-            Ok(h) => checkers.threads.push(h),
-            Err(e) => {
-                checkers.stop();
-                return Err(e);
-            }
+    let n = targets.len().max(1);
+    for i in 0..targets.len() {
+        if let Err(e) = checkers.start(i, later(start, stagger(interval, i, n))) {
+            checkers.stop();
+            return Err(e);
         }
     }
     Ok(checkers)
+}
+
+/// Where the `i`-th of `n` checkers starts within the first interval: `interval × i / n`,
+/// computed so that no interval, however long, can overflow.
+fn stagger(interval: Duration, i: usize, n: usize) -> Duration {
+    let i = i.min(n) as u128;
+    let nanos = interval.as_nanos().saturating_mul(i) / (n.max(1) as u128);
+    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+    // The remainder is below 10^9, so it fits a u32.
+    Duration::new(secs, (nanos % 1_000_000_000) as u32)
+}
+
+/// `t + d`, or a time far enough in the future when that cannot be represented.
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(t)
+}
+
+/// The next slot on the grid after a check that was due at `due` and ended at `at`: one
+/// interval later; a check that ran into the next slot (a hung node uses its whole budget, which
+/// may equal the interval) starts the next one at once; slots missed entirely are skipped
+/// instead of caught up in a burst.
+fn next_slot(due: Instant, interval: Duration, at: Instant) -> Instant {
+    let next = later(due, interval);
+    if next >= at {
+        return next;
+    }
+    let behind = at.saturating_duration_since(next).as_nanos() / interval.as_nanos().max(1);
+    later(
+        next,
+        interval.saturating_mul(u32::try_from(behind).unwrap_or(u32::MAX)),
+    )
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to at least `needed` (never above the hard limit); best
@@ -187,42 +573,74 @@ pub fn raise_fd_limit(needed: u64) {
     }
 }
 
-fn run(
-    target: &Target,
-    first: Instant,
+/// Everything one checker thread owns.
+struct Worker {
+    target: Target,
     interval: Duration,
     timeout: Duration,
-    flag: &StopFlag,
-    tx: &Sender<Observation>,
-) {
-    let mut client = Client::new(target.addr, &target.path);
-    let mut next = first;
-    loop {
-        if flag.sleep_until(next) {
-            return;
-        }
-        let began = Instant::now();
-        let result = client.get(timeout).and_then(|r| interpret(&r));
-        let at = Instant::now();
-        if flag.is_set() {
-            return;
-        }
-        let obs = Observation {
-            node: target.node,
-            at,
-            latency: at - began,
-            result,
-        };
-        if tx.send(obs).is_err() {
-            return; // the controller is gone
-        }
-        // Next slot on the original grid. A check that ran into the next slot (a hung node
-        // uses its whole budget, which may equal the interval) starts the next one at once;
-        // slots missed entirely are skipped instead of caught up in a burst.
-        next += interval;
-        if next < at {
-            let behind = (at - next).as_nanos() / interval.as_nanos().max(1);
-            next += interval * u32::try_from(behind).unwrap_or(u32::MAX);
+    flag: Arc<StopFlag>,
+    retired: Arc<AtomicBool>,
+    tx: Sender<Observation>,
+    fault: Option<Arc<Fault>>,
+}
+
+impl Worker {
+    fn done(&self) -> bool {
+        self.retired.load(Ordering::SeqCst) || self.flag.is_set()
+    }
+
+    fn fault(&self, modes: &[FaultMode]) -> bool {
+        self.fault
+            .as_ref()
+            .is_some_and(|f| f.fire(self.target.addr, modes))
+    }
+
+    fn run(self, first: Instant) {
+        let mut client = Client::new(self.target.addr, &self.target.path);
+        let mut next = first;
+        loop {
+            if self.flag.sleep_until(next) || self.done() {
+                return;
+            }
+            if let Some(f) = &self.fault {
+                f.count(self.target.addr);
+            }
+            if self.fault(&[FaultMode::Die, FaultMode::NoSpawn]) {
+                panic!("fault knob: checker thread of {} dies", self.target.addr);
+            }
+            if self.fault(&[FaultMode::Hang]) {
+                // Stuck for good, as only a bug could make it; the process's end ends it.
+                loop {
+                    thread::sleep(Duration::from_secs(3600));
+                }
+            }
+            let began = Instant::now();
+            // A panic in a check (a bug on some answer nobody foresaw) is that node's error,
+            // not the end of its checker: the next check starts afresh on a new connection.
+            let checked = panic::catch_unwind(AssertUnwindSafe(|| {
+                if self.fault(&[FaultMode::Panic]) {
+                    panic!("fault knob: check of {} panics", self.target.addr);
+                }
+                client.get(self.timeout).and_then(|r| interpret(&r))
+            }));
+            let result = checked.unwrap_or_else(|payload| {
+                client = Client::new(self.target.addr, &self.target.path);
+                Err(CheckError::Internal(panic_message(payload.as_ref())))
+            });
+            let at = Instant::now();
+            if self.done() {
+                return;
+            }
+            let obs = Observation {
+                node: self.target.node,
+                at,
+                latency: at.saturating_duration_since(began),
+                result,
+            };
+            if self.tx.send(obs).is_err() {
+                return; // the controller is gone
+            }
+            next = next_slot(next, self.interval, at);
         }
     }
 }
@@ -267,5 +685,225 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(1));
         // Keep-alive: one connection per checker.
         assert_eq!((a.connections(), b.connections()), (1, 1));
+    }
+
+    fn target(node: usize, srv: &LitmusServer) -> Target {
+        Target {
+            node,
+            addr: srv.addr(),
+            path: "/app/status".into(),
+        }
+    }
+
+    /// Runs two checkers, node 0 with `fault`, calling `supervise` every 20 ms as the
+    /// controller's tick would (stale: no result for `stale_ms`), until `done` says so or 10 s
+    /// pass. Returns every observation and supervision, and the checkers.
+    #[allow(clippy::type_complexity)]
+    fn drive(
+        mode: FaultMode,
+        times: u32,
+        stale_ms: u64,
+        done: impl Fn(&[Observation], &[Supervision]) -> bool,
+    ) -> (Vec<Observation>, Vec<Supervision>, Checkers) {
+        let a = LitmusServer::start("127.0.0.1:0".parse().unwrap(), "app", 60.0).unwrap();
+        let b = LitmusServer::start("127.0.0.1:0".parse().unwrap(), "app", 30.0).unwrap();
+        let fault = Arc::new(Fault::new(mode, a.addr(), times));
+        let (tx, rx) = mpsc::channel();
+        let interval = Duration::from_millis(100);
+        let mut c = spawn_with(
+            &[target(0, &a), target(1, &b)],
+            interval,
+            interval,
+            tx,
+            Some(fault),
+        )
+        .unwrap();
+        let (mut seen, mut sups) = (Vec::new(), Vec::new());
+        let mut last = [Instant::now(); 2];
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end && !done(&seen, &sups) {
+            while let Ok(o) = rx.try_recv() {
+                last[o.node] = o.at;
+                c.saw(o.node);
+                seen.push(o);
+            }
+            let now = Instant::now();
+            let stale: Vec<usize> = (0..2)
+                .filter(|&i| now - last[i] > Duration::from_millis(stale_ms))
+                .collect();
+            sups.push(c.supervise(&stale, now));
+            thread::sleep(Duration::from_millis(20));
+        }
+        (seen, sups, c)
+    }
+
+    fn results(seen: &[Observation], node: usize) -> Vec<Result<f64, CheckError>> {
+        seen.iter()
+            .filter(|o| o.node == node)
+            .map(|o| o.result.clone().map(|h| h.value))
+            .collect()
+    }
+
+    #[test]
+    fn a_panicking_check_is_that_nodes_error_and_its_checker_goes_on() {
+        let (seen, sups, c) = drive(FaultMode::Panic, 1, 60_000, |seen, _| {
+            results(seen, 0).iter().filter(|r| r.is_ok()).count() >= 2
+        });
+        let a = results(&seen, 0);
+        assert!(
+            matches!(&a[0], Err(CheckError::Internal(m)) if m.contains("fault knob: check of")),
+            "{a:?}"
+        );
+        assert!(a[1..].iter().all(|r| *r == Ok(60.0)), "{a:?}");
+        assert!(results(&seen, 1).iter().all(|r| *r == Ok(30.0)));
+        assert!(
+            sups.iter().all(|s| *s == Supervision::default()),
+            "{sups:?}"
+        );
+        assert_eq!(c.restarts(), [0, 0], "the thread itself never stopped");
+        c.stop();
+    }
+
+    #[test]
+    fn a_thread_that_dies_is_started_again() {
+        let (seen, sups, c) = drive(FaultMode::Die, 1, 60_000, |seen, _| {
+            results(seen, 0).iter().filter(|r| r.is_ok()).count() >= 2
+        });
+        assert!(results(&seen, 0).iter().all(|r| *r == Ok(60.0)));
+        let events: Vec<&Event> = sups.iter().flat_map(|s| &s.events).collect();
+        assert!(
+            matches!(events[..], [Event::Restarted { node: 0, why }] if why.contains("fault knob: checker thread")),
+            "{events:?}"
+        );
+        assert!(sups.iter().all(|s| s.error.is_none()), "{sups:?}");
+        assert_eq!(c.restarts(), [1, 0]);
+        c.stop();
+    }
+
+    #[test]
+    fn a_stuck_thread_is_replaced_when_its_node_goes_stale() {
+        let (seen, sups, c) = drive(FaultMode::Hang, 1, 1000, |seen, _| {
+            results(seen, 0).iter().filter(|r| r.is_ok()).count() >= 2
+        });
+        assert!(results(&seen, 0).iter().all(|r| *r == Ok(60.0)));
+        let events: Vec<&Event> = sups.iter().flat_map(|s| &s.events).collect();
+        assert_eq!(events, [&Event::Replaced { node: 0 }]);
+        assert!(sups.iter().all(|s| s.error.is_none()), "{sups:?}");
+        assert_eq!(c.restarts(), [1, 0]);
+        // The stuck thread is left behind; stop does not wait for it beyond its bound.
+        let t = Instant::now();
+        c.stop();
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_replacement_stuck_again_is_a_persistent_error() {
+        let (seen, sups, c) = drive(FaultMode::Hang, 2, 1000, |_, sups| {
+            sups.iter()
+                .rev()
+                .take(3)
+                .filter(|s| s.error.is_some())
+                .count()
+                == 3
+        });
+        assert!(results(&seen, 0).is_empty());
+        let e = sups.last().unwrap().error.clone().unwrap();
+        assert!(
+            e.contains("stuck, and so was the one that replaced it"),
+            "{e}"
+        );
+        assert_eq!(c.restarts(), [1, 0], "replaced once, not again and again");
+        c.stop();
+    }
+
+    #[test]
+    fn a_thread_that_cannot_be_started_is_a_persistent_error() {
+        let (seen, sups, c) = drive(FaultMode::NoSpawn, 1, 60_000, |_, sups| {
+            sups.iter().filter(|s| s.error.is_some()).count() >= 10
+        });
+        assert!(results(&seen, 0).is_empty());
+        let first = sups.iter().position(|s| s.error.is_some()).unwrap();
+        assert!(
+            sups[first..].iter().all(|s| s
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("cannot start the checker of")
+                    && e.contains("fault knob: thread start refused"))),
+            "the error lasts while no thread runs: {sups:?}"
+        );
+        assert!(results(&seen, 1).len() >= 2, "the other node goes on");
+        c.stop();
+    }
+
+    #[test]
+    fn a_thread_dying_again_and_again_is_a_persistent_error() {
+        let (seen, sups, c) = drive(FaultMode::Die, u32::MAX, 60_000, |_, sups| {
+            sups.iter().any(|s| s.error.is_some())
+        });
+        assert!(results(&seen, 0).is_empty());
+        let e = sups.last().unwrap().error.clone().unwrap();
+        assert!(e.contains("stopped 3 times without a result"), "{e}");
+        // Restarted at most once per interval, not in a tight loop.
+        let restarts = c.restarts()[0];
+        assert_eq!(restarts, 3, "{sups:?}");
+        c.stop();
+    }
+
+    #[test]
+    fn the_fault_knob_parses_strictly() {
+        let f = Fault::parse("hang@127.0.2.1:4000#4").unwrap();
+        assert_eq!((f.mode, f.from), (FaultMode::Hang, 4));
+        assert_eq!(f.addr, "127.0.2.1:4000".parse().unwrap());
+        assert_eq!(Fault::parse("die@[::1]:80").unwrap().from, 1);
+        for bad in [
+            "",
+            "die",
+            "die@x",
+            "oops@127.0.0.1:1",
+            "die@127.0.0.1:1#0",
+            "die@127.0.0.1:1#x",
+        ] {
+            assert!(Fault::parse(bad).is_none(), "{bad:?}");
+        }
+        // Fires from check N on, as many times as it may.
+        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let f = Fault::from_check(FaultMode::Panic, a, 2, 1);
+        f.count(a);
+        assert!(!f.fire(a, &[FaultMode::Panic]), "check 1");
+        f.count(a);
+        assert!(!f.fire(a, &[FaultMode::Die]), "another mode");
+        assert!(f.fire(a, &[FaultMode::Panic]), "check 2");
+        f.count(a);
+        assert!(!f.fire(a, &[FaultMode::Panic]), "once only");
+    }
+
+    #[test]
+    fn scheduling_arithmetic_never_overflows() {
+        let now = Instant::now();
+        assert_eq!(
+            stagger(Duration::from_secs(1), 1, 4),
+            Duration::from_millis(250)
+        );
+        assert_eq!(stagger(Duration::from_secs(1), 0, 0), Duration::ZERO);
+        let huge = stagger(Duration::MAX, 999, 1000);
+        assert!(huge < Duration::MAX && huge > Duration::MAX / 2);
+        assert!(later(now, Duration::MAX) > now);
+        assert!(next_slot(now, Duration::MAX, now) > now);
+        let ms = Duration::from_millis;
+        assert_eq!(next_slot(now, ms(100), now + ms(50)), now + ms(100));
+        // Ran past the next slot: the slot it is in (already due: at once), none skipped.
+        assert_eq!(next_slot(now, ms(100), now + ms(250)), now + ms(200));
+        assert_eq!(next_slot(now, ms(100), now + ms(450)), now + ms(400));
+        assert_eq!(stale_after(Duration::MAX, Duration::MAX), Duration::MAX);
+        assert_eq!(stale_after(ms(100), ms(100)), STALE_MIN);
+        assert_eq!(
+            stale_after(Duration::from_secs(2), Duration::from_secs(1)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            stale_after(Duration::from_secs(2), Duration::from_secs(9)),
+            Duration::from_secs(6),
+            "the timeout never exceeds the interval"
+        );
     }
 }

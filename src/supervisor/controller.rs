@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,7 +28,8 @@ use super::repr::{DestRepr, ServiceRepr};
 use super::runtime::{self, Notifier};
 use super::snapshot;
 use super::state::StateDir;
-use super::status::{self, NodeStatus, OverrideStatus, ReloadStatus, Status};
+use super::status::{self, CheckerStatus, NodeStatus, OverrideStatus, ReloadStatus, Status};
+use crate::health::CheckError;
 use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Netmask, Service, ServiceKey};
 use crate::ocf::error::AgentError;
 use crate::ocf::log;
@@ -77,6 +78,15 @@ pub struct Controller {
     nodes: Vec<NodeState>,
     /// Whether each node has answered (or failed) a check since the checkers started.
     observed: Vec<bool>,
+    /// Per node: when its last check result came (or the checkers started).
+    last_result: Vec<Instant>,
+    /// Per node: when it was last counted as failed for having no result (`None` while its
+    /// results come in time).
+    silent_since: Vec<Option<Instant>>,
+    /// Per node id: checker threads restarted or replaced since start (carried across reloads).
+    restarts: BTreeMap<String, u64>,
+    /// Why some checker cannot be kept running, while that lasts (`monitor` fails on it).
+    checker_error: Option<String>,
     drains: drain::Watch,
     drained: BTreeSet<String>,
     drain_error: Option<String>,
@@ -148,6 +158,10 @@ impl Controller {
             checkers: None,
             nodes: Vec::new(),
             observed: Vec::new(),
+            last_result: Vec::new(),
+            silent_since: Vec::new(),
+            restarts: BTreeMap::new(),
+            checker_error: None,
             drains,
             drained: BTreeSet::new(),
             drain_error: None,
@@ -196,9 +210,11 @@ impl Controller {
             self.spec.nodes.len()
         ));
         self.start_nodes(&existing, Vec::new())?;
-        let round = self.spec.check_interval
-            + self.spec.check_timeout.min(self.spec.check_interval)
-            + Duration::from_millis(100);
+        let round = self
+            .spec
+            .check_interval
+            .saturating_add(self.spec.check_timeout.min(self.spec.check_interval))
+            .saturating_add(Duration::from_millis(100));
         self.first_round(started + round.min(ready_within / 2));
         self.tick().map_err(|source| self.ipvs_err(source))?;
         fault_ready_delay();
@@ -369,6 +385,8 @@ impl Controller {
         let now = Instant::now();
         self.nodes.clear();
         self.observed.clear();
+        self.last_result = vec![now; self.spec.nodes.len()];
+        self.silent_since = vec![None; self.spec.nodes.len()];
         for node in &self.spec.nodes {
             let id = node.id();
             if let Some(i) = previous.iter().position(|(pid, _)| *pid == id) {
@@ -428,11 +446,119 @@ impl Controller {
         let now = Instant::now();
         let before = state.weight(&self.policy, node.max_weight, now);
         state.observe(obs, &self.policy);
-        self.observed[obs.node] = true;
+        if let Some(o) = self.observed.get_mut(obs.node) {
+            *o = true;
+        }
+        if let Some(t) = self.last_result.get_mut(obs.node) {
+            *t = obs.at;
+        }
+        if let Some(Some(_)) = self.silent_since.get_mut(obs.node).map(Option::take) {
+            log::info(format!(
+                "{}: node {}: check results again",
+                self.ident.cluster,
+                node.id()
+            ));
+        }
+        if let Some(c) = &mut self.checkers {
+            c.saw(obs.node);
+        }
+        if let Err(CheckError::Internal(msg)) = &obs.result {
+            log::error(format!(
+                "{}: node {}: the check panicked (a big_brother bug; counted as a failed \
+                 check, the checker goes on): {msg}",
+                self.ident.cluster,
+                node.id()
+            ));
+        }
+        let changed = state.weight(&self.policy, node.max_weight, now) != before;
         let c = self.counters.entry(node.id()).or_default();
-        c.0 += 1;
-        c.1 += u64::from(obs.result.is_err());
-        state.weight(&self.policy, node.max_weight, now) != before
+        c.0 = c.0.saturating_add(1);
+        c.1 = c.1.saturating_add(u64::from(obs.result.is_err()));
+        changed
+    }
+
+    /// Keeps the checkers honest (issue 12: a checker that stops must never go unnoticed). A
+    /// node without a check result for [`checker::stale_after`] counts as failed — one failed
+    /// check per interval while it lasts, so `fall` applies as to any failure and its weight
+    /// goes to 0 — and its checker is replaced; threads that exited are restarted. What the
+    /// checkers cannot repair is kept as `checker_error`, which `monitor` reports.
+    fn watch_checkers(&mut self, now: Instant) {
+        let interval = self.spec.check_interval;
+        let bound = checker::stale_after(interval, self.spec.check_timeout);
+        let mut stale = Vec::new();
+        for (i, (state, node)) in self.nodes.iter_mut().zip(&self.spec.nodes).enumerate() {
+            let (Some(last), Some(flagged)) =
+                (self.last_result.get(i), self.silent_since.get_mut(i))
+            else {
+                continue;
+            };
+            let quiet = now.saturating_duration_since(*last);
+            if quiet <= bound {
+                continue;
+            }
+            stale.push(i);
+            if flagged.is_some_and(|t| now.saturating_duration_since(t) < interval) {
+                continue;
+            }
+            let error = CheckError::NoResult {
+                secs: quiet.as_secs(),
+            };
+            if flagged.is_none() {
+                log::warn(format!(
+                    "{}: node {}: {error}; counted as failed until results come again",
+                    self.ident.cluster,
+                    node.id()
+                ));
+            }
+            *flagged = Some(now);
+            state.observe(
+                &Observation {
+                    node: i,
+                    at: now,
+                    latency: quiet,
+                    result: Err(error),
+                },
+                &self.policy,
+            );
+        }
+        let Some(checkers) = &mut self.checkers else {
+            return;
+        };
+        let sup = checkers.supervise(&stale, now);
+        for event in &sup.events {
+            let (node, what) = match event {
+                checker::Event::Restarted { node, why } => (
+                    *node,
+                    format!("its checker thread had stopped ({why}); restarted"),
+                ),
+                checker::Event::Replaced { node } => (
+                    *node,
+                    "its checker stopped reporting; replaced by a fresh one".to_string(),
+                ),
+            };
+            let id = self
+                .spec
+                .nodes
+                .get(node)
+                .map(spec::Node::id)
+                .unwrap_or_default();
+            log::error(format!("{}: node {id}: {what}", self.ident.cluster));
+            let n = self.restarts.entry(id).or_default();
+            *n = n.saturating_add(1);
+        }
+        if sup.error != self.checker_error {
+            match &sup.error {
+                Some(e) => log::error(format!(
+                    "{}: health checkers cannot be kept running: {e}",
+                    self.ident.cluster
+                )),
+                None => log::info(format!(
+                    "{}: every health checker runs again",
+                    self.ident.cluster
+                )),
+            }
+            self.checker_error = sup.error;
+        }
     }
 
     /// One controller step: observations and drains → policy → one dump → minimal changes →
@@ -441,6 +567,7 @@ impl Controller {
         while let Ok(obs) = self.rx.try_recv() {
             self.observe(&obs);
         }
+        self.watch_checkers(Instant::now());
         self.poll_drains();
         let now = Instant::now();
         self.poll_overrides(now);
@@ -663,6 +790,14 @@ impl Controller {
             }),
             override_error: self.override_error.clone(),
             on_change: self.hook.as_ref().map(Hook::stats),
+            checkers: CheckerStatus {
+                restarts: self
+                    .restarts
+                    .values()
+                    .fold(0u64, |a, n| a.saturating_add(*n)),
+                restarted: self.restarts.clone(),
+                error: self.checker_error.clone(),
+            },
             nodes,
         }
     }
@@ -829,32 +964,34 @@ fn fault_ready_delay() {
 /// config whose cluster of that name is converted in memory (`spec::load_cluster`) — and
 /// refuses a staged one (no service or no nodes yet).
 pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, AgentError> {
-    // The digest is of the bytes on disk; `load_cluster` reads them once more (a spec changing
-    // in between is caught by the next reload's digest).
-    let bytes = std::fs::read(path).map_err(|source| spec::SpecError::Read {
-        file: PathBuf::from(path),
-        source,
-    })?;
-    let spec = spec::load_cluster(path, cluster)?;
+    // One bounded read (a regular file, at most the spec size cap): the digest is of exactly
+    // the bytes the spec was parsed from.
+    let bytes = spec::source::read_bytes(path)?;
+    let digest = status::digest(&bytes);
+    let spec = spec::load_cluster_from(path, bytes, cluster)?;
     let key = *spec.runnable()?;
-    Ok(Runnable {
-        spec,
-        key,
-        digest: status::digest(&bytes),
-    })
+    Ok(Runnable { spec, key, digest })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::{CheckError, Health, Phase};
+    use crate::health::{Health, Phase};
     use crate::ipvs::memory::Memory;
 
     /// A controller with one node (not checked yet) and an in-memory table; no threads.
     fn controller(dir: &Path) -> Controller {
-        let text = "name = \"t\"\nfwmark = 7\ncheck_interval = \"1s\"\nramp_up_time = \"1ms\"\n\
-                    [[vip]]\naddress = \"192.0.2.7\"\n\
-                    [[node]]\naddress = \"198.51.100.1\"\nport = 9\n";
+        controller_with(dir, "")
+    }
+
+    /// The same, with more top-level spec keys.
+    fn controller_with(dir: &Path, keys: &str) -> Controller {
+        let text = format!(
+            "name = \"t\"\nfwmark = 7\ncheck_interval = \"1s\"\nramp_up_time = \"1ms\"\n{keys}\n\
+             [[vip]]\naddress = \"192.0.2.7\"\n\
+             [[node]]\naddress = \"198.51.100.1\"\nport = 9\n"
+        );
+        let text = text.as_str();
         let spec = spec::parse(&dir.join("t.toml"), text).unwrap();
         let key = *spec.runnable().unwrap();
         let run = Runnable {
@@ -878,6 +1015,8 @@ mod tests {
         );
         c.nodes = vec![NodeState::new(None, Instant::now())];
         c.observed = vec![false];
+        c.last_result = vec![Instant::now()];
+        c.silent_since = vec![None];
         c
     }
 
@@ -948,5 +1087,83 @@ mod tests {
         );
         let n = &c.status().nodes[0];
         assert_eq!((n.active_conns, n.inactive_conns), (Some(12), Some(40)));
+    }
+
+    /// Issue 12: a node whose checker stopped reporting must not keep its weight. After
+    /// `stale_after` without a result it counts as failed, once per interval, through the
+    /// normal policy (`fall` applies), and a result brings it back to normal.
+    #[test]
+    fn a_node_without_results_counts_as_failed_once_per_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = controller_with(dir.path(), "fall = 2");
+        let sec = Duration::from_secs(1);
+        let t0 = Instant::now();
+        c.observe(&Observation {
+            at: t0,
+            ..obs(0, Ok(Health::new(80.0)))
+        });
+        std::thread::sleep(Duration::from_millis(5)); // past the 1 ms ramp
+        assert_eq!(c.nodes[0].weight(&c.policy, 100, Instant::now()), 80);
+        let bound = checker::stale_after(sec, sec);
+        assert_eq!(bound, 3 * sec, "2 × 1 s + 1 s");
+        c.watch_checkers(t0 + bound);
+        assert_eq!(
+            c.nodes[0].fails(),
+            0,
+            "not silent for longer than the bound yet"
+        );
+        c.watch_checkers(t0 + bound + sec / 10);
+        assert_eq!(
+            c.nodes[0].fails(),
+            1,
+            "one failure, fall = 2: still serving"
+        );
+        assert_eq!(c.nodes[0].mode(), policy::Mode::Up);
+        c.watch_checkers(t0 + bound + sec / 2);
+        assert_eq!(c.nodes[0].fails(), 1, "at most one failure per interval");
+        c.watch_checkers(t0 + bound + sec * 11 / 10);
+        assert_eq!(
+            c.nodes[0].mode(),
+            policy::Mode::Down,
+            "fall reached: weight 0"
+        );
+        let later = t0 + bound + sec * 2;
+        let sum = c.nodes[0].summary(&c.policy, 100, 0, later);
+        assert_eq!(
+            sum.last_error.as_deref(),
+            Some("no check result for 4 s (its checker stopped reporting)")
+        );
+        assert_eq!(
+            c.counters.get("198.51.100.1").copied(),
+            Some((1, 0)),
+            "only real checks are counted as checks"
+        );
+        // A result again: normal service, and no more failures from silence.
+        c.observe(&Observation {
+            at: later,
+            ..obs(0, Ok(Health::new(80.0)))
+        });
+        assert_eq!(c.silent_since[0], None);
+        assert_eq!(c.nodes[0].mode(), policy::Mode::Up);
+        c.watch_checkers(later + sec);
+        assert_eq!(c.nodes[0].mode(), policy::Mode::Up);
+    }
+
+    /// A reload reads its spec once, bounded, and only from a regular file: a path swapped for
+    /// a device between the agent's check and the supervisor's read is refused, not read
+    /// without end.
+    #[test]
+    fn a_runnable_spec_comes_from_one_bounded_read_of_a_regular_file() {
+        let t = Instant::now();
+        let e = load_runnable(Path::new("/dev/zero"), "t").err().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(1), "{e}");
+        assert!(e.to_string().contains("/dev/zero"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let text = "name = \"t\"\nfwmark = 7\n[[vip]]\naddress = \"192.0.2.7\"\n\
+                    [[node]]\naddress = \"198.51.100.1\"\nport = 9\n";
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, text).unwrap();
+        let run = load_runnable(&file, "t").unwrap();
+        assert_eq!(run.digest, status::digest(text.as_bytes()));
     }
 }

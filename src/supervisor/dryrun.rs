@@ -132,7 +132,9 @@ impl FileBacked {
         f: impl FnOnce(&mut Memory) -> Result<(), IpvsError>,
     ) -> Result<(), IpvsError> {
         f(&mut self.mem)?;
-        *count(&mut self.ops) += 1;
+        let n = count(&mut self.ops);
+        // Counts are read back from the table file, which need not be ours: never wrap.
+        *n = n.saturating_add(1);
         self.persist()
     }
 }
@@ -247,6 +249,21 @@ mod tests {
             .services()
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn counts_read_back_at_their_maximum_do_not_wrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut a = FileBacked::open(&path).unwrap();
+        a.add_service(&svc()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["ops"]["dests_added"] = u64::MAX.into();
+        std::fs::write(&path, v.to_string()).unwrap();
+        let mut b = FileBacked::open(&path).unwrap();
+        b.add_dest(&svc().key, &dest(1, 10)).unwrap();
+        assert_eq!(b.ops().dests_added, u64::MAX);
     }
 
     #[test]

@@ -249,7 +249,10 @@ fn run_tracked(
     running.store(pgid, Ordering::SeqCst);
     // Cleared however this function ends, so a stale (possibly recycled) group is never killed.
     let _published = Published(running);
-    let deadline = Instant::now() + hook.timeout;
+    let now = Instant::now();
+    // A timeout too long to represent as an instant is no timeout to wait for: kill at once
+    // rather than panic this thread (spec validation bounds it; this is the last line).
+    let deadline = now.checked_add(hook.timeout).unwrap_or(now);
     // Poll for the exit: from 1 ms (a quick notifier is done at once) up to 10 ms.
     let mut nap = Duration::from_millis(1);
     let outcome = loop {

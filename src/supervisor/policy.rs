@@ -206,13 +206,13 @@ impl NodeState {
                 self.adopted = None;
             }
             Mode::Up => {
-                self.fails += 1;
+                self.fails = self.fails.saturating_add(1);
                 if forced_down || self.fails >= policy.fall {
                     self.go_down(now);
                 }
             }
             Mode::New | Mode::Down if good => {
-                self.goods += 1;
+                self.goods = self.goods.saturating_add(1);
                 self.health = Some(reported);
                 if self.goods >= policy.rise {
                     self.mode = Mode::Up;

@@ -60,6 +60,9 @@ pub struct Status {
     /// The `on_change` hook's counters, when the spec has one.
     #[serde(default)]
     pub on_change: Option<HookStats>,
+    /// How the health checker threads fare: restarts, and what cannot be repaired.
+    #[serde(default)]
+    pub checkers: CheckerStatus,
     /// Changes found in the backend that this supervisor did not make (someone ran `ipvsadm`),
     /// counted since start; each was undone by the tick that found it.
     #[serde(default)]
@@ -76,6 +79,22 @@ pub struct OverrideStatus {
     /// Its first line (may be empty).
     #[serde(default)]
     pub reason: String,
+}
+
+/// The health checker threads' supervision (issue 12: a checker that stops must never go
+/// unnoticed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckerStatus {
+    /// Checker threads restarted (they had exited) or replaced (they had stopped reporting)
+    /// since the supervisor started.
+    #[serde(default)]
+    pub restarts: u64,
+    /// The same per node id, for nodes restarted at least once.
+    #[serde(default)]
+    pub restarted: std::collections::BTreeMap<String, u64>,
+    /// Why some checker cannot be kept running, while that lasts; `monitor` fails on it.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// Outcome of the latest configuration reload (SIGHUP).
@@ -149,7 +168,10 @@ impl Status {
 
     /// How old the heartbeat may get before `monitor` calls the supervisor stuck.
     pub fn stale_after(&self) -> Duration {
-        (Duration::from_millis(self.check_interval_ms) * STALE_INTERVALS).max(STALE_MIN)
+        // The interval comes from a file: saturate rather than overflow.
+        Duration::from_millis(self.check_interval_ms)
+            .saturating_mul(STALE_INTERVALS)
+            .max(STALE_MIN)
     }
 
     /// Age of the heartbeat at `now` (zero if the clock went backwards).
@@ -225,6 +247,7 @@ pub(crate) mod tests {
             override_state: None,
             override_error: None,
             on_change: None,
+            checkers: CheckerStatus::default(),
             drift: 0,
             nodes: vec![],
         }

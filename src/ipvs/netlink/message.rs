@@ -137,10 +137,19 @@ pub fn classify<'a>(h: &Header, body: &'a [u8]) -> Result<Kind<'a>, DecodeError>
             ))),
         }
     };
+    // The kernel sends `-errno`; `i32::MIN` has no positive counterpart and is no errno.
+    let positive = |e: i32, what: &str| {
+        e.checked_neg()
+            .ok_or_else(|| DecodeError::new(format!("{what} carries error code {e}, no errno")))
+    };
     match h.kind {
         NLMSG_ERROR => {
             let e = errno_at_start("NLMSG_ERROR")?;
-            Ok(if e == 0 { Kind::Ack } else { Kind::Error(-e) })
+            Ok(if e == 0 {
+                Kind::Ack
+            } else {
+                Kind::Error(positive(e, "NLMSG_ERROR")?)
+            })
         }
         NLMSG_DONE => {
             // Old kernels send an empty DONE; newer ones an int error (0 = fine).
@@ -149,7 +158,11 @@ pub fn classify<'a>(h: &Header, body: &'a [u8]) -> Result<Kind<'a>, DecodeError>
             } else {
                 0
             };
-            Ok(Kind::Done(if e < 0 { Err(-e) } else { Ok(()) }))
+            Ok(Kind::Done(if e < 0 {
+                Err(positive(e, "NLMSG_DONE")?)
+            } else {
+                Ok(())
+            }))
         }
         NLMSG_NOOP | NLMSG_OVERRUN => Ok(Kind::Ignore),
         _ => Ok(Kind::Data(body)),
@@ -256,5 +269,12 @@ mod tests {
         let (h, b) = split(&m).remove(0).unwrap();
         assert!(classify(&h, b).is_err());
         assert!(GenlMsg::parse(&[1, 2]).is_err());
+        // An error code whose negation overflows: a decode error, never a wrapped errno.
+        for kind in [NLMSG_ERROR, NLMSG_DONE] {
+            let m = raw(kind, 0, 1, &i32::MIN.to_ne_bytes());
+            let (h, b) = split(&m).remove(0).unwrap();
+            let e = classify(&h, b).unwrap_err();
+            assert!(e.to_string().contains("no errno"), "{e}");
+        }
     }
 }
