@@ -41,11 +41,31 @@ pub fn generate(out: &Path, date: &str) -> io::Result<Vec<PathBuf>> {
         (Shell::Zsh, format!("_{BIN}")),
     ] {
         let mut text = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), BIN, &mut text);
+        clap_complete::generate(shell, &mut completion_command(), BIN, &mut text);
         files.push(write(&out.join("completions"), &name, &text)?);
     }
     files.sort();
     Ok(files)
+}
+
+/// The command line without its hidden subcommands (`supervise`, which `start` runs):
+/// clap_complete's bash generator would offer them, and clap cannot remove a subcommand, so the
+/// visible ones are moved to a new top-level command (which has no arguments of its own).
+fn completion_command() -> clap::Command {
+    let full = Cli::command();
+    let visible: Vec<clap::Command> = full
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .cloned()
+        .collect();
+    let mut cmd = clap::Command::new(BIN)
+        .version(VERSION)
+        .subcommand_required(true)
+        .subcommands(visible);
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    cmd
 }
 
 fn write(dir: &Path, name: &str, text: &[u8]) -> io::Result<PathBuf> {
