@@ -1,19 +1,25 @@
 //! IPVS over netlink vs ipvsadm, measured against the real kernel: weight updates per second
-//! (`Netlink::edit_dest` vs spawning `ipvsadm -e`), and the cost of one reconcile-style tick over
-//! a service with 1,000 destinations (one GET_DEST dump + one SET_DEST per destination).
+//! (`Netlink::edit_dest` vs spawning `ipvsadm -e`), the cost of one reconcile-style tick over
+//! a service with 1,000 destinations (one GET_DEST dump + one SET_DEST per destination), and
+//! the namespace-wide operations a host-level agent needs: starting and stopping a sync daemon
+//! (NEW_DAEMON + DEL_DAEMON), and the monitor's read of daemons and timeouts (GET_DAEMON dump
+//! + GET_CONFIG), each against the same work done by ipvsadm.
 //!
 //! Needs root and `ip_vs`: run it in the kernel-tier VM with `tests/vm/bench` (it builds this
 //! target and calls `tests/vm/run`). Prints numbers; asserts nothing about speed. Everything
 //! happens in a fresh network namespace with documentation addresses only. Counts can be changed
 //! with BB_BENCH_UPDATES (default 1000), BB_BENCH_SPAWNS (1000), BB_BENCH_DESTS (1000, at most
-//! 2000) and BB_BENCH_TICKS (10).
+//! 2000), BB_BENCH_TICKS (10) and BB_BENCH_DAEMONS (200: daemon starts+stops and monitor reads,
+//! for each side).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use big_brother::ipvs::netlink::Netlink;
-use big_brother::ipvs::{Dest, Family, Forward, Ipvs, Protocol, Service, ServiceKey};
+use big_brother::ipvs::{
+    Dest, Family, Forward, Ipvs, Protocol, Service, ServiceKey, SyncDaemon, SyncState,
+};
 
 fn count(var: &str, default: usize) -> usize {
     std::env::var(var)
@@ -38,6 +44,115 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Runs `ipvsadm` with `args`, output discarded; an error unless it exits 0.
+fn ipvsadm(args: &[&str]) -> Result<(), String> {
+    let st = Command::new("ipvsadm")
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("run ipvsadm: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("ipvsadm {} exited {st}", args.join(" ")))
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let st = Command::new("ip")
+        .args(args)
+        .status()
+        .map_err(|e| format!("run ip: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {} exited {st}", args.join(" ")))
+    }
+}
+
+/// Part 3, what a host-level sync agent does: start + stop a master (its start/stop cost), read
+/// daemons + timeouts (its monitor), netlink against ipvsadm.
+fn host_level(nl: &mut Netlink) -> Result<(), String> {
+    ip(&["link", "add", "sync0", "type", "dummy"])?;
+    ip(&["link", "set", "sync0", "multicast", "on", "up"])?;
+    ip(&["addr", "add", "192.0.2.200/24", "dev", "sync0"])?;
+    let n = count("BB_BENCH_DAEMONS", 200).max(1);
+    let master = SyncDaemon::new(SyncState::Master, "sync0", 42);
+
+    let t = Instant::now();
+    for _ in 0..n {
+        nl.start_sync_daemon(&master).map_err(|e| e.to_string())?;
+        nl.stop_sync_daemon(SyncState::Master)
+            .map_err(|e| e.to_string())?;
+    }
+    let ours = t.elapsed();
+    let t = Instant::now();
+    for _ in 0..n {
+        ipvsadm(&[
+            "--start-daemon",
+            "master",
+            "--mcast-interface",
+            "sync0",
+            "--syncid",
+            "42",
+        ])?;
+        ipvsadm(&["--stop-daemon", "master"])?;
+    }
+    let theirs = t.elapsed();
+    println!(
+        "
+sync daemon start + stop (NEW_DAEMON + DEL_DAEMON), {n} times:"
+    );
+    println!("  netlink socket  {:>10}  {}", ms(ours), per_op(ours, n));
+    println!(
+        "  ipvsadm x2      {:>10}  {}",
+        ms(theirs),
+        per_op(theirs, n)
+    );
+    println!(
+        "  netlink is {:.0}x faster",
+        theirs.as_secs_f64() / ours.as_secs_f64().max(1e-9)
+    );
+
+    nl.start_sync_daemon(&master).map_err(|e| e.to_string())?;
+    nl.start_sync_daemon(&SyncDaemon::new(SyncState::Backup, "sync0", 42))
+        .map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    for _ in 0..n {
+        let d = nl.sync_daemons().map_err(|e| e.to_string())?;
+        if d.len() != 2 {
+            return Err(format!("expected 2 daemons, listed {}", d.len()));
+        }
+        nl.timeouts().map_err(|e| e.to_string())?;
+    }
+    let ours = t.elapsed();
+    let t = Instant::now();
+    for _ in 0..n {
+        ipvsadm(&["-L", "--daemon"])?;
+        ipvsadm(&["-L", "--timeout"])?;
+    }
+    let theirs = t.elapsed();
+    println!(
+        "
+monitor read: daemons + timeouts (GET_DAEMON dump + GET_CONFIG), {n} times:"
+    );
+    println!("  netlink socket  {:>10}  {}", ms(ours), per_op(ours, n));
+    println!(
+        "  ipvsadm x2      {:>10}  {}",
+        ms(theirs),
+        per_op(theirs, n)
+    );
+    println!(
+        "  netlink is {:.0}x faster",
+        theirs.as_secs_f64() / ours.as_secs_f64().max(1e-9)
+    );
+    nl.stop_sync_daemon(SyncState::Master)
+        .map_err(|e| e.to_string())?;
+    nl.stop_sync_daemon(SyncState::Backup)
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 fn run() -> Result<(), String> {
@@ -70,12 +185,7 @@ fn run() -> Result<(), String> {
         family: Family::V4,
         mark: 7,
     };
-    let svc = Service {
-        key: fw,
-        scheduler: "wlc".into(),
-        flags: 0,
-        timeout: 0,
-    };
+    let svc = Service::new(fw, "wlc");
     nl.add_service(&svc).map_err(|e| e.to_string())?;
     let mut d = Dest {
         addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
@@ -135,13 +245,8 @@ fn run() -> Result<(), String> {
         addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
         port: 80,
     };
-    nl.add_service(&Service {
-        key,
-        scheduler: "wlc".into(),
-        flags: 0,
-        timeout: 0,
-    })
-    .map_err(|e| e.to_string())?;
+    nl.add_service(&Service::new(key, "wlc"))
+        .map_err(|e| e.to_string())?;
     // 198.51.100.1-250 and 203.0.113.1-250, ports 8000-8003: up to 2,000 destinations.
     let dests: Vec<Dest> = (0..n)
         .map(|i| {
@@ -212,7 +317,7 @@ fn run() -> Result<(), String> {
         ms(median(dumps) + me)
     );
     nl.del_service(&key).map_err(|e| e.to_string())?;
-    Ok(())
+    host_level(&mut nl)
 }
 
 fn main() -> ExitCode {

@@ -129,13 +129,8 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
 
 fn memory_for(spec: &Spec) -> Memory {
     let mut m = Memory::new();
-    m.add_service(&Service {
-        key: KEY,
-        scheduler: spec.scheduler.clone(),
-        flags: 0,
-        timeout: 0,
-    })
-    .expect("service");
+    m.add_service(&Service::new(KEY, spec.scheduler.clone()))
+        .expect("service");
     m
 }
 

@@ -5,6 +5,7 @@
 //! disagree. OCF actions never reach clap: `commands::agent::mode` claims them first.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -138,10 +139,13 @@ pub enum Command {
     },
 }
 
-/// `--duration`: a spec duration, or a bare number of seconds.
+/// `--duration`: a spec duration, or a bare number of seconds; 5 s to 1 h: the demo's story
+/// needs a few seconds, and its spec's ramp-up (a third of the run) must stay within the spec's
+/// bound.
 fn demo_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (min, max) = (Duration::from_secs(5), Duration::from_secs(3600));
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return crate::spec::duration::parse(&format!("{s}s"));
+        return crate::spec::duration::parse_within(&format!("{s}s"), min, max);
     }
-    crate::spec::duration::parse(s)
+    crate::spec::duration::parse_within(s, min, max)
 }

@@ -2,7 +2,9 @@
 //! port, talked to over raw TCP (so malformed requests can be sent). Every route, against a real
 //! dry-run supervisor and against hand-made state directories (stale heartbeat, crash
 //! leftovers); bad requests, methods that would change state, the connection cap, the loopback
-//! rule; the metrics page parsed by the official Prometheus Python client.
+//! rule; the metrics page parsed by the official Prometheus Python client. Issue 12's hostile
+//! clients: tricklers that tried to hold every slot, hostile request bytes, and hostile text in
+//! the status files the API quotes.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -219,6 +221,23 @@ fn prometheus_parses(text: &str) {
 /// A state directory made by hand: `status.json` with `updated_at`, and the lock held by this
 /// test process when `hold` (returned; the lock lasts as long as the file).
 fn fake_cluster(rsctmp: &Path, name: &str, updated_at: u64, hold: bool) -> Option<File> {
+    let nodes = serde_json::json!([
+        {"id": "192.0.2.1:443", "address": "192.0.2.1", "health": 50.0, "weight": 50,
+         "state": "up", "since": 1},
+        {"id": "192.0.2.2:443", "address": "192.0.2.2", "weight": 30, "state": "up", "since": 1}
+    ]);
+    fake_cluster_with(rsctmp, name, updated_at, hold, nodes, None)
+}
+
+/// [`fake_cluster`] with the given `nodes` and `backend_error`.
+fn fake_cluster_with(
+    rsctmp: &Path,
+    name: &str,
+    updated_at: u64,
+    hold: bool,
+    nodes: serde_json::Value,
+    backend_error: Option<&str>,
+) -> Option<File> {
     let dir = rsctmp.join("big_brother").join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let status = serde_json::json!({
@@ -227,11 +246,7 @@ fn fake_cluster(rsctmp: &Path, name: &str, updated_at: u64, hold: bool) -> Optio
         "check_interval_ms": 1000, "tick": 9, "ready": true,
         "service": {"key": {"kind": "tcp", "address": "192.0.2.80", "port": 443}, "scheduler": "wlc"},
         "reload": {"generation": 2, "ok": false, "error": "bad spec", "at": 5},
-        "dests": [], "nodes": [
-            {"id": "192.0.2.1:443", "address": "192.0.2.1", "health": 50.0, "weight": 50,
-             "state": "up", "since": 1},
-            {"id": "192.0.2.2:443", "address": "192.0.2.2", "weight": 30, "state": "up", "since": 1}
-        ]
+        "dests": [], "nodes": nodes, "backend_error": backend_error
     });
     std::fs::write(dir.join("status.json"), status.to_string()).unwrap();
     std::fs::write(dir.join("lock"), "4242\n").unwrap();
@@ -416,4 +431,320 @@ fn only_loopback_unless_allowed() {
     let r = bb(&["api", "--listen", &format!("127.0.0.1:{port}")]);
     r.expect_code(1);
     assert!(r.stderr().contains("cannot listen"), "{}", r.stderr());
+}
+
+/// How long a connection may hold one of the 64 slots, whatever its client does.
+const SLOT_BOUND: Duration = big_brother::api::CONNECTION_BUDGET;
+/// Scheduling slack on a loaded 2-core test machine.
+const SLACK: Duration = Duration::from_secs(2);
+
+/// How often a trickler sends a byte into the lingering close.
+const LINGER_TRICKLE: Duration = Duration::from_millis(100);
+
+/// One hostile client of the slot test: what it sends first, then one byte every `every`
+/// (every 100 ms once the server has answered: the lingering-close attack).
+struct Trickler {
+    kind: &'static str,
+    stream: TcpStream,
+    every: Duration,
+    next: Instant,
+    connected: Instant,
+    answer: Vec<u8>,
+    closed: Option<Duration>,
+}
+
+impl Trickler {
+    fn start(addr: SocketAddr, kind: &'static str, first: &[u8], every: Duration) -> Trickler {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let connected = Instant::now();
+        stream.write_all(first).unwrap();
+        stream.set_nonblocking(true).unwrap();
+        Trickler {
+            kind,
+            stream,
+            every,
+            next: connected + every,
+            connected,
+            answer: Vec::new(),
+            closed: None,
+        }
+    }
+
+    /// Reads what arrived, sends a byte when due, and notes when the server let go: a reset
+    /// (the server closed its socket, with our trickled bytes unread or on our next write).
+    fn step(&mut self, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    // Answered: from now on the lingering-close attack, starting at once.
+                    if self.every != LINGER_TRICKLE {
+                        self.every = LINGER_TRICKLE;
+                        self.next = now;
+                    }
+                    break;
+                }
+                Ok(n) => self.answer.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    self.closed = Some(self.connected.elapsed());
+                    return;
+                }
+            }
+        }
+        if now >= self.next {
+            self.next = now + self.every;
+            if let Err(e) = self.stream.write(b"a") {
+                if e.kind() != std::io::ErrorKind::WouldBlock {
+                    self.closed = Some(self.connected.elapsed());
+                }
+            }
+        }
+    }
+
+    fn status(&self) -> Option<u16> {
+        let text = String::from_utf8_lossy(&self.answer);
+        text.split(' ').nth(1).and_then(|c| c.parse().ok())
+    }
+}
+
+/// Issue 12 item 3: 64 clients trickling bytes (into the headers, into a body they announced,
+/// or into the lingering close after their answer) used to hold every slot for hours, so
+/// everyone else got 503. Now each connection ends within one deadline from its accept,
+/// whatever the client does, and a normal client gets through within that bound. Two rounds of
+/// 72 tricklers: the slowest attack (headers or body, then the lingering close) and the
+/// lingering close after a 200.
+#[test]
+fn trickling_clients_cannot_hold_the_slots() {
+    let d = tempfile::tempdir().unwrap();
+    let rsctmp = d.path().join("rsctmp");
+    let _c = fake_cluster(&rsctmp, "web3", now(), true);
+    let api = Api::start(&rsctmp, d.path());
+    let slow = Duration::from_millis(1500);
+    let served = hold_the_slots(&api, |i| match i % 2 {
+        // The issue's attack: a body announced, then one byte every 1.5 s.
+        0 => Trickler::start(
+            api.addr,
+            "body",
+            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 65536\r\n\r\n",
+            slow,
+        ),
+        // Headers that never end.
+        _ => Trickler::start(api.addr, "head", b"GET / HTTP/1.1\r\nX-Slow: ", slow),
+    });
+    eprintln!("headers and bodies trickled: a normal client was served after {served:?}");
+    // A whole request, then a byte every 100 ms into the lingering close.
+    let served = hold_the_slots(&api, |_| {
+        Trickler::start(
+            api.addr,
+            "linger",
+            b"GET /cluster/web3 HTTP/1.1\r\nHost: a\r\n\r\n",
+            LINGER_TRICKLE,
+        )
+    });
+    eprintln!("lingering close trickled: a normal client was served after {served:?}");
+}
+
+/// Opens 72 tricklers made by `make` (8 beyond the slots), checks that a normal client is
+/// turned away while they hold every slot and served within the bound while they still
+/// trickle, and that each was let go within the bound with the right answer. Returns how long
+/// the normal client waited.
+fn hold_the_slots(api: &Api, make: impl Fn(usize) -> Trickler) -> Duration {
+    let clients: Vec<Trickler> = (0..72).map(make).collect();
+    let full = Instant::now();
+    let trickling = std::thread::spawn(move || {
+        let mut clients = clients;
+        // Bounded: until every trickler was let go, or long after the test has failed.
+        let end = Instant::now() + SLOT_BOUND * 3;
+        while Instant::now() < end {
+            let now = Instant::now();
+            for c in &mut clients {
+                c.step(now);
+            }
+            if clients.iter().all(|c| c.closed.is_some()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        clients
+    });
+
+    // Every slot is taken: a normal client is turned away at first…
+    std::thread::sleep(Duration::from_millis(300));
+    let a = api.get("/cluster/web3");
+    assert_eq!(a.status, 503, "the tricklers hold every slot: {a:?}");
+    // …and gets its answer within the per-connection bound, the tricklers still trickling.
+    let served = loop {
+        let a = api.get("/cluster/web3");
+        if a.status == 200 {
+            break full.elapsed();
+        }
+        assert_eq!(a.status, 503, "{a:?}");
+        assert!(
+            full.elapsed() < SLOT_BOUND + SLACK,
+            "still locked out after {:?}",
+            full.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let clients = trickling.join().unwrap();
+
+    // Each trickler was let go within the bound, with the right answer (those beyond the 64
+    // slots got a 503 at once).
+    let mut busy = 0;
+    for c in &clients {
+        let held = c
+            .closed
+            .unwrap_or_else(|| panic!("a {} trickler still holds its slot", c.kind));
+        assert!(
+            held < SLOT_BOUND + SLACK,
+            "a {} trickler held its slot {held:?}",
+            c.kind
+        );
+        match (c.kind, c.status()) {
+            (_, Some(503)) => busy += 1,
+            ("body" | "head", Some(408)) | ("linger", Some(200)) => {}
+            (k, s) => panic!(
+                "{k} trickler: {s:?} {:?}",
+                String::from_utf8_lossy(&c.answer)
+            ),
+        }
+    }
+    assert!(busy >= 8, "{busy} clients beyond the slots got 503");
+    served
+}
+
+/// Sends `raw` without closing our side and reads the answer: a server waiting for more would
+/// answer 408 only after its 5 s budget.
+fn answer_at_once(api: &Api, raw: &[u8]) -> (Answer, Duration) {
+    let mut s = TcpStream::connect(api.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let started = Instant::now();
+    s.write_all(raw).unwrap();
+    let a = read_answer(&mut s);
+    (a, started.elapsed())
+}
+
+/// Issue 12, the smaller items: control characters in header values (NUL first), bare CR line
+/// ends, and numbers a client made up are refused at once with 400 (413 for a body too large
+/// to drain); bare LF line ends are accepted (RFC 9112 §2.2 allows it; see `http.rs`).
+#[test]
+fn hostile_request_bytes_are_refused_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let rsctmp = d.path().join("rsctmp");
+    let _c = fake_cluster(&rsctmp, "web4", now(), true);
+    let api = Api::start(&rsctmp, d.path());
+    let cases: &[(&[u8], u16)] = &[
+        (b"GET /cluster/web4 HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 400),
+        (
+            b"GET /cluster/web4 HTTP/1.1\r\nX-A: \x1b[31mred\r\n\r\n",
+            400,
+        ),
+        (b"GET /cluster/web4 HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", 400),
+        (b"GET /cluster/web4 HTTP/1.1\r\nX-A: a\rb\r\n\r\n", 400),
+        (b"GET /cluster/web4 HTTP/1.1\rHost: a\r\r", 400),
+        (b"GET /cluster/web4 HTTP/1.1\r\nX(A): b\r\n\r\n", 400),
+        (b"GET /cluster/\xe2\x80\xaeweb4 HTTP/1.1\r\n\r\n", 400),
+        (
+            b"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            400,
+        ),
+        (b"GET / HTTP/1.1\r\nContent-Length: +1\r\n\r\n1", 400),
+        (b"GET / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n1", 400),
+        (
+            b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n12",
+            400,
+        ),
+        (
+            b"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: identity\r\n\r\n1",
+            400,
+        ),
+        (b"GET / HTTP/1.1\r\nContent-Length: 65537\r\n\r\n", 413),
+        // Allowed: HTAB and obs-text in values, identical Content-Lengths, bare LF.
+        (b"GET /cluster/web4 HTTP/1.1\r\nX-A: a\tb\xff\r\n\r\n", 200),
+        (
+            b"GET /cluster/web4 HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nOK",
+            200,
+        ),
+        (b"GET /cluster/web4 HTTP/1.1\nHost: a\n\n", 200),
+    ];
+    for (raw, code) in cases {
+        let (a, took) = answer_at_once(&api, raw);
+        assert_eq!(a.status, *code, "{:?}: {a:?}", String::from_utf8_lossy(raw));
+        // Well under the 5 s after which a server still waiting would send 408.
+        assert!(
+            took < Duration::from_secs(4),
+            "{:?} took {took:?}",
+            String::from_utf8_lossy(raw)
+        );
+        if *code == 200 {
+            assert_eq!(a.body, "Running: true\nCombinedWeight: 80\n");
+        }
+    }
+}
+
+/// Issue 12, output: text the API prints from files it reads (node ids, the supervisor's
+/// backend error) reaches a terminal, a JSON parser or a Prometheus scrape without a control or
+/// bidi character passing raw, and the metrics stay well-formed (the official parser reads the
+/// label back exactly as escaped).
+#[test]
+fn text_from_status_files_cannot_inject() {
+    let d = tempfile::tempdir().unwrap();
+    let rsctmp = d.path().join("rsctmp");
+    let evil =
+        "x\"} 1\nbig_brother_forged 1\r\u{1b}]0;owned\u{7}\u{202e}\u{2028}\u{200b}\u{feff}\u{9b}\\";
+    let nodes = serde_json::json!([
+        {"id": evil, "address": "192.0.2.1", "health": 50.0, "weight": 50, "state": "up",
+         "since": 1}
+    ]);
+    let _ok = fake_cluster_with(&rsctmp, "web5", now(), true, nodes.clone(), None);
+    let _bad = fake_cluster_with(&rsctmp, "web6", now(), true, nodes, Some(evil));
+    let api = Api::start(&rsctmp, d.path());
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}'..='\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+    };
+    for path in [
+        "/",
+        "/metrics",
+        "/cluster/web5/status_detail",
+        "/cluster/web6",
+    ] {
+        let a = api.get(path);
+        assert_eq!(a.status, 200, "{path}: {a:?}");
+        assert!(
+            !a.body.chars().any(unsafe_char),
+            "{path} passes raw control or bidi characters: {:?}",
+            a.body
+        );
+    }
+    let index = api.get("/").body;
+    assert!(
+        index.contains("- web6 (TCP 192.0.2.80:443) (supervisor pid 4242 cannot program IPVS: x\"} 1\\u{a}big_brother_forged 1\\u{d}\\u{1b}]0;owned\\u{7}\\u{202e}\\u{2028}\\u{200b}\\u{feff}\\u{9b}\\)\n"),
+        "{index}"
+    );
+    // JSON: escaped, and it reads back as the id in the file.
+    let v: serde_json::Value =
+        serde_json::from_str(&api.get("/cluster/web5/status_detail").body).unwrap();
+    assert_eq!(v["nodes"][evil], 50, "{v}");
+    // Prometheus: no forged family, and the label reads back as escaped text.
+    let m = api.get("/metrics").body;
+    assert!(
+        !m.lines().any(|l| l.starts_with("big_brother_forged")),
+        "{m}"
+    );
+    prometheus_parses(&m);
+    let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\n\
+                  for f in p(sys.stdin.read()):\n    for s in f.samples:\n        \
+                  if s.name == 'big_brother_node_weight' and s.labels['cluster'] == 'web5':\n            \
+                  print(repr(s.labels['node']))\n";
+    let r = crate::util::run_with_stdin(Command::new("/usr/bin/python3").args(["-c", script]), &m);
+    r.expect_code(0);
+    assert_eq!(
+        r.stdout().trim(),
+        r#"'x"} 1\\u{a}big_brother_forged 1\\u{d}\\u{1b}]0;owned\\u{7}\\u{202e}\\u{2028}\\u{200b}\\u{feff}\\u{9b}\\'"#
+    );
 }

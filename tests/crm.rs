@@ -13,6 +13,7 @@ use crate::util::{self, require_tool, Run};
 
 mod apply;
 mod generate;
+mod hostile;
 mod random;
 mod remove;
 

@@ -381,3 +381,316 @@ fn bad_arguments_and_io_errors() {
     assert_eq!(contents(&out).len(), 1);
     bb(&["validate", s(&out.join("web.toml"))]).expect_code(0);
 }
+
+/// No control or bidirectional character, nor a `\` escape sequence a terminal would act on.
+fn terminal_safe(out: &str) -> bool {
+    !out.chars()
+        .any(|c| c != '\n' && (c.is_control() || big_brother::spec::text::is_format(c)))
+}
+
+/// Issue 12, item 6 and the smaller item: a file that is not a config (not UTF-8, a FIFO, a
+/// device, a directory, over 1 MiB) exits 6 like `validate`, at once, naming the file and
+/// writing nothing; a missing file stays an I/O error (1).
+#[test]
+fn files_that_are_not_configs_exit_6_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("specs");
+    let latin1 = dir.path().join("latin1.yml");
+    let mut bytes = GOOD.as_bytes().to_vec();
+    bytes.extend_from_slice(b"# caf\xe9\n");
+    std::fs::write(&latin1, &bytes).unwrap();
+    let fifo = dir.path().join("fifo.yml");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let zero = dir.path().join("zero.yml");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let big = write(
+        dir.path(),
+        "big.yml",
+        &format!("{GOOD}{}", "#".repeat(1 << 20)),
+    );
+    for (f, part) in [
+        (
+            latin1.clone(),
+            ":18:6: expected UTF-8 text, not the byte 0xE9".to_string(),
+        ),
+        (fifo.clone(), ": expected a regular file, not a FIFO".into()),
+        (
+            zero.clone(),
+            ": expected a regular file, not a character device".into(),
+        ),
+        (
+            dir.path().to_path_buf(),
+            ": expected a regular file, not a directory".into(),
+        ),
+        (big.clone(), ": expected a file of at most 1024 KiB".into()),
+    ] {
+        let t = std::time::Instant::now();
+        let r = bb(&["import", s(&f), "--out-dir", s(&out)]);
+        r.expect_code(6);
+        assert!(
+            r.stderr().contains(&format!("{}{part}", f.display())),
+            "{}: {}",
+            f.display(),
+            r.stderr()
+        );
+        assert!(r.stderr().contains("nothing imported"), "{}", r.stderr());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(!out.exists(), "{}: wrote something", f.display());
+    }
+    let r = bb(&["import", s(&dir.path().join("missing.yml"))]);
+    r.expect_code(1);
+}
+
+/// Issue 12, item 6: a nagios host with ESC/BEL or a check with a newline (which would make the
+/// hook send a second, forged NSCA result) is refused: exit 6, file, line and key named, the
+/// value shown escaped, nothing written.
+#[test]
+fn nagios_strings_that_would_forge_results_are_refused() {
+    let nagios = GOOD.replace(
+        "    fwmark: 7\n",
+        "    fwmark: 7\n    nagios:\n      server: nsca.example.net\n      check: web_status\n      host: prod-lb\n",
+    );
+    for (from, to, key) in [
+        (
+            "host: prod-lb",
+            "host: \"prod\\e]0;owned\\a\\e[2J-lb\"",
+            "cluster web: nagios.host",
+        ),
+        (
+            "check: web_status",
+            "check: \"web_status\\nprod-db,db_status,0,OK\"",
+            "cluster web: nagios.check",
+        ),
+        (
+            "check: web_status",
+            "check: \"web\\u202Estatus\"",
+            "cluster web: nagios.check",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy = write(dir.path(), "big_brother.conf", &nagios.replace(from, to));
+        for extra in [&[][..], &["--dry-run"][..]] {
+            let mut args = vec!["import", s(&legacy), "--out-dir", s(dir.path())];
+            args.extend(extra);
+            let r = bb(&args);
+            r.expect_code(6);
+            let err = r.stderr();
+            assert!(
+                err.contains(&format!("{}:1", legacy.display())) && err.contains(key),
+                "{to}: {err}"
+            );
+            assert!(
+                terminal_safe(&err) && terminal_safe(&r.stdout()),
+                "{to}: {err:?}"
+            );
+            assert!(r.stdout().is_empty());
+        }
+        assert_eq!(contents(dir.path()).len(), 1, "{to}: wrote something");
+    }
+}
+
+/// Issue 12, item 6: what import does not refuse but only reports (dropped keys, locations) is
+/// printed escaped, and the written spec shows it escaped too.
+#[test]
+fn reported_strings_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = GOOD.replace(
+        "    fwmark: 7\n",
+        "    fwmark: 7\n    non_egress_locations: [\"dc\\e]0;owned\\a\", \"x\\u202Ey\"]\n",
+    );
+    let legacy = write(dir.path(), "big_brother.conf", &text);
+    let r = bb(&[
+        "import",
+        s(&legacy),
+        "--out-dir",
+        s(dir.path()),
+        "--dry-run",
+    ]);
+    r.expect_code(0);
+    assert!(terminal_safe(&r.stdout()), "{:?}", r.stdout());
+    assert!(terminal_safe(&r.stderr()), "{:?}", r.stderr());
+    assert!(
+        r.stderr().contains("dc\\u{1b}]0;owned\\u{7}"),
+        "{}",
+        r.stderr()
+    );
+    let r = bb(&["import", s(&legacy), "--out-dir", s(dir.path())]);
+    r.expect_code(0);
+    assert!(terminal_safe(&r.stdout()), "{:?}", r.stdout());
+    let spec = std::fs::read_to_string(dir.path().join("web.toml")).unwrap();
+    assert!(terminal_safe(&spec), "{spec:?}");
+    assert!(spec.contains("x\\u{202e}y"), "{spec}");
+    bb(&["validate", s(&dir.path().join("web.toml"))]).expect_code(0);
+
+    // The old map form reports unknown keys; a hostile one is shown escaped as well.
+    let old = "web:\n  fwmark: 7\n  scheduler: wlc\n  \"evil\\e[2J\": 1\n  nodes: []\n";
+    let legacy = write(dir.path(), "old.yml", old);
+    let r = bb(&[
+        "import",
+        s(&legacy),
+        "--out-dir",
+        s(&dir.path().join("old")),
+        "--dry-run",
+    ]);
+    r.expect_code(0);
+    assert!(
+        terminal_safe(&r.stdout()) && terminal_safe(&r.stderr()),
+        "{:?}",
+        r.stderr()
+    );
+    assert!(r.stderr().contains("evil\\u{1b}[2J"), "{}", r.stderr());
+}
+
+/// `--data-dir` becomes `override_dir` in every spec: it must be a printable, UTF-8, absolute
+/// path (a bad argument, 2).
+#[test]
+fn data_dir_must_be_a_printable_absolute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = write(dir.path(), "bb.yml", GOOD);
+    for bad in ["relative", "/var/\u{1b}[2Jlib", "/var/lib\n"] {
+        let r = bb(&[
+            "import",
+            s(&legacy),
+            "--out-dir",
+            s(dir.path()),
+            "--data-dir",
+            bad,
+        ]);
+        r.expect_code(2);
+        assert!(
+            r.stderr().contains("--data-dir: expected"),
+            "{}",
+            r.stderr()
+        );
+        assert!(terminal_safe(&r.stderr()), "{:?}", r.stderr());
+    }
+    assert_eq!(contents(dir.path()).len(), 1);
+}
+
+/// A FIFO where a spec would be written is refused (1) rather than read, and nothing is written.
+#[test]
+fn an_existing_target_that_is_not_a_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("specs");
+    std::fs::create_dir(&out).unwrap();
+    let fifo = out.join("web.toml");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let legacy = write(dir.path(), "bb.yml", GOOD);
+    let t = std::time::Instant::now();
+    let r = bb(&["import", s(&legacy), "--out-dir", s(&out)]);
+    r.expect_code(1);
+    assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        r.stderr().contains("not a FIFO") && r.stderr().contains("nothing was written"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!out.join("first.toml").exists());
+}
+
+/// The "billion laughs": nine levels of ten aliases, under 1 KiB.
+fn billion_laughs() -> String {
+    let mut t = String::from(
+        "_big_brother:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for i in 1..=9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(",");
+        t.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
+    }
+    t + "clusters:\n  - cluster_name: web\n    fwmark: 7\n    scheduler: wlc\n    nodes: []\n"
+}
+
+/// Issue 12, item 8: `import` refuses the billion laughs at once, naming the file, under a 1 GiB
+/// address-space limit (the unbounded expansion grew to 18 GiB).
+#[test]
+fn alias_bombs_are_refused_by_import() {
+    use std::os::unix::process::CommandExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let laughs = billion_laughs();
+    assert!(laughs.len() < 1024, "{}", laughs.len());
+    let legacy = write(dir.path(), "big_brother.conf", &laughs);
+    let mut cmd = std::process::Command::new(crate::util::bin());
+    cmd.args(["import", s(&legacy), "--out-dir", s(dir.path())]);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 1 << 30,
+                rlim_max: 1 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let t = std::time::Instant::now();
+    let r = crate::util::run(&mut cmd);
+    r.expect_code(6);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    let err = r.stderr();
+    assert!(err.contains(&format!("{}:", legacy.display())), "{err}");
+    assert!(
+        err.contains("at most 200000 values once aliases are expanded"),
+        "{err}"
+    );
+    assert_eq!(contents(dir.path()).len(), 1);
+}
+
+/// Issue 12, item 8, the agent's side: `config` pointing at the billion laughs is a
+/// configuration error (6) with a reason, not an abort.
+#[test]
+fn alias_bombs_are_refused_by_the_agent() {
+    let c = crate::ocf_support::Cluster::new("web", &[]);
+    let conf = write(c.dir.path(), "big_brother.conf", &billion_laughs());
+    let env = [("OCF_RESKEY_config", s(&conf))];
+    let t = std::time::Instant::now();
+    let r = c.agent("validate-all", &env);
+    r.expect_code(6);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    crate::ocf_support::expect_reason(&r, "aliases are expanded");
+    let r = c.agent("start", &env);
+    r.expect_code(6);
+}
+
+/// Found while bounding aliases: `- - - … x` nests one list per two bytes, and 150,000 of them
+/// (300 KiB) overflowed the stack (abort) in `import` and in the agent. Nesting is capped at 64.
+#[test]
+fn deep_nesting_is_refused_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = write(
+        dir.path(),
+        "big_brother.conf",
+        &format!("clusters:\n{}x\n", "- ".repeat(150_000)),
+    );
+    let r = bb(&["import", s(&legacy), "--out-dir", s(dir.path())]);
+    r.expect_code(6);
+    assert!(
+        r.stderr().contains(&format!(
+            "{}:2:127: not readable as YAML: lists and maps nested at most 64 deep",
+            legacy.display()
+        )),
+        "{}",
+        r.stderr()
+    );
+    let c = crate::ocf_support::Cluster::new("web", &[]);
+    let r = c.agent("validate-all", &[("OCF_RESKEY_config", s(&legacy))]);
+    r.expect_code(6);
+    crate::ocf_support::expect_reason(&r, "nested at most 64 deep");
+}

@@ -3,9 +3,12 @@
 //! on the host and runs inside the QEMU VM: `tests/vm/run -- <tests binary> --include-ignored
 //! ipvs_kernel` (tests/run-all does this). Each test runs on its own thread in a fresh network
 //! namespace — IPVS state is per namespace — so tests neither see nor leak each other's services.
-//! Addresses are documentation ranges only.
+//! Addresses are documentation ranges only. Submodules: `options` (netmask, scheduler flags,
+//! one-packet, thresholds), `sync` (sync daemons and timeouts), `fixture_gen` (golden bytes).
 
 mod fixture_gen;
+mod options;
+mod sync;
 
 use std::collections::BTreeSet;
 use std::io;
@@ -94,12 +97,7 @@ fn tcp(addr: &str, port: u16) -> ServiceKey {
 }
 
 fn svc(key: ServiceKey, scheduler: &str) -> Service {
-    Service {
-        key,
-        scheduler: scheduler.into(),
-        flags: 0,
-        timeout: 0,
-    }
+    Service::new(key, scheduler)
 }
 
 fn dest(addr: &str, port: u16, forward: Forward, weight: u32) -> Dest {
@@ -260,16 +258,14 @@ fn addr_services_v4_v6_nat_dr_udp_and_mixed_family() {
         let fw4 = fwmark(Family::V4, 7);
 
         let persistent = Service {
-            key: tls6,
-            scheduler: "wlc".into(),
             flags: 0x1,
             timeout: 300,
+            ..svc(tls6, "wlc")
         };
         let one_packet = Service {
-            key: dns,
-            scheduler: "sh".into(),
             flags: 0x4,
             timeout: 0,
+            ..svc(dns, "sh")
         };
         for s in [
             svc(web, "rr"),
@@ -425,10 +421,9 @@ fn scheduler_change_in_place_keeps_destinations() {
         }
         let before = dests_of(&mut nl, &key);
         let edited = Service {
-            key,
-            scheduler: "wlc".into(),
             flags: 0x1,
             timeout: 60,
+            ..svc(key, "wlc")
         };
         nl.edit_service(&edited).unwrap();
         assert_eq!(nl.service(&key).unwrap(), Some(edited));
@@ -565,19 +560,17 @@ fn decodes_state_created_by_ipvsadm() {
         assert_eq!(
             nl.service(&web).unwrap(),
             Some(Service {
-                key: web,
-                scheduler: "wrr".into(),
                 flags: 0x1,
-                timeout: 120
+                timeout: 120,
+                ..svc(web, "wrr")
             })
         );
         assert_eq!(
             nl.service(&dns).unwrap(),
             Some(Service {
-                key: dns,
-                scheduler: "rr".into(),
                 flags: 0x4,
-                timeout: 0
+                timeout: 0,
+                ..svc(dns, "rr")
             })
         );
         assert_eq!(nl.service(&fw).unwrap(), Some(svc(fw, "lc")));

@@ -251,3 +251,172 @@ fn nodes_or_sorry_server_without_a_service_are_rejected() {
         "a service for the nodes",
     );
 }
+
+/// Issue 12, item 7: only regular files, at most 1 MiB, are read; a device, a FIFO or a symlink
+/// to a device is refused at once (no read, no wait), naming the file.
+#[test]
+fn only_regular_files_up_to_1_mib_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let zero = dir.path().join("zero.toml");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let big = write(
+        dir.path(),
+        "big.toml",
+        &format!("{GOOD}{}", "#".repeat(1024 * 1024)),
+    );
+    for (f, what) in [
+        (
+            "/dev/zero".to_string(),
+            "a regular file, not a character device",
+        ),
+        (
+            zero.to_str().unwrap().to_string(),
+            "a regular file, not a character device",
+        ),
+        (
+            fifo.to_str().unwrap().to_string(),
+            "a regular file, not a FIFO",
+        ),
+        (
+            dir.path().to_str().unwrap().to_string(),
+            "a regular file, not a directory",
+        ),
+        (
+            big.to_str().unwrap().to_string(),
+            "a file of at most 1024 KiB",
+        ),
+    ] {
+        let t = std::time::Instant::now();
+        let r = bb(&["validate", &f]);
+        r.expect_code(6);
+        assert!(
+            r.stderr().contains(&format!("{f}: expected {what}")),
+            "{f}: {}",
+            r.stderr()
+        );
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "{f}: {:?}",
+            t.elapsed()
+        );
+    }
+    // A symlink to a spec is a spec.
+    let good = write(dir.path(), "good.toml", GOOD);
+    let link = dir.path().join("link.toml");
+    std::os::unix::fs::symlink(&good, &link).unwrap();
+    bb(&["validate", link.to_str().unwrap()]).expect_code(0);
+}
+
+/// 200,000 `[[vip]]` tables are refused (by size), never printed; 257 (under the size cap) by
+/// the VIP cap, like nodes.
+#[test]
+fn vip_counts_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut huge = String::from("name = \"big\"\nfwmark = 1\n");
+    for i in 0..200_000u32 {
+        huge.push_str(&format!(
+            "[[vip]]\naddress = \"10.{}.{}.{}\"\n",
+            i / 65536,
+            (i / 256) % 256,
+            i % 256
+        ));
+    }
+    let f = write(dir.path(), "huge.toml", &huge);
+    let r = bb(&["crm", "generate", f.to_str().unwrap()]);
+    r.expect_code(6);
+    assert!(r.stdout().is_empty(), "{} bytes printed", r.stdout().len());
+    assert!(r.stderr().contains("at most 1024 KiB"), "{}", r.stderr());
+
+    let cut: String = huge
+        .split("[[vip]]")
+        .take(258)
+        .collect::<Vec<_>>()
+        .join("[[vip]]");
+    let f = write(dir.path(), "many.toml", &cut);
+    let r = bb(&["crm", "generate", f.to_str().unwrap()]);
+    r.expect_code(6);
+    assert!(r.stdout().is_empty());
+    assert!(
+        r.stderr()
+            .contains("vip: expected at most 256 VIPs per cluster, not 257"),
+        "{}",
+        r.stderr()
+    );
+    let at_cap: String = huge
+        .split("[[vip]]")
+        .take(257)
+        .collect::<Vec<_>>()
+        .join("[[vip]]");
+    let f = write(dir.path(), "cap.toml", &at_cap);
+    bb(&["validate", f.to_str().unwrap()]).expect_code(0);
+}
+
+/// Issue 12, item 5: absurd durations are refused with the bound, not run.
+#[test]
+fn durations_have_documented_bounds() {
+    rejects(
+        &format!("check_interval = \"18446744073709551615ms\"\n{GOOD}"),
+        ":1:18: check_interval",
+        "expected a duration from 100ms to 5m, not \"18446744073709551615ms\"",
+    );
+    rejects(
+        &format!("check_interval = \"2000m\"\n{GOOD}"),
+        "check_interval",
+        "from 100ms to 5m, not \"2000m\"",
+    );
+    rejects(
+        &format!("ramp_up_time = \"999999999h\"\n{GOOD}"),
+        "ramp_up_time",
+        "from 1ms to 1h",
+    );
+    rejects(
+        &format!("{GOOD}[ops.ipvs]\nstop_timeout = \"2h\"\n"),
+        "ops.ipvs.stop_timeout",
+        "from 1ms to 1h",
+    );
+}
+
+/// Issue 12, items 4 and 6: what validation says about a file never carries its control or
+/// bidirectional characters to the terminal raw, not even in a key the parser refuses.
+#[test]
+fn messages_never_carry_raw_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, body) in [
+        format!("\"evil\\u001b]0;pwned\\u0007\" = 1\n{GOOD}"),
+        format!("description = \"\\u001b[2J\\u202e\"\n{GOOD}"),
+        GOOD.replace("eth0", "eth\\u001b"),
+        GOOD.replace("webapp", "web\\u0007app"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let f = write(dir.path(), &format!("c{i}.toml"), body);
+        let r = bb(&["validate", f.to_str().unwrap()]);
+        r.expect_code(6);
+        let err = r.stderr();
+        assert!(err.contains(f.to_str().unwrap()), "{err}");
+        assert!(
+            !err.chars()
+                .any(|c| c != '\n' && (c.is_control() || c == '\u{202e}')),
+            "{body}: {err:?}"
+        );
+        assert!(err.contains("\\u{1b}") || err.contains("\\u{7}"), "{err}");
+    }
+    // A non-UTF-8 file is located at its first bad byte.
+    let f = dir.path().join("latin1.toml");
+    std::fs::write(&f, b"name = \"w\"\ndescription = \"caf\xe9\"\n").unwrap();
+    let r = bb(&["validate", f.to_str().unwrap()]);
+    r.expect_code(6);
+    assert!(
+        r.stderr().contains(&format!(
+            "{}:2:19: expected UTF-8 text, not the byte 0xE9",
+            f.display()
+        )),
+        "{}",
+        r.stderr()
+    );
+}

@@ -1,7 +1,16 @@
 //! Just enough HTTP/1.1 (RFC 9112) for a read-only status API: one request per connection,
 //! `Connection: close` on every answer, no request bodies. Reading is bounded in size (request
-//! line, header count and bytes) and in time (the caller sets socket timeouts and a deadline), so
-//! a slow or hostile client costs one capped thread for a few seconds at most.
+//! line, header count and bytes, body drained) and in time (a deadline checked here; the
+//! connection's reader enforces it on every read, see [`super::conn`]), so a slow or hostile
+//! client costs one capped thread for a few seconds at most.
+//!
+//! What is refused, and why (RFC 9112 §2.2, RFC 9110 §5.5): a bare CR anywhere in the head (400
+//! at once, not a wait for a line feed that never comes); control characters other than HTAB in
+//! a header value, NUL first (400); a header name that is not a token; a target that is not
+//! visible ASCII; a `Content-Length` that is not all digits, overflows, or disagrees with
+//! another (400), or exceeds what we drain (413); any `Transfer-Encoding` (400). A bare LF ends
+//! a line like CRLF does: §2.2 allows a recipient to accept it, and with one request per
+//! connection and no body there is no second request a disagreeing proxy could smuggle.
 
 use std::io::{self, BufRead, Read, Write};
 use std::time::Instant;
@@ -13,7 +22,7 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Most header lines accepted.
 pub const MAX_HEADERS: usize = 64;
 /// Most body bytes read and discarded before answering a request that sent one (so the client
-/// sees our answer rather than a reset).
+/// sees our answer rather than a reset); a longer announced body is refused with 413 unread.
 pub const MAX_DISCARD: u64 = 64 * 1024;
 
 /// A parsed request head.
@@ -33,6 +42,8 @@ pub enum BadRequest {
     Malformed(&'static str),
     /// 414: the request line is too long.
     UriTooLong,
+    /// 413: an announced body longer than [`MAX_DISCARD`].
+    BodyTooLarge,
     /// 431: too many or too large headers.
     HeadersTooLarge,
     /// 505: not HTTP/1.0 or HTTP/1.1.
@@ -48,6 +59,7 @@ impl BadRequest {
         match self {
             BadRequest::Malformed(_) | BadRequest::Closed => 400,
             BadRequest::UriTooLong => 414,
+            BadRequest::BodyTooLarge => 413,
             BadRequest::HeadersTooLarge => 431,
             BadRequest::Version => 505,
             BadRequest::Timeout => 408,
@@ -58,6 +70,9 @@ impl BadRequest {
         match self {
             BadRequest::Malformed(why) => format!("Bad Request: {why}"),
             BadRequest::UriTooLong => format!("Request line longer than {MAX_REQUEST_LINE} bytes"),
+            BadRequest::BodyTooLarge => {
+                format!("Request body longer than {MAX_DISCARD} bytes; this API takes none")
+            }
             BadRequest::HeadersTooLarge => {
                 format!("More than {MAX_HEADERS} headers or {MAX_HEADER_BYTES} header bytes")
             }
@@ -76,7 +91,8 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 /// Reads one line (up to `limit` bytes, CRLF or LF terminated) into `buf`, without the line
-/// end. `Ok(false)` when the limit was hit first.
+/// end. `Ok(false)` when the limit was hit first. A CR not followed by LF is refused as soon as
+/// the byte after it arrives (RFC 9112 §2.2: a bare CR makes the element invalid).
 fn read_line(
     r: &mut impl BufRead,
     buf: &mut Vec<u8>,
@@ -84,6 +100,7 @@ fn read_line(
     deadline: Instant,
 ) -> Result<bool, BadRequest> {
     buf.clear();
+    // Each pass consumes at least one byte or returns; the buffer stops at `limit + 2`.
     loop {
         if Instant::now() >= deadline {
             return Err(BadRequest::Timeout);
@@ -99,7 +116,7 @@ fn read_line(
             Some(i) => (i + 1, true),
             None => (available.len(), false),
         };
-        let room = limit + 2 - buf.len().min(limit + 2);
+        let room = (limit + 2).saturating_sub(buf.len());
         let used = take.min(room);
         buf.extend_from_slice(&available[..used]);
         r.consume(used);
@@ -108,12 +125,49 @@ fn read_line(
             if buf.last() == Some(&b'\r') {
                 buf.pop();
             }
+            if buf.contains(&b'\r') {
+                return Err(BadRequest::Malformed("bare CR in the request head"));
+            }
             return Ok(buf.len() <= limit);
+        }
+        // Not at the line end yet: only the last byte may be a CR (its LF may still come).
+        if let Some((_, before)) = buf.split_last() {
+            if before.contains(&b'\r') {
+                return Err(BadRequest::Malformed("bare CR in the request head"));
+            }
         }
         if buf.len() > limit {
             return Ok(false);
         }
     }
+}
+
+/// RFC 9110 §5.6.2 `tchar`: what a header name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// RFC 9110 §5.5: a field value is visible ASCII, SP, HTAB and obs-text (0x80–0xFF); CR, LF and
+/// NUL must be refused, and so are the other controls (terminal escapes, DEL).
+fn is_field_byte(b: u8) -> bool {
+    b == b'\t' || (b >= b' ' && b != 0x7f)
+}
+
+/// `Content-Length = 1*DIGIT` (RFC 9110 §8.6), surrounded by optional SP/HTAB; no sign, no
+/// list, and no value that does not fit in a u64.
+fn parse_content_length(value: &[u8]) -> Result<u64, BadRequest> {
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !ows(b)).unwrap_or(value.len());
+    let end = value.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
+    let digits = &value[start..end];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(BadRequest::Malformed("Content-Length is not a number"));
+    }
+    digits.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .ok_or(BadRequest::Malformed("Content-Length out of range"))
+    })
 }
 
 /// Reads a request head: the request line and the headers up to the empty line.
@@ -151,15 +205,16 @@ pub fn read_request(r: &mut impl BufRead, deadline: Instant) -> Result<Request, 
         v if v.starts_with("HTTP/") && v.len() > 5 => return Err(BadRequest::Version),
         _ => return Err(BadRequest::Malformed("no HTTP version")),
     }
-    if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+    // Visible ASCII only (RFC 3986): nothing a 404 could echo into a terminal.
+    if !target.starts_with('/') || !target.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(BadRequest::Malformed("target is not an absolute path"));
     }
     let path = target.split('?').next().unwrap_or("").to_string();
     let method = method.to_string();
 
     let mut content_length = None;
-    let mut total = 0;
-    let mut count = 0;
+    let mut total = 0usize;
+    let mut count = 0usize;
     loop {
         let room = MAX_HEADER_BYTES.saturating_sub(total);
         if !read_line(r, &mut line, room, deadline)? {
@@ -168,7 +223,7 @@ pub fn read_request(r: &mut impl BufRead, deadline: Instant) -> Result<Request, 
         if line.is_empty() {
             break;
         }
-        total += line.len() + 2;
+        total = total.saturating_add(line.len() + 2);
         count += 1;
         if count > MAX_HEADERS || total > MAX_HEADER_BYTES {
             return Err(BadRequest::HeadersTooLarge);
@@ -179,15 +234,15 @@ pub fn read_request(r: &mut impl BufRead, deadline: Instant) -> Result<Request, 
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             return Err(BadRequest::Malformed("header line without ':'"));
         };
-        let name = &line[..colon];
-        if name.is_empty() || name.iter().any(|b| b.is_ascii_whitespace()) {
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
             return Err(BadRequest::Malformed("bad header name"));
         }
+        if !value.iter().all(|&b| is_field_byte(b)) {
+            return Err(BadRequest::Malformed("control character in a header value"));
+        }
         if name.eq_ignore_ascii_case(b"content-length") {
-            let value = std::str::from_utf8(&line[colon + 1..])
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .ok_or(BadRequest::Malformed("bad Content-Length"))?;
+            let value = parse_content_length(value)?;
             if content_length.is_some_and(|c| c != value) {
                 return Err(BadRequest::Malformed("conflicting Content-Length"));
             }
@@ -197,6 +252,9 @@ pub fn read_request(r: &mut impl BufRead, deadline: Instant) -> Result<Request, 
             return Err(BadRequest::Malformed("request bodies are not accepted"));
         }
     }
+    if content_length.is_some_and(|n| n > MAX_DISCARD) {
+        return Err(BadRequest::BodyTooLarge);
+    }
     Ok(Request {
         method,
         path,
@@ -204,12 +262,27 @@ pub fn read_request(r: &mut impl BufRead, deadline: Instant) -> Result<Request, 
     })
 }
 
-/// Reads and drops a small request body so that closing the socket does not reset it before
-/// the client has read our answer. Larger bodies are left (the client gets what it gets).
-pub fn discard_body(r: &mut impl Read, len: u64) {
-    if len <= MAX_DISCARD {
-        let _ = io::copy(&mut r.take(len), &mut io::sink());
+/// Reads and drops a request body of `len` bytes (at most [`MAX_DISCARD`], see
+/// [`read_request`]) so that closing the socket does not reset it before the client has read
+/// our answer. The body is part of the request: it must arrive by the same `deadline`.
+pub fn discard_body(r: &mut impl Read, len: u64, deadline: Instant) -> Result<(), BadRequest> {
+    let mut left = len.min(MAX_DISCARD);
+    let mut buf = [0u8; 4096];
+    // Each pass reads at least one byte or returns.
+    while left > 0 {
+        if Instant::now() >= deadline {
+            return Err(BadRequest::Timeout);
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        match r.read(&mut buf[..want]) {
+            Ok(0) => return Err(BadRequest::Closed),
+            Ok(n) => left = left.saturating_sub(n as u64),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Err(BadRequest::Timeout),
+            Err(_) => return Err(BadRequest::Closed),
+        }
     }
+    Ok(())
 }
 
 /// An answer.
@@ -274,6 +347,7 @@ pub fn reason(status: u16) -> &'static str {
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        413 => "Content Too Large",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
         414 => "URI Too Long",
@@ -357,6 +431,177 @@ mod tests {
         assert_eq!(parse(big.as_bytes()), Err(BadRequest::HeadersTooLarge));
         let endless = vec![b'a'; 1 << 20];
         assert_eq!(parse(&endless), Err(BadRequest::UriTooLong));
+    }
+
+    /// Gives its bytes, then behaves like a socket whose client sends nothing more (a read
+    /// timeout): whatever is decided before that was decided at once.
+    struct ThenSilence<'a>(&'a [u8]);
+
+    impl Read for ThenSilence<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::WouldBlock, "no more"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn parse_open(raw: &[u8]) -> Result<Request, BadRequest> {
+        let mut r = io::BufReader::with_capacity(16, ThenSilence(raw));
+        read_request(&mut r, Instant::now() + Duration::from_secs(5))
+    }
+
+    /// Issue 12: CR-only line ends waited for a line feed until the budget ran out (408).
+    #[test]
+    fn bare_cr_is_refused_at_once() {
+        let cases: &[&[u8]] = &[
+            b"GET / HTTP/1.1\rHost: a\r\r",
+            b"GET / HTTP/1.1\r\rHost: a",
+            b"GET /\r HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n",
+            b"GET / HTTP/1.1\r\nX-A: a\r\r\n\r\n",
+            b"GET / HTTP/1.1\r\n\r\r\n",
+        ];
+        for raw in cases {
+            assert_eq!(
+                parse_open(raw),
+                Err(BadRequest::Malformed("bare CR in the request head")),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+        // A CR at the very end may still be followed by its LF: wait (here: time out).
+        assert_eq!(parse_open(b"GET / HTTP/1.1\r"), Err(BadRequest::Timeout));
+    }
+
+    /// RFC 9112 §2.2 lets a recipient take a bare LF as a line end; we do (one request per
+    /// connection, no body: nothing for a disagreeing intermediary to smuggle).
+    #[test]
+    fn bare_lf_ends_a_line() {
+        for raw in [
+            &b"GET /a HTTP/1.1\nHost: x\n\n"[..],
+            b"GET /a HTTP/1.1\r\nHost: x\n\r\n",
+            b"\nGET /a HTTP/1.1\nContent-Length: 0\n\n",
+        ] {
+            let r = parse_open(raw).unwrap();
+            assert_eq!(r.path, "/a", "{:?}", String::from_utf8_lossy(raw));
+        }
+    }
+
+    /// Issue 12: a NUL in a header value was accepted; so were the other controls.
+    #[test]
+    fn header_values_and_names() {
+        for b in (0u8..0x20).chain([0x7f]) {
+            if b == b'\t' || b == b'\n' || b == b'\r' {
+                continue;
+            }
+            let raw = [&b"GET / HTTP/1.1\r\nX-A: a"[..], &[b], b"b\r\n\r\n"].concat();
+            assert_eq!(
+                parse_open(&raw),
+                Err(BadRequest::Malformed("control character in a header value")),
+                "{b:#04x}"
+            );
+        }
+        assert!(parse_open(b"GET / HTTP/1.1\r\nX-A: a\tb \xff\xfe\r\n\r\n").is_ok());
+        assert!(parse_open(b"GET / HTTP/1.1\r\nX-A:\r\n\r\n").is_ok());
+        for name in ["X A", "X(A)", "X\u{1b}", "X/A", "X\"", "\u{e9}"] {
+            let raw = format!("GET / HTTP/1.1\r\n{name}: a\r\n\r\n");
+            assert_eq!(
+                parse_open(raw.as_bytes()),
+                Err(BadRequest::Malformed("bad header name")),
+                "{name:?}"
+            );
+        }
+        assert!(parse_open(b"GET / HTTP/1.1\r\nX-!#$%&'*+.^_`|~9: a\r\n\r\n").is_ok());
+    }
+
+    #[test]
+    fn targets_are_visible_ascii() {
+        for t in ["/\u{202e}x", "/\u{e9}", "/a\u{7f}", "/a\u{1b}[1m"] {
+            let raw = format!("GET {t} HTTP/1.1\r\n\r\n");
+            assert_eq!(
+                parse_open(raw.as_bytes()),
+                Err(BadRequest::Malformed("target is not an absolute path")),
+                "{t:?}"
+            );
+        }
+        assert_eq!(
+            parse_open(b"GET /cluster/a%1b?x=%22 HTTP/1.1\r\n\r\n").map(|r| r.path),
+            Ok("/cluster/a%1b".into())
+        );
+    }
+
+    /// Numbers a client made up: only digits, no overflow, no disagreement, no
+    /// Transfer-Encoding, nothing longer than we drain.
+    #[test]
+    fn content_length_and_transfer_encoding() {
+        let cl = |v: &str| {
+            let raw = format!("GET / HTTP/1.1\r\nContent-Length:{v}\r\n\r\n");
+            parse_open(raw.as_bytes()).map(|r| r.content_length)
+        };
+        assert_eq!(cl(" 0"), Ok(Some(0)));
+        assert_eq!(cl("\t007 "), Ok(Some(7)));
+        assert_eq!(cl("65536"), Ok(Some(MAX_DISCARD)));
+        assert_eq!(cl("65537"), Err(BadRequest::BodyTooLarge));
+        assert_eq!(cl("18446744073709551615"), Err(BadRequest::BodyTooLarge));
+        let out_of_range = Err(BadRequest::Malformed("Content-Length out of range"));
+        assert_eq!(cl("18446744073709551616"), out_of_range);
+        assert_eq!(cl("99999999999999999999"), out_of_range);
+        assert_eq!(cl(&"9".repeat(4000)), out_of_range);
+        for bad in [
+            "", " ", "+1", "-1", "1,1", "1, 1", "0x10", "1 1", "1e3", "١",
+        ] {
+            assert_eq!(
+                cl(bad),
+                Err(BadRequest::Malformed("Content-Length is not a number")),
+                "{bad:?}"
+            );
+        }
+        let two = |a: &str, b: &str| {
+            let raw =
+                format!("GET / HTTP/1.1\r\nContent-Length: {a}\r\ncontent-length: {b}\r\n\r\n");
+            parse_open(raw.as_bytes()).map(|r| r.content_length)
+        };
+        assert_eq!(two("2", "02"), Ok(Some(2)));
+        assert_eq!(
+            two("2", "3"),
+            Err(BadRequest::Malformed("conflicting Content-Length"))
+        );
+        for te in ["chunked", "identity", "gzip, chunked"] {
+            for version in ["1.0", "1.1"] {
+                let raw = format!("POST / HTTP/{version}\r\nTransfer-Encoding: {te}\r\n\r\n");
+                assert_eq!(
+                    parse_open(raw.as_bytes()),
+                    Err(BadRequest::Malformed("request bodies are not accepted")),
+                    "{te} {version}"
+                );
+            }
+        }
+        assert_eq!(BadRequest::BodyTooLarge.status(), 413);
+    }
+
+    #[test]
+    fn bodies_are_drained_within_the_deadline() {
+        let later = Instant::now() + Duration::from_secs(5);
+        let mut r = &b"0123456789rest"[..];
+        assert_eq!(discard_body(&mut r, 10, later), Ok(()));
+        assert_eq!(r, b"rest", "exactly the body");
+        let mut r = &b"0123"[..];
+        assert_eq!(discard_body(&mut r, 10, later), Err(BadRequest::Closed));
+        let mut r = ThenSilence(b"0123");
+        assert_eq!(discard_body(&mut r, 10, later), Err(BadRequest::Timeout));
+        let mut r = &b"0123"[..];
+        let past = Instant::now() - Duration::from_millis(1);
+        assert_eq!(discard_body(&mut r, 4, past), Err(BadRequest::Timeout));
+        assert_eq!(discard_body(&mut r, 0, past), Ok(()));
+        // Never more than MAX_DISCARD, whatever the caller asks.
+        let big = vec![b'x'; 2 * MAX_DISCARD as usize];
+        let mut r = &big[..];
+        assert_eq!(discard_body(&mut r, u64::MAX, later), Ok(()));
+        assert_eq!(r.len() as u64, MAX_DISCARD);
     }
 
     #[test]

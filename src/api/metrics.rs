@@ -12,26 +12,18 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
+use super::text::prometheus_label;
 use super::view::ClusterView;
 use crate::supervisor::overrides::Override;
 
-/// A label value with `\`, `"` and line feeds escaped as the format requires.
-fn label(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A sample value: integers as integers, floats in full (Rust never prints an exponent).
+/// A sample value: integers as integers, floats in full (Rust never prints an exponent), and
+/// the format's own spelling of the non-finite ones (Rust's would be `inf`).
 fn value(v: f64) -> String {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
         format!("{v}")
@@ -66,7 +58,7 @@ impl<'a> Family<'a> {
         for (labels, v) in &self.samples {
             let l: Vec<String> = labels
                 .iter()
-                .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
+                .map(|(k, v)| format!("{k}=\"{}\"", prometheus_label(v)))
                 .collect();
             let _ = writeln!(out, "{}{{{}}} {}", self.name, l.join(","), value(*v));
         }
@@ -292,6 +284,8 @@ mod tests {
         assert_eq!(value(3.0), "3");
         assert_eq!(value(0.0025), "0.0025");
         assert_eq!(value(1e-7), "0.0000001");
-        assert_eq!(label("a\nb"), "a\\nb");
+        assert_eq!(value(f64::INFINITY), "+Inf");
+        assert_eq!(value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(value(f64::NAN), "NaN");
     }
 }

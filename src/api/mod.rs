@@ -5,34 +5,43 @@
 //!
 //! - **Bounded**: one thread per connection, at most [`MAX_CONNECTIONS`] at once (more get a
 //!   quick 503); one request per connection; a request must arrive within [`REQUEST_BUDGET`]
-//!   and fit the limits in [`http`]; answers are written with a timeout.
+//!   and fit the limits in [`http`]; every phase of a connection, answer and lingering close
+//!   included, ends within [`CONNECTION_BUDGET`] of its accept ([`conn`]), so a slot is never
+//!   held longer, whatever the client does.
 //! - **Loopback by default**: status reveals node addresses and health; listening elsewhere
 //!   needs `--allow-remote`, an explicit decision.
-//! - Rooms: [`http`] (parsing and writing, pure over readers/writers), [`routes`] (request →
-//!   response, pure), [`metrics`] (Prometheus text, pure), [`view`] (the files → cluster views).
+//! - **Text from files is escaped for where it goes** ([`text`]): the status files are ours,
+//!   but what they quote (node ids, backend errors) must not reach a terminal, a JSON parser or
+//!   a Prometheus scrape as control or bidi characters.
+//! - Rooms: [`conn`] (one connection under one deadline), [`http`] (parsing and writing, pure
+//!   over readers/writers), [`routes`] (request → response, pure), [`metrics`] (Prometheus
+//!   text, pure), [`text`] (escaping, pure), [`view`] (the files → cluster views).
 
+pub mod conn;
 pub mod http;
 pub mod metrics;
 pub mod routes;
+pub mod text;
 pub mod view;
 
-use std::io::{self, BufReader};
+use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use http::{BadRequest, Response};
+pub use conn::Budget;
+use http::Response;
 use view::Files;
 
 /// Default address: the original's port, on loopback (where litmus_paper looks for it).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9292";
 /// Connections served at once; more are answered 503 and closed.
 pub const MAX_CONNECTIONS: usize = 64;
-/// Time a client has to send its request head.
-pub const REQUEST_BUDGET: Duration = Duration::from_secs(5);
-/// Per-read and per-write socket timeout.
-const IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time a client has to send its request (head and any body to drain), from the accept.
+pub const REQUEST_BUDGET: Duration = Budget::DEFAULT.request;
+/// Longest a connection holds a slot, from the accept: every phase ends by then.
+pub const CONNECTION_BUDGET: Duration = Budget::DEFAULT.connection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -68,7 +77,12 @@ impl Drop for Slot {
 
 /// Serves until the process is killed (SIGTERM's default action is right: there is nothing to
 /// clean up). Returns only if accepting fails for good.
-pub fn serve(listener: &TcpListener, files: &Files, max_connections: usize) -> io::Error {
+pub fn serve(
+    listener: &TcpListener,
+    files: &Files,
+    max_connections: usize,
+    budget: Budget,
+) -> io::Error {
     let active = Arc::new(AtomicUsize::new(0));
     loop {
         let stream = match listener.accept() {
@@ -91,7 +105,7 @@ pub fn serve(listener: &TcpListener, files: &Files, max_connections: usize) -> i
             .name("api-conn".into())
             .spawn(move || {
                 let _slot = slot;
-                handle(&stream, &files);
+                conn::handle(&stream, &files, budget);
             });
         if let Err(e) = spawned {
             // The closure (and its slot) was dropped with the error: the count is right.
@@ -121,38 +135,4 @@ fn busy(stream: &TcpStream) {
         .with_header("Retry-After", "1")
         .write_to(&mut &*stream, false);
     let _ = stream.shutdown(Shutdown::Both);
-}
-
-/// One connection: read one request head, answer, close.
-pub fn handle(stream: &TcpStream, files: &Files) {
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_nodelay(true);
-    let deadline = Instant::now() + REQUEST_BUDGET;
-    let mut reader = BufReader::new(stream);
-    let (response, head_only) = match http::read_request(&mut reader, deadline) {
-        Ok(req) => {
-            if let Some(n) = req.content_length {
-                http::discard_body(&mut reader, n);
-            }
-            (
-                routes::respond(&req, files, SystemTime::now()),
-                req.method == "HEAD",
-            )
-        }
-        Err(BadRequest::Closed) => return,
-        Err(e) => (
-            Response::text(e.status(), format!("{}\n", e.message())),
-            false,
-        ),
-    };
-    let _ = response.write_to(&mut &*stream, head_only);
-    let _ = stream.shutdown(Shutdown::Write);
-    // Lingering close: read what the client still sends (bounded) so that closing does not
-    // reset the connection before it has read the answer to a request we refused half-read.
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    let _ = io::copy(
-        &mut io::Read::take(reader, http::MAX_DISCARD),
-        &mut io::sink(),
-    );
 }

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 
 use super::http::{Request, Response, JSON, PROMETHEUS};
 use super::metrics;
+use super::text::{json_string, plain};
 use super::view::{ClusterView, Clusters};
 use crate::ipvs::ServiceKey;
 
@@ -73,7 +74,7 @@ pub fn respond(req: &Request, src: &impl Clusters, now: SystemTime) -> Response 
         }
         Route::Status(name) | Route::Detail(name) => {
             let Some(v) = src.view(name) else {
-                return Response::text(404, format!("Cluster {name} not found"));
+                return Response::text(404, format!("Cluster {} not found", plain(name)));
             };
             if matches!(route, Route::Detail(_)) {
                 let mut r = Response::text(200, detail(&v));
@@ -96,9 +97,9 @@ pub fn respond(req: &Request, src: &impl Clusters, now: SystemTime) -> Response 
 /// How the original named a cluster in its index: `name (fwmark)`.
 fn label(v: &ClusterView) -> String {
     match v.status.as_ref().map(|s| ServiceKey::from(s.service.key)) {
-        Some(ServiceKey::Fwmark { mark, .. }) => format!("{} ({mark})", v.name),
-        Some(k) => format!("{} ({k})", v.name),
-        None => v.name.clone(),
+        Some(ServiceKey::Fwmark { mark, .. }) => format!("{} ({mark})", plain(&v.name)),
+        Some(k) => format!("{} ({})", plain(&v.name), plain(&k.to_string())),
+        None => plain(&v.name).into_owned(),
     }
 }
 
@@ -115,7 +116,7 @@ fn index(src: &impl Clusters) -> String {
     out.push_str("\nStopped:\n");
     for v in views.iter().filter(|v| !v.running) {
         match &v.problem {
-            Some(p) => out.push_str(&format!("- {} ({p})\n", label(v))),
+            Some(p) => out.push_str(&format!("- {} ({})\n", label(v), plain(p))),
             None => out.push_str(&format!("- {}\n", label(v))),
         }
     }
@@ -128,18 +129,14 @@ fn detail(v: &ClusterView) -> String {
         .status
         .iter()
         .flat_map(|s| s.nodes.iter())
-        .map(|n| format!("{}:{}", json_str(&n.id), n.weight))
+        .map(|n| format!("{}:{}", json_string(&n.id), n.weight))
         .collect();
     format!(
         "{{\"nodes\":{{{}}},\"cluster\":{},\"running\":{}}}",
         nodes.join(","),
-        json_str(&v.name),
+        json_string(&v.name),
         v.running
     )
-}
-
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 #[cfg(test)]

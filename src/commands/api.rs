@@ -47,7 +47,12 @@ pub fn run(opts: &Options) -> OcfCode {
         rsctmp,
         config_dir: Some(opts.config_dir.clone()),
     };
-    let e = api::serve(&listener, &files, api::MAX_CONNECTIONS);
+    let e = api::serve(
+        &listener,
+        &files,
+        api::MAX_CONNECTIONS,
+        api::Budget::DEFAULT,
+    );
     eprintln!("big_brother api: cannot accept connections on {local}: {e}");
     OcfCode::ErrGeneric
 }

@@ -92,19 +92,20 @@ impl From<FormatArg> for Format {
     }
 }
 
-/// The agent resolves the path on every node, from its own working directory: only an absolute
-/// path means the same file everywhere.
+/// `--config-dir`: see [`generate::config_dir_problem`].
 fn parse_config_dir(s: &str) -> Result<PathBuf, String> {
-    let p = PathBuf::from(s);
-    if p.is_absolute() {
-        Ok(p)
-    } else {
-        Err(format!("expected an absolute directory, not {s:?}"))
+    match generate::config_dir_problem(s) {
+        Some(problem) => Err(problem),
+        None => Ok(PathBuf::from(s)),
     }
 }
 
+/// Longest `crm remove --timeout`: an hour of polling is already far past any stop timeout.
+const MAX_REMOVE_TIMEOUT: Duration = Duration::from_secs(3600);
+
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    duration::parse(s).map_err(|e| format!("expected {e}"))
+    duration::parse_within(s, Duration::from_millis(1), MAX_REMOVE_TIMEOUT)
+        .map_err(|e| format!("expected {e}"))
 }
 
 pub fn run(cmd: CrmCommand) -> OcfCode {

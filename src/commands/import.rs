@@ -5,16 +5,24 @@
 //! existing file is checked, then each spec is written to a temporary file in DIR and synced,
 //! and only then renamed into place. A broken legacy file writes nothing at all.
 //!
-//! Exit codes: 0 done (or nothing to change); 6 the legacy config is broken (every problem
-//! printed with file, line, cluster and key); 2 bad arguments (clap, or `--cluster` names no
-//! cluster of the file); 1 reading or writing failed, or a different spec already exists and
-//! `--force` was not given.
+//! Exit codes: 0 done (or nothing to change); 6 the legacy config is broken — not a regular
+//! file, over the size cap, not UTF-8, not YAML, or wrong inside (every problem printed with
+//! file, line, cluster and key), as `validate` answers for a spec; 2 bad arguments (clap,
+//! `--data-dir`, or `--cluster` names no cluster of the file); 1 reading or writing failed (a
+//! missing or unreadable file), or a different spec already exists and `--force` was not given.
+//!
+//! Everything printed that came from the legacy file or a path goes through
+//! [`text::for_terminal`]: no control or bidirectional character from the file reaches the
+//! terminal.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::ocf::OcfCode;
 use crate::spec::legacy::{self, Converted, Form};
+use crate::spec::model::limits;
+use crate::spec::text::{self, for_terminal};
+use crate::spec::{source, SpecError};
 
 pub struct Options {
     pub legacy: PathBuf,
@@ -36,19 +44,52 @@ enum Fate {
     Replaced,
 }
 
-pub fn run(o: &Options) -> OcfCode {
-    if let Some(d) = o.data_dir.as_ref().filter(|d| !d.is_absolute()) {
-        eprintln!(
-            "big_brother import: --data-dir: expected an absolute directory (the original daemon's --data-dir), not {}",
-            d.display()
-        );
-        return OcfCode::ErrArgs;
+/// A path as messages show it.
+fn shown(p: &Path) -> String {
+    for_terminal(&p.display().to_string()).into_owned()
+}
+
+/// `--data-dir` becomes the specs' `override_dir`: absolute, UTF-8 (a path shown lossily would
+/// name another directory), printable, at most PATH_MAX bytes.
+fn data_dir_problem(d: &Path) -> Option<&'static str> {
+    match d.to_str() {
+        _ if !d.is_absolute() => Some("an absolute directory"),
+        None => Some("a directory path in UTF-8"),
+        Some(s) if s.len() > limits::MAX_PATH_BYTES => {
+            Some("a directory path of at most 4096 bytes")
+        }
+        Some(s) if text::first_unprintable(s).is_some() => {
+            Some("a directory path without control or format characters")
+        }
+        Some(_) => None,
     }
-    let text = match std::fs::read_to_string(&o.legacy) {
+}
+
+pub fn run(o: &Options) -> OcfCode {
+    if let Some(d) = &o.data_dir {
+        if let Some(expected) = data_dir_problem(d) {
+            eprintln!(
+                "big_brother import: --data-dir: expected {expected} (the original daemon's --data-dir), not {}",
+                text::quoted(&d.display().to_string(), 80)
+            );
+            return OcfCode::ErrArgs;
+        }
+    }
+    let text = match source::read_text(&o.legacy) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("{}: cannot read the legacy config: {e}", o.legacy.display());
+        // Missing or unreadable: the file could not be read at all.
+        Err(SpecError::Read { file, source }) => {
+            eprintln!("{}: cannot read the legacy config: {source}", shown(&file));
             return OcfCode::ErrGeneric;
+        }
+        // Read, but not a config: a FIFO or device, over the size cap, not UTF-8.
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "{}: nothing imported: not a big_brother config",
+                shown(&o.legacy)
+            );
+            return OcfCode::ErrConfigured;
         }
     };
     // The header names the source by its full path, so importing from another directory gives
@@ -66,7 +107,7 @@ pub fn run(o: &Options) -> OcfCode {
             eprintln!("{e}");
             eprintln!(
                 "{}: nothing imported: fix the problems above and run the import again",
-                source.display()
+                shown(&source)
             );
             // The file was read above: whatever `import` reports is wrong inside the file.
             return OcfCode::ErrConfigured;
@@ -74,8 +115,9 @@ pub fn run(o: &Options) -> OcfCode {
     };
     if let (Some(name), true) = (&o.cluster, import.clusters.is_empty()) {
         eprintln!(
-            "{}: no cluster named {name:?} (the file has: {})",
-            source.display(),
+            "{}: no cluster named {} (the file has: {})",
+            shown(&source),
+            text::quoted(name, 80),
             if import.names.is_empty() {
                 "none".into()
             } else {
@@ -87,7 +129,7 @@ pub fn run(o: &Options) -> OcfCode {
     if import.form == Form::ClusterMap {
         eprintln!(
             "{}: note: read the pre-0.8.6 form (one top-level key per cluster)",
-            source.display()
+            shown(&source)
         );
     }
 
@@ -118,7 +160,7 @@ pub fn run(o: &Options) -> OcfCode {
                 out,
                 "imported {} cluster(s) from {}: {} written, {} replaced, {} unchanged. Check them with `big_brother validate`.",
                 fates.len(),
-                source.display(),
+                shown(&source),
                 count(Fate::New),
                 count(Fate::Replaced),
                 count(Fate::Unchanged)
@@ -142,16 +184,21 @@ fn report(out: &mut dyn std::io::Write, c: &Converted, path: &Path, verb: &str) 
         out,
         "{}: {verb} {} (fwmark {}, {} node(s), {})",
         c.name,
-        path.display(),
+        shown(path),
         c.fwmark,
         c.spec.nodes.len(),
         c.spec.backend_mode.as_str()
     );
     for d in &c.dropped {
-        let _ = writeln!(out, "  not carried over: {} ({})", d.key, d.why);
+        let _ = writeln!(
+            out,
+            "  not carried over: {} ({})",
+            for_terminal(&d.key),
+            for_terminal(&d.why)
+        );
     }
     for n in &c.notes {
-        let _ = writeln!(out, "  note: {n}");
+        let _ = writeln!(out, "  note: {}", for_terminal(n));
     }
     let _ = writeln!(
         out,
@@ -167,24 +214,28 @@ fn write_all(o: &Options, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
     let mut conflicts = Vec::new();
     for c in clusters {
         let path = spec_path(o, c);
-        match std::fs::read(&path) {
+        // Read as any spec is (a FIFO or device in the way is refused, never waited on).
+        match source::read_bytes(&path) {
             Ok(existing) if existing == c.toml.as_bytes() => fates.push(Fate::Unchanged),
             Ok(_) if o.force => fates.push(Fate::Replaced),
             Ok(_) => {
                 conflicts.push(path);
                 fates.push(Fate::Replaced);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fates.push(Fate::New),
+            Err(SpecError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                fates.push(Fate::New)
+            }
             Err(e) => {
                 return Err(format!(
-                    "{}: cannot read the existing spec: {e} (nothing was written)",
-                    path.display()
+                    "cannot use the existing spec: {e} (nothing was written)"
                 ))
             }
         }
     }
     if !conflicts.is_empty() {
-        let list: Vec<String> = conflicts.iter().map(|p| p.display().to_string()).collect();
+        let list: Vec<String> = conflicts.iter().map(|p| shown(p)).collect();
         return Err(format!(
             "{}: already exist(s) and differ(s) from the import; compare with `big_brother import --dry-run`, then rerun with --force to replace (nothing was written)",
             list.join(", ")
@@ -197,7 +248,7 @@ fn write_all(o: &Options, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
     std::fs::create_dir_all(&o.out_dir).map_err(|e| {
         format!(
             "{}: cannot create the spec directory: {e} (nothing was written)",
-            o.out_dir.display()
+            shown(&o.out_dir)
         )
     })?;
     let mut staged = Vec::new();
@@ -208,7 +259,7 @@ fn write_all(o: &Options, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
         let tmp = stage(&o.out_dir, &c.toml).map_err(|e| {
             format!(
                 "{}: cannot write a temporary spec for {}: {e} (nothing was written)",
-                o.out_dir.display(),
+                shown(&o.out_dir),
                 c.name
             )
         })?;
@@ -219,7 +270,7 @@ fn write_all(o: &Options, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
         if let Err(e) = tmp.persist(&path) {
             return Err(format!(
                 "{}: cannot move the new spec into place: {} (already written: {})",
-                path.display(),
+                shown(&path),
                 e.error,
                 if done.is_empty() {
                     "none".into()
@@ -228,7 +279,7 @@ fn write_all(o: &Options, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
                 }
             ));
         }
-        done.push(path.display().to_string());
+        done.push(shown(&path));
     }
     // Make the renames themselves durable.
     if let Ok(d) = std::fs::File::open(&o.out_dir) {

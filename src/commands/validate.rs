@@ -1,19 +1,22 @@
-//! `big_brother validate SPEC…`: 0 when every spec is valid, 6 (OCF_ERR_CONFIGURED) otherwise,
-//! with every problem printed on stderr.
+//! `big_brother validate SPEC…`: 0 when every spec is valid, 6 (OCF_ERR_CONFIGURED) otherwise —
+//! a missing or unreadable file, a FIFO or device, a file over the size cap or not UTF-8
+//! included — with every problem printed on stderr (escaped: nothing from a file or its name
+//! reaches the terminal raw).
 
 use std::path::PathBuf;
 
 use crate::ocf::OcfCode;
 use crate::spec;
+use crate::spec::text::for_terminal;
 
 pub fn run(files: &[PathBuf]) -> OcfCode {
     let mut code = OcfCode::Success;
     for f in files {
+        let shown = for_terminal(&f.display().to_string()).into_owned();
         match spec::load(f) {
             Ok(s) => {
                 println!(
-                    "{}: ok (cluster {}, {} nodes, {} VIPs)",
-                    f.display(),
+                    "{shown}: ok (cluster {}, {} nodes, {} VIPs)",
                     s.name,
                     s.nodes.len(),
                     s.vips.len()
@@ -22,15 +25,13 @@ pub fn run(files: &[PathBuf]) -> OcfCode {
                 // legacy cluster); say so, since `crm apply` would leave them out of the group.
                 if s.vips.is_empty() {
                     eprintln!(
-                        "{}: note: no [[vip]] tables: the CIB group will hold only the big_brother primitive; add the VIPs before `big_brother crm apply` if they belong in it",
-                        f.display()
+                        "{shown}: note: no [[vip]] tables: the CIB group will hold only the big_brother primitive; add the VIPs before `big_brother crm apply` if they belong in it"
                     );
                 }
                 // Valid but staged: say so (exit 0 all the same: the CIB can be generated).
                 if let Err(e) = s.runnable() {
                     eprintln!(
-                        "{}: note: staged cluster: its CIB group can be created, but big_brother will not start it yet",
-                        f.display()
+                        "{shown}: note: staged cluster: its CIB group can be created, but big_brother will not start it yet"
                     );
                     eprintln!("{e}");
                 }

@@ -13,7 +13,8 @@ use std::path::Path;
 
 use super::xml::Element;
 use crate::spec::duration::render;
-use crate::spec::{defaults, OpSet, Spec, Vip};
+use crate::spec::model::limits;
+use crate::spec::{defaults, text, OpSet, Spec, Vip};
 
 /// What wraps the generated groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -43,6 +44,33 @@ pub fn ipvs_id(name: &str) -> String {
 /// XML IDs) spelled `_`. The mapping is one-to-one because a canonical address never contains `_`.
 pub fn vip_id(address: &IpAddr) -> String {
     format!("ip_{}", address.to_string().replace(':', "_"))
+}
+
+/// What is wrong with `dir` as `--config-dir`, as a whole "expected …" message, if anything.
+/// The agent resolves the path on every node, from its own working directory: only an absolute
+/// path means the same file everywhere. It becomes the `config` attribute in the CIB, so it must
+/// be text XML 1.0 can hold, and printable (operators read it back in `crm configure show`).
+pub fn config_dir_problem(dir: &str) -> Option<String> {
+    if !dir.starts_with('/') {
+        Some(format!(
+            "expected an absolute directory, not {}",
+            text::quoted(dir, 80)
+        ))
+    } else if let Some(c) = text::first_unprintable(dir) {
+        Some(format!(
+            "expected a directory path without control or format characters (it goes into the CIB's `config` attribute), not {} with {}",
+            text::quoted(dir, 80),
+            text::quoted(&c.to_string(), 1)
+        ))
+    } else if dir.len() > limits::MAX_PATH_BYTES {
+        Some(format!(
+            "expected a directory path of at most {} bytes, not {}",
+            limits::MAX_PATH_BYTES,
+            dir.len()
+        ))
+    } else {
+        None
+    }
 }
 
 /// Where the agent should read the spec from, when that is not the default directory: the

@@ -50,7 +50,8 @@ pub fn outdated_supervisor(spec: &Spec, rsctmp: &Path) -> Option<Outdated> {
     if !same_file {
         return None;
     }
-    let bytes = std::fs::read(&spec.file).ok()?;
+    // Read as the spec was (bounded, regular files only): it may have changed since.
+    let bytes = crate::spec::source::read_bytes(&spec.file).ok()?;
     (digest(&bytes) != status.config_digest).then_some(Outdated {
         pid,
         config: status.config,

@@ -22,10 +22,14 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use super::model::Spec;
+use super::text::quoted;
 use super::{validate::is_valid_name, Problem, SpecError};
 use check::Check;
 use convert::{plan, Plan, Settings, DEFAULT_KEYS};
 use yaml::{Key, Node, Value};
+
+/// Most clusters one legacy file may define: each becomes a spec file.
+pub const MAX_CLUSTERS: usize = 1024;
 
 /// The real server the original added while every node of a `has_downpage` cluster was down.
 pub const DOWNPAGE_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 254, 254);
@@ -284,8 +288,18 @@ fn clusters_from_list<'a>(top: &mut Check, list: &'a Node) -> Vec<RawCluster<'a>
         );
         return Vec::new();
     };
+    if items.len() > MAX_CLUSTERS {
+        top.at_node(
+            list,
+            "clusters",
+            format!(
+                "at most {MAX_CLUSTERS} clusters in one file, not {}",
+                items.len()
+            ),
+        );
+    }
     let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.iter().enumerate().take(MAX_CLUSTERS) {
         if item.as_map().is_none() {
             top.at_node(
                 item,
@@ -309,7 +323,7 @@ fn clusters_from_list<'a>(top: &mut Check, list: &'a Node) -> Vec<RawCluster<'a>
                     Value::Str(s) => top.at_node(
                         n,
                         &format!("clusters[{i}]: cluster_name"),
-                        format!("a name usable in Pacemaker ids and file names: a letter, then up to 63 letters, digits, '_', '-' or '.', not {s:?}"),
+                        format!("a name usable in Pacemaker ids and file names: a letter, then up to 63 letters, digits, '_', '-' or '.', not {}", quoted(s, 80)),
                     ),
                     _ => top.at_node(
                         n,
@@ -330,8 +344,19 @@ fn clusters_from_list<'a>(top: &mut Check, list: &'a Node) -> Vec<RawCluster<'a>
 }
 
 fn clusters_from_map<'a>(top: &mut Check, entries: &'a [(Key, Node)]) -> Vec<RawCluster<'a>> {
+    if entries.len() > MAX_CLUSTERS {
+        top.problems.push(Problem {
+            line: None,
+            column: None,
+            key: "clusters".into(),
+            expected: format!(
+                "at most {MAX_CLUSTERS} clusters in one file, not {}",
+                entries.len()
+            ),
+        });
+    }
     let mut out = Vec::new();
-    for (k, v) in entries {
+    for (k, v) in entries.iter().take(MAX_CLUSTERS + 1) {
         if k.name == "_big_brother" {
             continue;
         }
@@ -423,7 +448,8 @@ pub fn load_cluster(file: &Path, text: &str, cluster: &str) -> Result<Spec, Spec
                 column: None,
                 key: "cluster_name".into(),
                 expected: format!(
-                    "a cluster named {cluster:?} in this big_brother config (it has: {})",
+                    "a cluster named {} in this big_brother config (it has: {})",
+                    quoted(cluster, 80),
                     if import.names.is_empty() {
                         "none".to_string()
                     } else {

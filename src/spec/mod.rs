@@ -5,6 +5,8 @@ pub mod duration;
 pub mod legacy;
 pub mod model;
 pub mod raw;
+pub mod source;
+pub mod text;
 pub mod validate;
 
 use std::fmt;
@@ -29,12 +31,15 @@ pub struct Problem {
 /// Why a spec could not be loaded. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("{}: cannot read spec: {source}", file.display())]
+    #[error("{}: cannot read spec: {source}", text::for_terminal(&file.display().to_string()))]
     Read {
         file: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// Not something to read as a spec: a FIFO, a device, a directory, a file over the size cap.
+    #[error("{}: expected {expected}", text::for_terminal(&file.display().to_string()))]
+    Unfit { file: PathBuf, expected: String },
     /// TOML syntax, wrong value types, unknown keys (reported by the parser).
     #[error("{}", Located(file, line, column, message))]
     Parse {
@@ -62,13 +67,16 @@ impl SpecError {
                 std::io::ErrorKind::PermissionDenied => OcfCode::ErrPerm,
                 _ => OcfCode::ErrConfigured,
             },
-            SpecError::Parse { .. } | SpecError::Invalid { .. } => OcfCode::ErrConfigured,
+            SpecError::Unfit { .. } | SpecError::Parse { .. } | SpecError::Invalid { .. } => {
+                OcfCode::ErrConfigured
+            }
         }
     }
 
     pub fn file(&self) -> &Path {
         match self {
             SpecError::Read { file, .. }
+            | SpecError::Unfit { file, .. }
             | SpecError::Parse { file, .. }
             | SpecError::Invalid { file, .. } => file,
         }
@@ -82,16 +90,18 @@ struct Located<'a>(
     &'a String,
 );
 
+/// Everything in a message may come from the file (keys, values) or its name: shown through
+/// [`text::for_terminal`], so no control or format character reaches the operator's terminal.
 impl fmt::Display for Located<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.display())?;
+        write!(f, "{}", text::for_terminal(&self.0.display().to_string()))?;
         if let Some(l) = self.1 {
             write!(f, ":{l}")?;
             if let Some(c) = self.2 {
                 write!(f, ":{c}")?;
             }
         }
-        write!(f, ": {}", self.3)
+        write!(f, ": {}", text::for_terminal(self.3))
     }
 }
 
@@ -114,12 +124,10 @@ impl fmt::Display for Problems<'_> {
     }
 }
 
-/// Reads and validates one spec file.
+/// Reads and validates one spec file (read as [`source::read_text`] reads: a regular file of at
+/// most [`source::MAX_FILE_BYTES`]).
 pub fn load(file: &Path) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(file).map_err(|source| SpecError::Read {
-        file: file.to_path_buf(),
-        source,
-    })?;
+    let text = source::read_text(file)?;
     parse(file, &text)
 }
 
@@ -128,10 +136,14 @@ pub fn load(file: &Path) -> Result<Spec, SpecError> {
 /// (see [`legacy::looks_legacy`]), whose cluster of that name is converted in memory exactly
 /// as `big_brother import` would write it. Problems in the YAML's other clusters are ignored.
 pub fn load_cluster(file: &Path, cluster: &str) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(file).map_err(|source| SpecError::Read {
-        file: file.to_path_buf(),
-        source,
-    })?;
+    let bytes = source::read_bytes(file)?;
+    load_cluster_from(file, bytes, cluster)
+}
+
+/// [`load_cluster`] on bytes already read from `file` with [`source::read_bytes`] (so a caller
+/// that also digests the bytes reads the file once).
+pub fn load_cluster_from(file: &Path, bytes: Vec<u8>, cluster: &str) -> Result<Spec, SpecError> {
+    let text = source::text(file, bytes)?;
     if legacy::looks_legacy(file, &text) {
         return legacy::load_cluster(file, &text, cluster);
     }
@@ -165,9 +177,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Spec, SpecError> {
         };
         // toml's message repeats the location and a source excerpt; keep what is wrong, and
         // say which table it is in (toml does not).
+        // Its message may span lines; ours are one line per problem.
+        let message = e.message().trim().replace('\n', "; ");
         let message = match table {
-            Some(t) => format!("in [{t}]: {}", e.message().trim()),
-            None => e.message().trim().to_string(),
+            Some(t) => format!("in [{t}]: {message}"),
+            None => message,
         };
         SpecError::Parse {
             file: file.to_path_buf(),

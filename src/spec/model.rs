@@ -16,6 +16,10 @@ pub const SCHEDULERS: &[&str] = &[
 /// Most real servers one cluster may have; keeps one check thread per node affordable.
 pub const MAX_NODES: usize = 1024;
 
+/// Most VIPs one cluster may have: each is an IPaddr2 primitive in the cluster's group, and a
+/// group of hundreds of primitives is a mistake, not a design.
+pub const MAX_VIPS: usize = 256;
+
 /// Highest weight a node may be given (litmus_paper health is 0..=100; `max_weight` may go lower
 /// or higher, the kernel's own limit is i32::MAX).
 pub const MAX_WEIGHT: u32 = 65_535;
@@ -222,4 +226,43 @@ pub mod defaults {
     pub const ON_CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
     /// Most arguments an `on_change` command may have.
     pub const ON_CHANGE_MAX_ARGS: usize = 64;
+}
+
+/// Bounds on what a spec may ask for, beyond its types: every duration has a range an operator
+/// would find sensible (a typo like `"2000m"` for a check interval is refused, not run for 33
+/// hours), and every string that reaches an argument vector or a path a length. README's spec
+/// table and ARCHITECTURE's threat model list them.
+pub mod limits {
+    use std::time::Duration;
+
+    /// `check_interval`: at least the original big_brother's 100 ms tick (1,024 nodes checked
+    /// every 100 ms is already 10,000 requests a second), at most 5 minutes (`monitor` calls a
+    /// supervisor stale after 3 intervals: longer would hide a dead one for too long).
+    pub const CHECK_INTERVAL: (Duration, Duration) =
+        (Duration::from_millis(100), Duration::from_secs(300));
+    /// `check_timeout`: at least 1 ms, at most the check interval.
+    pub const CHECK_TIMEOUT_MIN: Duration = Duration::from_millis(1);
+    /// `ramp_up_time`: 1 ms (no ramp) to 1 hour.
+    pub const RAMP_UP_TIME: (Duration, Duration) =
+        (Duration::from_millis(1), Duration::from_secs(3600));
+    /// `persistence_timeout`: 1 s to 24 hours (IPVS counts it in whole seconds).
+    pub const PERSISTENCE_TIMEOUT: (Duration, Duration) =
+        (Duration::from_secs(1), Duration::from_secs(86_400));
+    /// `on_change_timeout`: 1 ms to 5 minutes (a notifier running longer holds back the next
+    /// notification).
+    pub const ON_CHANGE_TIMEOUT: (Duration, Duration) =
+        (Duration::from_millis(1), Duration::from_secs(300));
+    /// Every `[ops.*]` value (start, stop and monitor timeouts, the monitor interval): 1 ms to 1
+    /// hour. Pacemaker keeps them as 32-bit milliseconds, and an hour-long stop is already an
+    /// outage.
+    pub const OP: (Duration, Duration) = (Duration::from_millis(1), Duration::from_secs(3600));
+    /// Bytes in one `on_change` argument (the kernel takes up to 128 KiB; 64 × 4 KiB stays far
+    /// below the 2 MiB of a whole argument list).
+    pub const MAX_ARG_BYTES: usize = 4096;
+    /// Bytes in a path: `override_dir`, `on_change`'s program, `--config-dir` (Linux PATH_MAX).
+    pub const MAX_PATH_BYTES: usize = 4096;
+    /// Bytes in a node's health-check `path` (it goes into the request line).
+    pub const MAX_URL_PATH_BYTES: usize = 1024;
+    /// Characters in a `description`.
+    pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 }

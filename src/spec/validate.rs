@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::model::*;
 use super::raw::{RawOpSet, RawSpec, S};
+use super::text::{first_unprintable, quoted};
 use super::{duration, Problem};
 use crate::ipvs::{Family, Forward, Protocol, ServiceKey};
 
@@ -69,7 +70,10 @@ impl Checker<'_> {
                 self.at(
                     v,
                     key,
-                    format!("a unicast IPv4 or IPv6 address, not {:?}", v.get_ref()),
+                    format!(
+                        "a unicast IPv4 or IPv6 address, not {}",
+                        quoted(v.get_ref(), 80)
+                    ),
                 );
                 None
             }
@@ -78,7 +82,7 @@ impl Checker<'_> {
                 self.at(
                     v,
                     key,
-                    format!("an IPv4 or IPv6 address, not {:?}", v.get_ref()),
+                    format!("an IPv4 or IPv6 address, not {}", quoted(v.get_ref(), 80)),
                 );
                 None
             }
@@ -100,10 +104,17 @@ impl Checker<'_> {
             .and_then(|n| u16::try_from(n).ok())
     }
 
-    fn duration(&mut self, v: &Option<S<toml::Value>>, key: &str, default: Duration) -> Duration {
+    /// A duration within `(min, max)`; `default` when absent (or wrong, after reporting it).
+    fn duration(
+        &mut self,
+        v: &Option<S<toml::Value>>,
+        key: &str,
+        default: Duration,
+        (min, max): (Duration, Duration),
+    ) -> Duration {
         let Some(v) = v else { return default };
         match v.get_ref() {
-            toml::Value::String(s) => match duration::parse(s) {
+            toml::Value::String(s) => match duration::parse_within(s, min, max) {
                 Ok(d) => d,
                 Err(e) => {
                     self.at(v, key, e);
@@ -147,21 +158,25 @@ impl Checker<'_> {
                 &r.start_timeout,
                 &format!("{key}.start_timeout"),
                 default.start_timeout,
+                limits::OP,
             ),
             stop_timeout: self.duration(
                 &r.stop_timeout,
                 &format!("{key}.stop_timeout"),
                 default.stop_timeout,
+                limits::OP,
             ),
             monitor_interval: self.duration(
                 &r.monitor_interval,
                 &format!("{key}.monitor_interval"),
                 default.monitor_interval,
+                limits::OP,
             ),
             monitor_timeout: self.duration(
                 &r.monitor_timeout,
                 &format!("{key}.monitor_timeout"),
                 default.monitor_timeout,
+                limits::OP,
             ),
         }
     }
@@ -208,18 +223,37 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
         c.at(
             &raw.name,
             "name",
-            format!("a name usable in Pacemaker ids: a letter, then up to 63 letters, digits, '_', '-' or '.', not {name:?}"),
+            format!("a name usable in Pacemaker ids: a letter, then up to 63 letters, digits, '_', '-' or '.', not {}", quoted(&name, 80)),
         );
     }
     let description = raw.description.as_ref().map(|d| d.get_ref().clone());
     if let Some(d) = &raw.description {
-        if d.get_ref().chars().any(|ch| ch.is_control()) {
-            c.at(d, "description", "a description without control characters");
-        } else if !pacemaker_storable(d.get_ref()) {
+        let text = d.get_ref();
+        if let Some(ch) = first_unprintable(text) {
             c.at(
                 d,
                 "description",
-                format!("text Pacemaker can store, not {:?}: Pacemaker 2.1 writes a value with a non-ASCII character unescaped, so together with & < > or \" it corrupts the CIB; drop the accents or those characters", d.get_ref()),
+                format!(
+                    "a description of printable text (no control, format or bidirectional characters, none XML cannot hold), not {} with {}",
+                    quoted(text, 80),
+                    quoted(&ch.to_string(), 1)
+                ),
+            );
+        } else if text.chars().count() > limits::MAX_DESCRIPTION_CHARS {
+            c.at(
+                d,
+                "description",
+                format!(
+                    "at most {} characters, not {}",
+                    limits::MAX_DESCRIPTION_CHARS,
+                    text.chars().count()
+                ),
+            );
+        } else if !pacemaker_storable(text) {
+            c.at(
+                d,
+                "description",
+                format!("text Pacemaker can store, not {}: Pacemaker 2.1 writes a value with a non-ASCII character unescaped, so together with & < > or \" it corrupts the CIB; drop the accents or those characters", quoted(text, 80)),
             );
         }
     }
@@ -227,7 +261,14 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
     // VIPs first: a fwmark service takes its address family from them.
     let mut vips = Vec::new();
     let mut seen_vips = BTreeSet::new();
-    for (i, v) in raw.vip.iter().enumerate() {
+    if raw.vip.len() > MAX_VIPS {
+        c.nowhere(
+            "vip",
+            format!("at most {MAX_VIPS} VIPs per cluster, not {}", raw.vip.len()),
+        );
+    }
+    // Past the cap, one problem says it all: the rest are not checked one by one.
+    for (i, v) in raw.vip.iter().enumerate().take(MAX_VIPS) {
         let key = format!("vip[{i}]");
         let Some(address) = c.ip(&v.address, &format!("{key}.address")) else {
             continue;
@@ -259,7 +300,7 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
                 c.at(
                     raw_nic,
                     &format!("{key}.nic"),
-                    format!("a network interface name (1 to 15 characters, no '/', ':' or spaces), not {n:?}"),
+                    format!("a network interface name (1 to 15 characters, no '/', ':' or spaces), not {}", quoted(n, 80)),
                 );
             }
         }
@@ -316,7 +357,11 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
                     "tcp" => Some(Protocol::Tcp),
                     "udp" => Some(Protocol::Udp),
                     other => {
-                        c.at(p, "protocol", format!("\"tcp\" or \"udp\", not {other:?}"));
+                        c.at(
+                            p,
+                            "protocol",
+                            format!("\"tcp\" or \"udp\", not {}", quoted(other, 80)),
+                        );
                         None
                     }
                 },
@@ -365,9 +410,9 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
                     s,
                     "scheduler",
                     format!(
-                        "a kernel scheduler ({}), not {:?}",
+                        "a kernel scheduler ({}), not {}",
                         SCHEDULERS.join(" "),
-                        s.get_ref()
+                        quoted(s.get_ref(), 80)
                     ),
                 );
             }
@@ -384,7 +429,10 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
                 c.at(
                     f,
                     "forward",
-                    format!("a forwarding method (ipip, dr, nat), not {other:?}"),
+                    format!(
+                        "a forwarding method (ipip, dr, nat), not {}",
+                        quoted(other, 80)
+                    ),
                 );
                 Forward::Ipip
             }
@@ -395,6 +443,7 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             &raw.persistence_timeout,
             "persistence_timeout",
             Duration::ZERO,
+            limits::PERSISTENCE_TIMEOUT,
         )
     });
     if let (Some(d), Some(v)) = (persistence_timeout, &raw.persistence_timeout) {
@@ -411,8 +460,15 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
         &raw.check_interval,
         "check_interval",
         defaults::CHECK_INTERVAL,
+        limits::CHECK_INTERVAL,
     );
-    let check_timeout = c.duration(&raw.check_timeout, "check_timeout", check_interval);
+    // Bounded above by the interval just below, with a message saying why.
+    let check_timeout = c.duration(
+        &raw.check_timeout,
+        "check_timeout",
+        check_interval,
+        (limits::CHECK_TIMEOUT_MIN, limits::CHECK_INTERVAL.1),
+    );
     if let Some(t) = &raw.check_timeout {
         if check_timeout > check_interval {
             c.at(
@@ -425,7 +481,12 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             );
         }
     }
-    let ramp_up_time = c.duration(&raw.ramp_up_time, "ramp_up_time", defaults::RAMP_UP_TIME);
+    let ramp_up_time = c.duration(
+        &raw.ramp_up_time,
+        "ramp_up_time",
+        defaults::RAMP_UP_TIME,
+        limits::RAMP_UP_TIME,
+    );
     let fall = raw
         .fall
         .as_ref()
@@ -449,7 +510,10 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
                 c.at(
                     m,
                     "backend_mode",
-                    format!("\"active_active\" or \"active_passive\", not {other:?}"),
+                    format!(
+                        "\"active_active\" or \"active_passive\", not {}",
+                        quoted(other, 80)
+                    ),
                 );
                 BackendMode::ActiveActive
             }
@@ -475,28 +539,15 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             ),
         );
     }
-    for (i, n) in raw.node.iter().enumerate() {
+    for (i, n) in raw.node.iter().enumerate().take(MAX_NODES) {
         let key = format!("node[{i}]");
         let address = c.ip(&n.address, &format!("{key}.address"));
         let port = c.port(&n.port, &format!("{key}.port"));
         let path = match &n.path {
             Some(p) => {
                 let s = p.get_ref();
-                if !s.starts_with('/') {
-                    c.at(
-                        p,
-                        &format!("{key}.path"),
-                        format!("a path starting with '/', not {s:?}"),
-                    );
-                } else if s
-                    .chars()
-                    .any(|ch| ch.is_whitespace() || ch.is_control() || ch == '#')
-                {
-                    c.at(
-                        p,
-                        &format!("{key}.path"),
-                        format!("a URL path without spaces, control characters or '#', not {s:?}"),
-                    );
+                if let Some(problem) = url_path_problem(s) {
+                    c.at(p, &format!("{key}.path"), problem);
                 }
                 s.clone()
             }
@@ -601,11 +652,11 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
         None => PathBuf::from(defaults::OVERRIDE_DIR),
         Some(d) => {
             let dir = d.get_ref();
-            if !dir.starts_with('/') || dir.chars().any(char::is_control) {
+            if let Some(problem) = abs_path_problem(dir) {
                 c.at(
                     d,
                     "override_dir",
-                    format!("an absolute directory path (it holds up/<cluster> and down/<cluster>), not {dir:?}"),
+                    format!("an absolute directory path (it holds up/<cluster> and down/<cluster>){problem}"),
                 );
             }
             PathBuf::from(dir)
@@ -656,31 +707,28 @@ fn on_change(c: &mut Checker<'_>, raw: &RawSpec) -> Option<OnChange> {
         &raw.on_change_timeout,
         "on_change_timeout",
         defaults::ON_CHANGE_TIMEOUT,
+        limits::ON_CHANGE_TIMEOUT,
     );
-    if let Some(t) = &raw.on_change_timeout {
-        if raw.on_change.is_none() {
-            c.at(
-                t,
-                "on_change_timeout",
-                "on_change beside it (the command it limits)",
-            );
-        } else if timeout > ON_CHANGE_MAX_TIMEOUT {
-            c.at(
-                t,
-                "on_change_timeout",
-                format!(
-                    "at most {} (a notifier running longer holds back the next notification)",
-                    duration::render(ON_CHANGE_MAX_TIMEOUT)
-                ),
-            );
-        }
+    if let (Some(t), None) = (&raw.on_change_timeout, &raw.on_change) {
+        c.at(
+            t,
+            "on_change_timeout",
+            "on_change beside it (the command it limits)",
+        );
     }
     let v = raw.on_change.as_ref()?;
     let argv = v.get_ref();
+    // What execve(2) can carry: no NUL (it ends a C string), each argument well under the
+    // kernel's 128 KiB, and a program path that shows as itself in logs.
     let problem = match argv.first() {
         None => Some("a command as an argument array, like [\"/usr/local/bin/notify\", \"--team\", \"lb\"], not an empty array".to_string()),
         Some(p) if !p.starts_with('/') => Some(format!(
-            "an absolute path as the first element (the command runs without a shell or PATH lookup), not {p:?}"
+            "an absolute path as the first element (the command runs without a shell or PATH lookup), not {}",
+            quoted(p, 80)
+        )),
+        Some(p) if abs_path_problem(p).is_some() => Some(format!(
+            "a program path as the first element{}",
+            abs_path_problem(p).unwrap_or_default()
         )),
         Some(_) if argv.len() > defaults::ON_CHANGE_MAX_ARGS => Some(format!(
             "at most {} arguments, not {}",
@@ -690,6 +738,11 @@ fn on_change(c: &mut Checker<'_>, raw: &RawSpec) -> Option<OnChange> {
         Some(_) if argv.iter().any(|a| a.contains('\0')) => {
             Some("arguments without NUL characters".to_string())
         }
+        Some(_) if argv.iter().any(|a| a.len() > limits::MAX_ARG_BYTES) => Some(format!(
+            "arguments of at most {} bytes each, not {}",
+            limits::MAX_ARG_BYTES,
+            argv.iter().map(String::len).max().unwrap_or(0)
+        )),
         Some(_) => None,
     };
     if let Some(p) = problem {
@@ -702,8 +755,51 @@ fn on_change(c: &mut Checker<'_>, raw: &RawSpec) -> Option<OnChange> {
     })
 }
 
-/// Longest `on_change_timeout` allowed.
-const ON_CHANGE_MAX_TIMEOUT: Duration = Duration::from_secs(300);
+/// What is wrong with `path` as a node's health-check path, if anything: it goes into the
+/// HTTP request line, which is ASCII (RFC 9112): visible characters only, no `#` (a fragment
+/// is never sent), percent-encode the rest.
+pub fn url_path_problem(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        Some(format!(
+            "a path starting with '/', not {}",
+            quoted(path, 80)
+        ))
+    } else if path.len() > limits::MAX_URL_PATH_BYTES {
+        Some(format!(
+            "a URL path of at most {} bytes, not {}",
+            limits::MAX_URL_PATH_BYTES,
+            path.len()
+        ))
+    } else if !path.bytes().all(|b| b.is_ascii_graphic() && b != b'#') {
+        Some(format!(
+            "a URL path of visible ASCII without spaces, control characters or '#' (percent-encode others), not {}",
+            quoted(path, 80)
+        ))
+    } else {
+        None
+    }
+}
+
+/// What is wrong with `path` as an absolute path in the spec, as the end of an "expected …"
+/// sentence (`", not …"`), if anything.
+fn abs_path_problem(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        Some(format!(", not {}", quoted(path, 80)))
+    } else if path.len() > limits::MAX_PATH_BYTES {
+        Some(format!(
+            " of at most {} bytes, not {}",
+            limits::MAX_PATH_BYTES,
+            path.len()
+        ))
+    } else if first_unprintable(path).is_some() {
+        Some(format!(
+            " without control or format characters, not {}",
+            quoted(path, 80)
+        ))
+    } else {
+        None
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -923,6 +1019,240 @@ mod tests {
         let text = format!("{BASE}fwmark = 1\non_change = \"/bin/x --y\"\n{TAIL}");
         let e = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert!(e.contains("t.toml:3"), "{e}");
+    }
+
+    fn messages(r: Result<Spec, Vec<Problem>>) -> Vec<String> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key, p.expected))
+            .collect()
+    }
+
+    /// Issue 12, item 5: every duration has a documented range; absurd ones name the bound.
+    #[test]
+    fn every_duration_is_bounded() {
+        for (line, key, bound) in [
+            (
+                "check_interval = \"18446744073709551615ms\"",
+                "check_interval",
+                "from 100ms to 5m",
+            ),
+            (
+                "check_interval = \"2000m\"",
+                "check_interval",
+                "from 100ms to 5m",
+            ),
+            (
+                "check_interval = \"99ms\"",
+                "check_interval",
+                "from 100ms to 5m",
+            ),
+            (
+                "check_interval = \"99999999999999999999999s\"",
+                "check_interval",
+                "from 100ms to 5m",
+            ),
+            ("check_timeout = \"6m\"", "check_timeout", "from 1ms to 5m"),
+            ("ramp_up_time = \"61m\"", "ramp_up_time", "from 1ms to 1h"),
+            (
+                "persistence_timeout = \"25h\"",
+                "persistence_timeout",
+                "from 1s to 24h",
+            ),
+            (
+                "on_change = [\"/bin/x\"]\non_change_timeout = \"301s\"",
+                "on_change_timeout",
+                "from 1ms to 5m",
+            ),
+            (
+                "[ops.ipvs]\nstart_timeout = \"2h\"",
+                "ops.ipvs.start_timeout",
+                "from 1ms to 1h",
+            ),
+            (
+                "[ops.ipvs]\nstop_timeout = \"18446744073709551615ms\"",
+                "ops.ipvs.stop_timeout",
+                "from 1ms to 1h",
+            ),
+            (
+                "[ops.vip]\nmonitor_interval = \"3601s\"",
+                "ops.vip.monitor_interval",
+                "from 1ms to 1h",
+            ),
+            (
+                "[ops.vip]\nmonitor_timeout = \"1000h\"",
+                "ops.vip.monitor_timeout",
+                "from 1ms to 1h",
+            ),
+        ] {
+            // Tables go after the top-level keys (and the ops tables after TAIL's tables).
+            let text = if line.starts_with('[') {
+                format!("{BASE}fwmark = 1\n{TAIL}{line}\n")
+            } else {
+                format!("{BASE}fwmark = 1\n{line}\n{TAIL}")
+            };
+            let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t"), &text) else {
+                panic!("{line} must be refused")
+            };
+            assert_eq!(problems.len(), 1, "{line}: {problems:?}");
+            assert_eq!(problems[0].key, key, "{line}");
+            assert!(
+                problems[0].expected.contains(bound),
+                "{line}: {}",
+                problems[0].expected
+            );
+        }
+        // The bounds themselves are fine.
+        let s = spec("fwmark = 1\ncheck_interval = \"5m\"\ncheck_timeout = \"100ms\"\nramp_up_time = \"1h\"\npersistence_timeout = \"24h\"").unwrap();
+        assert_eq!(s.check_interval, Duration::from_secs(300));
+        assert_eq!(s.persistence_timeout, Some(Duration::from_secs(86_400)));
+        assert!(spec("fwmark = 1\ncheck_interval = \"100ms\"").is_ok());
+    }
+
+    /// Issue 12, item 4: nothing XML 1.0 cannot hold (nor a terminal should show raw) passes.
+    #[test]
+    fn descriptions_hold_only_printable_xml_text() {
+        for bad in [
+            "\\uFFFE",
+            "\\uFFFF",
+            "\\u0001",
+            "\\u001B[2J",
+            "\\u0007",
+            "\\u000B",
+            "\\u007F",
+            "\\u0085",
+            "\\u202E",
+            "\\u2028",
+            "\\u200B",
+            "\\uFEFF",
+            "a\\tb",
+            "a\\nb",
+        ] {
+            let line = format!("description = \"x{bad}y\"\nfwmark = 1");
+            let m = messages(spec(&line));
+            assert_eq!(m.len(), 1, "{bad}: {m:?}");
+            assert!(
+                m[0].starts_with("description: a description of printable text"),
+                "{m:?}"
+            );
+            assert!(
+                !m[0].contains('\u{1b}') && !m[0].contains('\u{202e}'),
+                "{m:?}"
+            );
+        }
+        let long = format!("description = \"{}\"\nfwmark = 1", "é".repeat(1025));
+        assert_eq!(
+            messages(spec(&long)),
+            vec!["description: at most 1024 characters, not 1025"]
+        );
+        assert!(spec(&format!(
+            "description = \"{}\"\nfwmark = 1",
+            "é".repeat(1024)
+        ))
+        .is_ok());
+        assert!(
+            spec("description = \"Café 中文 😀 \\uE000 \\uFFFD \\U0010FFFF\"\nfwmark = 1").is_ok()
+        );
+    }
+
+    /// Issue 12, item 7: VIPs are capped like nodes, and past a cap nothing more is checked.
+    #[test]
+    fn vips_are_capped() {
+        let mut t = String::from("name = \"w\"\nfwmark = 1\n");
+        for i in 0..=MAX_VIPS {
+            t.push_str(&format!(
+                "[[vip]]\naddress = \"10.0.{}.{}\"\n",
+                i / 256,
+                i % 256
+            ));
+        }
+        let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t"), &t) else {
+            panic!("257 VIPs must be refused")
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "vip");
+        assert_eq!(
+            problems[0].expected,
+            "at most 256 VIPs per cluster, not 257"
+        );
+        let at_cap = t.rsplit_once("[[vip]]").unwrap().0;
+        assert_eq!(parse(Path::new("t"), at_cap).unwrap().vips.len(), MAX_VIPS);
+        // 100,000 duplicate VIPs: one problem, not 100,000.
+        let dup = format!(
+            "name = \"w\"\nfwmark = 1\n{}",
+            "[[vip]]\naddress = \"192.0.2.1\"\n".repeat(100_000)
+        );
+        let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t"), &dup) else {
+            panic!()
+        };
+        assert!(problems.len() <= MAX_VIPS + 1, "{}", problems.len());
+    }
+
+    /// Issue 12, item 6: strings that reach the health request line, a path or an argv.
+    #[test]
+    fn strings_for_requests_paths_and_argv_are_checked() {
+        for (bad, key) in [
+            (
+                "[[node]]\naddress = \"198.51.100.2\"\nport = 80\npath = \"/caf\\u00e9\"",
+                "node[1].path",
+            ),
+            (
+                "[[node]]\naddress = \"198.51.100.2\"\nport = 80\npath = \"/a\\rb\"",
+                "node[1].path",
+            ),
+            (
+                "[[node]]\naddress = \"198.51.100.2\"\nport = 80\npath = \"/a b\"",
+                "node[1].path",
+            ),
+        ] {
+            let text = format!("{BASE}fwmark = 1\n{TAIL}{bad}\n");
+            let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t"), &text) else {
+                panic!("{bad} must be refused")
+            };
+            assert_eq!(problems[0].key, key, "{bad}");
+        }
+        let long_path = format!("{BASE}fwmark = 1\n{TAIL}path = \"/{}\"\n", "a".repeat(1024));
+        assert!(parse(Path::new("t"), &long_path).is_err());
+        assert!(parse(Path::new("t"), &long_path.replacen("aa", "", 1)).is_ok());
+        for (bad, key) in [
+            ("override_dir = \"/srv/\\u001b[2J\"", "override_dir"),
+            ("override_dir = \"/srv/\\u202e\"", "override_dir"),
+            ("on_change = [\"/usr/bin/\\u0007x\"]", "on_change"),
+            ("on_change = [\"/usr/bin/x\\n\"]", "on_change"),
+        ] {
+            assert_eq!(
+                keys(spec(&format!("fwmark = 1\n{bad}"))),
+                vec![key],
+                "{bad}"
+            );
+        }
+        let long_dir = format!("fwmark = 1\noverride_dir = \"/{}\"", "d".repeat(4096));
+        assert_eq!(keys(spec(&long_dir)), vec!["override_dir"]);
+        let big_arg = format!(
+            "fwmark = 1\non_change = [\"/bin/x\", \"{}\"]",
+            "a".repeat(4097)
+        );
+        let m = messages(spec(&big_arg));
+        assert_eq!(
+            m,
+            vec!["on_change: arguments of at most 4096 bytes each, not 4097"]
+        );
+        // Newlines and quotes inside arguments are data: the command gets them verbatim.
+        let ok =
+            spec("fwmark = 1\non_change = [\"/bin/sh\", \"-c\", \"echo \\\"$1\\\"\\n\", \"x\"]")
+                .unwrap();
+        assert_eq!(ok.on_change.unwrap().argv[2], "echo \"$1\"\n");
+    }
+
+    /// Deep nesting is refused by the TOML parser's recursion limit, at once, with a position.
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("{BASE}x = {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+        let Err(SpecError::Parse { line, .. }) = parse(Path::new("t"), &text) else {
+            panic!("deep nesting must be a parse error")
+        };
+        assert_eq!(line, Some(2));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::runtime::{self, Notifier};
 use super::snapshot;
 use super::state::StateDir;
 use super::status::{self, NodeStatus, OverrideStatus, ReloadStatus, Status};
-use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Service, ServiceKey};
+use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Netmask, Service, ServiceKey};
 use crate::ocf::error::AgentError;
 use crate::ocf::log;
 use crate::spec::{self, Spec};
@@ -113,6 +113,7 @@ pub fn service_of(spec: &Spec, key: ServiceKey) -> Service {
         scheduler: spec.scheduler.clone(),
         flags,
         timeout,
+        netmask: Netmask::full(key.family()),
     }
 }
 

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::repr::{DestRepr, ServiceRepr};
 use super::state::write_atomic;
 use crate::ipvs::memory::Memory;
-use crate::ipvs::{Dest, DestEntry, Info, Ipvs, IpvsError, Service, ServiceKey};
+use crate::ipvs::{
+    Dest, DestEntry, Info, Ipvs, IpvsError, Service, ServiceKey, SyncDaemon, SyncState, Timeouts,
+};
 
 /// File name inside the state directory.
 pub const FILE_NAME: &str = "dryrun-ipvs.json";
@@ -163,6 +165,23 @@ impl Ipvs for FileBacked {
     fn del_dest(&mut self, key: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), IpvsError> {
         self.mutate(|o| &mut o.dests_deleted, |m| m.del_dest(key, addr, port))
     }
+    // Namespace-wide state (sync daemons, timeouts) is not the supervisor's and not in the
+    // file: it lives in this process's table only.
+    fn sync_daemons(&mut self) -> Result<Vec<SyncDaemon>, IpvsError> {
+        self.mem.sync_daemons()
+    }
+    fn start_sync_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError> {
+        self.mem.start_sync_daemon(daemon)
+    }
+    fn stop_sync_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
+        self.mem.stop_sync_daemon(state)
+    }
+    fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
+        self.mem.timeouts()
+    }
+    fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), IpvsError> {
+        self.mem.set_timeouts(timeouts)
+    }
 }
 
 #[cfg(test)]
@@ -171,15 +190,13 @@ mod tests {
     use crate::ipvs::{Family, Forward};
 
     fn svc() -> Service {
-        Service {
-            key: ServiceKey::Fwmark {
+        Service::new(
+            ServiceKey::Fwmark {
                 family: Family::V4,
                 mark: 7,
             },
-            scheduler: "wlc".into(),
-            flags: 0,
-            timeout: 0,
-        }
+            "wlc",
+        )
     }
 
     fn dest(last: u8, weight: u32) -> Dest {

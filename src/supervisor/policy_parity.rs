@@ -59,13 +59,8 @@ fn none() -> BTreeSet<String> {
 fn table(spec: &Spec, dests: &[Dest]) -> Memory {
     let mut m = Memory::new();
     let key = spec.service.unwrap();
-    m.add_service(&Service {
-        key,
-        scheduler: spec.scheduler.clone(),
-        flags: 0,
-        timeout: 0,
-    })
-    .unwrap();
+    m.add_service(&Service::new(key, spec.scheduler.clone()))
+        .unwrap();
     for d in dests {
         m.add_dest(&key, d).unwrap();
     }

@@ -166,13 +166,7 @@ mod tests {
 
     fn memory_with(current: &[Dest]) -> Memory {
         let mut m = Memory::new();
-        m.add_service(&Service {
-            key: key(),
-            scheduler: "wlc".into(),
-            flags: 0,
-            timeout: 0,
-        })
-        .unwrap();
+        m.add_service(&Service::new(key(), "wlc")).unwrap();
         for d in current {
             m.add_dest(&key(), d).unwrap();
         }

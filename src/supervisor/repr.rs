@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ipvs::{Dest, Family, Forward, Protocol, Service, ServiceKey};
+use crate::ipvs::{Dest, Family, Forward, Netmask, Protocol, Service, ServiceKey};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -115,11 +115,13 @@ impl From<&Service> for ServiceRepr {
 
 impl From<&ServiceRepr> for Service {
     fn from(s: &ServiceRepr) -> Self {
+        let key: ServiceKey = s.key.into();
         Service {
-            key: s.key.into(),
+            key,
             scheduler: s.scheduler.clone(),
             flags: s.flags,
             timeout: s.timeout,
+            netmask: Netmask::full(key.family()),
         }
     }
 }

@@ -184,6 +184,25 @@ pacemaker_ready() {
   [[ $out == *"<current_dc present=\"true\""* && $out =~ $me ]]
 }
 
+# nodes_online NAME...: every named node is online and not in standby (what crm_mon's text shows
+# as "Online: [ … ]"). crm_mon's whole report is read before matching: `crm_mon | grep -q` under
+# pipefail lets grep exit early, crm_mon (which writes its report in several writes) then dies of
+# SIGPIPE, and the wait reads a healthy cluster as "not yet".
+nodes_online() {
+  local out n
+  out=$(timeout 20 crm_mon -1 --output-as=xml 2>/dev/null) || return 1
+  for n in "$@"; do
+    [[ $out =~ \<node\ name=\"$n\"\ id=\"[0-9]+\"\ online=\"true\"\ standby=\"false\" ]] || return 1
+  done
+}
+
+# group_located: crm_resource places the group on some node (whole answer read, as above).
+group_located() {
+  local out
+  out=$(timeout 20 crm_resource --locate -r "$CL_GROUP" 2>/dev/null) || return 1
+  [[ $out == *"is running on"* ]]
+}
+
 # stack_start CLUSTER NAME=ADDR... [-- PROPERTY=VALUE...]: write corosync.conf, seed the CIB,
 # start syslogd, corosync -f and pacemakerd -f (each in its own session), wait until this node is
 # online with a DC. Sets CL_COROSYNC_PID, CL_PACEMAKERD_PID, CL_STACK_US (time to ready).

@@ -47,7 +47,59 @@ const STEPS: &[(&str, &str)] = &[
     ("LIST", "-Ln"),
     ("DEL_FWMARK_DEST", "-d -f 7 -r 192.0.2.1"),
     ("DEL_FWMARK", "-D -f 7"),
+    // Namespace-wide timeouts: all three, then 0s that keep two of them.
+    ("TIMEOUTS", "--set 100 20 30"),
+    ("TIMEOUTS_KEEP", "--set 0 60 0"),
+    ("LIST_TIMEOUTS", "-L --timeout"),
+    // Sync daemons on SYNC_IF: the defaults, every optional attribute, an IPv6 group.
+    (
+        "DAEMON_MASTER",
+        "--start-daemon master --mcast-interface sync0 --syncid 42",
+    ),
+    (
+        "DAEMON_BACKUP",
+        "--start-daemon backup --mcast-interface sync0 --syncid 42 --sync-maxlen 1400 \
+         --mcast-group 239.1.2.3 --mcast-port 9000 --mcast-ttl 3",
+    ),
+    ("LIST_DAEMONS", "-L --daemon"),
+    ("STOP_MASTER", "--stop-daemon master"),
+    ("STOP_BACKUP", "--stop-daemon backup"),
+    (
+        "DAEMON_BACKUP6",
+        "--start-daemon backup --mcast-interface sync0 --syncid 7 --mcast-group ff02::1:3",
+    ),
+    ("LIST_DAEMONS6", "-L --daemon"),
+    ("STOP_BACKUP6", "--stop-daemon backup"),
+    // Service options: persistence netmask, scheduler flags, one-packet, thresholds; edited in
+    // place; read back one service at a time (GET_SERVICE without NLM_F_DUMP).
+    (
+        "ADD_OPTS",
+        "-A -t 192.0.2.70:80 -s sh -b sh-fallback,sh-port -p 300 -M 255.255.255.0",
+    ),
+    (
+        "ADD_OPTS_DEST",
+        "-a -t 192.0.2.70:80 -r 198.51.100.70:80 -g -w 5 -x 100 -y 10",
+    ),
+    (
+        "EDIT_OPTS",
+        "-E -t 192.0.2.70:80 -s sh -b sh-port -p 600 -M 255.255.0.0",
+    ),
+    (
+        "EDIT_OPTS_DEST",
+        "-e -t 192.0.2.70:80 -r 198.51.100.70:80 -g -w 5 -x 200 -y 50",
+    ),
+    ("LIST_OPTS", "-Ln -t 192.0.2.70:80"),
+    (
+        "ADD_OPTS6",
+        "-A -t [2001:db8::70]:80 -s mh -b mh-fallback,mh-port -p 300 -M 64",
+    ),
+    ("LIST_OPTS6", "-Ln -t [2001:db8::70]:80"),
+    ("ADD_OPS_FWMARK", "-A -f 9 -s rr -o"),
+    ("LIST_OPS_FWMARK", "-Ln -f 9"),
 ];
+
+/// The sync daemons' interface: a dummy link with an IPv4 address and multicast on.
+const SYNC_IF: &str = "sync0";
 
 const FIXTURES: &str = "src/ipvs/netlink/fixtures.rs";
 
@@ -55,6 +107,9 @@ pub fn check() {
     let family = Netlink::open().expect("open IPVS netlink").family_id();
     sh(&["ip", "link", "add", "nlmon0", "type", "nlmon"]);
     sh(&["ip", "link", "set", "nlmon0", "up"]);
+    sh(&["ip", "link", "add", SYNC_IF, "type", "dummy"]);
+    sh(&["ip", "link", "set", SYNC_IF, "multicast", "on", "up"]);
+    sh(&["ip", "addr", "add", "192.0.2.200/24", "dev", SYNC_IF]);
     let tap = Tap::open("nlmon0").expect("AF_PACKET socket on nlmon0");
     tap.drain(); // anything before the first step
 
@@ -172,6 +227,11 @@ fn cmd_name(ctrl: bool, cmd: u8) -> &'static str {
         IPVS_CMD_SET_DEST => "SET_DEST",
         IPVS_CMD_DEL_DEST => "DEL_DEST",
         IPVS_CMD_GET_DEST => "GET_DEST",
+        IPVS_CMD_NEW_DAEMON => "NEW_DAEMON",
+        IPVS_CMD_DEL_DAEMON => "DEL_DAEMON",
+        IPVS_CMD_GET_DAEMON => "GET_DAEMON",
+        IPVS_CMD_SET_CONFIG => "SET_CONFIG",
+        IPVS_CMD_GET_CONFIG => "GET_CONFIG",
         IPVS_CMD_SET_INFO => "SET_INFO",
         IPVS_CMD_GET_INFO => "GET_INFO",
         _ => "OTHER",
@@ -186,6 +246,7 @@ enum Ctx {
     Cmd,
     Svc,
     Dest,
+    Daemon,
     Stats,
     Opaque,
 }
@@ -204,6 +265,18 @@ fn attr_name(ctx: Ctx, kind: u16) -> (&'static str, Ctx) {
         (Info, 2) => ("IPVS_INFO_ATTR_CONN_TAB_SIZE", Opaque),
         (Cmd, 1) => ("IPVS_CMD_ATTR_SERVICE", Svc),
         (Cmd, 2) => ("IPVS_CMD_ATTR_DEST", Dest),
+        (Cmd, 3) => ("IPVS_CMD_ATTR_DAEMON", Daemon),
+        (Cmd, 4) => ("IPVS_CMD_ATTR_TIMEOUT_TCP", Opaque),
+        (Cmd, 5) => ("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", Opaque),
+        (Cmd, 6) => ("IPVS_CMD_ATTR_TIMEOUT_UDP", Opaque),
+        (Daemon, 1) => ("IPVS_DAEMON_ATTR_STATE", Opaque),
+        (Daemon, 2) => ("IPVS_DAEMON_ATTR_MCAST_IFN", Opaque),
+        (Daemon, 3) => ("IPVS_DAEMON_ATTR_SYNC_ID", Opaque),
+        (Daemon, 4) => ("IPVS_DAEMON_ATTR_SYNC_MAXLEN", Opaque),
+        (Daemon, 5) => ("IPVS_DAEMON_ATTR_MCAST_GROUP", Opaque),
+        (Daemon, 6) => ("IPVS_DAEMON_ATTR_MCAST_GROUP6", Opaque),
+        (Daemon, 7) => ("IPVS_DAEMON_ATTR_MCAST_PORT", Opaque),
+        (Daemon, 8) => ("IPVS_DAEMON_ATTR_MCAST_TTL", Opaque),
         (Svc, 1) => ("IPVS_SVC_ATTR_AF", Opaque),
         (Svc, 2) => ("IPVS_SVC_ATTR_PROTOCOL", Opaque),
         (Svc, 3) => ("IPVS_SVC_ATTR_ADDR", Opaque),
@@ -247,8 +320,9 @@ fn attr_name(ctx: Ctx, kind: u16) -> (&'static str, Ctx) {
     (name, inner)
 }
 
-/// A readable value for an attribute payload.
-fn value(name: &str, p: &[u8]) -> String {
+/// A readable value for an attribute payload; `af` is the address family of the service nest
+/// it sits in, if that says one.
+fn value(name: &str, p: &[u8], af: Option<u16>) -> String {
     let ip = |p: &[u8], v6: bool| -> String {
         if v6 && p.len() == 16 {
             let mut b = [0u8; 16];
@@ -260,12 +334,36 @@ fn value(name: &str, p: &[u8]) -> String {
             format!("{p:?}")
         }
     };
-    if name.ends_with("_NAME") {
+    if name.ends_with("_NAME") || name.ends_with("_IFN") {
         return format!("{:?}", String::from_utf8_lossy(p).trim_end_matches('\0'));
     }
     if name.ends_with("ADDR") {
         let v6 = p[4..].iter().any(|&b| b != 0);
         return ip(p, v6);
+    }
+    if name.ends_with("_GROUP") || name.ends_with("_GROUP6") {
+        return ip(p, name.ends_with('6'));
+    }
+    if name == "IPVS_DAEMON_ATTR_MCAST_PORT" && p.len() == 2 {
+        return format!("{} (host order)", u16::from_ne_bytes([p[0], p[1]]));
+    }
+    if name == "IPVS_DAEMON_ATTR_STATE" && p.len() == 4 {
+        let state = u32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
+        let what = match state {
+            IP_VS_STATE_MASTER => "master",
+            IP_VS_STATE_BACKUP => "backup",
+            _ => "unknown",
+        };
+        return format!("{state} ({what})");
+    }
+    if name == "IPVS_SVC_ATTR_NETMASK" && p.len() == 4 {
+        // Raw be32: an IPv4 mask's octets, or an IPv6 prefix length in host order.
+        return if af == Some(libc::AF_INET6 as u16) {
+            let v = u32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
+            format!("{v} (prefix length)")
+        } else {
+            ip(p, false)
+        };
     }
     if name.ends_with("_PORT") && p.len() == 2 {
         return format!("{} (big-endian)", u16::from_be_bytes([p[0], p[1]]));
@@ -332,6 +430,14 @@ fn render(out: &mut String, name: &str, args: &str, flags: u16, body: &[u8]) {
 fn attrs(out: &mut String, buf: &[u8], ctx: Ctx, depth: usize) {
     let indent = "    ".repeat(depth);
     let mut off = 0;
+    let af = if ctx == Ctx::Svc {
+        Attrs::new(buf)
+            .filter_map(Result::ok)
+            .find(|a| a.kind == IPVS_SVC_ATTR_AF)
+            .and_then(|a| a.u16().ok())
+    } else {
+        None
+    };
     for a in Attrs::new(buf) {
         let Ok(a) = a else {
             let _ = writeln!(out, "{indent}{} // malformed", hex(&buf[off..]));
@@ -369,7 +475,7 @@ fn attrs(out: &mut String, buf: &[u8], ctx: Ctx, depth: usize) {
                 out,
                 "{indent}{} // {name} = {}{pad}",
                 hex(&buf[off..end]),
-                value(name, a.payload)
+                value(name, a.payload, af)
             );
         }
         off = end;

@@ -1,5 +1,6 @@
 //! IPVS generic-netlink messages (`include/uapi/linux/ip_vs.h`, `net/netfilter/ipvs/ip_vs_ctl.c`):
-//! the model's services and destinations to bytes and back. Pure: no socket, no errno.
+//! the model's services, destinations, sync daemons and timeouts to bytes and back. Pure: no
+//! socket, no errno.
 //!
 //! Encoding follows ipvsadm 1.31 attribute for attribute where both send the same thing, so the
 //! fixtures captured from ipvsadm double as golden output (`fixtures.rs`). Where the kernel needs
@@ -11,7 +12,9 @@
 //! thresholds, timeouts and counters are host order; the netmask is read raw as `__be32`, so
 //! IPv4 `255.255.255.255` is `ff ff ff ff` either way and an IPv6 prefix length is a host-order
 //! u32 (128), exactly what ipvsadm writes. Addresses are always 16 bytes (`union nf_inet_addr`),
-//! an IPv4 address in the first four.
+//! an IPv4 address in the first four. Sync daemons differ: the port is host order
+//! (`nla_get_u16`), the IPv4 group a 4-byte `in_addr` and the IPv6 group its own attribute.
+//! Timeouts are top-level u32 attributes, not nested.
 //!
 //! Decoding keeps going past attributes it does not know and never panics; what the model cannot
 //! express is reported, not guessed: a dump entry for an SCTP service decodes to `None` (it is
@@ -23,7 +26,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::attr::{Attr, DecodeError, EncodeError, Writer};
 use super::message::{genl_request, GenlMsg, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use crate::ipvs::{
-    Dest, DestEntry, DestStats, Family, Forward, Info, Protocol, Service, ServiceKey,
+    Dest, DestEntry, DestStats, Family, Forward, Info, Netmask, Protocol, Service, ServiceKey,
+    SyncDaemon, SyncState, Timeouts,
 };
 
 pub use super::ip_vs::*;
@@ -49,6 +53,15 @@ pub enum Request<'a> {
     NewDest(&'a ServiceKey, &'a Dest),
     SetDest(&'a ServiceKey, &'a Dest),
     DelDest(&'a ServiceKey, IpAddr, u16),
+    /// GET_DAEMON (dump only): the running sync daemons.
+    DumpDaemons,
+    NewDaemon(&'a SyncDaemon),
+    /// DEL_DAEMON: stops the daemon of that state.
+    DelDaemon(SyncState),
+    /// GET_CONFIG: the namespace's timeouts.
+    GetConfig,
+    /// SET_CONFIG: all three timeouts, 0 keeping the current value.
+    SetConfig(&'a Timeouts),
 }
 
 impl Request<'_> {
@@ -63,17 +76,25 @@ impl Request<'_> {
             Request::NewDest(..) => IPVS_CMD_NEW_DEST,
             Request::SetDest(..) => IPVS_CMD_SET_DEST,
             Request::DelDest(..) => IPVS_CMD_DEL_DEST,
+            Request::DumpDaemons => IPVS_CMD_GET_DAEMON,
+            Request::NewDaemon(_) => IPVS_CMD_NEW_DAEMON,
+            Request::DelDaemon(_) => IPVS_CMD_DEL_DAEMON,
+            Request::GetConfig => IPVS_CMD_GET_CONFIG,
+            Request::SetConfig(_) => IPVS_CMD_SET_CONFIG,
         }
     }
 
     pub fn is_dump(&self) -> bool {
-        matches!(self, Request::DumpServices | Request::DumpDests(_))
+        matches!(
+            self,
+            Request::DumpServices | Request::DumpDests(_) | Request::DumpDaemons
+        )
     }
 
     /// The whole netlink message for IPVS family id `family`. Values the kernel would reject
     /// with a bare `EINVAL`/`ERANGE` are caught here with a reason instead.
     pub fn encode(&self, family: u16) -> Result<Vec<u8>, EncodeError> {
-        self.validate()?;
+        self.check()?;
         // ipvsadm sets NLM_F_ACK on dumps too; the kernel never acks a dump (it ends in DONE).
         let flags = NLM_F_REQUEST | NLM_F_ACK | if self.is_dump() { NLM_F_DUMP } else { 0 };
         genl_request(
@@ -82,7 +103,10 @@ impl Request<'_> {
             self.cmd(),
             IPVS_GENL_VERSION,
             |w| match self {
-                Request::GetInfo | Request::DumpServices => {}
+                Request::GetInfo
+                | Request::DumpServices
+                | Request::DumpDaemons
+                | Request::GetConfig => {}
                 Request::GetService(key) | Request::DelService(key) | Request::DumpDests(key) => {
                     service_key_nest(w, key);
                 }
@@ -99,14 +123,33 @@ impl Request<'_> {
                             .be16(IPVS_DEST_ATTR_PORT, *port);
                     });
                 }
+                Request::NewDaemon(d) => daemon_nest(w, d),
+                Request::DelDaemon(state) => {
+                    w.nest(IPVS_CMD_ATTR_DAEMON, |w| {
+                        w.u32(IPVS_DAEMON_ATTR_STATE, state.code());
+                    });
+                }
+                Request::SetConfig(t) => {
+                    w.u32(IPVS_CMD_ATTR_TIMEOUT_TCP, t.tcp)
+                        .u32(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin)
+                        .u32(IPVS_CMD_ATTR_TIMEOUT_UDP, t.udp);
+                }
             },
         )
     }
 
-    fn validate(&self) -> Result<(), EncodeError> {
+    /// What [`Request::encode`] checks before building anything: values the kernel would
+    /// refuse, or silently change. The in-memory backend applies the same checks.
+    pub fn check(&self) -> Result<(), EncodeError> {
         let invalid = |reason: String| Err(EncodeError { reason });
         let key = match self {
-            Request::GetInfo | Request::DumpServices => None,
+            Request::GetInfo
+            | Request::DumpServices
+            | Request::DumpDaemons
+            | Request::NewDaemon(_)
+            | Request::DelDaemon(_)
+            | Request::GetConfig
+            | Request::SetConfig(_) => None,
             Request::GetService(k)
             | Request::DelService(k)
             | Request::DumpDests(k)
@@ -127,6 +170,7 @@ impl Request<'_> {
                         IP_VS_SCHEDNAME_MAXLEN - 1
                     ));
                 }
+                svc.netmask.check(svc.key.family()).or_else(invalid)?;
             }
             Request::NewDest(_, d) | Request::SetDest(_, d) => {
                 if i32::try_from(d.weight).is_err() {
@@ -139,6 +183,8 @@ impl Request<'_> {
                     ));
                 }
             }
+            Request::NewDaemon(d) => d.check().or_else(invalid)?,
+            Request::SetConfig(t) => t.check().or_else(invalid)?,
             _ => {}
         }
         Ok(())
@@ -208,16 +254,63 @@ fn service_nest(w: &mut Writer, svc: &Service) {
         service_key_attrs(w, &svc.key);
         let mut flags = [0u8; 8];
         flags[..4].copy_from_slice(&svc.flags.to_ne_bytes());
-        flags[4..].copy_from_slice(&u32::MAX.to_ne_bytes()); // mask: set every flag as given
-                                                             // Full-length netmask: persistence granularity of one client address.
-        let netmask = match svc.key.family() {
-            Family::V4 => u32::MAX,
-            Family::V6 => 128,
-        };
+        // Mask: every flag as given, so an edit also clears what is not set.
+        flags[4..].copy_from_slice(&u32::MAX.to_ne_bytes());
         w.string(IPVS_SVC_ATTR_SCHED_NAME, &svc.scheduler)
             .bytes(IPVS_SVC_ATTR_FLAGS, &flags)
             .u32(IPVS_SVC_ATTR_TIMEOUT, svc.timeout)
-            .u32(IPVS_SVC_ATTR_NETMASK, netmask);
+            .bytes(IPVS_SVC_ATTR_NETMASK, &netmask_bytes(&svc.netmask));
+    });
+}
+
+/// `nla_get_be32` of the netmask: an IPv4 mask is its four octets, an IPv6 prefix length the
+/// host-order u32 ipvsadm writes (the kernel compares the raw value with 1..=128).
+fn netmask_bytes(m: &Netmask) -> [u8; 4] {
+    match m {
+        Netmask::V4(mask) => mask.octets(),
+        Netmask::V6(len) => u32::from(*len).to_ne_bytes(),
+    }
+}
+
+fn netmask_from(family: Family, a: &Attr) -> Result<Netmask, DecodeError> {
+    let raw: [u8; 4] = a.payload.try_into().map_err(|_| {
+        DecodeError::new(format!("netmask has {} bytes, expected 4", a.payload.len()))
+    })?;
+    Ok(match family {
+        Family::V4 => Netmask::V4(Ipv4Addr::from(raw)),
+        Family::V6 => {
+            let len = u32::from_ne_bytes(raw);
+            Netmask::V6(u8::try_from(len).map_err(|_| {
+                DecodeError::new(format!("IPv6 netmask {len} is not a prefix length"))
+            })?)
+        }
+    })
+}
+
+/// NEW_DAEMON, attribute for attribute as ipvsadm sends it: the optional ones only when set.
+fn daemon_nest(w: &mut Writer, d: &SyncDaemon) {
+    w.nest(IPVS_CMD_ATTR_DAEMON, |w| {
+        w.u32(IPVS_DAEMON_ATTR_STATE, d.state.code())
+            .string(IPVS_DAEMON_ATTR_MCAST_IFN, &d.interface)
+            .u32(IPVS_DAEMON_ATTR_SYNC_ID, u32::from(d.sync_id));
+        if let Some(len) = d.max_len {
+            w.u16(IPVS_DAEMON_ATTR_SYNC_MAXLEN, len);
+        }
+        if let Some(port) = d.port {
+            w.u16(IPVS_DAEMON_ATTR_MCAST_PORT, port);
+        }
+        if let Some(ttl) = d.ttl {
+            w.u8(IPVS_DAEMON_ATTR_MCAST_TTL, ttl);
+        }
+        match d.group {
+            Some(IpAddr::V4(g)) => {
+                w.bytes(IPVS_DAEMON_ATTR_MCAST_GROUP, &g.octets());
+            }
+            Some(IpAddr::V6(g)) => {
+                w.bytes(IPVS_DAEMON_ATTR_MCAST_GROUP6, &g.octets());
+            }
+            None => {}
+        }
     });
 }
 
@@ -328,6 +421,7 @@ pub fn parse_service(body: &[u8]) -> Result<Option<Service>, DecodeError> {
     let mut scheduler = None;
     let mut flags = None;
     let mut timeout = None;
+    let mut netmask = None;
     for a in nest.nested() {
         let a = a.map_err(ctx)?;
         match a.kind {
@@ -348,7 +442,8 @@ pub fn parse_service(body: &[u8]) -> Result<Option<Service>, DecodeError> {
                 flags = Some(u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]));
             }
             IPVS_SVC_ATTR_TIMEOUT => timeout = Some(a.u32().map_err(ctx)?),
-            _ => {} // netmask, stats, PE name, and anything newer
+            IPVS_SVC_ATTR_NETMASK => netmask = Some(a),
+            _ => {} // stats, PE name, and anything newer
         }
     }
     let family = family_from(
@@ -379,6 +474,11 @@ pub fn parse_service(body: &[u8]) -> Result<Option<Service>, DecodeError> {
         flags: flags.ok_or_else(|| DecodeError::new(format!("service {key}: no flags")))?
             & !IP_VS_SVC_F_HASHED,
         timeout: timeout.ok_or_else(|| DecodeError::new(format!("service {key}: no timeout")))?,
+        netmask: netmask_from(
+            family,
+            &netmask.ok_or_else(|| DecodeError::new(format!("service {key}: no netmask")))?,
+        )
+        .map_err(|e| e.context(format!("service {key}")))?,
     }))
 }
 
@@ -492,5 +592,84 @@ pub fn parse_dest(body: &[u8], service: Family) -> Result<DestEntry, DecodeError
             lower_threshold: lower,
         },
         stats,
+    })
+}
+
+/// One daemon from a GET_DAEMON dump (command NEW_DAEMON), every value as the kernel uses it.
+pub fn parse_daemon(body: &[u8]) -> Result<SyncDaemon, DecodeError> {
+    let msg = GenlMsg::parse(body)?;
+    expect_cmd(&msg, IPVS_CMD_NEW_DAEMON, "GET_DAEMON")?;
+    let nest = top_nest(&msg, IPVS_CMD_ATTR_DAEMON, "sync daemon")?;
+    let ctx = |e: DecodeError| e.context("sync daemon");
+    let mut state = None;
+    let mut interface = None;
+    let mut sync_id = None;
+    let mut d = SyncDaemon::new(SyncState::Master, "", 0);
+    for a in nest.nested() {
+        let a = a.map_err(ctx)?;
+        match a.kind {
+            IPVS_DAEMON_ATTR_STATE => state = Some(a.u32().map_err(ctx)?),
+            IPVS_DAEMON_ATTR_MCAST_IFN => interface = Some(a.string().map_err(ctx)?.to_owned()),
+            IPVS_DAEMON_ATTR_SYNC_ID => sync_id = Some(a.u32().map_err(ctx)?),
+            IPVS_DAEMON_ATTR_SYNC_MAXLEN => d.max_len = Some(a.u16().map_err(ctx)?),
+            IPVS_DAEMON_ATTR_MCAST_PORT => d.port = Some(a.u16().map_err(ctx)?),
+            IPVS_DAEMON_ATTR_MCAST_TTL => d.ttl = Some(a.u8().map_err(ctx)?),
+            IPVS_DAEMON_ATTR_MCAST_GROUP => {
+                let o: [u8; 4] = a.payload.try_into().map_err(|_| {
+                    DecodeError::new(format!(
+                        "sync daemon: IPv4 group has {} bytes, expected 4",
+                        a.payload.len()
+                    ))
+                })?;
+                d.group = Some(IpAddr::V4(Ipv4Addr::from(o)));
+            }
+            IPVS_DAEMON_ATTR_MCAST_GROUP6 => {
+                let o: [u8; 16] = a.payload.try_into().map_err(|_| {
+                    DecodeError::new(format!(
+                        "sync daemon: IPv6 group has {} bytes, expected 16",
+                        a.payload.len()
+                    ))
+                })?;
+                d.group = Some(IpAddr::V6(Ipv6Addr::from(o)));
+            }
+            _ => {}
+        }
+    }
+    let code = state.ok_or_else(|| DecodeError::new("sync daemon: no IPVS_DAEMON_ATTR_STATE"))?;
+    d.state = SyncState::from_code(code).ok_or_else(|| {
+        DecodeError::new(format!(
+            "sync daemon: state {code} is neither master (1) nor backup (2)"
+        ))
+    })?;
+    d.interface =
+        interface.ok_or_else(|| DecodeError::new("sync daemon: no IPVS_DAEMON_ATTR_MCAST_IFN"))?;
+    let id = sync_id.ok_or_else(|| DecodeError::new("sync daemon: no IPVS_DAEMON_ATTR_SYNC_ID"))?;
+    // The kernel keeps an int but sends a u8 on the wire; ids above 255 are not ours.
+    d.sync_id = u8::try_from(id)
+        .map_err(|_| DecodeError::new(format!("sync daemon: sync id {id} is above 255")))?;
+    Ok(d)
+}
+
+/// GET_CONFIG's reply (command SET_CONFIG): the three timeouts.
+pub fn parse_config(body: &[u8]) -> Result<Timeouts, DecodeError> {
+    let msg = GenlMsg::parse(body)?;
+    expect_cmd(&msg, IPVS_CMD_SET_CONFIG, "GET_CONFIG")?;
+    let (mut tcp, mut fin, mut udp) = (None, None, None);
+    for a in msg.attrs() {
+        let a = a.map_err(|e| e.context("config"))?;
+        let ctx = |e: DecodeError| e.context("config");
+        match a.kind {
+            IPVS_CMD_ATTR_TIMEOUT_TCP => tcp = Some(a.u32().map_err(ctx)?),
+            IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => fin = Some(a.u32().map_err(ctx)?),
+            IPVS_CMD_ATTR_TIMEOUT_UDP => udp = Some(a.u32().map_err(ctx)?),
+            _ => {}
+        }
+    }
+    // A kernel built without TCP or UDP support omits that protocol's timeouts.
+    let missing = |what: &str| DecodeError::new(format!("config: no {what} timeout"));
+    Ok(Timeouts {
+        tcp: tcp.ok_or_else(|| missing("tcp"))?,
+        tcp_fin: fin.ok_or_else(|| missing("tcpfin"))?,
+        udp: udp.ok_or_else(|| missing("udp"))?,
     })
 }

@@ -11,6 +11,10 @@
 //! | `EEXIST` (service or destination already there) | `Exists` |
 //! | `ESRCH` (no such service), `ENOENT` (no such destination) | `NotFound` |
 //! | `ENOENT` on add/edit service (scheduler module missing) | `Invalid` |
+//! | `EINVAL` on add/edit destination of the other address family | `Invalid` (why) |
+//! | `EEXIST` / `ESRCH` on start / stop sync daemon | `DaemonRunning` / `DaemonNotRunning` |
+//! | `ENODEV` / `ENETUNREACH` on start sync daemon | `NoSuchInterface` / `InterfaceDown` |
+//! | `EINVAL` on start sync daemon (mixed-family services) or set timeouts | `Invalid` (why) |
 //! | `EPERM` (no `CAP_NET_ADMIN` in the initial user namespace) | `Permission` |
 //! | family `"IPVS"` unknown (`ip_vs` not loaded and not loadable) | `NotAvailable` |
 //! | anything else | `Kernel { errno }` |
@@ -35,7 +39,10 @@ use std::time::Duration;
 
 use self::codec::Request;
 use self::socket::{NlError, Socket};
-use super::{Dest, DestEntry, Info, Ipvs, IpvsError, Service, ServiceKey};
+use super::{
+    Dest, DestEntry, Family, Info, Ipvs, IpvsError, Service, ServiceKey, SyncDaemon, SyncState,
+    Timeouts,
+};
 
 /// How long one request may wait for the kernel before failing with `TimedOut`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -70,27 +77,19 @@ impl Netlink {
     /// Sends `req` and returns the bodies of its reply messages (raw: genlmsghdr + attributes).
     /// For tools and tests that want the bytes; the [`Ipvs`] methods decode them.
     pub fn raw(&mut self, op: &'static str, req: Request) -> Result<Vec<Vec<u8>>, IpvsError> {
-        let msg = req.encode(self.family).map_err(|e| IpvsError::Invalid {
-            op,
-            reason: e.reason,
-        })?;
+        let msg = self.encode(op, &req)?;
         let res = if req.is_dump() {
             self.sock.dump(msg)
         } else {
             self.sock.request(msg)
         };
-        res.map_err(|e| match (&req, e) {
-            (
-                Request::NewService(svc) | Request::SetService(svc),
-                NlError::Kernel(libc::ENOENT),
-            ) => IpvsError::Invalid {
-                op,
-                reason: format!(
-                    "scheduler {:?} is not available in this kernel (module ip_vs_{} missing?)",
-                    svc.scheduler, svc.scheduler
-                ),
-            },
-            (_, e) => map_err(op, e),
+        res.map_err(|e| map_request_err(op, &req, e))
+    }
+
+    fn encode(&self, op: &'static str, req: &Request) -> Result<Vec<u8>, IpvsError> {
+        req.encode(self.family).map_err(|e| IpvsError::Invalid {
+            op,
+            reason: e.reason,
         })
     }
 
@@ -110,6 +109,56 @@ fn resolve_err(e: NlError) -> IpvsError {
         e => map_err("resolve generic netlink family IPVS", e),
     }
 }
+
+/// Errno → [`IpvsError`] where the request decides what the errno means (the module docs'
+/// table); everything else goes through [`map_err`].
+fn map_request_err(op: &'static str, req: &Request, e: NlError) -> IpvsError {
+    let invalid = |reason: String| IpvsError::Invalid { op, reason };
+    match (req, e) {
+        (Request::NewService(svc) | Request::SetService(svc), NlError::Kernel(libc::ENOENT)) => {
+            invalid(format!(
+                "scheduler {:?} is not available in this kernel (module ip_vs_{} missing?)",
+                svc.scheduler, svc.scheduler
+            ))
+        }
+        (Request::NewDest(key, d) | Request::SetDest(key, d), NlError::Kernel(libc::EINVAL))
+            if Family::of(&d.addr) != key.family() =>
+        {
+            invalid(format!("{MIXED_DEST} (EINVAL)"))
+        }
+        (Request::NewDaemon(d), NlError::Kernel(errno)) => match errno {
+            libc::EEXIST => IpvsError::DaemonRunning { op, state: d.state },
+            libc::ENODEV => IpvsError::NoSuchInterface {
+                op,
+                interface: d.interface.clone(),
+            },
+            libc::ENETUNREACH => IpvsError::InterfaceDown {
+                op,
+                interface: d.interface.clone(),
+            },
+            // Everything else the kernel checks with EINVAL was checked before sending.
+            libc::EINVAL => invalid(format!("{MIXED_SYNC} (EINVAL)")),
+            errno => map_err(op, NlError::Kernel(errno)),
+        },
+        (Request::DelDaemon(state), NlError::Kernel(libc::ESRCH)) => {
+            IpvsError::DaemonNotRunning { op, state: *state }
+        }
+        (Request::SetConfig(_), NlError::Kernel(libc::EINVAL)) => invalid(
+            "a timeout exceeds INT_MAX / HZ seconds, the most this kernel can count (EINVAL)"
+                .into(),
+        ),
+        (_, e) => map_err(op, e),
+    }
+}
+
+/// Why a destination of the other address family is refused (both backends say it).
+pub const MIXED_DEST: &str = "a real server of the other address family than its service is \
+     possible only with IPIP forwarding, and not while a sync daemon runs (the sync protocol \
+     cannot carry such connections)";
+
+/// Why a sync daemon cannot start (both backends say it).
+pub const MIXED_SYNC: &str = "a service has a real server of the other address family (an IPIP \
+     tunnel across families), which the sync protocol cannot carry: sync daemons cannot run";
 
 /// Errno → [`IpvsError`], the table in the module docs.
 fn map_err(op: &'static str, e: NlError) -> IpvsError {
@@ -204,6 +253,55 @@ impl Ipvs for Netlink {
 
     fn del_dest(&mut self, key: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), IpvsError> {
         self.raw("delete destination", Request::DelDest(key, addr, port))
+            .map(drop)
+    }
+
+    fn sync_daemons(&mut self) -> Result<Vec<SyncDaemon>, IpvsError> {
+        let op = "list sync daemons";
+        self.raw(op, Request::DumpDaemons)?
+            .iter()
+            .map(|b| Self::decode(op, codec::parse_daemon(b)))
+            .collect()
+    }
+
+    fn start_sync_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError> {
+        self.raw("start sync daemon", Request::NewDaemon(daemon))
+            .map(drop)
+    }
+
+    /// DEL_DAEMON can go unanswered: stopping a daemon whose kernel thread has not run yet
+    /// (right after its start, on a busy machine) makes the kernel's handler return `EINTR`,
+    /// and generic netlink sends no ack for that, though the daemon is stopped. Silence is
+    /// therefore checked against the list instead of waited out.
+    fn stop_sync_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
+        let op = "stop sync daemon";
+        let req = Request::DelDaemon(state);
+        let msg = self.encode(op, &req)?;
+        match self.sock.request_or_silence(msg) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) if self.sync_daemons()?.iter().any(|d| d.state == state) => {
+                Err(IpvsError::Kernel {
+                    op,
+                    errno: std::io::Error::from_raw_os_error(libc::EINTR),
+                })
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(map_request_err(op, &req, e)),
+        }
+    }
+
+    fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
+        let op = "get timeouts";
+        let replies = self.raw(op, Request::GetConfig)?;
+        let first = replies.first().ok_or(IpvsError::Decode {
+            op,
+            reason: "no reply message".into(),
+        })?;
+        Self::decode(op, codec::parse_config(first))
+    }
+
+    fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), IpvsError> {
+        self.raw("set timeouts", Request::SetConfig(timeouts))
             .map(drop)
     }
 }

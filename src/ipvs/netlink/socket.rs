@@ -8,6 +8,12 @@
 //! `NLMSG_DONE`; a kernel error ends it with the errno. `EINTR` is retried; every wait is bounded
 //! by the receive timeout and by an overall deadline, so no call blocks forever. The socket lives
 //! in the network namespace of the thread that opened it.
+//!
+//! The kernel handles a request to one of its netlink sockets inside our `sendto` (the handler
+//! runs in `netlink_unicast_kernel`), so whatever it answers is queued before `sendto` returns.
+//! [`Socket::request_or_silence`] relies on that for the one case where it answers nothing at
+//! all: a handler that returns `EINTR` gets no ack, not even with `NLM_F_ACK`
+//! (`netlink_rcv_skb`), and IPVS's DEL_DAEMON does when the daemon's thread had not run yet.
 
 use std::io;
 use std::mem;
@@ -135,15 +141,29 @@ impl Socket {
     /// Sends a request built with `NLM_F_REQUEST | NLM_F_ACK` and returns the bodies of the data
     /// messages that came before the ack (none for a plain set command, one for a get).
     pub fn request(&mut self, msg: Vec<u8>) -> Result<Vec<Vec<u8>>, NlError> {
-        self.exchange(msg, false)
+        self.exchange(msg, false, false)
+            .map(Option::unwrap_or_default)
     }
 
     /// Sends an `NLM_F_DUMP` request and returns the bodies of every part of the dump.
     pub fn dump(&mut self, msg: Vec<u8>) -> Result<Vec<Vec<u8>>, NlError> {
-        self.exchange(msg, true)
+        self.exchange(msg, true, false)
+            .map(Option::unwrap_or_default)
     }
 
-    fn exchange(&mut self, mut msg: Vec<u8>, dump: bool) -> Result<Vec<Vec<u8>>, NlError> {
+    /// [`Socket::request`] to a kernel socket that may take the request without answering
+    /// (see the module docs): `Ok(None)` when nothing of ours is queued once `sendto` returned,
+    /// without waiting for the timeout.
+    pub fn request_or_silence(&mut self, msg: Vec<u8>) -> Result<Option<Vec<Vec<u8>>>, NlError> {
+        self.exchange(msg, false, true)
+    }
+
+    fn exchange(
+        &mut self,
+        mut msg: Vec<u8>,
+        dump: bool,
+        silence_ok: bool,
+    ) -> Result<Option<Vec<Vec<u8>>>, NlError> {
         if msg.len() < NLMSG_HDRLEN {
             return Err(NlError::Decode(DecodeError::new(
                 "request shorter than a netlink header",
@@ -156,14 +176,24 @@ impl Socket {
 
         let deadline = Instant::now() + self.timeout;
         let mut out = Vec::new();
+        // Until something of ours arrives, silence is an answer (when the caller allows it).
+        let mut answered = !silence_ok;
         loop {
-            let n = self.recv(deadline)?;
+            let n = if answered {
+                self.recv(deadline)?
+            } else {
+                match self.recv_queued()? {
+                    Some(n) => n,
+                    None => return Ok(None),
+                }
+            };
             let mut finished = false;
             for part in split(&self.buf[..n]) {
                 let (h, body) = part.map_err(NlError::Decode)?;
                 if h.seq != seq || h.pid != self.port {
                     continue; // a late reply to an earlier request
                 }
+                answered = true;
                 match classify(&h, body).map_err(NlError::Decode)? {
                     Kind::Data(b) => out.push(b.to_vec()),
                     Kind::Ack if !dump => finished = true,
@@ -175,9 +205,49 @@ impl Socket {
                 }
             }
             if finished {
-                return Ok(out);
+                return Ok(Some(out));
             }
         }
+    }
+
+    /// Receives one already queued datagram into `self.buf` without waiting; `None` if none is.
+    fn recv_queued(&mut self) -> Result<Option<usize>, NlError> {
+        loop {
+            // SAFETY: `self.buf` is valid for writes of `self.buf.len()` bytes.
+            let rc = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+                )
+            };
+            if rc >= 0 {
+                return self.fits(rc as usize).map(Some);
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return Ok(None),
+                _ => {
+                    return Err(NlError::Io {
+                        what: "recv(AF_NETLINK)",
+                        source: e,
+                    })
+                }
+            }
+        }
+    }
+
+    /// `n` (a `MSG_TRUNC` length) if the datagram fit the buffer.
+    fn fits(&self, n: usize) -> Result<usize, NlError> {
+        if n > self.buf.len() {
+            return Err(NlError::Decode(DecodeError::new(format!(
+                "a {n}-byte datagram did not fit the {}-byte buffer",
+                self.buf.len()
+            ))));
+        }
+        Ok(n)
     }
 
     fn send(&mut self, msg: &[u8]) -> Result<(), NlError> {
@@ -235,14 +305,7 @@ impl Socket {
                 )
             };
             if rc >= 0 {
-                let n = rc as usize;
-                if n > self.buf.len() {
-                    return Err(NlError::Decode(DecodeError::new(format!(
-                        "a {n}-byte datagram did not fit the {}-byte buffer",
-                        self.buf.len()
-                    ))));
-                }
-                return Ok(n);
+                return self.fits(rc as usize);
             }
             let e = io::Error::last_os_error();
             match e.kind() {
@@ -336,6 +399,34 @@ mod tests {
         msg[4..6].copy_from_slice(&18u16.to_ne_bytes());
         msg[6..8].copy_from_slice(&(0x1 | 0x300u16).to_ne_bytes());
         assert!(!s.dump(msg).unwrap().is_empty());
+    }
+
+    /// A request the kernel takes without answering is silence at once, not a timeout; one it
+    /// answers is not silence; the socket stays in step either way.
+    #[test]
+    fn silence_is_reported_without_waiting() {
+        let mut s = Socket::open(libc::NETLINK_ROUTE, Duration::from_secs(5)).unwrap();
+        let noop = |flags: u16| {
+            let mut m = vec![0u8; NLMSG_HDRLEN];
+            m[0..4].copy_from_slice(&(NLMSG_HDRLEN as u32).to_ne_bytes());
+            m[4..6].copy_from_slice(&super::super::message::NLMSG_NOOP.to_ne_bytes());
+            m[6..8].copy_from_slice(&flags.to_ne_bytes());
+            m
+        };
+        let started = Instant::now();
+        assert!(s.request_or_silence(noop(0x1)).unwrap().is_none());
+        assert!(started.elapsed() < Duration::from_secs(1), "no waiting");
+        // With NLM_F_ACK the kernel acks a NOOP (a control message) with 0.
+        assert_eq!(s.request_or_silence(noop(0x5)).unwrap(), Some(vec![]));
+        assert!(s.request_or_silence(noop(0x1)).unwrap().is_none());
+        let mut getlink = vec![0u8; NLMSG_HDRLEN + 16];
+        let len = getlink.len() as u32;
+        getlink[0..4].copy_from_slice(&len.to_ne_bytes());
+        getlink[4..6].copy_from_slice(&18u16.to_ne_bytes());
+        getlink[6..8].copy_from_slice(&0x5u16.to_ne_bytes());
+        getlink[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8].copy_from_slice(&1i32.to_ne_bytes());
+        let lo = s.request_or_silence(getlink).unwrap().unwrap();
+        assert_eq!(lo.len(), 1, "one RTM_NEWLINK for ifindex 1 (lo)");
     }
 
     #[test]

@@ -119,9 +119,9 @@ impl Check {
     }
 
     /// Seconds as the original wrote them: a whole number (its schema), or a fraction (kept to
-    /// the millisecond). Zero is allowed here and handled by the caller, as the original
-    /// allowed it.
-    pub fn seconds(&mut self, m: &Node, key: &str) -> Option<(Duration, Pos)> {
+    /// the millisecond), at most `max` (the spec's bound for the key it becomes). Zero is
+    /// allowed here and handled by the caller, as the original allowed it.
+    pub fn seconds(&mut self, m: &Node, key: &str, max: Duration) -> Option<(Duration, Pos)> {
         let n = m.get(key)?;
         let pos = (n.line, Some(n.column));
         let ms = match n.value {
@@ -133,13 +133,18 @@ impl Check {
             }
             _ => None,
         };
-        match ms {
-            Some(ms) => Some((Duration::from_millis(ms), pos)),
-            None => {
+        match ms.map(Duration::from_millis) {
+            Some(d) if d <= max => Some((d, pos)),
+            _ => {
                 self.at_node(
                     n,
                     key,
-                    format!("a number of seconds (0 or more), not {}", n.describe()),
+                    format!(
+                        "a number of seconds from 0 to {} ({}), not {}",
+                        max.as_secs(),
+                        crate::spec::duration::human(max),
+                        n.describe()
+                    ),
                 );
                 None
             }

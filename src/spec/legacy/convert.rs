@@ -10,7 +10,9 @@ use std::time::Duration;
 use super::check::{Check, Pos};
 use super::yaml::{Node, Value};
 use super::{Dropped, Form, RawCluster, DOWNPAGE_ADDRESS};
-use crate::spec::model::{BackendMode, SCHEDULERS};
+use crate::spec::model::{limits, BackendMode, MAX_NODES, SCHEDULERS};
+use crate::spec::text::{first_unprintable, quoted};
+use crate::spec::validate::url_path_problem;
 
 /// The original's defaults for keys a cluster leaves out (`cluster.rb`).
 const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -53,6 +55,12 @@ const NODE_KEYS: &[&str] = &[
     "interpol",
 ];
 const NAGIOS_KEYS: &[&str] = &["server", "check", "host"];
+/// send_nsca's limits (NSCA's `MAX_HOSTNAME_LENGTH` and `MAX_DESCRIPTION_LENGTH`): longer
+/// names are cut short in the packet and then match no Nagios object.
+const NSCA_MAX_HOST_BYTES: usize = 64;
+const NSCA_MAX_CHECK_BYTES: usize = 128;
+/// A DNS name's longest spelling.
+const MAX_SERVER_BYTES: usize = 253;
 
 /// Keys a cluster may also take from `_big_brother:`.
 #[derive(Clone, Debug, Default)]
@@ -85,7 +93,7 @@ impl Settings {
                     c.at_node(
                         n,
                         "backend_mode",
-                        format!("active_active or active_passive, not {s:?}"),
+                        format!("active_active or active_passive, not {}", quoted(&s, 80)),
                     );
                     None
                 }
@@ -97,7 +105,11 @@ impl Settings {
                 c.at_node(
                     n,
                     "scheduler",
-                    format!("a kernel scheduler ({}), not {s:?}", SCHEDULERS.join(" ")),
+                    format!(
+                        "a kernel scheduler ({}), not {}",
+                        SCHEDULERS.join(" "),
+                        quoted(&s, 80)
+                    ),
                 );
                 None
             }
@@ -107,9 +119,9 @@ impl Settings {
             Value::Map(entries) => {
                 c.unknown_keys(entries, NAGIOS_KEYS, "nagios takes server, check and host");
                 Some(Nagios {
-                    server: c.string(n, "server").map(|(s, _)| s),
-                    check: c.string(n, "check").map(|(s, _)| s),
-                    host: c.string(n, "host").map(|(s, _)| s),
+                    server: nagios_text(c, n, "server"),
+                    check: nagios_text(c, n, "check"),
+                    host: nagios_text(c, n, "host"),
                 })
             }
             _ => {
@@ -122,8 +134,8 @@ impl Settings {
             }
         });
         Settings {
-            check_interval: c.seconds(m, "check_interval"),
-            ramp_up_time: c.seconds(m, "ramp_up_time"),
+            check_interval: c.seconds(m, "check_interval", limits::CHECK_INTERVAL.1),
+            ramp_up_time: c.seconds(m, "ramp_up_time", limits::RAMP_UP_TIME.1),
             max_down_ticks: c.int(m, "max_down_ticks"),
             backend_mode,
             scheduler,
@@ -154,6 +166,58 @@ impl Settings {
             nagios,
             offset: self.offset.or(defaults.offset),
         }
+    }
+}
+
+/// One string of a `nagios` block, refused unless the NSCA line the `on_change` hook writes can
+/// carry it: the hook prints `host,check,code,message` and a newline into send_nsca, so a line
+/// break in `host` or `check` would forge a second result (for any host) and a comma would
+/// shift the fields; `server` is send_nsca's `-H` argument, a host name or address. Printable
+/// text only, so the report and the spec's header show it as it is.
+fn nagios_text(c: &mut Check, n: &Node, key: &str) -> Option<String> {
+    let (s, at) = c.string(n, key)?;
+    let key = format!("nagios.{key}");
+    let problem = match key.as_str() {
+        "nagios.server" => {
+            let ok = !s.is_empty()
+                && s.len() <= MAX_SERVER_BYTES
+                && !s.starts_with('-')
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'));
+            (!ok).then(|| {
+                format!(
+                    "a host name or address for send_nsca -H (letters, digits, '.', '-', '_', ':'; at most {MAX_SERVER_BYTES} bytes), not {}",
+                    quoted(&s, 80)
+                )
+            })
+        }
+        _ => {
+            let max = if key == "nagios.host" {
+                NSCA_MAX_HOST_BYTES
+            } else {
+                NSCA_MAX_CHECK_BYTES
+            };
+            if s.is_empty() || s.len() > max {
+                Some(format!(
+                    "a Nagios name of 1 to {max} bytes (send_nsca's limit), not {}",
+                    quoted(&s, 80)
+                ))
+            } else if first_unprintable(&s).is_some() || s.contains(',') {
+                Some(format!(
+                    "a Nagios name without control characters, line breaks or commas (the hook sends the line `host,check,code,message` to send_nsca: a line break would forge a second result, a comma shift the fields), not {}",
+                    quoted(&s, 80)
+                ))
+            } else {
+                None
+            }
+        }
+    };
+    match problem {
+        Some(p) => {
+            c.at_node(at, &key, p);
+            None
+        }
+        None => Some(s),
     }
 }
 
@@ -270,9 +334,10 @@ pub fn plan(c: &mut Check, r: &RawCluster<'_>, defaults: &Settings, form: Form) 
 
     let check_interval = match s.check_interval {
         None => DEFAULT_CHECK_INTERVAL,
-        Some((d, _)) if d.is_zero() => {
+        Some((d, _)) if d < TICK => {
             notes.push(format!(
-                "check_interval 0 becomes {}: the original then checked on every tick of its 100 ms ticker",
+                "check_interval {} becomes {}: the original then checked on every tick of its 100 ms ticker",
+                d.as_secs_f64(),
                 crate::spec::duration::render(TICK)
             ));
             TICK
@@ -381,7 +446,17 @@ pub fn plan(c: &mut Check, r: &RawCluster<'_>, defaults: &Settings, form: Form) 
         None => c.at_node(m, "nodes", "a nodes: list (required; it may be empty)"),
         Some(n) => match &n.value {
             Value::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
+                if items.len() > MAX_NODES {
+                    c.at_node(
+                        n,
+                        "nodes",
+                        format!(
+                            "at most {MAX_NODES} nodes per cluster (the spec's limit), not {}",
+                            items.len()
+                        ),
+                    );
+                }
+                for (i, item) in items.iter().enumerate().take(MAX_NODES) {
                     if let Some(node) = plan_node(c, i, item, &mut dropped, &mut notes) {
                         if let Some(first) = seen.get(&node.address) {
                             c.at_node(
@@ -457,37 +532,38 @@ fn plan_node(
             c.at_node(item, &sub("address"), "an address (required)");
             None
         }
-        Some(n) => {
-            match &n.value {
-                Value::Str(s) => match s.parse::<Ipv4Addr>() {
-                    Ok(a) if a.is_unspecified() || a.is_multicast() || a.is_broadcast() => {
-                        c.at_node(
-                            n,
-                            &sub("address"),
-                            format!("a unicast IPv4 address, not {s:?}"),
-                        );
-                        None
-                    }
-                    Ok(a) => Some(a),
-                    Err(_) => {
-                        c.at_node(
-                        n,
-                        &sub("address"),
-                        format!("an IPv4 address like 192.0.2.10 (the original's schema), not {s:?}"),
-                    );
-                        None
-                    }
-                },
-                _ => {
+        Some(n) => match &n.value {
+            Value::Str(s) => match s.parse::<Ipv4Addr>() {
+                Ok(a) if a.is_unspecified() || a.is_multicast() || a.is_broadcast() => {
                     c.at_node(
                         n,
                         &sub("address"),
-                        format!("an IPv4 address, not {}", n.describe()),
+                        format!("a unicast IPv4 address, not {}", quoted(s, 80)),
                     );
                     None
                 }
+                Ok(a) => Some(a),
+                Err(_) => {
+                    c.at_node(
+                        n,
+                        &sub("address"),
+                        format!(
+                            "an IPv4 address like 192.0.2.10 (the original's schema), not {}",
+                            quoted(s, 80)
+                        ),
+                    );
+                    None
+                }
+            },
+            _ => {
+                c.at_node(
+                    n,
+                    &sub("address"),
+                    format!("an IPv4 address, not {}", n.describe()),
+                );
+                None
             }
-        }
+        },
     };
     let port = match item.get("port") {
         None
@@ -508,21 +584,8 @@ fn plan_node(
     };
     let path = match c.string(item, "path") {
         Some((p, n)) => {
-            if !p.starts_with('/') {
-                c.at_node(
-                    n,
-                    &sub("path"),
-                    format!("a path starting with '/', not {p:?}"),
-                );
-            } else if p
-                .chars()
-                .any(|ch| ch.is_whitespace() || ch.is_control() || ch == '#')
-            {
-                c.at_node(
-                    n,
-                    &sub("path"),
-                    format!("a URL path without spaces, control characters or '#', not {p:?}"),
-                );
+            if let Some(problem) = url_path_problem(&p) {
+                c.at_node(n, &sub("path"), problem);
             }
             Some(p)
         }

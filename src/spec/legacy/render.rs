@@ -10,13 +10,15 @@ use std::path::Path;
 use super::{Form, Plan, DOWNPAGE_ADDRESS};
 use crate::spec::duration;
 use crate::spec::model::defaults;
+use crate::spec::text;
 
 /// The shell script the imported `on_change` runs for a `nagios` block: $1 host, $2 check,
 /// $3 server; the state comes from the hook's environment.
 pub const NSCA_SCRIPT: &str =
     "printf '%s,%s,%s,%s\\n' \"$1\" \"$2\" \"$BB_NAGIOS_CODE\" \"$BB_MESSAGE\" | send_nsca -H \"$3\" -d ,";
 
-/// A TOML basic string.
+/// A TOML basic string. Anything not [`text::is_printable`] is written as an escape, so the
+/// file shows every value as it is (no control or bidirectional character acts on a terminal).
 pub fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -24,8 +26,11 @@ pub fn string(s: &str) -> String {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
+            c if !text::is_printable(c) && u32::from(c) <= 0xFFFF => {
                 let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c if !text::is_printable(c) => {
+                let _ = write!(out, "\\U{:08X}", u32::from(c));
             }
             c => out.push(c),
         }
@@ -34,11 +39,10 @@ pub fn string(s: &str) -> String {
     out
 }
 
-/// Text for a comment line: no line breaks or control characters can escape the comment.
+/// Text for a comment line: no line break can end the comment, and no control or format
+/// character reaches the reader's terminal (both are shown escaped).
 fn comment(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    text::for_terminal(s).into_owned()
 }
 
 pub fn render(source: &Path, form: Form, plan: &Plan) -> String {
@@ -164,10 +168,16 @@ mod tests {
         assert_eq!(string("x\ny"), r#""x\u000Ay""#);
         let v: toml::Value = toml::from_str(&format!("k = {}", string("q\"\\\n\u{7f}é"))).unwrap();
         assert_eq!(v["k"].as_str(), Some("q\"\\\n\u{7f}é"));
+        let hostile = "\u{202e}\u{feff}\u{e0041}\u{1b}";
+        let quoted = string(hostile);
+        assert!(quoted.is_ascii(), "{quoted}");
+        let v: toml::Value = toml::from_str(&format!("k = {quoted}")).unwrap();
+        assert_eq!(v["k"].as_str(), Some(hostile));
     }
 
     #[test]
     fn comments_cannot_break_out() {
-        assert_eq!(comment("a\nb = 1"), "a b = 1");
+        assert_eq!(comment("a\nb = 1"), "a\\u{a}b = 1");
+        assert_eq!(comment("x\u{202e}\u{1b}[2J"), "x\\u{202e}\\u{1b}[2J");
     }
 }

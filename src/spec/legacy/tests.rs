@@ -493,3 +493,268 @@ fn load_cluster_reads_toml_or_legacy() {
     let e = load_cluster(&dir.path().join("missing.yml"), "api").unwrap_err();
     assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrInstalled);
 }
+
+/// Issue 12, item 6: a `nagios` string that would break the NSCA line the hook writes (a line
+/// break forges a second result, a comma shifts the fields) or reach a terminal raw is refused,
+/// located, and shown escaped.
+#[test]
+fn nagios_strings_that_would_forge_or_garble_are_refused() {
+    let base = MINIMAL.replace(
+        "    fwmark: 7\n",
+        "    fwmark: 7\n    nagios:\n      server: nsca.example.net\n      check: web_status\n      host: prod-lb\n",
+    );
+    assert!(ok(&base).clusters[0].spec.on_change.is_some());
+    for (from, to, key) in [
+        (
+            "check: web_status",
+            "check: \"web_status\\nprod-db,db_status,0,OK\"",
+            "nagios.check",
+        ),
+        ("check: web_status", "check: \"a,b\"", "nagios.check"),
+        (
+            "host: prod-lb",
+            "host: \"prod\\e]0;pwned\\a-lb\"",
+            "nagios.host",
+        ),
+        ("host: prod-lb", "host: \"prod\\u202Elb\"", "nagios.host"),
+        ("host: prod-lb", "host: \"\"", "nagios.host"),
+        (
+            "host: prod-lb",
+            &format!("host: {}", "h".repeat(65)),
+            "nagios.host",
+        ),
+        (
+            "check: web_status",
+            &format!("check: {}", "c".repeat(129)),
+            "nagios.check",
+        ),
+        (
+            "server: nsca.example.net",
+            "server: \"-c/etc/evil\"",
+            "nagios.server",
+        ),
+        (
+            "server: nsca.example.net",
+            "server: \"nsca example\"",
+            "nagios.server",
+        ),
+        (
+            "server: nsca.example.net",
+            "server: \"nsca\\r\"",
+            "nagios.server",
+        ),
+    ] {
+        let text = base.replace(from, to);
+        let p = one_problem(&text, &format!("cluster web: {key}"), "not ");
+        assert_eq!(p.line.map(|l| l >= 5), Some(true), "{to}: {p:?}");
+        let shown = SpecError::Invalid {
+            file: "f".into(),
+            problems: vec![p],
+        }
+        .to_string();
+        assert!(
+            !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{to}: {shown:?}"
+        );
+    }
+    // The same checks hold for the defaults' nagios block.
+    let defaults = format!(
+        "_big_brother:\n  nagios:\n    server: nsca\n    check: \"x\\ny\"\n    host: h\n{MINIMAL}"
+    );
+    one_problem(&defaults, "_big_brother: nagios.check", "line break");
+    // And at the limits the values are fine.
+    let edge = base
+        .replace("host: prod-lb", &format!("host: {}", "h".repeat(64)))
+        .replace(
+            "check: web_status",
+            &format!("check: \"{} é\"", "c".repeat(125)),
+        );
+    let c = ok(&edge);
+    let argv = &c.clusters[0].spec.on_change.as_ref().unwrap().argv;
+    assert_eq!(argv[4], "h".repeat(64));
+}
+
+/// Issue 12, item 5: legacy durations get the spec's bounds, located in the YAML; fractions
+/// below the original's 100 ms tick become the tick, as the original ran them.
+#[test]
+fn legacy_durations_are_bounded() {
+    for (line, key) in [
+        ("    check_interval: 301\n", "cluster web: check_interval"),
+        (
+            "    check_interval: 18446744073709551615\n",
+            "cluster web: check_interval",
+        ),
+        ("    check_interval: 1e300\n", "cluster web: check_interval"),
+        ("    ramp_up_time: 3601\n", "cluster web: ramp_up_time"),
+    ] {
+        let text = MINIMAL.replace("    fwmark: 7\n", &format!("    fwmark: 7\n{line}"));
+        let p = one_problem(&text, key, "a number of seconds from 0 to");
+        assert_eq!(p.line, Some(4), "{line}");
+    }
+    let p = one_problem(
+        &format!("_big_brother:\n  check_interval: 20000\n{MINIMAL}"),
+        "_big_brother: check_interval",
+        "from 0 to 300 (5m), not 20000",
+    );
+    assert_eq!(p.line, Some(2));
+    let i = ok(&MINIMAL.replace(
+        "    fwmark: 7\n",
+        "    fwmark: 7\n    check_interval: 0.05\n    ramp_up_time: 3600\n",
+    ));
+    let c = &i.clusters[0];
+    assert_eq!(c.spec.check_interval, Duration::from_millis(100));
+    assert_eq!(c.spec.ramp_up_time, Duration::from_secs(3600));
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("check_interval 0.05 becomes 100ms")),
+        "{:?}",
+        c.notes
+    );
+    assert!(
+        ok(&MINIMAL.replace(
+            "    fwmark: 7\n",
+            "    fwmark: 7\n    check_interval: 300\n"
+        ))
+        .clusters[0]
+            .spec
+            .check_interval
+            == Duration::from_secs(300)
+    );
+}
+
+/// Issue 12, item 7: a legacy file's lists are capped like the spec's.
+#[test]
+fn legacy_counts_are_capped() {
+    let mut t = String::from(
+        "clusters:\n  - cluster_name: web\n    fwmark: 7\n    scheduler: wlc\n    nodes:\n",
+    );
+    for i in 0..=crate::spec::MAX_NODES {
+        t.push_str(&format!(
+            "      - {{address: 10.0.{}.{}, port: 80}}\n",
+            i / 256,
+            i % 256 + 1
+        ));
+    }
+    let p = one_problem(&t, "cluster web: nodes", "at most 1024 nodes per cluster");
+    assert_eq!(p.line, Some(6));
+    let mut many = String::from("clusters:\n");
+    for i in 0..=MAX_CLUSTERS {
+        many.push_str(&format!(
+            "  - {{cluster_name: c{i}, fwmark: {}, scheduler: wlc, nodes: []}}\n",
+            i + 1
+        ));
+    }
+    one_problem(
+        &many,
+        "clusters",
+        "at most 1024 clusters in one file, not 1025",
+    );
+    let mut old = String::new();
+    for i in 0..=MAX_CLUSTERS {
+        old.push_str(&format!(
+            "c{i}: {{fwmark: {}, scheduler: wlc, nodes: []}}\n",
+            i + 1
+        ));
+    }
+    one_problem(
+        &old,
+        "clusters",
+        "at most 1024 clusters in one file, not 1025",
+    );
+}
+
+/// Issue 12, item 8: the agent's path to a legacy file refuses the billion laughs too, naming
+/// the file, with OCF's "not configured".
+#[test]
+fn load_cluster_refuses_alias_bombs() {
+    let mut laughs = String::from(
+        "_big_brother:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for i in 1..=9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        laughs.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
+    }
+    laughs.push_str(MINIMAL);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big_brother.conf");
+    std::fs::write(&f, &laughs).unwrap();
+    let t = std::time::Instant::now();
+    let e = load_cluster(&f, "web").unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrConfigured);
+    let msg = e.to_string();
+    assert!(msg.starts_with(&format!("{}:", f.display())), "{msg}");
+    assert!(
+        msg.contains("at most 200000 values once aliases are expanded"),
+        "{msg}"
+    );
+}
+
+mod mutated {
+    //! The sweep's property, kept: mutated configs and specs (random edits with hostile
+    //! characters) never panic, and whatever is accepted is written and rendered cleanly.
+    use super::*;
+    use crate::crm::generate::{render_all, Format};
+    use crate::spec::text::{is_printable, is_xml_char};
+    use proptest::prelude::*;
+
+    const SPEC: &str = include_str!("../../../crm/examples/webapp.toml");
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("\n".to_string()),
+            Just(": ".to_string()),
+            Just("- ".to_string()),
+            Just("*a".to_string()),
+            Just("&a ".to_string()),
+            Just("\"".to_string()),
+            Just("[[vip]]\n".to_string()),
+            Just("= \"".to_string()),
+            Just("99999999999999999999".to_string()),
+            Just("2000m".to_string()),
+            Just("\u{feff}\u{202e}\u{fffe}\u{1b}\u{7}\0".to_string()),
+            Just("\\u001b\\n\\e".to_string()),
+            proptest::collection::vec(any::<char>(), 0..6).prop_map(|v| v.into_iter().collect()),
+        ]
+    }
+
+    /// Up to eight edits: at a char position, drop up to 4 characters and insert a piece.
+    fn mutate(base: &str) -> impl Strategy<Value = String> {
+        let base = base.to_string();
+        proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4, piece()), 0..8)
+            .prop_map(move |edits| {
+                let mut chars: Vec<char> = base.chars().collect();
+                for (at, drop, insert) in edits {
+                    let i = at.index(chars.len() + 1);
+                    let end = (i + drop).min(chars.len());
+                    chars.splice(i..end, insert.chars());
+                }
+                chars.into_iter().collect()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn mutated_legacy_configs_never_panic_and_write_clean_specs(text in mutate(EXAMPLE)) {
+            if let Ok(i) = import(Path::new("/etc/big_brother.conf"), &text, None, Some(Path::new("/srv"))) {
+                for c in &i.clusters {
+                    prop_assert!(
+                        c.toml.chars().all(|ch| ch == '\n' || is_printable(ch)),
+                        "unprintable text in\n{}", c.toml
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn mutated_specs_never_panic_and_render_xml(text in mutate(SPEC)) {
+            if let Ok(s) = parse(Path::new("w.toml"), &text) {
+                let out = render_all(std::slice::from_ref(&s), None, Format::Cib);
+                prop_assert!(out.chars().all(is_xml_char), "not XML text:\n{}", out);
+            }
+        }
+    }
+}

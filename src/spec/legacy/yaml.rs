@@ -3,10 +3,29 @@
 //! Psych does (`yes`/`on` are booleans, `0x1f` and `1_000` are integers, an empty value is null).
 //! Aliases are expanded and `<<` merge keys applied, as Psych does. Unlike Psych, a key given
 //! twice in one mapping is an error: Psych silently kept the last one, which hides typos.
+//!
+//! Alias expansion is bounded ("billion laughs": nine levels of ten aliases fit in 1 KiB and
+//! expand to a billion values), and so is nesting ([`MAX_DEPTH`]): the tree may hold at most [`MAX_VALUES`] values and keys and
+//! [`MAX_TEXT_BYTES`] of scalar text once every alias is expanded, and an alias may nest at
+//! most [`MAX_ALIAS_DEPTH`] deep. The cost of an alias is known before it is copied, so a
+//! hostile file is refused before it costs memory.
 
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+
+/// Most values and keys the expanded tree may hold. A big_brother config with a hundred
+/// clusters of fifty nodes has about 25,000.
+pub const MAX_VALUES: usize = 200_000;
+/// Most bytes of scalar text the expanded tree may hold (8 × the file size cap).
+pub const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
+/// Deepest nesting of lists and maps. A big_brother config needs 6 (clusters, a cluster, its
+/// nodes, a node); `- - - - x` nests one level per two bytes, and a tree nested a hundred
+/// thousand deep overflows the stack when it is dropped.
+pub const MAX_DEPTH: usize = 64;
+/// Deepest nesting of aliases: an alias to an anchored node that itself holds an alias is depth
+/// 2. `<<: *defaults` is depth 1.
+pub const MAX_ALIAS_DEPTH: usize = 8;
 
 /// A value with the 1-based line and column where it starts.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,7 +71,7 @@ impl Node {
             Value::Bool(b) => b.to_string(),
             Value::Int(n) => n.to_string(),
             Value::Float(f) => format!("the number {f}"),
-            Value::Str(s) => format!("the string {s:?}"),
+            Value::Str(s) => format!("the string {}", crate::spec::text::quoted(s, 80)),
             Value::Seq(_) => "a list".into(),
             Value::Map(_) => "a map".into(),
         }
@@ -94,21 +113,51 @@ enum Frame {
         items: Vec<Node>,
         at: (usize, usize),
         anchor: usize,
+        cost: Cost,
     },
     Map {
         entries: Vec<(Key, Node)>,
         key: Option<Key>,
         at: (usize, usize),
         anchor: usize,
+        cost: Cost,
     },
+}
+
+impl Frame {
+    fn cost(&mut self) -> &mut Cost {
+        match self {
+            Frame::Seq { cost, .. } | Frame::Map { cost, .. } => cost,
+        }
+    }
+}
+
+/// What a subtree costs once expanded: values and keys, scalar bytes, and how deep the aliases
+/// inside it nest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Cost {
+    values: usize,
+    bytes: usize,
+    alias_depth: usize,
+}
+
+impl Cost {
+    fn add(&mut self, other: Cost) {
+        self.values = self.values.saturating_add(other.values);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.alias_depth = self.alias_depth.max(other.alias_depth);
+    }
 }
 
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node with what it costs to copy.
+    anchors: HashMap<usize, (Node, Cost)>,
     document: Option<Node>,
     documents: usize,
+    /// The whole tree so far.
+    total: Cost,
 }
 
 fn pos(span: &Span) -> (usize, usize) {
@@ -160,13 +209,39 @@ impl Builder {
                     line: at.0,
                     column: at.1,
                 };
+                let cost = Cost {
+                    values: 1,
+                    bytes: text.len(),
+                    alias_depth: 0,
+                };
+                self.charge(cost, at)?;
+                self.add_to_parent(cost);
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), cost));
                 }
                 self.push(node, Some(text.as_ref()), at)?;
             }
             Event::Alias(id) => {
-                let Some(node) = self.anchors.get(&id).cloned() else {
+                let Some((_, anchored)) = self.anchors.get(&id) else {
+                    return Err(err_at(at, "an alias to an anchor defined before it"));
+                };
+                let cost = Cost {
+                    alias_depth: anchored.alias_depth + 1,
+                    ..*anchored
+                };
+                if cost.alias_depth > MAX_ALIAS_DEPTH {
+                    return Err(err_at(
+                        at,
+                        format!(
+                            "aliases nested at most {MAX_ALIAS_DEPTH} deep (an alias to an anchor holding an alias to …); this one is {} deep",
+                            cost.alias_depth
+                        ),
+                    ));
+                }
+                // Charged before the copy is made: a refused alias costs nothing.
+                self.charge(cost, at)?;
+                self.add_to_parent(cost);
+                let Some((node, _)) = self.anchors.get(&id).cloned() else {
                     return Err(err_at(at, "an alias to an anchor defined before it"));
                 };
                 // An alias used as a key: its scalar text is the key.
@@ -180,31 +255,66 @@ impl Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", at)?;
+                self.check_depth(at)?;
+                self.charge(
+                    Cost {
+                        values: 1,
+                        bytes: 0,
+                        alias_depth: 0,
+                    },
+                    at,
+                )?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     at,
                     anchor,
+                    cost: Cost {
+                        values: 1,
+                        bytes: 0,
+                        alias_depth: 0,
+                    },
                 });
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map", at)?;
+                self.check_depth(at)?;
+                self.charge(
+                    Cost {
+                        values: 1,
+                        bytes: 0,
+                        alias_depth: 0,
+                    },
+                    at,
+                )?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     key: None,
                     at,
                     anchor,
+                    cost: Cost {
+                        values: 1,
+                        bytes: 0,
+                        alias_depth: 0,
+                    },
                 });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, at, anchor }) = self.stack.pop() {
+                if let Some(Frame::Seq {
+                    items,
+                    at,
+                    anchor,
+                    cost,
+                }) = self.stack.pop()
+                {
                     let node = Node {
                         value: Value::Seq(items),
                         line: at.0,
                         column: at.1,
                     };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), cost));
                     }
+                    self.add_to_parent(cost);
                     self.push(node, None, at)?;
                 }
             }
@@ -213,6 +323,7 @@ impl Builder {
                     entries,
                     at,
                     anchor,
+                    cost,
                     ..
                 }) = self.stack.pop()
                 {
@@ -222,14 +333,55 @@ impl Builder {
                         column: at.1,
                     };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), cost));
                     }
+                    self.add_to_parent(cost);
                     self.push(node, None, at)?;
                 }
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
         Ok(())
+    }
+
+    fn check_depth(&self, at: (usize, usize)) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(err_at(
+                at,
+                format!(
+                    "lists and maps nested at most {MAX_DEPTH} deep (a big_brother config needs 6)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `cost` into the whole tree, or refuses it when the tree would outgrow its bounds.
+    fn charge(&mut self, cost: Cost, at: (usize, usize)) -> Result<(), YamlError> {
+        let mut total = self.total;
+        total.add(cost);
+        if total.values > MAX_VALUES {
+            return Err(err_at(
+                at,
+                format!("at most {MAX_VALUES} values once aliases are expanded (a big_brother config needs far fewer)"),
+            ));
+        }
+        if total.bytes > MAX_TEXT_BYTES {
+            return Err(err_at(
+                at,
+                format!("at most {} MiB of text once aliases are expanded (this file's aliases expand past that)", MAX_TEXT_BYTES / (1024 * 1024)),
+            ));
+        }
+        self.total = total;
+        Ok(())
+    }
+
+    /// Counts `cost` into the open collection (a scalar or alias placed in it, or a child
+    /// collection just closed; the whole tree was charged as the parts arrived).
+    fn add_to_parent(&mut self, cost: Cost) {
+        if let Some(f) = self.stack.last_mut() {
+            f.cost().add(cost);
+        }
     }
 
     /// Places a finished node: as a key or value of the open mapping, an item of the open
@@ -254,7 +406,8 @@ impl Builder {
                         return Err(err_at(
                             at,
                             format!(
-                                "each key once in a map, but {name:?} is also on line {}",
+                                "each key once in a map, but {} is also on line {}",
+                                crate::spec::text::quoted(name, 80),
                                 first.line
                             ),
                         ));
@@ -501,6 +654,92 @@ mod tests {
         assert!(e.line.is_some() && e.column.is_some(), "{e:?}");
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
         assert!(parse("a: !ruby/object:Foo 1\n").is_err());
+    }
+
+    /// Issue 12, item 8: the "billion laughs" shape is refused before it is expanded.
+    #[test]
+    fn alias_expansion_is_bounded() {
+        let mut laughs =
+            String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..=9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        assert!(laughs.len() < 1024, "{}", laughs.len());
+        let t = std::time::Instant::now();
+        let e = parse(&laughs).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        assert!(e.message.contains("at most 200000 values"), "{e:?}");
+        assert!(e.line.is_some());
+
+        // Deep but cheap: ten levels of one alias each.
+        let mut deep = String::from("d0: &d0 x\n");
+        for i in 1..=MAX_ALIAS_DEPTH + 1 {
+            deep.push_str(&format!("d{i}: &d{i} [*d{}]\n", i - 1));
+        }
+        let e = parse(&deep).unwrap_err();
+        assert!(e.message.contains("nested at most 8 deep"), "{e:?}");
+        assert_eq!(e.line, Some(MAX_ALIAS_DEPTH + 2));
+        let ok: String = deep
+            .lines()
+            .take(MAX_ALIAS_DEPTH + 1)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(parse(&ok).is_ok());
+
+        // Few values, much text: one 64 KiB scalar aliased 200 times.
+        let big = format!(
+            "s: &s {}\nl: [{}]\n",
+            "x".repeat(65_536),
+            vec!["*s"; 200].join(", ")
+        );
+        let e = parse(&big).unwrap_err();
+        assert!(e.message.contains("MiB of text"), "{e:?}");
+    }
+
+    /// Deep nesting is refused by the parser's own recursion limit, at once, with a position
+    /// (no stack overflow building or dropping the tree).
+    #[test]
+    fn deep_nesting_is_refused() {
+        let flow = format!("clusters: {}{}", "[".repeat(200_000), "]".repeat(200_000));
+        let e = parse(&flow).unwrap_err();
+        assert!(e.line.is_some(), "{e:?}");
+        let dashes = format!("{}x", "- ".repeat(150_000));
+        let e = parse(&dashes).unwrap_err();
+        assert!(e.message.contains("nested at most 64 deep"), "{e:?}");
+        assert_eq!((e.line, e.column), (Some(1), Some(129)));
+        let block: String = (0..65)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(parse(&block)
+            .unwrap_err()
+            .message
+            .contains("nested at most 64"));
+        let ok: String = (0..64)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn costs_count_each_value_once() {
+        let mut b = Builder::default();
+        let text = "a: &x [1, 2, {k: v}]\nb: *x\n";
+        for item in Parser::new_from_str(text) {
+            let (event, span) = item.unwrap();
+            b.event(event, span).unwrap();
+        }
+        // root map 1 + keys a, b 2 + seq 1 + 1, 2 2 + map 1 + k, v 2 = 9; the alias adds 6.
+        assert_eq!(b.total.values, 15);
+        assert_eq!(b.total.alias_depth, 1);
+        assert_eq!(
+            b.anchors[&1].1,
+            Cost {
+                values: 6,
+                bytes: 4,
+                alias_depth: 0
+            }
+        );
     }
 
     #[test]
