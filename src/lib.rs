@@ -5,6 +5,7 @@
 //! (`spec`). `commands` holds the thin glue between the command line and those rooms.
 
 pub mod api;
+pub mod cli;
 pub mod commands;
 pub mod crm;
 pub mod health;

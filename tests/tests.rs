@@ -22,6 +22,7 @@ mod ocf_kernel;
 mod ocf_recovery;
 mod ocf_support;
 mod ocf_tools;
+mod packaging;
 mod parity;
 mod parity_kernel;
 mod puppet;

@@ -74,7 +74,8 @@ pub fn default_timeout(action: &Action) -> Duration {
         .unwrap_or(Duration::from_secs(20))
 }
 
-const LONGDESC: &str = "\
+/// The agent's description: meta-data's `<longdesc>` and the DESCRIPTION of its man page.
+pub const LONGDESC: &str = "\
 Runs one big_brother cluster on this host: an IPVS virtual service whose real servers are \
 weighted by their litmus_paper health. start launches a detached supervisor that checks every \
 node over HTTP, sets each real server's IPVS weight from its health (ramping new and recovered \
@@ -84,7 +85,8 @@ stop removes the service. The cluster is described by a TOML spec file, \
 /etc/big_brother/CLUSTER.toml by default; `big_brother crm generate` turns the same file into \
 this primitive's Pacemaker group.";
 
-const SHORTDESC: &str = "Health-weighted IPVS service (big_brother)";
+/// meta-data's `<shortdesc>` and the NAME line of the agent's man page.
+pub const SHORTDESC: &str = "Health-weighted IPVS service (big_brother)";
 
 /// The full meta-data document.
 pub fn xml() -> String {
