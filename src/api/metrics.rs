@@ -4,7 +4,8 @@
 //!
 //! Families (labels `cluster`, and `node` = the node id as `status` shows it):
 //! - per cluster: `big_brother_cluster_running`, `…_combined_weight`, `…_heartbeat_age_seconds`,
-//!   `…_override` (`state` = up|down), `…_drift_repairs_total`, `…_reloads_total`,
+//!   `…_override` (`state` = up|down), `…_drift_repairs_total`, `…_checker_restarts_total`,
+//!   `…_checker_error`, `…_reloads_total`,
 //!   `…_reload_failed`, `…_on_change_runs_total`, `…_on_change_failures_total`;
 //! - per node: `big_brother_node_health`, `…_weight`, `…_check_latency_seconds`,
 //!   `…_checks_total`, `…_check_failures_total`, `…_drained`.
@@ -92,6 +93,16 @@ pub fn render(views: &[ClusterView], now: SystemTime) -> String {
         "counter",
         "Changes to the IPVS service made outside big_brother (someone ran ipvsadm), each undone by the tick that found it.",
     );
+    let mut checker_restarts = Family::new(
+        "big_brother_cluster_checker_restarts_total",
+        "counter",
+        "Health checker threads restarted (they had exited) or replaced (they had stopped reporting).",
+    );
+    let mut checker_error = Family::new(
+        "big_brother_cluster_checker_error",
+        "gauge",
+        "1 while some node's checker cannot be kept running (the agent's monitor then fails), else 0.",
+    );
     let mut reloads = Family::new(
         "big_brother_cluster_reloads_total",
         "counter",
@@ -157,6 +168,11 @@ pub fn render(views: &[ClusterView], now: SystemTime) -> String {
             );
         }
         drift.add(vec![("cluster", c)], s.drift as f64);
+        checker_restarts.add(vec![("cluster", c)], s.checkers.restarts as f64);
+        checker_error.add(
+            vec![("cluster", c)],
+            f64::from(u8::from(s.checkers.error.is_some())),
+        );
         reloads.add(vec![("cluster", c)], s.reload.generation as f64);
         reload_failed.add(vec![("cluster", c)], f64::from(u8::from(!s.reload.ok)));
         if let Some(h) = &s.on_change {
@@ -185,6 +201,8 @@ pub fn render(views: &[ClusterView], now: SystemTime) -> String {
         &age,
         &ovr,
         &drift,
+        &checker_restarts,
+        &checker_error,
         &reloads,
         &reload_failed,
         &hook_runs,
@@ -236,6 +254,8 @@ mod tests {
             node("[2001:db8::1]:80", None, 0),
         ];
         s.drift = 4;
+        s.checkers.restarts = 2;
+        s.checkers.error = Some("cannot start a checker thread".into());
         s.override_state = Some(OverrideStatus {
             state: Override::Down,
             file: "/etc/big_brother/down/webapp".into(),
@@ -265,6 +285,8 @@ mod tests {
             "big_brother_cluster_override{cluster=\"webapp\",state=\"up\"} 0",
             "big_brother_cluster_override{cluster=\"webapp\",state=\"down\"} 1",
             "big_brother_cluster_drift_repairs_total{cluster=\"webapp\"} 4",
+            "big_brother_cluster_checker_restarts_total{cluster=\"webapp\"} 2",
+            "big_brother_cluster_checker_error{cluster=\"webapp\"} 1",
             "big_brother_node_health{cluster=\"webapp\",node=\"192.0.2.1\"} 87.5",
             "big_brother_node_weight{cluster=\"webapp\",node=\"[2001:db8::1]:80\"} 0",
             "big_brother_node_check_latency_seconds{cluster=\"webapp\",node=\"192.0.2.1\"} 0.0025",

@@ -129,14 +129,7 @@ pub fn run(cluster: Option<&str>, json: bool) -> OcfCode {
             rsctmp.join("big_brother").display()
         );
     } else {
-        let mut out = String::new();
-        for (i, r) in reports.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.push_str(&render(r, now));
-        }
-        print!("{out}");
+        print!("{}", human(&reports, now));
     }
     if reports.is_empty() {
         return OcfCode::NotRunning;
@@ -160,6 +153,20 @@ pub fn ago(secs: u64) -> String {
         3600..=86_399 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
         _ => format!("{}d{:02}h", secs / 86_400, secs % 86_400 / 3600),
     }
+}
+
+/// Every report in the human form, blank-line separated, ready for a terminal: the tables quote
+/// what status files say (node errors, reasons, override files' first lines), so whatever
+/// cleaned that text at its source, nothing non-printable is printed raw (issue 12 item 6).
+pub fn human(reports: &[Report], now: SystemTime) -> String {
+    let mut out = String::new();
+    for (i, r) in reports.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&render(r, now));
+    }
+    crate::spec::text::lines_for_terminal(&out)
 }
 
 /// The human form: a header line, problems, then one row per node.
@@ -347,12 +354,8 @@ mod tests {
         assert!(clusters(dir.path()).is_empty());
     }
 
-    /// The node table shows the kernel's connection counts, and `-` for a status file written
-    /// before they were recorded.
-    #[test]
-    fn the_table_shows_connections() {
-        use crate::supervisor::status::NodeStatus;
-        let node = |id: &str, conns: Option<(u32, u32)>| NodeStatus {
+    fn node(id: &str, conns: Option<(u32, u32)>) -> crate::supervisor::status::NodeStatus {
+        crate::supervisor::status::NodeStatus {
             id: id.into(),
             address: "192.0.2.1".parse().unwrap(),
             health: Some(100.0),
@@ -368,7 +371,13 @@ mod tests {
             max_weight: Some(100),
             active_conns: conns.map(|c| c.0),
             inactive_conns: conns.map(|c| c.1),
-        };
+        }
+    }
+
+    /// The node table shows the kernel's connection counts, and `-` for a status file written
+    /// before they were recorded.
+    #[test]
+    fn the_table_shows_connections() {
         let mut status = crate::supervisor::status::tests::sample();
         status.nodes = vec![node("192.0.2.1", Some((12, 40))), node("192.0.2.2", None)];
         let r = Report {
@@ -409,6 +418,36 @@ mod tests {
                 vec!["192.0.2.2", "100", "100", "up", "1m00s", "1.5ms", "-", "-"],
             ],
             "{text}"
+        );
+    }
+
+    /// Issue 12 item 6: what a status file quotes reaches the terminal escaped, whatever wrote
+    /// it (a hand-edited or foreign file is not cleaned at its source).
+    #[test]
+    fn the_terminal_never_gets_raw_control_or_bidi_characters() {
+        let mut status = crate::supervisor::status::tests::sample();
+        let mut a = node("192.0.2.1", None);
+        a.last_error = Some("refused\x1b[2J\u{202e}evil\u{7}".into());
+        let mut b = node("192.0.2.2", None);
+        b.forced_reason = Some("line\u{2028}break".into());
+        status.nodes = vec![a, b];
+        let r = Report {
+            cluster: "webapp".into(),
+            state: "running",
+            pid: Some(42),
+            heartbeat_age_s: Some(0),
+            drained: Vec::new(),
+            status: Some(status),
+            error: None,
+        };
+        let text = human(&[r], std::time::UNIX_EPOCH);
+        assert!(text.contains("\\u{1b}[2J\\u{202e}evil\\u{7}"), "{text}");
+        assert!(text.contains("line\\u{2028}break"), "{text}");
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || ('\u{2028}'..='\u{202e}').contains(&c)),
+            "{text:?}"
         );
     }
 }

@@ -186,7 +186,7 @@ impl Status {
 
     /// Reads a status file; `Ok(None)` when there is none.
     pub fn read(path: &Path) -> io::Result<Option<Status>> {
-        match std::fs::read(path) {
+        match read_capped(path, MAX_STATUS_BYTES) {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
@@ -194,6 +194,39 @@ impl Status {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Largest status file read back (`monitor`, `status`, the API read it on every call). A status
+/// of 1,024 nodes with long errors is well under 1 MiB; anything bigger was not written by a
+/// supervisor, and reading it whole would let one file make every reader allocate without end.
+pub const MAX_STATUS_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads at most `cap` bytes of a regular file; a bigger file (or one that is not regular) is
+/// `InvalidData`, never read to its end.
+fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: a FIFO put in its place must not hang the reader at open.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    f.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {cap} bytes"),
+        ));
+    }
+    Ok(bytes)
 }
 
 pub fn unix_secs(t: SystemTime) -> u64 {
@@ -217,6 +250,27 @@ pub fn digest(bytes: &[u8]) -> String {
 pub(crate) mod tests {
     use super::*;
     use crate::supervisor::repr::KeyRepr;
+
+    /// Issue 12 (same class as item 7): a status file is read only as a regular file of bounded
+    /// size; a FIFO or a huge file is an error at once, not a hang or an allocation without end.
+    #[test]
+    fn status_files_are_read_bounded_and_regular_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("status.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let t = std::time::Instant::now();
+        let e = Status::read(&fifo).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        std::fs::remove_file(&fifo).unwrap();
+        let f = std::fs::File::create(&fifo).unwrap();
+        f.set_len(MAX_STATUS_BYTES + 1).unwrap();
+        let e = Status::read(&fifo).unwrap_err();
+        assert!(e.to_string().contains("larger than"), "{e}");
+        assert!(Status::read(&dir.path().join("absent")).unwrap().is_none());
+    }
 
     pub fn sample() -> Status {
         Status {
