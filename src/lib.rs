@@ -13,3 +13,4 @@ pub mod ipvs;
 pub mod ocf;
 pub mod spec;
 pub mod supervisor;
+pub mod text;

@@ -385,7 +385,7 @@ fn bad_arguments_and_io_errors() {
 /// No control or bidirectional character, nor a `\` escape sequence a terminal would act on.
 fn terminal_safe(out: &str) -> bool {
     !out.chars()
-        .any(|c| c != '\n' && (c.is_control() || big_brother::spec::text::is_format(c)))
+        .any(|c| c != '\n' && (c.is_control() || big_brother::text::is_format(c)))
 }
 
 /// Issue 12, item 6 and the smaller item: a file that is not a config (not UTF-8, a FIFO, a

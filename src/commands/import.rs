@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use crate::ocf::OcfCode;
 use crate::spec::legacy::{self, Converted, Form};
 use crate::spec::model::limits;
-use crate::spec::text::{self, for_terminal};
 use crate::spec::{source, SpecError};
+use crate::text::{self, for_terminal};
 
 pub struct Options {
     pub legacy: PathBuf,

@@ -166,7 +166,7 @@ pub fn human(reports: &[Report], now: SystemTime) -> String {
         }
         out.push_str(&render(r, now));
     }
-    crate::spec::text::lines_for_terminal(&out)
+    crate::text::lines_for_terminal(&out)
 }
 
 /// The human form: a header line, problems, then one row per node.

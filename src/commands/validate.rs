@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::ocf::OcfCode;
 use crate::spec;
-use crate::spec::text::for_terminal;
+use crate::text::for_terminal;
 
 pub fn run(files: &[PathBuf]) -> OcfCode {
     let mut code = OcfCode::Success;

@@ -6,7 +6,6 @@ pub mod legacy;
 pub mod model;
 pub mod raw;
 pub mod source;
-pub mod text;
 pub mod validate;
 
 use std::fmt;
@@ -15,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub use model::*;
 
 use crate::ocf::OcfCode;
+use crate::text;
 
 /// One thing wrong with a spec, located as precisely as the source allows.
 #[derive(Clone, Debug, PartialEq, Eq)]

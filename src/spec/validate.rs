@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::model::*;
 use super::raw::{RawOpSet, RawSpec, S};
-use super::text::{first_unprintable, quoted};
 use super::{duration, Problem};
 use crate::ipvs::{Family, Forward, Protocol, ServiceKey};
+use crate::text::{first_unprintable, quoted};
 
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -1152,8 +1152,10 @@ mod tests {
         ))
         .is_ok());
         assert!(
-            spec("description = \"Café 中文 😀 \\uE000 \\uFFFD \\U0010FFFF\"\nfwmark = 1").is_ok()
+            spec("description = \"Café 中文 😀 \\uE000 \\uFFFD \\U0010FFFD\"\nfwmark = 1").is_ok()
         );
+        // Noncharacters are no text (crate::text: one definition of printable for every sink).
+        assert!(spec("description = \"x \\U0010FFFF\"\nfwmark = 1").is_err());
     }
 
     /// Issue 12, item 7: VIPs are capped like nodes, and past a cap nothing more is checked.

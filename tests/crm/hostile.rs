@@ -62,7 +62,7 @@ fn find_group(e: &xml::Element) -> Option<&xml::Element> {
 
 /// True when every character is one XML 1.0 can hold.
 fn xml_chars_only(s: &str) -> bool {
-    s.chars().all(big_brother::spec::text::is_xml_char)
+    s.chars().all(big_brother::text::is_xml_char)
 }
 
 proptest! {
@@ -139,7 +139,7 @@ fn what_xml_cannot_hold_is_refused_with_a_location() {
             // The message shows the character escaped, never raw.
             assert!(
                 !err.chars()
-                    .any(|c| c != '\n' && !big_brother::spec::text::is_printable(c)),
+                    .any(|c| c != '\n' && !big_brother::text::is_printable(c)),
                 "{bad:?}: {err:?}"
             );
         }

@@ -696,7 +696,7 @@ mod mutated {
     //! characters) never panic, and whatever is accepted is written and rendered cleanly.
     use super::*;
     use crate::crm::generate::{render_all, Format};
-    use crate::spec::text::{is_printable, is_xml_char};
+    use crate::text::{is_printable, is_xml_char};
     use proptest::prelude::*;
 
     const SPEC: &str = include_str!("../../../crm/examples/webapp.toml");

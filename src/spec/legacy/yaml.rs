@@ -71,7 +71,7 @@ impl Node {
             Value::Bool(b) => b.to_string(),
             Value::Int(n) => n.to_string(),
             Value::Float(f) => format!("the number {f}"),
-            Value::Str(s) => format!("the string {}", crate::spec::text::quoted(s, 80)),
+            Value::Str(s) => format!("the string {}", crate::text::quoted(s, 80)),
             Value::Seq(_) => "a list".into(),
             Value::Map(_) => "a map".into(),
         }
@@ -407,7 +407,7 @@ impl Builder {
                             at,
                             format!(
                                 "each key once in a map, but {} is also on line {}",
-                                crate::spec::text::quoted(name, 80),
+                                crate::text::quoted(name, 80),
                                 first.line
                             ),
                         ));
