@@ -10,6 +10,7 @@ pub mod commands;
 pub mod crm;
 pub mod health;
 pub mod ipvs;
+pub mod log;
 pub mod ocf;
 pub mod spec;
 pub mod supervisor;

@@ -12,7 +12,8 @@ use super::code::{ocf_code, OcfCode};
 use super::env::OcfEnv;
 use super::error::AgentError;
 use super::monitor::{self, State};
-use super::{log, metadata, reload, start, stop, validate};
+use super::{metadata, reload, start, stop, validate};
+use crate::log;
 
 /// Runs `action`; `program` is how we were called (the log tag and usage text use it).
 pub fn run(action: &Action, program: &str) -> OcfCode {

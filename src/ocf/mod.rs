@@ -1,4 +1,4 @@
-//! The OCF face: exit codes, environment, parameters, meta-data, logging and the resource agent
+//! The OCF face: exit codes, environment, parameters, meta-data and the resource agent
 //! actions. [`agent::run`] is the entry point; the supervisor it launches lives in
 //! `crate::supervisor`.
 
@@ -7,7 +7,6 @@ pub mod agent;
 pub mod code;
 pub mod env;
 pub mod error;
-pub mod log;
 pub mod metadata;
 pub mod monitor;
 pub mod params;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::env::{OcfEnv, Params};
 use super::error::AgentError;
-use super::log;
 use super::validate::load_spec;
+use crate::log;
 use crate::supervisor::state::{HandoverParams, Liveness, StateDir};
 use crate::supervisor::status::Status;
 

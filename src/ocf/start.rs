@@ -10,10 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::env::{OcfEnv, Params};
 use super::error::AgentError;
-use super::log;
 use super::spawn::{self, NotifySocket, Outcome};
 use super::validate::load_spec;
 use crate::ipvs::ServiceKey;
+use crate::log;
 use crate::supervisor::backend::open_backend;
 use crate::supervisor::state::{Liveness, StateDir};
 use crate::supervisor::status::Status;

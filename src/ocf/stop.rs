@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::env::{OcfEnv, Params};
 use super::error::AgentError;
-use super::log;
 use super::monitor::known_service;
 use crate::ipvs::{Ipvs, IpvsError, ServiceKey};
+use crate::log;
 use crate::supervisor::backend::{open_backend, BackendError};
 use crate::supervisor::snapshot;
 use crate::supervisor::state::{Liveness, StateDir};

@@ -31,8 +31,8 @@ use super::state::StateDir;
 use super::status::{self, CheckerStatus, NodeStatus, OverrideStatus, ReloadStatus, Status};
 use crate::health::CheckError;
 use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Netmask, Service, ServiceKey};
+use crate::log;
 use crate::ocf::error::AgentError;
-use crate::ocf::log;
 use crate::spec::{self, Spec};
 
 /// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).

@@ -33,10 +33,10 @@ pub mod status;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::log;
 use crate::ocf::action::Action;
 use crate::ocf::code::{ocf_code, OcfCode};
 use crate::ocf::error::AgentError;
-use crate::ocf::log;
 
 use controller::{Controller, Ident};
 use runtime::{Lock, Notifier};

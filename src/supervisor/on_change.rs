@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::overrides::Override;
-use crate::ocf::log;
+use crate::log;
 use crate::spec::OnChange;
 
 /// Output kept from a command for the log (the rest is read and discarded).
