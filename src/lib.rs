@@ -8,6 +8,8 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod crm;
+pub mod error;
+pub mod exit;
 pub mod health;
 pub mod ipvs;
 pub mod log;

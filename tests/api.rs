@@ -726,7 +726,7 @@ fn text_from_status_files_cannot_inject() {
     }
     let index = api.get("/").body;
     assert!(
-        index.contains("- web6 (TCP 192.0.2.80:443) (supervisor pid 4242 cannot program IPVS: x\"} 1\\u{a}big_brother_forged 1\\u{d}\\u{1b}]0;owned\\u{7}\\u{202e}\\u{2028}\\u{200b}\\u{feff}\\u{9b}\\)\n"),
+        index.contains("- web6 (TCP 192.0.2.80:443) (supervisor pid 4242 cannot program IPVS: x\"} 1\\u{a}big_brother_forged 1\\u{d}\\u{1b}]0;owned\\u{7}\\u{202e}\\u{2028}\\u{200b}\\u{feff}\\u{9b}\\\\)\n"),
         "{index}"
     );
     // JSON: escaped, and it reads back as the id in the file.

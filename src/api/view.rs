@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::ocf::error::AgentError;
+use crate::error::Error;
 use crate::ocf::monitor::{supervisor_state, Supervisor};
 use crate::spec::validate::is_valid_name;
 use crate::supervisor::state::StateDir;
@@ -114,7 +114,7 @@ impl Clusters for Files {
                 name: name.to_string(),
                 running: false,
                 problem: Some(match e {
-                    AgentError::Unhealthy(why) => why,
+                    Error::Unhealthy(why) => why,
                     other => other.to_string(),
                 }),
                 status: leftover(),

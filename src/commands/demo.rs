@@ -24,30 +24,46 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::code::{finish, Failure};
+use crate::error::Error;
+use crate::exit::OcfCode;
 use crate::health::serve::{Forced, LitmusServer};
 use crate::ipvs::memory::Memory;
 use crate::ipvs::{Dest, Forward, Ipvs, ServiceKey};
-use crate::ocf::error::AgentError;
-use crate::ocf::OcfCode;
 use crate::supervisor::controller::{self, Controller, Ident};
 use crate::supervisor::runtime::{self, Notifier};
 use crate::supervisor::state::StateDir;
 use crate::supervisor::status::{self, Status};
 use crate::supervisor::{drain, policy};
 
-/// Command-line options.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Number of nodes (4..=64): steady ones plus the degrading, forced-down and new node.
+/// `big_brother demo` arguments.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Args {
+    /// Number of nodes (4 to 64).
+    #[arg(long, default_value_t = 5)]
     pub nodes: usize,
+    /// How long to run (`30s`, `2m`; a bare number is seconds). Ctrl-C stops earlier.
+    #[arg(long, default_value = "30s", value_parser = duration_arg)]
     pub duration: Duration,
-    /// Print lines instead of redrawing a table (automatic when stdout is not a terminal).
+    /// One line per change instead of a live table (the default when stdout is not a terminal).
+    #[arg(long)]
     pub plain: bool,
 }
 
-impl Default for Options {
-    fn default() -> Options {
-        Options {
+/// `--duration`: a spec duration, or a bare number of seconds; 5 s to 1 h: the demo's story
+/// needs a few seconds, and its spec's ramp-up (a third of the run) must stay within the spec's
+/// bound.
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    let (min, max) = (Duration::from_secs(5), Duration::from_secs(3600));
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return crate::spec::duration::parse_within(&format!("{s}s"), min, max);
+    }
+    crate::spec::duration::parse_within(s, min, max)
+}
+
+impl Default for Args {
+    fn default() -> Args {
+        Args {
             nodes: 5,
             duration: Duration::from_secs(30),
             plain: false,
@@ -82,22 +98,19 @@ pub enum DemoError {
     #[error("in-memory IPVS: {0}")]
     Ipvs(#[from] crate::ipvs::IpvsError),
     #[error("supervisor: {0}")]
-    Supervisor(#[from] AgentError),
+    Supervisor(#[from] Error),
     #[error("drain: {0}")]
     Drain(#[from] drain::DrainError),
 }
 
-pub fn run(opts: &Options) -> OcfCode {
-    match Demo::start(opts).and_then(Demo::run) {
-        Ok(()) => OcfCode::Success,
-        Err(e) => {
-            eprintln!("big_brother demo: {e}");
-            match e {
-                DemoError::Nodes(_) | DemoError::Duration(_) => OcfCode::ErrArgs,
-                _ => OcfCode::ErrGeneric,
-            }
-        }
-    }
+pub fn run(opts: &Args) -> OcfCode {
+    finish(
+        "demo",
+        Demo::start(opts)
+            .and_then(Demo::run)
+            .map(|()| OcfCode::Success)
+            .map_err(Failure::from),
+    )
 }
 
 /// Script roles by node index; the last node is the newcomer.
@@ -166,7 +179,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
 }
 
 impl Demo {
-    fn start(opts: &Options) -> Result<Demo, DemoError> {
+    fn start(opts: &Args) -> Result<Demo, DemoError> {
         if !(MIN_NODES..=MAX_NODES).contains(&opts.nodes) {
             return Err(DemoError::Nodes(opts.nodes));
         }

@@ -12,9 +12,10 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::code::{self, finish, Failure};
+use crate::exit::OcfCode;
 use crate::ipvs::{Service, ServiceKey};
 use crate::ocf::env::OcfEnv;
-use crate::ocf::OcfCode;
 use crate::supervisor::drain;
 use crate::supervisor::state::{Liveness, StateDir};
 use crate::supervisor::status::{unix_secs, Status};
@@ -35,16 +36,6 @@ pub struct Report {
     pub status: Option<Status>,
     /// Why something could not be read.
     pub error: Option<String>,
-}
-
-impl Report {
-    fn code(&self) -> OcfCode {
-        match self.state {
-            "running" | "starting" => OcfCode::Success,
-            "stale" => OcfCode::ErrGeneric,
-            _ => OcfCode::NotRunning,
-        }
-    }
 }
 
 /// Reads one cluster's state directory.
@@ -102,7 +93,21 @@ pub fn clusters(rsctmp: &Path) -> Vec<String> {
     names
 }
 
-pub fn run(cluster: Option<&str>, json: bool) -> OcfCode {
+/// `big_brother status` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// One cluster (default: every cluster with a state directory here).
+    pub cluster: Option<String>,
+    /// Machine-readable output (the status file plus liveness).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: &Args) -> OcfCode {
+    finish("status", status(a.cluster.as_deref(), a.json))
+}
+
+fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
     let rsctmp: PathBuf = OcfEnv::from_process().rsctmp;
     let now = SystemTime::now();
     let names = match cluster {
@@ -115,13 +120,12 @@ pub fn run(cluster: Option<&str>, json: bool) -> OcfCode {
             Some(_) => reports.first().map(serde_json::to_string_pretty),
             None => Some(serde_json::to_string_pretty(&reports)),
         };
-        match text {
-            Some(Ok(t)) => println!("{t}"),
-            Some(Err(e)) => {
-                eprintln!("big_brother status: {e}");
-                return OcfCode::ErrGeneric;
-            }
-            None => {}
+        if let Some(t) = text.transpose().map_err(|e| Failure::Io {
+            what: "cannot render the status of",
+            path: rsctmp.join("big_brother"),
+            source: e.into(),
+        })? {
+            println!("{t}");
         }
     } else if reports.is_empty() {
         println!(
@@ -131,18 +135,8 @@ pub fn run(cluster: Option<&str>, json: bool) -> OcfCode {
     } else {
         print!("{}", human(&reports, now));
     }
-    if reports.is_empty() {
-        return OcfCode::NotRunning;
-    }
-    reports
-        .iter()
-        .map(Report::code)
-        .max_by_key(|c| match c {
-            OcfCode::Success => 0,
-            OcfCode::NotRunning => 1,
-            _ => 2,
-        })
-        .unwrap_or(OcfCode::Success)
+    let states: Vec<&str> = reports.iter().map(|r| r.state).collect();
+    Ok(code::status(&states))
 }
 
 /// Seconds as `45s`, `12m03s`, `3h07m`, `2d04h`.
@@ -350,7 +344,7 @@ mod tests {
             (r.state, r.pid, r.status.is_none()),
             ("stopped", None, true)
         );
-        assert_eq!(r.code(), OcfCode::NotRunning);
+        assert_eq!(code::status(&[r.state]), OcfCode::NotRunning);
         assert!(clusters(dir.path()).is_empty());
     }
 

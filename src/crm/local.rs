@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::error::Error;
 use crate::ocf::env::{OcfEnv, Params};
-use crate::ocf::error::AgentError;
 use crate::spec::Spec;
 use crate::supervisor::state::{Liveness, StateDir};
 use crate::supervisor::status::{digest, Status};
@@ -60,7 +60,7 @@ pub fn outdated_supervisor(spec: &Spec, rsctmp: &Path) -> Option<Outdated> {
 }
 
 /// Reloads an outdated supervisor in place, as `reload-agent` would, and waits for its verdict.
-pub fn reload(spec: &Spec, outdated: &Outdated, env: &OcfEnv) -> Result<(), AgentError> {
+pub fn reload(spec: &Spec, outdated: &Outdated, env: &OcfEnv) -> Result<(), Error> {
     let params = Params {
         cluster: spec.name.clone(),
         config: outdated.config.clone(),

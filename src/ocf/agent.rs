@@ -8,11 +8,12 @@
 use std::time::{Duration, Instant};
 
 use super::action::{self, Action, IMPLEMENTED};
-use super::code::{ocf_code, OcfCode};
+use super::code::ocf_code;
 use super::env::OcfEnv;
-use super::error::AgentError;
 use super::monitor::{self, State};
 use super::{metadata, reload, start, stop, validate};
+use crate::error::Error;
+use crate::exit::OcfCode;
 use crate::log;
 
 /// Runs `action`; `program` is how we were called (the log tag and usage text use it).
@@ -73,7 +74,7 @@ pub fn deadline(started: Instant, timeout: Duration) -> Instant {
             .max(Duration::from_millis(100))
 }
 
-fn dispatch(action: &Action, env: &OcfEnv, started: Instant) -> Result<OcfCode, AgentError> {
+fn dispatch(action: &Action, env: &OcfEnv, started: Instant) -> Result<OcfCode, Error> {
     let until = deadline(started, env.timeout_or(metadata::default_timeout(action)));
     match action {
         Action::Start => {

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::error::AgentError;
 use super::params::{self, Param};
+use crate::error::Error;
 use crate::spec;
 
 /// Where resource agents keep run-time state when Pacemaker does not say (resource-agents'
@@ -82,11 +82,11 @@ impl OcfEnv {
 
     /// `OCF_CHECK_LEVEL`, rounded down to a level we implement (0 or 10), as the spec recommends
     /// for unimplemented levels ("Check Levels").
-    pub fn check_level(&self) -> Result<u32, AgentError> {
+    pub fn check_level(&self) -> Result<u32, Error> {
         let Some(raw) = &self.check_level else {
             return Ok(0);
         };
-        let level: u32 = raw.trim().parse().map_err(|_| AgentError::BadEnv {
+        let level: u32 = raw.trim().parse().map_err(|_| Error::BadEnv {
             var: "OCF_CHECK_LEVEL",
             value: raw.clone(),
             expected: "a non-negative integer (0, 10 or 20)",
@@ -95,8 +95,8 @@ impl OcfEnv {
     }
 
     /// Validates the instance parameters; needed by every action except the informational ones.
-    pub fn params(&self) -> Result<Params, AgentError> {
-        let cluster = self.cluster.clone().ok_or(AgentError::MissingParam {
+    pub fn params(&self) -> Result<Params, Error> {
+        let cluster = self.cluster.clone().ok_or(Error::MissingParam {
             name: params::CLUSTER.name,
         })?;
         if !spec::validate::is_valid_name(&cluster) {
@@ -126,8 +126,8 @@ impl OcfEnv {
     }
 }
 
-fn bad(p: &Param, value: &str, expected: &str) -> AgentError {
-    AgentError::BadParam {
+fn bad(p: &Param, value: &str, expected: &str) -> Error {
+    Error::BadParam {
         name: p.name,
         value: value.to_string(),
         expected: expected.to_string(),
@@ -212,10 +212,7 @@ mod tests {
             pairs.retain(|(name, _)| *name != k);
             pairs.push((k, v));
             let err = env(&pairs).params().unwrap_err();
-            assert!(
-                matches!(err, AgentError::BadParam { .. }),
-                "{k}={v}: {err:?}"
-            );
+            assert!(matches!(err, Error::BadParam { .. }), "{k}={v}: {err:?}");
             assert!(err.to_string().contains(v), "{err}");
         }
         assert!(env(&[("OCF_CHECK_LEVEL", "deep")]).check_level().is_err());

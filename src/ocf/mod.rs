@@ -6,7 +6,6 @@ pub mod action;
 pub mod agent;
 pub mod code;
 pub mod env;
-pub mod error;
 pub mod metadata;
 pub mod monitor;
 pub mod params;
@@ -15,5 +14,3 @@ pub mod spawn;
 pub mod start;
 pub mod stop;
 pub mod validate;
-
-pub use code::OcfCode;

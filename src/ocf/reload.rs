@@ -7,17 +7,17 @@
 use std::time::{Duration, Instant};
 
 use super::env::{OcfEnv, Params};
-use super::error::AgentError;
 use super::validate::load_spec;
+use crate::error::Error;
 use crate::log;
 use crate::supervisor::state::{HandoverParams, Liveness, StateDir};
 use crate::supervisor::status::Status;
 
-pub fn reload(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), AgentError> {
+pub fn reload(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Error> {
     // A spec that does not validate never reaches the running supervisor.
     load_spec(params)?;
     let state = StateDir::new(&env.rsctmp, &params.cluster);
-    let liveness = state.liveness().map_err(|source| AgentError::Io {
+    let liveness = state.liveness().map_err(|source| Error::Io {
         what: "lock",
         path: state.lock(),
         source,
@@ -29,7 +29,7 @@ pub fn reload(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Ag
         ));
         return Ok(());
     };
-    let status_err = |source| AgentError::Io {
+    let status_err = |source| Error::Io {
         what: "status file",
         path: state.status(),
         source,
@@ -42,7 +42,7 @@ pub fn reload(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Ag
         .write_params(&HandoverParams {
             config: params.config.clone(),
         })
-        .map_err(|source| AgentError::Io {
+        .map_err(|source| Error::Io {
             what: "handover file",
             path: state.params(),
             source,
@@ -62,14 +62,14 @@ pub fn reload(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Ag
                         ));
                         Ok(())
                     }
-                    (false, e) => Err(AgentError::ReloadRefused {
+                    (false, e) => Err(Error::ReloadRefused {
                         reason: e.unwrap_or_else(|| "no reason given".into()),
                     }),
                 };
             }
         }
         if Instant::now() >= deadline {
-            return Err(AgentError::ReloadTimeout {
+            return Err(Error::ReloadTimeout {
                 waited: started.elapsed(),
             });
         }

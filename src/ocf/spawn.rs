@@ -25,9 +25,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::code::OcfCode;
 use super::env::Params;
-use super::error::AgentError;
+use crate::error::Error;
+use crate::exit::OcfCode;
 use crate::supervisor::state::StateDir;
 
 /// How `start` ended waiting.
@@ -52,9 +52,9 @@ pub struct NotifySocket {
 impl NotifySocket {
     /// Binds `<state>/notify`, replacing a stale socket a crash may have left. Mode 0600: only
     /// root (the supervisor) may claim readiness.
-    pub fn bind(state: &StateDir) -> Result<NotifySocket, AgentError> {
+    pub fn bind(state: &StateDir) -> Result<NotifySocket, Error> {
         let path = state.notify();
-        let io_err = |source| AgentError::Io {
+        let io_err = |source| Error::Io {
             what: "notify socket",
             path: path.clone(),
             source,
@@ -90,7 +90,7 @@ pub fn spawn_supervisor(
     state: &StateDir,
     notify: &NotifySocket,
     ready_within: Duration,
-) -> Result<Child, AgentError> {
+) -> Result<Child, Error> {
     let mut cmd = Command::new(program);
     // argv[0] `big_brother`, not the agent's `ocf_big_brother` (which would make every argument
     // an OCF action), and what operators look for in `ps`.
@@ -124,7 +124,7 @@ pub fn spawn_supervisor(
             Ok(())
         });
     }
-    cmd.spawn().map_err(|source| AgentError::Spawn {
+    cmd.spawn().map_err(|source| Error::Spawn {
         program: program.to_path_buf(),
         source,
     })

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 pub use model::*;
 
-use crate::ocf::OcfCode;
 use crate::text;
 
 /// One thing wrong with a spec, located as precisely as the source allows.
@@ -57,20 +56,15 @@ pub enum SpecError {
 }
 
 impl SpecError {
-    /// OCF meaning: a missing file is a node-local install problem (another node may have it);
-    /// unreadable is a permission problem; anything wrong inside the file is a configuration
-    /// error everywhere.
-    pub fn ocf_code(&self) -> OcfCode {
-        match self {
-            SpecError::Read { source, .. } => match source.kind() {
-                std::io::ErrorKind::NotFound => OcfCode::ErrInstalled,
-                std::io::ErrorKind::PermissionDenied => OcfCode::ErrPerm,
-                _ => OcfCode::ErrConfigured,
-            },
-            SpecError::Unfit { .. } | SpecError::Parse { .. } | SpecError::Invalid { .. } => {
-                OcfCode::ErrConfigured
-            }
-        }
+    /// The file does not exist. A node-local fact (Puppet may not have written it here yet,
+    /// another node may have it), which the agent answers differently from a wrong spec.
+    pub fn is_missing(&self) -> bool {
+        matches!(self, SpecError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+
+    /// The file exists but may not be read.
+    pub fn is_denied(&self) -> bool {
+        matches!(self, SpecError::Read { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied)
     }
 
     pub fn file(&self) -> &Path {

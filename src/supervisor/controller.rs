@@ -29,10 +29,10 @@ use super::runtime::{self, Notifier};
 use super::snapshot;
 use super::state::StateDir;
 use super::status::{self, CheckerStatus, NodeStatus, OverrideStatus, ReloadStatus, Status};
+use crate::error::Error;
 use crate::health::CheckError;
 use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Netmask, Service, ServiceKey};
 use crate::log;
-use crate::ocf::error::AgentError;
 use crate::spec::{self, Spec};
 
 /// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
@@ -201,7 +201,7 @@ impl Controller {
 
     /// Programs the service, runs the first round of checks, applies, writes the status file and
     /// sends `READY=1`.
-    pub fn start(&mut self, ready_within: Duration) -> Result<(), AgentError> {
+    pub fn start(&mut self, ready_within: Duration) -> Result<(), Error> {
         let started = Instant::now();
         let existing = self.ensure_service()?;
         self.notify(&format!(
@@ -275,7 +275,7 @@ impl Controller {
 
     /// Clean stop: checkers told to stop (not joined: a hung check must not delay the stop),
     /// the service deleted with its destinations, the status file removed.
-    pub fn shutdown(mut self) -> Result<(), AgentError> {
+    pub fn shutdown(mut self) -> Result<(), Error> {
         drop(self.checkers.take());
         let key = self.key;
         let result = match self.ipvs.del_service(&key) {
@@ -289,8 +289,8 @@ impl Controller {
         result
     }
 
-    fn ipvs_err(&self, source: IpvsError) -> AgentError {
-        AgentError::Ipvs {
+    fn ipvs_err(&self, source: IpvsError) -> Error {
+        Error::Ipvs {
             service: self.key.to_string(),
             source,
         }
@@ -299,7 +299,7 @@ impl Controller {
     /// After a crash, `stop` kept the dead supervisor's weights (`supervisor::snapshot`): put the
     /// destinations of nodes still in the spec back at those weights, so they are adopted as if
     /// found in the kernel instead of ramping from 0.
-    fn restore_snapshot(&mut self, key: &ServiceKey) -> Result<Vec<DestEntry>, AgentError> {
+    fn restore_snapshot(&mut self, key: &ServiceKey) -> Result<Vec<DestEntry>, Error> {
         let Some(dests) = snapshot::take(&self.state, key) else {
             return Ok(Vec::new());
         };
@@ -335,7 +335,7 @@ impl Controller {
 
     /// Creates the service, or adopts an existing one (a restart after a crash) and brings its
     /// scheduler/persistence in line. Returns the destinations already there.
-    fn ensure_service(&mut self) -> Result<Vec<DestEntry>, AgentError> {
+    fn ensure_service(&mut self) -> Result<Vec<DestEntry>, Error> {
         let want = service_of(&self.spec, self.key);
         let found = self.ipvs.service(&want.key).map_err(|e| self.ipvs_err(e))?;
         let Some(have) = found else {
@@ -374,7 +374,7 @@ impl Controller {
         &mut self,
         existing: &[DestEntry],
         mut previous: Vec<(String, NodeState)>,
-    ) -> Result<(), AgentError> {
+    ) -> Result<(), Error> {
         if let Some(c) = self.checkers.take() {
             c.stop();
         }
@@ -401,12 +401,11 @@ impl Controller {
             self.nodes.push(NodeState::new(adopted, now));
             self.observed.push(false);
         }
-        let checkers =
-            checker::spawn(&self.spec, self.tx.clone()).map_err(|source| AgentError::Io {
-                what: "cannot start checker threads for",
-                path: self.spec.file.clone(),
-                source,
-            })?;
+        let checkers = checker::spawn(&self.spec, self.tx.clone()).map_err(|source| Error::Io {
+            what: "cannot start checker threads for",
+            path: self.spec.file.clone(),
+            source,
+        })?;
         self.checkers = Some(checkers);
         Ok(())
     }
@@ -874,7 +873,7 @@ impl Controller {
     /// cannot be edited in the kernel: the new service is created and the old one deleted, as a
     /// restart would. Everything else (scheduler, persistence, nodes) changes in place, and
     /// nodes that stay keep their state (weights, ramps, damping counters).
-    fn apply_spec(&mut self, run: Runnable) -> Result<(), AgentError> {
+    fn apply_spec(&mut self, run: Runnable) -> Result<(), Error> {
         let old_key = self.key;
         let old_spec = std::mem::replace(&mut self.spec, run.spec);
         let previous: Vec<(String, NodeState)> = old_spec
@@ -911,7 +910,7 @@ impl Controller {
             match self.ipvs.del_service(&old_key) {
                 Ok(()) | Err(IpvsError::NotFound { .. }) => {}
                 Err(source) => {
-                    return Err(AgentError::Ipvs {
+                    return Err(Error::Ipvs {
                         service: old_key.to_string(),
                         source,
                     })
@@ -963,7 +962,7 @@ fn fault_ready_delay() {
 /// Loads the spec of `cluster` from `path` — a TOML spec, or the original big_brother's YAML
 /// config whose cluster of that name is converted in memory (`spec::load_cluster`) — and
 /// refuses a staged one (no service or no nodes yet).
-pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, AgentError> {
+pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, Error> {
     // One bounded read (a regular file, at most the spec size cap): the digest is of exactly
     // the bytes the spec was parsed from.
     let bytes = spec::source::read_bytes(path)?;

@@ -33,10 +33,11 @@ pub mod status;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::error::Error;
+use crate::exit::OcfCode;
 use crate::log;
 use crate::ocf::action::Action;
-use crate::ocf::code::{ocf_code, OcfCode};
-use crate::ocf::error::AgentError;
+use crate::ocf::code::ocf_code;
 
 use controller::{Controller, Ident};
 use runtime::{Lock, Notifier};
@@ -77,18 +78,18 @@ pub fn run(args: &Args) -> OcfCode {
     }
 }
 
-fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Result<(), AgentError> {
+fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Result<(), Error> {
     let state = StateDir::at(&args.state_dir);
-    state.create().map_err(|source| AgentError::Io {
+    state.create().map_err(|source| Error::Io {
         what: "state directory",
         path: state.path().to_path_buf(),
         source,
     })?;
     let _lock = Lock::acquire(&state, LOCK_PATIENCE).map_err(|source| {
         if source.kind() == std::io::ErrorKind::WouldBlock {
-            AgentError::AlreadyRunning(source.to_string())
+            Error::AlreadyRunning(source.to_string())
         } else {
-            AgentError::Io {
+            Error::Io {
                 what: "lock",
                 path: state.lock(),
                 source,
@@ -96,7 +97,7 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         }
     })?;
     // Signals before anything is programmed: a stop during start must still clean up.
-    runtime::install_signal_handlers().map_err(|source| AgentError::Io {
+    runtime::install_signal_handlers().map_err(|source| Error::Io {
         what: "signal handlers for",
         path: args.state_dir.clone(),
         source,

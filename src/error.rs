@@ -1,18 +1,19 @@
-//! Everything that can go wrong in an agent action or in the supervisor's start, as one enum that
-//! keeps its sources (spec, IPVS, I/O with the path). The OCF exit code is NOT decided here: it
-//! depends on the action too and is mapped once, in [`code::ocf_code`](super::code::ocf_code).
+//! The application's error: everything that can go wrong in an agent action, the supervisor, or
+//! a subcommand built on them (demo, the API's views, the crm face's local reload), as one enum
+//! that keeps its sources (spec, IPVS, I/O with the path). Exit codes are NOT decided here: each
+//! face maps it once (`ocf::code` for the agent, with the action; `commands::code` for the CLI).
 
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::code::OcfCode;
+use crate::exit::OcfCode;
 use crate::ipvs::IpvsError;
 use crate::spec::SpecError;
 use crate::supervisor::backend::BackendError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AgentError {
+pub enum Error {
     #[error("parameter {name} is required (set OCF_RESKEY_{name})")]
     MissingParam { name: &'static str },
 
