@@ -217,7 +217,7 @@ fn prometheus_parses(text: &str) {
         .split_whitespace()
         .map(|n| n.parse().unwrap())
         .collect();
-    assert_eq!(counts[0], 15, "every family parsed: {}", r.stdout());
+    assert_eq!(counts[0], 17, "every family parsed: {}", r.stdout());
     assert!(counts[1] > 10, "{}", r.stdout());
 }
 
