@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::exit::OcfCode;
 use crate::ipvs::IpvsError;
 use crate::spec::SpecError;
-use crate::supervisor::backend::BackendError;
+use crate::state::backend::BackendError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -118,4 +118,25 @@ fn join(errors: &[IpvsError]) -> String {
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl From<crate::state::liveness::ReadError> for Error {
+    fn from(e: crate::state::liveness::ReadError) -> Error {
+        Error::Io {
+            what: e.what,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
+impl From<crate::state::handover::HandoverError> for Error {
+    fn from(e: crate::state::handover::HandoverError) -> Error {
+        use crate::state::handover::HandoverError as H;
+        match e {
+            H::Io { what, path, source } => Error::Io { what, path, source },
+            H::Refused { reason } => Error::ReloadRefused { reason },
+            H::Timeout { waited } => Error::ReloadTimeout { waited },
+        }
+    }
 }

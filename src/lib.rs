@@ -15,5 +15,6 @@ pub mod ipvs;
 pub mod log;
 pub mod ocf;
 pub mod spec;
+pub mod state;
 pub mod supervisor;
 pub mod text;

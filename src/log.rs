@@ -143,7 +143,7 @@ pub fn log(level: Level, msg: impl Display) {
     if cfg.facility.is_some() {
         if let Ok(c) = CString::new(line.replace('\0', "")) {
             // SAFETY: a constant "%s" format with one valid C string argument.
-            unsafe { libc::syslog(level.priority(), b"%s\0".as_ptr().cast(), c.as_ptr()) };
+            unsafe { libc::syslog(level.priority(), c"%s".as_ptr(), c.as_ptr()) };
         }
     }
     let file = if level == Level::Debug {
@@ -206,7 +206,7 @@ fn hadate() -> String {
         let n = libc::strftime(
             buf.as_mut_ptr().cast(),
             buf.len(),
-            b"%b %d %T\0".as_ptr().cast(),
+            c"%b %d %T".as_ptr(),
             &tm,
         );
         String::from_utf8_lossy(&buf[..n]).into_owned()

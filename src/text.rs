@@ -149,6 +149,16 @@ pub fn quoted(s: &str, max: usize) -> String {
     for_terminal(&q).into_owned()
 }
 
+/// Seconds as `45s`, `12m03s`, `3h07m`, `2d04h`.
+pub fn ago(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
+        3600..=86_399 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d{:02}h", secs / 86_400, secs % 86_400 / 3600),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
     Keep,
@@ -206,6 +216,15 @@ mod tests {
     use super::*;
 
     const EVIL: &str = "a\u{1b}[31m\u{7}\r\n\u{9b}\u{7f}\u{202e}\u{2066}\u{200b}\u{feff}\u{2028}\u{e0041}\u{fffe}é\"\\";
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(ago(0), "0s");
+        assert_eq!(ago(59), "59s");
+        assert_eq!(ago(61), "1m01s");
+        assert_eq!(ago(3600 + 7 * 60), "1h07m");
+        assert_eq!(ago(2 * 86_400 + 4 * 3600), "2d04h");
+    }
 
     #[test]
     fn tables_are_sorted_and_disjoint() {

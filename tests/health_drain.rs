@@ -107,7 +107,8 @@ fn mistakes_get_clear_errors() {
     let r = bb_in(&data, &["drain", "shop", "192.0.2.11", "--config", spec]);
     r.expect_code(6);
     assert!(
-        r.stderr().contains("expected name \"shop\" (the CLUSTER argument)"),
+        r.stderr()
+            .contains("expected name \"shop\" (the CLUSTER argument)"),
         "{}",
         r.stderr()
     );

@@ -431,7 +431,7 @@ fn a_start_that_cannot_become_ready_in_its_timeout_leaves_nothing() {
         "start overran its timeout: {took:?}"
     );
     let pid = c.pid();
-    assert!(pid.map_or(true, |p| !is_supervisor(p)), "supervisor killed");
+    assert!(pid.is_none_or(|p| !is_supervisor(p)), "supervisor killed");
     assert!(
         c.table().is_none(),
         "nothing programmed after a failed start"
@@ -657,7 +657,7 @@ fn drained_nodes_go_to_weight_zero_and_back() {
     c.agent("start", &[]).expect_code(0);
     let drain = c.dir.path().join("data/dr1/drain");
     let node = |st: &serde_json::Value, i: usize| st["nodes"][i].clone();
-    big_brother::supervisor::drain::update(&drain, "127.0.0.1", true).unwrap();
+    big_brother::state::drain::update(&drain, "127.0.0.1", true).unwrap();
     wait_for("the node to be drained", Duration::from_secs(10), || {
         c.status()
             .is_some_and(|st| node(&st, 0)["drained"] == true && node(&st, 0)["weight"] == 0)
@@ -669,7 +669,7 @@ fn drained_nodes_go_to_weight_zero_and_back() {
     );
     c.agent("monitor", &[("OCF_CHECK_LEVEL", "10")])
         .expect_code(0);
-    big_brother::supervisor::drain::update(&drain, "127.0.0.1", false).unwrap();
+    big_brother::state::drain::update(&drain, "127.0.0.1", false).unwrap();
     wait_for("the node to be undrained", Duration::from_secs(10), || {
         c.status().is_some_and(|st| {
             node(&st, 0)["drained"] == false && node(&st, 0)["weight"].as_u64() > Some(0)

@@ -18,12 +18,12 @@ use std::time::SystemTime;
 
 use super::text::html;
 use super::view::ClusterView;
-use crate::commands::status::ago;
 use crate::ipvs::ServiceKey;
 use crate::spec::defaults;
-use crate::supervisor::overrides::Override;
-use crate::supervisor::repr::DestRepr;
-use crate::supervisor::status::{unix_secs, NodeStatus, Status};
+use crate::state::overrides::Override;
+use crate::state::repr::DestRepr;
+use crate::state::status::{unix_secs, NodeStatus, Status};
+use crate::text::ago;
 
 /// How often the page reloads itself, in seconds.
 pub const REFRESH_SECS: u32 = 5;
@@ -465,9 +465,9 @@ pub fn utc(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervisor::overrides::Override;
-    use crate::supervisor::status::tests::sample;
-    use crate::supervisor::status::OverrideStatus;
+    use crate::state::overrides::Override;
+    use crate::state::status::tests::sample;
+    use crate::state::status::OverrideStatus;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn node(id: &str, weight: u32, max: Option<u32>, state: &str) -> NodeStatus {
@@ -584,7 +584,7 @@ mod tests {
         s.dests = vec![DestRepr {
             address: "169.254.254.254".parse().unwrap(),
             port: 0,
-            forward: crate::supervisor::repr::ForwardRepr::Ipip,
+            forward: crate::state::repr::ForwardRepr::Ipip,
             weight: 1,
             upper_threshold: 0,
             lower_threshold: 0,
@@ -629,7 +629,7 @@ mod tests {
             file: EVIL.into(),
             reason: EVIL.into(),
         });
-        s.on_change = Some(crate::supervisor::on_change::HookStats {
+        s.on_change = Some(crate::state::status::HookStats {
             runs: 1,
             failures: 1,
             last_error: Some(EVIL.into()),

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use super::code::{finish, Failure};
 use crate::api::{self, view::Files};
 use crate::exit::OcfCode;
-use crate::ocf::env::DEFAULT_RSCTMP;
 
 /// `big_brother api` arguments.
 #[derive(clap::Args, Debug)]
@@ -32,11 +31,10 @@ pub fn run(opts: &Args) -> OcfCode {
 
 /// Serves until accepting fails (never returns `Ok`).
 fn serve(opts: &Args) -> Result<OcfCode, Failure> {
-    let rsctmp = opts.rsctmp.clone().unwrap_or_else(|| {
-        std::env::var_os("HA_RSCTMP")
-            .filter(|v| !v.is_empty())
-            .map_or_else(|| PathBuf::from(DEFAULT_RSCTMP), PathBuf::from)
-    });
+    let rsctmp = opts
+        .rsctmp
+        .clone()
+        .unwrap_or_else(crate::state::rsctmp_from_env);
     let listener = api::bind(opts.listen, opts.allow_remote)?;
     let local = listener.local_addr().map_or(opts.listen, |a| a);
     println!(

@@ -25,7 +25,7 @@ use super::demo::DemoError;
 use crate::api::ApiError;
 use crate::exit::OcfCode;
 use crate::spec::SpecError;
-use crate::supervisor::drain::DrainError;
+use crate::state::drain::DrainError;
 
 /// Why a subcommand failed.
 #[derive(Debug, thiserror::Error)]

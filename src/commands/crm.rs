@@ -16,8 +16,8 @@ use crate::crm::generate::{self, Format};
 use crate::crm::local;
 use crate::crm::CrmError;
 use crate::exit::OcfCode;
-use crate::ocf::env::OcfEnv;
 use crate::spec::{self, duration, Spec};
+use crate::state::rsctmp_from_env;
 
 /// `big_brother crm` arguments: one of its verbs.
 #[derive(clap::Args, Debug)]
@@ -166,7 +166,7 @@ fn fail(e: &CrmError) -> OcfCode {
 }
 
 fn check(specs: &[Spec], common: &Common) -> OcfCode {
-    let env = OcfEnv::from_process();
+    let rsctmp = rsctmp_from_env();
     let wanted = common.groups(specs);
     let results = match apply::check(&wanted) {
         Ok(r) => r,
@@ -189,7 +189,7 @@ fn check(specs: &[Spec], common: &Common) -> OcfCode {
                 code = code::DIFFERS;
             }
         }
-        if let Some(o) = local::outdated_supervisor(s, &env.rsctmp) {
+        if let Some(o) = local::outdated_supervisor(s, &rsctmp) {
             println!(
                 "{gid}: the supervisor here (pid {}) runs an older {}; `big_brother crm apply` reloads it",
                 o.pid,
@@ -202,7 +202,7 @@ fn check(specs: &[Spec], common: &Common) -> OcfCode {
 }
 
 fn apply(specs: &[Spec], common: &Common) -> OcfCode {
-    let env = OcfEnv::from_process();
+    let rsctmp = rsctmp_from_env();
     let wanted = common.groups(specs);
     let results = match apply::apply(&wanted) {
         Ok(r) => r,
@@ -249,8 +249,8 @@ fn apply(specs: &[Spec], common: &Common) -> OcfCode {
                 continue;
             }
         }
-        if let Some(o) = local::outdated_supervisor(s, &env.rsctmp) {
-            match local::reload(s, &o, &env) {
+        if let Some(o) = local::outdated_supervisor(s, &rsctmp) {
+            match local::reload(s, &o, &rsctmp) {
                 Ok(()) => println!(
                     "{gid}: reloaded the supervisor here (pid {}) with the new {}",
                     o.pid,

@@ -30,11 +30,13 @@ use crate::exit::OcfCode;
 use crate::health::serve::{Forced, LitmusServer};
 use crate::ipvs::memory::Memory;
 use crate::ipvs::{Dest, Forward, Ipvs, ServiceKey};
+use crate::state::drain;
+use crate::state::notify::Notifier;
+use crate::state::status::{self, Status};
+use crate::state::StateDir;
 use crate::supervisor::controller::{self, Controller, Ident};
-use crate::supervisor::runtime::{self, Notifier};
-use crate::supervisor::state::StateDir;
-use crate::supervisor::status::{self, Status};
-use crate::supervisor::{drain, policy};
+use crate::supervisor::policy;
+use crate::supervisor::signals;
 
 /// `big_brother demo` arguments.
 #[derive(clap::Args, Clone, Debug)]
@@ -195,7 +197,7 @@ impl Demo {
         // thread exists.
         std::env::set_var("BIG_BROTHER_DATA_DIR", dir.path().join("data"));
         // SIGINT/SIGTERM stop the controller loop (and this one); SIGHUP reloads the spec.
-        runtime::install_signal_handlers().map_err(io_err(dir.path()))?;
+        signals::install_signal_handlers().map_err(io_err(dir.path()))?;
 
         let mut servers = Vec::with_capacity(opts.nodes);
         for i in 0..opts.nodes {
@@ -231,7 +233,7 @@ impl Demo {
         demo.state = StateDir::at(&demo.dir.path().join("state"));
         demo.state.create().map_err(io_err(demo.state.path()))?;
         demo.write_spec()?;
-        let run = controller::load_runnable(&demo.spec_path(), CLUSTER)?;
+        let run = crate::spec::load_runnable(&demo.spec_path(), CLUSTER).map_err(Error::from)?;
         demo.key = run.key;
 
         // What a previous supervisor left behind: the service, every node at its weight. The
@@ -487,7 +489,7 @@ impl Demo {
         let end = self.started + self.duration;
         let result = loop {
             let now = Instant::now();
-            if now >= end || runtime::stop_requested() {
+            if now >= end || signals::stop_requested() {
                 break Ok(());
             }
             if let Err(e) = self.script(now) {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::code::{finish, Failure};
 use crate::exit::OcfCode;
 use crate::spec::{self, defaults};
-use crate::supervisor::drain;
+use crate::state::drain;
 
 /// The spec of `cluster`: `config`, or `/etc/big_brother/<cluster>.toml`.
 pub fn spec_path(cluster: &str, config: Option<&Path>) -> PathBuf {

@@ -2,9 +2,10 @@
 //! from their state directories (`$HA_RSCTMP/big_brother/<cluster>/`) without disturbing them.
 //!
 //! Liveness is the supervisor's lock (never a PID guess); the table comes from `status.json`,
-//! which the supervisor rewrites every tick. Exit code: 0 when every cluster shown is running
-//! with a fresh heartbeat, 1 when one is running but its heartbeat is stale, 7 (OCF "not
-//! running") when one is not running — or, without CLUSTER, when none is.
+//! which the supervisor rewrites every tick; the state is the verdict `monitor` uses
+//! (`state::liveness`). Exit code (`commands::code::status`): 0 when every cluster shown is
+//! running (or starting), 1 when one is stale or failing, 7 (OCF "not running") when one is not
+//! running — or, without CLUSTER, when none is.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,17 +16,19 @@ use serde::Serialize;
 use super::code::{self, finish, Failure};
 use crate::exit::OcfCode;
 use crate::ipvs::{Service, ServiceKey};
-use crate::ocf::env::OcfEnv;
-use crate::supervisor::drain;
-use crate::supervisor::state::{Liveness, StateDir};
-use crate::supervisor::status::{unix_secs, Status};
+use crate::state::drain;
+use crate::state::liveness::{verdict, Verdict};
+use crate::state::status::{unix_secs, Status};
+use crate::state::StateDir;
+use crate::text::ago;
 
 /// One cluster as `status` reports it (also the `--json` shape).
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub cluster: String,
-    /// `running`, `stale` (running, heartbeat too old), `starting` (running, no status yet) or
-    /// `stopped`.
+    /// `running`, `stale` (running, heartbeat too old), `failing` (running, but it cannot program
+    /// IPVS or keep its checkers running: what `monitor` fails on), `starting` (running, no status
+    /// yet) or `stopped` (`state::liveness`).
     pub state: &'static str,
     pub pid: Option<i32>,
     /// Seconds since the last heartbeat, when there is a status file.
@@ -42,10 +45,11 @@ pub struct Report {
 pub fn report(rsctmp: &Path, cluster: &str, now: SystemTime) -> Report {
     let dir = StateDir::new(rsctmp, cluster);
     let mut error = None;
-    let liveness = dir.liveness().unwrap_or_else(|e| {
-        error = Some(format!("{}: {e}", dir.lock().display()));
-        Liveness::Stopped
+    let verdict = verdict(&dir, now).unwrap_or_else(|e| {
+        error = Some(e.to_string());
+        Verdict::Stopped
     });
+    // The status file as written: a leftover one too, when the supervisor is gone.
     let status = Status::read(&dir.status()).unwrap_or_else(|e| {
         error = Some(format!("{}: {e}", dir.status().display()));
         None
@@ -58,20 +62,10 @@ pub fn report(rsctmp: &Path, cluster: &str, now: SystemTime) -> Report {
         }
     };
     let age = status.as_ref().map(|s| s.age(now));
-    let state = match (liveness, &status) {
-        (Liveness::Stopped, _) => "stopped",
-        (Liveness::Running { .. }, None) => "starting",
-        (Liveness::Running { .. }, Some(s)) if age.is_some_and(|a| a > s.stale_after()) => "stale",
-        (Liveness::Running { .. }, Some(_)) => "running",
-    };
-    let pid = match liveness {
-        Liveness::Running { pid } => pid,
-        Liveness::Stopped => None,
-    };
     Report {
         cluster: cluster.to_string(),
-        state,
-        pid,
+        state: verdict.name(),
+        pid: verdict.pid(),
         heartbeat_age_s: age.map(|a| a.as_secs()),
         drained,
         status,
@@ -108,7 +102,7 @@ pub fn run(a: &Args) -> OcfCode {
 }
 
 fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
-    let rsctmp: PathBuf = OcfEnv::from_process().rsctmp;
+    let rsctmp: PathBuf = crate::state::rsctmp_from_env();
     let now = SystemTime::now();
     let names = match cluster {
         Some(c) => vec![c.to_string()],
@@ -137,16 +131,6 @@ fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
     }
     let states: Vec<&str> = reports.iter().map(|r| r.state).collect();
     Ok(code::status(&states))
-}
-
-/// Seconds as `45s`, `12m03s`, `3h07m`, `2d04h`.
-pub fn ago(secs: u64) -> String {
-    match secs {
-        0..=59 => format!("{secs}s"),
-        60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
-        3600..=86_399 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
-        _ => format!("{}d{:02}h", secs / 86_400, secs % 86_400 / 3600),
-    }
 }
 
 /// Every report in the human form, blank-line separated, ready for a terminal: the tables quote
@@ -242,8 +226,8 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             "  override: {} — every node {} ({}{})",
             o.state.as_str(),
             match o.state {
-                crate::supervisor::overrides::Override::Up => "at full weight",
-                crate::supervisor::overrides::Override::Down => "at weight 0",
+                crate::state::overrides::Override::Up => "at full weight",
+                crate::state::overrides::Override::Down => "at weight 0",
             },
             o.file.display(),
             if o.reason.is_empty() {
@@ -328,15 +312,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_read_well() {
-        assert_eq!(ago(0), "0s");
-        assert_eq!(ago(59), "59s");
-        assert_eq!(ago(61), "1m01s");
-        assert_eq!(ago(3600 + 7 * 60), "1h07m");
-        assert_eq!(ago(2 * 86_400 + 4 * 3600), "2d04h");
-    }
-
-    #[test]
     fn a_missing_cluster_is_stopped() {
         let dir = tempfile::tempdir().unwrap();
         let r = report(dir.path(), "nope", SystemTime::now());
@@ -348,8 +323,8 @@ mod tests {
         assert!(clusters(dir.path()).is_empty());
     }
 
-    fn node(id: &str, conns: Option<(u32, u32)>) -> crate::supervisor::status::NodeStatus {
-        crate::supervisor::status::NodeStatus {
+    fn node(id: &str, conns: Option<(u32, u32)>) -> crate::state::status::NodeStatus {
+        crate::state::status::NodeStatus {
             id: id.into(),
             address: "192.0.2.1".parse().unwrap(),
             health: Some(100.0),
@@ -372,7 +347,7 @@ mod tests {
     /// before they were recorded.
     #[test]
     fn the_table_shows_connections() {
-        let mut status = crate::supervisor::status::tests::sample();
+        let mut status = crate::state::status::tests::sample();
         status.nodes = vec![node("192.0.2.1", Some((12, 40))), node("192.0.2.2", None)];
         let r = Report {
             cluster: "webapp".into(),
@@ -419,7 +394,7 @@ mod tests {
     /// it (a hand-edited or foreign file is not cleaned at its source).
     #[test]
     fn the_terminal_never_gets_raw_control_or_bidi_characters() {
-        let mut status = crate::supervisor::status::tests::sample();
+        let mut status = crate::state::status::tests::sample();
         let mut a = node("192.0.2.1", None);
         a.last_error = Some("refused\x1b[2J\u{202e}evil\u{7}".into());
         let mut b = node("192.0.2.2", None);

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::exit::OcfCode;
+use crate::ocf::action::Action;
+use crate::ocf::code::ocf_code;
 use crate::supervisor;
 
 /// What `start` passes.
@@ -22,12 +24,17 @@ pub struct Args {
     pub ready_within_ms: u64,
 }
 
+/// Runs the supervisor; its exit status is what the agent's table says for a failed `start`.
 pub fn run(a: &Args) -> OcfCode {
-    supervisor::run(&supervisor::Args {
+    let args = supervisor::Args {
         cluster: a.cluster.clone(),
         config: a.config.clone(),
         state_dir: a.state_dir.clone(),
         dry_run: a.dry_run,
         ready_within: Duration::from_millis(a.ready_within_ms),
-    })
+    };
+    match supervisor::run(&args) {
+        Ok(()) => OcfCode::Success,
+        Err(e) => ocf_code(&e, &Action::Start, false),
+    }
 }

@@ -6,7 +6,7 @@ use super::action::Action;
 use crate::error::Error;
 use crate::exit::OcfCode;
 use crate::ipvs::IpvsError;
-use crate::supervisor::backend::BackendError;
+use crate::state::backend::BackendError;
 
 /// What a failure means to Pacemaker, given the action it happened in (the same failure means
 /// different things: a spec Pacemaker cannot read is "not configured" for `start`, "not running

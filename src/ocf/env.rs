@@ -11,10 +11,6 @@ use super::params::{self, Param};
 use crate::error::Error;
 use crate::spec;
 
-/// Where resource agents keep run-time state when Pacemaker does not say (resource-agents'
-/// `ocf-directories`: `HA_RSCTMP:=/run/resource-agents`). Cleared at boot, which is what we want.
-pub const DEFAULT_RSCTMP: &str = "/run/resource-agents";
-
 /// The environment of one agent invocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OcfEnv {
@@ -28,7 +24,7 @@ pub struct OcfEnv {
     /// `OCF_RESKEY_CRM_meta_interval`: 0 (or absent) for a probe / one-shot monitor.
     pub interval: Duration,
     check_level: Option<String>,
-    /// `HA_RSCTMP`, or [`DEFAULT_RSCTMP`].
+    /// `HA_RSCTMP`, or [`crate::state::DEFAULT_RSCTMP`].
     pub rsctmp: PathBuf,
 }
 
@@ -61,7 +57,7 @@ impl OcfEnv {
                 .or_else(|| nonempty("OCF_RESKEY_OCF_CHECK_LEVEL")),
             rsctmp: nonempty("HA_RSCTMP")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_RSCTMP)),
+                .unwrap_or_else(|| PathBuf::from(crate::state::DEFAULT_RSCTMP)),
         }
     }
 
@@ -176,7 +172,7 @@ mod tests {
             e.params().unwrap().config,
             PathBuf::from("/etc/big_brother/webapp.toml")
         );
-        assert_eq!(e.rsctmp, PathBuf::from(DEFAULT_RSCTMP));
+        assert_eq!(e.rsctmp, PathBuf::from(crate::state::DEFAULT_RSCTMP));
         assert_eq!(e.timeout, None);
     }
 

@@ -17,10 +17,11 @@ use super::env::{OcfEnv, Params};
 use super::validate::load_spec;
 use crate::error::Error;
 use crate::ipvs::{Ipvs, ServiceKey};
-use crate::supervisor::backend::{open_backend, BackendError};
-use crate::supervisor::repr::DestRepr;
-use crate::supervisor::state::{Liveness, StateDir};
-use crate::supervisor::status::Status;
+use crate::state::backend::{open_backend, BackendError};
+use crate::state::liveness::{verdict, Verdict};
+use crate::state::repr::DestRepr;
+use crate::state::status::Status;
+use crate::state::StateDir;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -30,81 +31,19 @@ pub enum State {
 
 pub fn monitor(env: &OcfEnv, params: &Params, level: u32) -> Result<State, Error> {
     let state = StateDir::new(&env.rsctmp, &params.cluster);
-    let status = match supervisor_state(&state)? {
-        Supervisor::Stopped => return stopped(&state, params),
-        Supervisor::Running(status) => status,
+    let status = match verdict(&state, SystemTime::now())? {
+        Verdict::Stopped => return stopped(&state, params),
+        Verdict::Running(status) => status,
+        unhealthy => {
+            return Err(Error::Unhealthy(
+                unhealthy.problem(&state).unwrap_or_default(),
+            ))
+        }
     };
     if level >= 10 {
         compare_with_backend(&state, *status)?;
     }
     Ok(State::Running)
-}
-
-/// What the lock and the status file say about a cluster's supervisor.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Supervisor {
-    /// Nobody holds the lock.
-    Stopped,
-    /// The lock is held, the supervisor reported ready, its heartbeat is fresh and its last tick
-    /// programmed the backend.
-    Running(Box<Status>),
-}
-
-/// The liveness rule `monitor` applies before it looks at IPVS (level 0), shared with
-/// `big_brother api` (its `Running: true`): lock held, status file present, heartbeat fresh, no
-/// backend error, every health checker running. A supervisor that holds the lock but fails one of the others is
-/// [`Error::Unhealthy`], with the reason. Reads only; creates nothing.
-pub fn supervisor_state(state: &StateDir) -> Result<Supervisor, Error> {
-    let liveness = state.liveness().map_err(|source| Error::Io {
-        what: "lock",
-        path: state.lock(),
-        source,
-    })?;
-    let pid = match liveness {
-        Liveness::Stopped => return Ok(Supervisor::Stopped),
-        Liveness::Running { pid } => pid,
-    };
-    let who = match pid {
-        Some(p) => format!("supervisor pid {p}"),
-        None => "supervisor".to_string(),
-    };
-    let status = read_status(state)?.ok_or_else(|| {
-        Error::Unhealthy(format!(
-            "{who} holds the lock but has not reported ready (no {})",
-            state.status().display()
-        ))
-    })?;
-    check_heartbeat(&status, &who)?;
-    if let Some(e) = &status.backend_error {
-        return Err(Error::Unhealthy(format!("{who} cannot program IPVS: {e}")));
-    }
-    if let Some(e) = &status.checkers.error {
-        return Err(Error::Unhealthy(format!(
-            "{who} cannot keep its health checkers running: {e}"
-        )));
-    }
-    Ok(Supervisor::Running(Box::new(status)))
-}
-
-fn read_status(state: &StateDir) -> Result<Option<Status>, Error> {
-    Status::read(&state.status()).map_err(|source| Error::Io {
-        what: "status file",
-        path: state.status(),
-        source,
-    })
-}
-
-fn check_heartbeat(status: &Status, who: &str) -> Result<(), Error> {
-    let now = SystemTime::now();
-    if !status.fresh(now) {
-        let age = status.age(now);
-        return Err(Error::Unhealthy(format!(
-            "{who} stopped reporting: last heartbeat {}s ago (limit {}s)",
-            age.as_secs(),
-            status.stale_after().as_secs()
-        )));
-    }
-    Ok(())
 }
 
 /// The service this cluster owns and the backend it lives in: from the status file the last
@@ -167,7 +106,12 @@ fn compare_with_backend(state: &StateDir, first: Status) -> Result<(), Error> {
                 )));
             }
             std::thread::sleep(Duration::from_millis(20));
-            if let Some(s) = read_status(state)? {
+            let read = Status::read(&state.status()).map_err(|source| Error::Io {
+                what: "status file",
+                path: state.status(),
+                source,
+            })?;
+            if let Some(s) = read {
                 if s.tick != tick {
                     status = s;
                     break;

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use super::env::Params;
 use crate::error::Error;
 use crate::exit::OcfCode;
-use crate::supervisor::state::StateDir;
+use crate::state::StateDir;
 
 /// How `start` ended waiting.
 #[derive(Debug, PartialEq, Eq)]

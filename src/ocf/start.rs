@@ -14,9 +14,9 @@ use super::validate::load_spec;
 use crate::error::Error;
 use crate::ipvs::ServiceKey;
 use crate::log;
-use crate::supervisor::backend::open_backend;
-use crate::supervisor::state::{Liveness, StateDir};
-use crate::supervisor::status::Status;
+use crate::state::backend::open_backend;
+use crate::state::status::Status;
+use crate::state::{Liveness, StateDir};
 
 pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Error> {
     let run = load_spec(params)?;
@@ -152,8 +152,8 @@ fn already_running(state: &StateDir, pid: Option<i32>, deadline: Instant) -> Res
 mod tests {
     use super::*;
     use crate::ipvs::Family;
-    use crate::supervisor::runtime::Lock;
-    use crate::supervisor::status::tests::sample;
+    use crate::state::lock::Lock;
+    use crate::state::status::tests::sample;
 
     #[test]
     fn a_live_cluster_owning_the_service_is_found() {

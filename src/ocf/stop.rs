@@ -12,9 +12,9 @@ use super::monitor::known_service;
 use crate::error::Error;
 use crate::ipvs::{Ipvs, IpvsError, ServiceKey};
 use crate::log;
-use crate::supervisor::backend::{open_backend, BackendError};
-use crate::supervisor::snapshot;
-use crate::supervisor::state::{Liveness, StateDir};
+use crate::state::backend::{open_backend, BackendError};
+use crate::state::snapshot;
+use crate::state::{Liveness, StateDir};
 
 pub fn stop(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Error> {
     let state = StateDir::new(&env.rsctmp, &params.cluster);

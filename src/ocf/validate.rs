@@ -6,13 +6,13 @@
 
 use super::env::{OcfEnv, Params};
 use crate::error::Error;
-use crate::supervisor::backend::open_backend;
-use crate::supervisor::controller::{self, Runnable};
-use crate::supervisor::state::StateDir;
+use crate::spec::{self, Runnable};
+use crate::state::backend::open_backend;
+use crate::state::StateDir;
 
 /// Loads the spec named by `params`, refusing a staged one and one for another cluster.
 pub fn load_spec(params: &Params) -> Result<Runnable, Error> {
-    controller::load_runnable(&params.config, &params.cluster)
+    Ok(spec::load_runnable(&params.config, &params.cluster)?)
 }
 
 pub fn validate_all(env: &OcfEnv) -> Result<(), Error> {

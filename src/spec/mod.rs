@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub use model::*;
 
+use crate::ipvs::ServiceKey;
 use crate::text;
 
 /// One thing wrong with a spec, located as precisely as the source allows.
@@ -248,4 +249,25 @@ pub fn load_all(files: &[PathBuf]) -> Result<Vec<Spec>, SpecError> {
         specs.push(spec);
     }
     Ok(specs)
+}
+/// A spec the supervisor can run: validated, with a service (not staged).
+#[derive(Clone, Debug)]
+pub struct Runnable {
+    pub spec: Spec,
+    pub key: ServiceKey,
+    /// Digest of the bytes the spec was read from.
+    pub digest: String,
+}
+
+/// Loads the spec of `cluster` from `path` — a TOML spec, or the original big_brother's YAML
+/// config whose cluster of that name is converted in memory (`spec::load_cluster`) — and
+/// refuses a staged one (no service or no nodes yet).
+pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, SpecError> {
+    // One bounded read (a regular file, at most the spec size cap): the digest is of exactly
+    // the bytes the spec was parsed from.
+    let bytes = source::read_bytes(path)?;
+    let digest = source::digest(&bytes);
+    let spec = load_cluster_from(path, bytes, cluster)?;
+    let key = *spec.runnable()?;
+    Ok(Runnable { spec, key, digest })
 }

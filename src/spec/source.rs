@@ -106,9 +106,26 @@ fn too_big(file: &Path) -> SpecError {
     }
 }
 
+/// A short, stable digest of a spec file's bytes (FNV-1a, 64 bit): enough to tell operators and
+/// `reload` whether the running spec is the one on disk. Not a security property.
+pub fn digest(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_is_stable() {
+        assert_eq!(digest(b""), "fnv1a64:cbf29ce484222325");
+        assert_ne!(digest(b"a"), digest(b"b"));
+    }
     use std::time::{Duration, Instant};
 
     fn unfit(file: &Path) -> String {

@@ -356,7 +356,7 @@ impl Checkers {
                     slot.deaths = slot.deaths.saturating_add(1);
                     Some(Event::Restarted { node, why })
                 }
-                Some(_) if stale.contains(&node) && since_restart.map_or(true, |d| d >= bound) => {
+                Some(_) if stale.contains(&node) && since_restart.is_none_or(|d| d >= bound) => {
                     if slot.abandoned.is_some() {
                         problems.push(format!(
                             "the checker of {addr} is stuck, and so was the one that replaced it"

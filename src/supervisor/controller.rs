@@ -14,26 +14,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::checker::{self, Checkers, Observation};
-use super::drain;
 use super::on_change::{self, Hook};
-use super::overrides::{self, Override};
 use super::policy::{self, NodeState, Policy};
 use super::reconcile;
-use super::repr::{DestRepr, ServiceRepr};
-use super::runtime::{self, Notifier};
-use super::snapshot;
-use super::state::StateDir;
-use super::status::{self, CheckerStatus, NodeStatus, OverrideStatus, ReloadStatus, Status};
+use super::signals;
 use crate::error::Error;
 use crate::health::CheckError;
 use crate::ipvs::{Dest, DestEntry, DestStats, Ipvs, IpvsError, Netmask, Service, ServiceKey};
 use crate::log;
 use crate::spec::{self, Spec};
+use crate::state::drain;
+use crate::state::notify::Notifier;
+use crate::state::overrides::{self, Override};
+use crate::state::repr::{DestRepr, ServiceRepr};
+use crate::state::snapshot;
+use crate::state::status::{self, CheckerStatus, NodeStatus, OverrideStatus, ReloadStatus, Status};
+use crate::state::StateDir;
 
 /// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
 const SVC_F_PERSISTENT: u32 = 0x0001;
@@ -50,15 +50,6 @@ pub struct Ident {
     pub dry_run: bool,
     pub pid: i32,
     pub started_at: u64,
-}
-
-/// A spec the supervisor can run: validated, with a service (not staged).
-#[derive(Clone, Debug)]
-pub struct Runnable {
-    pub spec: Spec,
-    pub key: ServiceKey,
-    /// Digest of the bytes the spec was read from.
-    pub digest: String,
 }
 
 pub struct Controller {
@@ -133,7 +124,7 @@ pub fn service_of(spec: &Spec, key: ServiceKey) -> Service {
 
 impl Controller {
     pub fn new(
-        run: Runnable,
+        run: spec::Runnable,
         ident: Ident,
         ipvs: Box<dyn Ipvs + Send>,
         state: StateDir,
@@ -152,7 +143,7 @@ impl Controller {
             ipvs,
             state,
             notifier,
-            watchdog: super::runtime::watchdog_requested(),
+            watchdog: super::signals::watchdog_requested(),
             tx,
             rx,
             checkers: None,
@@ -241,8 +232,8 @@ impl Controller {
     pub fn run(&mut self) {
         let mut last = Instant::now();
         let mut next = last + self.tick_every();
-        while !runtime::stop_requested() {
-            if runtime::take_reload_request() {
+        while !signals::stop_requested() {
+            if signals::take_reload_request() {
                 self.reload_spec();
                 next = Instant::now() + self.tick_every();
             }
@@ -413,7 +404,7 @@ impl Controller {
     /// Waits until every node has been checked once, or `deadline`.
     fn first_round(&mut self, deadline: Instant) {
         loop {
-            if self.observed.iter().all(|o| *o) || runtime::stop_requested() {
+            if self.observed.iter().all(|o| *o) || signals::stop_requested() {
                 return;
             }
             let now = Instant::now();
@@ -837,7 +828,9 @@ impl Controller {
         };
         let generation = self.reload.generation + 1;
         let at = status::unix_secs(SystemTime::now());
-        let outcome = load_runnable(&path, &self.ident.cluster).and_then(|r| self.apply_spec(r));
+        let outcome = spec::load_runnable(&path, &self.ident.cluster)
+            .map_err(Error::from)
+            .and_then(|r| self.apply_spec(r));
         self.reload = match outcome {
             Ok(()) => {
                 log::info(format!(
@@ -873,7 +866,7 @@ impl Controller {
     /// cannot be edited in the kernel: the new service is created and the old one deleted, as a
     /// restart would. Everything else (scheduler, persistence, nodes) changes in place, and
     /// nodes that stay keep their state (weights, ramps, damping counters).
-    fn apply_spec(&mut self, run: Runnable) -> Result<(), Error> {
+    fn apply_spec(&mut self, run: spec::Runnable) -> Result<(), Error> {
         let old_key = self.key;
         let old_spec = std::mem::replace(&mut self.spec, run.spec);
         let previous: Vec<(String, NodeState)> = old_spec
@@ -954,22 +947,9 @@ fn fault_ready_delay() {
     };
     log::warn(format!("fault knob: delaying READY by {ms} ms"));
     let end = Instant::now() + Duration::from_millis(ms);
-    while Instant::now() < end && !runtime::stop_requested() {
+    while Instant::now() < end && !signals::stop_requested() {
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Loads the spec of `cluster` from `path` — a TOML spec, or the original big_brother's YAML
-/// config whose cluster of that name is converted in memory (`spec::load_cluster`) — and
-/// refuses a staged one (no service or no nodes yet).
-pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, Error> {
-    // One bounded read (a regular file, at most the spec size cap): the digest is of exactly
-    // the bytes the spec was parsed from.
-    let bytes = spec::source::read_bytes(path)?;
-    let digest = status::digest(&bytes);
-    let spec = spec::load_cluster_from(path, bytes, cluster)?;
-    let key = *spec.runnable()?;
-    Ok(Runnable { spec, key, digest })
 }
 
 #[cfg(test)]
@@ -977,6 +957,7 @@ mod tests {
     use super::*;
     use crate::health::{Health, Phase};
     use crate::ipvs::memory::Memory;
+    use std::path::Path;
 
     /// A controller with one node (not checked yet) and an in-memory table; no threads.
     fn controller(dir: &Path) -> Controller {
@@ -993,7 +974,7 @@ mod tests {
         let text = text.as_str();
         let spec = spec::parse(&dir.join("t.toml"), text).unwrap();
         let key = *spec.runnable().unwrap();
-        let run = Runnable {
+        let run = spec::Runnable {
             spec,
             key,
             digest: String::new(),
@@ -1154,7 +1135,9 @@ mod tests {
     #[test]
     fn a_runnable_spec_comes_from_one_bounded_read_of_a_regular_file() {
         let t = Instant::now();
-        let e = load_runnable(Path::new("/dev/zero"), "t").err().unwrap();
+        let e = spec::load_runnable(Path::new("/dev/zero"), "t")
+            .err()
+            .unwrap();
         assert!(t.elapsed() < Duration::from_secs(1), "{e}");
         assert!(e.to_string().contains("/dev/zero"), "{e}");
         let dir = tempfile::tempdir().unwrap();
@@ -1162,7 +1145,7 @@ mod tests {
                     [[node]]\naddress = \"198.51.100.1\"\nport = 9\n";
         let file = dir.path().join("t.toml");
         std::fs::write(&file, text).unwrap();
-        let run = load_runnable(&file, "t").unwrap();
-        assert_eq!(run.digest, status::digest(text.as_bytes()));
+        let run = spec::load_runnable(&file, "t").unwrap();
+        assert_eq!(run.digest, spec::source::digest(text.as_bytes()));
     }
 }

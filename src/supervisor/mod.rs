@@ -15,33 +15,23 @@
 //! parity work with the original big_brother, [`overrides`] (its cluster-wide `up`/`down` files)
 //! and [`on_change`] (the notification hook that replaces its `send_nsca`).
 
-pub mod backend;
 pub mod checker;
 pub mod controller;
-pub mod drain;
-pub mod dryrun;
 pub mod on_change;
-pub mod overrides;
 pub mod policy;
 pub mod reconcile;
-pub mod repr;
-pub mod runtime;
-pub mod snapshot;
-pub mod state;
-pub mod status;
+pub mod signals;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::error::Error;
-use crate::exit::OcfCode;
 use crate::log;
-use crate::ocf::action::Action;
-use crate::ocf::code::ocf_code;
 
+use crate::state::lock::Lock;
+use crate::state::notify::Notifier;
+use crate::state::StateDir;
 use controller::{Controller, Ident};
-use runtime::{Lock, Notifier};
-use state::StateDir;
 
 /// How long a new supervisor waits for a lock held by someone else (a monitor probe holds it for
 /// microseconds; another supervisor holds it forever).
@@ -58,24 +48,21 @@ pub struct Args {
     pub ready_within: Duration,
 }
 
-/// Runs the supervisor to the end; returns its exit code.
-pub fn run(args: &Args) -> OcfCode {
+/// Runs the supervisor to the end. A failure is logged and sent as `STATUS=` (the reason `start`
+/// prints) before it is returned; the caller turns it into the exit status with the agent's
+/// table for `start` (`commands::supervise`), so `start` can pass the verdict on unchanged.
+pub fn run(args: &Args) -> Result<(), Error> {
     let instance = std::env::var("OCF_RESOURCE_INSTANCE").ok();
     log::init(
         "big_brother-supervise",
         Some(instance.as_deref().unwrap_or(&args.cluster)),
     );
     let notifier = Notifier::from_env();
-    match supervise(args, instance, &notifier) {
-        Ok(()) => OcfCode::Success,
-        Err(e) => {
-            let code = ocf_code(&e, &Action::Start, false);
-            let reason = e.to_string().replace('\n', "; ");
-            log::error(format!("{}: {reason}", args.cluster));
-            let _ = notifier.notify(&format!("STATUS={reason}"));
-            code
-        }
-    }
+    supervise(args, instance, &notifier).inspect_err(|e| {
+        let reason = e.to_string().replace('\n', "; ");
+        log::error(format!("{}: {reason}", args.cluster));
+        let _ = notifier.notify(&format!("STATUS={reason}"));
+    })
 }
 
 fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Result<(), Error> {
@@ -97,19 +84,19 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         }
     })?;
     // Signals before anything is programmed: a stop during start must still clean up.
-    runtime::install_signal_handlers().map_err(|source| Error::Io {
+    signals::install_signal_handlers().map_err(|source| Error::Io {
         what: "signal handlers for",
         path: args.state_dir.clone(),
         source,
     })?;
-    let run = controller::load_runnable(&args.config, &args.cluster)?;
-    let ipvs = backend::open_backend(args.dry_run, &state)?;
+    let run = crate::spec::load_runnable(&args.config, &args.cluster)?;
+    let ipvs = crate::state::backend::open_backend(args.dry_run, &state)?;
     let ident = Ident {
         cluster: args.cluster.clone(),
         instance,
         dry_run: args.dry_run,
         pid: i32::try_from(std::process::id()).unwrap_or(0),
-        started_at: status::unix_secs(SystemTime::now()),
+        started_at: crate::state::status::unix_secs(SystemTime::now()),
     };
     log::info(format!(
         "{}: supervising {} from {} ({} nodes{})",

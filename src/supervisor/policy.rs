@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::checker::Observation;
-use super::overrides::Override;
 use crate::ipvs::{Dest, DestEntry};
 use crate::spec::{BackendMode, Spec};
+use crate::state::overrides::Override;
 
 /// The cluster-wide knobs the per-node state machine needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,10 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::on_change::HookStats;
 use super::overrides::Override;
 use super::repr::{DestRepr, ServiceRepr};
-use super::state::write_atomic;
+use super::write_atomic;
 
 /// Heartbeats older than this many check intervals mean the supervisor is stuck.
 pub const STALE_INTERVALS: u32 = 3;
@@ -68,6 +67,20 @@ pub struct Status {
     #[serde(default)]
     pub drift: u64,
     pub nodes: Vec<NodeStatus>,
+}
+
+/// The `on_change` hook's counters, for the status file and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookStats {
+    /// Commands started.
+    pub runs: u64,
+    /// Runs that failed to start, exited non-zero, died of a signal or timed out.
+    pub failures: u64,
+    /// The last failure, if the last run failed.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub last_duration_ms: Option<u64>,
 }
 
 /// An override file in force.
@@ -235,21 +248,10 @@ pub fn unix_secs(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// A short, stable digest of a spec file's bytes (FNV-1a, 64 bit): enough to tell operators and
-/// `reload` whether the running spec is the one on disk. Not a security property.
-pub fn digest(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("fnv1a64:{h:016x}")
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::supervisor::repr::KeyRepr;
+    use crate::state::repr::KeyRepr;
 
     /// Issue 12 (same class as item 7): a status file is read only as a regular file of bounded
     /// size; a FIFO or a huge file is an error at once, not a hang or an allocation without end.
@@ -278,7 +280,7 @@ pub(crate) mod tests {
             instance: Some("ipvs_webapp".into()),
             pid: 42,
             config: "/etc/big_brother/webapp.toml".into(),
-            config_digest: digest(b"x"),
+            config_digest: crate::spec::source::digest(b"x"),
             dry_run: true,
             started_at: 1_000,
             updated_at: 1_000,
@@ -360,11 +362,5 @@ pub(crate) mod tests {
         v["added_by_a_newer_version"] = serde_json::json!(1);
         let back: Status = serde_json::from_value(v).unwrap();
         assert_eq!(back, sample());
-    }
-
-    #[test]
-    fn digest_is_stable() {
-        assert_eq!(digest(b""), "fnv1a64:cbf29ce484222325");
-        assert_ne!(digest(b"a"), digest(b"b"));
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::repr::{DestRepr, KeyRepr};
-use super::state::{write_atomic, StateDir};
+use super::{write_atomic, StateDir};
 use crate::ipvs::{Dest, DestEntry, ServiceKey};
 
 pub const FILE_NAME: &str = "crash-weights.json";

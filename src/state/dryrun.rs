@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::repr::{DestRepr, ServiceRepr};
-use super::state::write_atomic;
+use super::write_atomic;
 use crate::ipvs::memory::Memory;
 use crate::ipvs::{
     Dest, DestEntry, Info, Ipvs, IpvsError, Service, ServiceKey, SyncDaemon, SyncState, Timeouts,

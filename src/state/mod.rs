@@ -10,13 +10,34 @@
 //! Layout: `lock`, `notify` (the datagram socket `start` binds for `READY=1`), `status.json`,
 //! `params.json` (parameters handed over by `reload-agent`), `dryrun-ipvs.json` (dry-run only).
 
+pub mod backend;
+pub mod drain;
+pub mod dryrun;
+pub mod handover;
+pub mod liveness;
+pub mod lock;
+pub mod notify;
+pub mod overrides;
+pub mod repr;
+pub mod snapshot;
+pub mod status;
+
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+/// Where resource agents keep state (`ocf-directories`: `HA_RSCTMP:=/run/resource-agents`).
+/// Cleared at boot, which is what we want.
+pub const DEFAULT_RSCTMP: &str = "/run/resource-agents";
+
+/// `HA_RSCTMP` from the environment, or [`DEFAULT_RSCTMP`] (an empty value counts as unset).
+pub fn rsctmp_from_env() -> PathBuf {
+    std::env::var_os("HA_RSCTMP")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_RSCTMP), PathBuf::from)
+}
 
 /// One cluster's state directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,12 +52,6 @@ pub enum Liveness {
     Stopped,
     /// A supervisor holds the lock; its PID if it has written it yet.
     Running { pid: Option<i32> },
-}
-
-/// Parameters `reload-agent` hands to the running supervisor before SIGHUP.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HandoverParams {
-    pub config: PathBuf,
 }
 
 pub const LOCK: &str = "lock";
@@ -75,7 +90,7 @@ impl StateDir {
         self.dir.join(PARAMS)
     }
     pub fn dryrun(&self) -> PathBuf {
-        self.dir.join(super::dryrun::FILE_NAME)
+        self.dir.join(dryrun::FILE_NAME)
     }
 
     /// Creates the directory (and `HA_RSCTMP` itself: it is cleared at boot and may be missing).
@@ -122,22 +137,6 @@ impl StateDir {
         }
     }
 
-    pub fn write_params(&self, p: &HandoverParams) -> io::Result<()> {
-        let json = serde_json::to_vec(p).map_err(io::Error::other)?;
-        write_atomic(&self.params(), &json)
-    }
-
-    /// The handed-over parameters, or `None` when there are none.
-    pub fn read_params(&self) -> io::Result<Option<HandoverParams>> {
-        match std::fs::read(self.params()) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Removes the files big_brother put there, then the directory if nothing else is left
     /// (files other rooms keep there, such as drain state, survive). Returns what could not be
     /// removed; a file already gone is not an error.
@@ -145,7 +144,7 @@ impl StateDir {
         let mut failed = Vec::new();
         let mut names = vec![STATUS, NOTIFY, PARAMS];
         if also_dryrun {
-            names.push(super::dryrun::FILE_NAME);
+            names.push(dryrun::FILE_NAME);
         }
         // The lock goes last: until then a concurrent start sees a consistent directory.
         names.push(LOCK);
@@ -267,17 +266,5 @@ mod tests {
         std::fs::remove_file(s.path().join("drain")).unwrap();
         assert!(s.remove_files(true).is_empty());
         assert!(!s.path().exists());
-    }
-
-    #[test]
-    fn params_round_trip() {
-        let tmp = tempfile::tempdir().unwrap();
-        let s = StateDir::at(tmp.path());
-        assert_eq!(s.read_params().unwrap(), None);
-        let p = HandoverParams {
-            config: "/etc/big_brother/x.toml".into(),
-        };
-        s.write_params(&p).unwrap();
-        assert_eq!(s.read_params().unwrap(), Some(p));
     }
 }

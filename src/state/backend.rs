@@ -7,7 +7,7 @@ use crate::ipvs::netlink::Netlink;
 use crate::ipvs::{Ipvs, IpvsError};
 
 use super::dryrun::FileBacked;
-use super::state::StateDir;
+use super::StateDir;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
