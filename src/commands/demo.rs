@@ -34,7 +34,9 @@ use crate::state::drain;
 use crate::state::notify::Notifier;
 use crate::state::status::{self, Status};
 use crate::state::StateDir;
-use crate::supervisor::controller::{self, Controller, Ident};
+use crate::supervisor::context::{Context, Ident};
+use crate::supervisor::control::Control;
+use crate::supervisor::controller::Controller;
 use crate::supervisor::policy;
 use crate::supervisor::signals;
 
@@ -154,6 +156,8 @@ struct Demo {
     /// Shares the controller's table: what "the kernel" has.
     table: Memory,
     state: StateDir,
+    /// How the demo stops and reloads its controller (Ctrl-C reaches it too).
+    control: Control,
     controller: Option<JoinHandle<Controller>>,
     started: Instant,
     next_step: usize,
@@ -193,11 +197,10 @@ impl Demo {
             .prefix("big_brother-demo.")
             .tempdir()
             .map_err(io_err(&tmp))?;
-        // Drains go to the demo's own data dir, never to /var/lib/big_brother. Set before any
-        // thread exists.
-        std::env::set_var("BIG_BROTHER_DATA_DIR", dir.path().join("data"));
-        // SIGINT/SIGTERM stop the controller loop (and this one); SIGHUP reloads the spec.
-        signals::install_signal_handlers().map_err(io_err(dir.path()))?;
+        // Ctrl-C (SIGINT) or SIGTERM stop the controller and this loop; the script's reload
+        // goes through the same control, as SIGHUP would.
+        let control = Control::new();
+        signals::forward_to(&control).map_err(io_err(dir.path()))?;
 
         let mut servers = Vec::with_capacity(opts.nodes);
         for i in 0..opts.nodes {
@@ -221,6 +224,7 @@ impl Demo {
             },
             table: Memory::new(),
             state: StateDir::at(Path::new("/nonexistent")),
+            control,
             controller: None,
             started: Instant::now(),
             next_step: 0,
@@ -239,7 +243,7 @@ impl Demo {
         // What a previous supervisor left behind: the service, every node at its weight. The
         // controller adopts those weights (no drop to 0) as after a crash-restart.
         let mut table = demo.table.clone();
-        table.add_service(&controller::service_of(&run.spec, run.key))?;
+        table.add_service(&crate::supervisor::plan::service_of(&run.spec, run.key))?;
         for (i, n) in run.spec.nodes.iter().enumerate() {
             table.add_dest(
                 &run.key,
@@ -260,13 +264,15 @@ impl Demo {
             pid: i32::try_from(std::process::id()).unwrap_or(0),
             started_at: status::unix_secs(SystemTime::now()),
         };
-        let mut ctl = Controller::new(
-            run,
+        let ctx = Context {
             ident,
-            Box::new(table),
-            demo.state.clone(),
-            Notifier::None,
-        );
+            state: demo.state.clone(),
+            notifier: Notifier::None,
+            control: demo.control.clone(),
+            // The demo's own drain file: it can never read or write a real drain.
+            drain_file: demo.drain_file(),
+        };
+        let mut ctl = Controller::new(run, Box::new(table), ctx);
         ctl.start(Duration::from_secs(10))?;
         demo.controller = Some(
             std::thread::Builder::new()
@@ -283,6 +289,11 @@ impl Demo {
 
     fn spec_path(&self) -> PathBuf {
         self.dir.path().join(format!("{CLUSTER}.toml"))
+    }
+
+    /// The demo's drain file, in its private directory (never `/var/lib/big_brother`).
+    fn drain_file(&self) -> PathBuf {
+        self.dir.path().join("data").join(CLUSTER).join("drain")
     }
 
     /// The spec for the first `in_spec` nodes, as an operator would write it.
@@ -346,12 +357,8 @@ impl Demo {
             Step::AddNewcomer => {
                 self.in_spec = self.servers.len();
                 self.write_spec()?;
-                // The supervisor's reload path: SIGHUP re-reads the spec.
-                // SAFETY: raise(2) with a signal whose handler (installed above) only sets an
-                // atomic flag.
-                unsafe {
-                    libc::raise(libc::SIGHUP);
-                }
+                // The supervisor's reload path (what SIGHUP asks for): the spec is read again.
+                self.control.reload();
                 let id = self.id(self.servers.len() - 1);
                 self.event(format!(
                     "reload (SIGHUP): new node {id} added; it ramps up over {}s",
@@ -373,7 +380,7 @@ impl Demo {
             Step::Drain | Step::Undrain => {
                 let id = self.id(STEADY);
                 let drain_it = step == Step::Drain;
-                drain::update(&drain::path(CLUSTER), &id, drain_it)?;
+                drain::update(&self.drain_file(), &id, drain_it)?;
                 self.event(if drain_it {
                     format!("big_brother drain {CLUSTER} {id}  (maintenance)")
                 } else {
@@ -489,7 +496,7 @@ impl Demo {
         let end = self.started + self.duration;
         let result = loop {
             let now = Instant::now();
-            if now >= end || signals::stop_requested() {
+            if now >= end || self.control.stop_requested() {
                 break Ok(());
             }
             if let Err(e) = self.script(now) {
@@ -506,11 +513,8 @@ impl Demo {
             }
             std::thread::sleep(Duration::from_millis(100));
         };
-        // Stop the controller the way Pacemaker would: SIGTERM.
-        // SAFETY: raise(2) with a signal whose handler only sets an atomic flag.
-        unsafe {
-            libc::raise(libc::SIGTERM);
-        }
+        // Stop the controller the way Pacemaker's SIGTERM would.
+        self.control.stop();
         let ctl = self.controller.take().and_then(|h| h.join().ok());
         if let Ok(Some(st)) = Status::read(&self.state.status()) {
             self.last = Some(st);

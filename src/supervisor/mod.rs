@@ -16,8 +16,11 @@
 //! and [`on_change`] (the notification hook that replaces its `send_nsca`).
 
 pub mod checker;
+pub mod context;
+pub mod control;
 pub mod controller;
 pub mod on_change;
+pub mod plan;
 pub mod policy;
 pub mod reconcile;
 pub mod signals;
@@ -31,7 +34,9 @@ use crate::log;
 use crate::state::lock::Lock;
 use crate::state::notify::Notifier;
 use crate::state::StateDir;
-use controller::{Controller, Ident};
+use context::{Context, Ident};
+use control::Control;
+use controller::Controller;
 
 /// How long a new supervisor waits for a lock held by someone else (a monitor probe holds it for
 /// microseconds; another supervisor holds it forever).
@@ -84,7 +89,8 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         }
     })?;
     // Signals before anything is programmed: a stop during start must still clean up.
-    signals::install_signal_handlers().map_err(|source| Error::Io {
+    let control = Control::new();
+    signals::forward_to(&control).map_err(|source| Error::Io {
         what: "signal handlers for",
         path: args.state_dir.clone(),
         source,
@@ -106,7 +112,14 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         run.spec.nodes.len(),
         if args.dry_run { ", dry run" } else { "" }
     ));
-    let mut ctl = Controller::new(run, ident, ipvs, state, notifier.clone());
+    let ctx = Context {
+        drain_file: crate::state::drain::path(&ident.cluster),
+        ident,
+        state,
+        notifier: notifier.clone(),
+        control,
+    };
+    let mut ctl = Controller::new(run, ipvs, ctx);
     if let Err(e) = ctl.start(args.ready_within) {
         // Never leave a half-started service behind.
         if let Err(cleanup) = ctl.shutdown() {

@@ -27,10 +27,21 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::checker::Observation;
+use crate::health::{CheckError, Health};
 use crate::ipvs::{Dest, DestEntry};
 use crate::spec::{BackendMode, Spec};
 use crate::state::overrides::Override;
+
+/// One check's outcome: the policy's input (the checker threads produce it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    /// Index into `spec.nodes`.
+    pub node: usize,
+    /// When the check ended.
+    pub at: Instant,
+    pub latency: Duration,
+    pub result: Result<Health, CheckError>,
+}
 
 /// The cluster-wide knobs the per-node state machine needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

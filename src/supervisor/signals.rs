@@ -1,27 +1,35 @@
-//! The supervisor's signals: SIGTERM/SIGINT request a clean stop, SIGHUP a reload. Handlers only
-//! set atomic flags (the only async-signal-safe thing worth doing); the controller polls them at
-//! least every 100 ms. And whether whoever started us asked for watchdog pings.
+//! The supervisor process's signals: SIGTERM/SIGINT ask its [`Control`] for a clean stop, SIGHUP
+//! for a reload. Handlers only store atomic flags (the only async-signal-safe thing worth doing);
+//! the controller polls its control. And whether whoever started us asked for watchdog pings.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
-static TERM: AtomicBool = AtomicBool::new(false);
-static HUP: AtomicBool = AtomicBool::new(false);
+use super::control::Control;
+
+/// The control the handlers forward to, set once before they are installed. The handler reads
+/// it with one atomic load (`OnceLock::get` on an initialised lock takes no lock and allocates
+/// nothing) and stores one flag: async-signal-safe.
+static TARGET: OnceLock<Control> = OnceLock::new();
 
 extern "C" fn on_signal(sig: libc::c_int) {
-    // Async-signal-safe: atomics only.
+    let Some(control) = TARGET.get() else { return };
     if sig == libc::SIGHUP {
-        HUP.store(true, Ordering::SeqCst);
+        control.reload();
     } else {
-        TERM.store(true, Ordering::SeqCst);
+        control.stop();
     }
 }
 
-/// Installs the SIGTERM/SIGINT/SIGHUP handlers.
-pub fn install_signal_handlers() -> io::Result<()> {
+/// Makes SIGTERM/SIGINT stop `control`'s controller and SIGHUP reload it. Once per process: a
+/// second call (another control) is refused.
+pub fn forward_to(control: &Control) -> io::Result<()> {
+    TARGET
+        .set(control.clone())
+        .map_err(|_| io::Error::other("signals already forward to another control"))?;
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; we set a handler
-        // that only touches atomics, and pass valid pointers to sigaction.
+        // that only reads an initialised OnceLock and stores atomics, and pass valid pointers.
         let rc = unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
@@ -34,16 +42,6 @@ pub fn install_signal_handlers() -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// True once SIGTERM or SIGINT arrived.
-pub fn stop_requested() -> bool {
-    TERM.load(Ordering::SeqCst)
-}
-
-/// True (once per signal burst) when SIGHUP arrived since the last call.
-pub fn take_reload_request() -> bool {
-    HUP.swap(false, Ordering::SeqCst)
 }
 
 /// True when whoever started us asked for watchdog pings (sd_watchdog_enabled(3)):
