@@ -1,6 +1,7 @@
 //! The cluster spec: one TOML file per cluster, parsed in two stages (`raw` shape, then
 //! `validate` meaning) into the [`Spec`] model that every other face uses.
 
+pub mod checker;
 pub mod duration;
 pub mod legacy;
 pub mod model;
@@ -165,8 +166,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Spec, SpecError> {
     let raw: raw::RawSpec = toml::from_str(text).map_err(|e| {
         let (line, column, table) = match e.span() {
             Some(span) => {
-                let (l, c) = validate::line_col(text, span.start);
-                (Some(l), Some(c), validate::table_at(text, span.start))
+                let (l, c) = checker::line_col(text, span.start);
+                (Some(l), Some(c), checker::table_at(text, span.start))
             }
             None => (None, None, None),
         };

@@ -9,7 +9,7 @@ use std::io::Read as _;
 use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::Path;
 
-use super::validate::line_col;
+use super::checker::line_col;
 use super::SpecError;
 
 /// Largest spec or legacy file read: 1 MiB. The talk's spec is 300 bytes; a spec at every count
