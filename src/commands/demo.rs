@@ -247,14 +247,12 @@ impl Demo {
         for (i, n) in run.spec.nodes.iter().enumerate() {
             table.add_dest(
                 &run.key,
-                &Dest {
-                    addr: n.address,
-                    port: n.real_port,
-                    forward: Forward::Ipip,
-                    weight: policy::scale(initial_health(i), n.max_weight),
-                    upper_threshold: 0,
-                    lower_threshold: 0,
-                },
+                &Dest::new(
+                    n.address,
+                    n.real_port,
+                    Forward::Ipip,
+                    policy::scale(initial_health(i), n.max_weight),
+                ),
             )?;
         }
         let ident = Ident {

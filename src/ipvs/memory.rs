@@ -301,24 +301,11 @@ mod tests {
     use crate::ipvs::{Family, Netmask, SchedFlag};
 
     fn svc() -> Service {
-        Service::new(
-            ServiceKey::Fwmark {
-                family: Family::V4,
-                mark: 7,
-            },
-            "wlc",
-        )
+        Service::new(ServiceKey::fwmark(Family::V4, 7), "wlc")
     }
 
     fn dest(w: u32) -> Dest {
-        Dest {
-            addr: "192.0.2.1".parse().unwrap(),
-            port: 0,
-            forward: Forward::Ipip,
-            weight: w,
-            upper_threshold: 0,
-            lower_threshold: 0,
-        }
+        Dest::new("192.0.2.1".parse().unwrap(), 0, Forward::Ipip, w)
     }
 
     #[test]

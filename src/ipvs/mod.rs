@@ -70,6 +70,11 @@ pub enum ServiceKey {
 }
 
 impl ServiceKey {
+    /// The firewall-mark service `mark` of `family`.
+    pub fn fwmark(family: Family, mark: u32) -> ServiceKey {
+        ServiceKey::Fwmark { family, mark }
+    }
+
     pub fn family(&self) -> Family {
         match self {
             ServiceKey::Fwmark { family, .. } => *family,
@@ -179,6 +184,18 @@ pub struct Dest {
 }
 
 impl Dest {
+    /// A destination without connection thresholds (the spec sets none today).
+    pub fn new(addr: IpAddr, port: u16, forward: Forward, weight: u32) -> Dest {
+        Dest {
+            addr,
+            port,
+            forward,
+            weight,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        }
+    }
+
     /// Identity of a destination within its service.
     pub fn id(&self) -> (IpAddr, u16) {
         (self.addr, self.port)

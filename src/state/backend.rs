@@ -3,7 +3,7 @@
 //! they always look at the same table: the kernel's, or in `dry_run` the file-backed in-memory
 //! one in the cluster's state directory. Nothing else in the agent or supervisor knows which.
 
-use crate::ipvs::netlink::Netlink;
+use crate::ipvs::netlink::{Netlink, DEFAULT_TIMEOUT};
 use crate::ipvs::{Ipvs, IpvsError};
 
 use super::dryrun::FileBacked;
@@ -21,6 +21,13 @@ pub enum BackendError {
 pub fn open_backend(dry_run: bool, state: &StateDir) -> Result<Box<dyn Ipvs + Send>, BackendError> {
     if dry_run {
         return Ok(Box::new(FileBacked::open(&state.dryrun())?));
+    }
+    // Test-only fault knob (as BIG_BROTHER_FAULT_READY_DELAY_MS): look up another generic
+    // netlink family, so this process meets "no IPVS in this kernel" through the real lookup on
+    // any host. Unset in production.
+    if let Some(name) = std::env::var_os("BIG_BROTHER_FAULT_IPVS_FAMILY") {
+        let name = name.to_string_lossy();
+        return Ok(Box::new(Netlink::open_as(&name, DEFAULT_TIMEOUT)?));
     }
     Ok(Box::new(Netlink::open()?))
 }

@@ -192,24 +192,11 @@ mod tests {
     use crate::ipvs::{Family, Forward};
 
     fn svc() -> Service {
-        Service::new(
-            ServiceKey::Fwmark {
-                family: Family::V4,
-                mark: 7,
-            },
-            "wlc",
-        )
+        Service::new(ServiceKey::fwmark(Family::V4, 7), "wlc")
     }
 
     fn dest(last: u8, weight: u32) -> Dest {
-        Dest {
-            addr: IpAddr::from([192, 0, 2, last]),
-            port: 0,
-            forward: Forward::Ipip,
-            weight,
-            upper_threshold: 0,
-            lower_threshold: 0,
-        }
+        Dest::new(IpAddr::from([192, 0, 2, last]), 0, Forward::Ipip, weight)
     }
 
     #[test]

@@ -203,14 +203,7 @@ mod tests {
 
     #[test]
     fn dests_round_trip() {
-        let d = Dest {
-            addr: "198.51.100.1".parse().unwrap(),
-            port: 0,
-            forward: Forward::Ipip,
-            weight: 87,
-            upper_threshold: 0,
-            lower_threshold: 0,
-        };
+        let d = Dest::new("198.51.100.1".parse().unwrap(), 0, Forward::Ipip, 87);
         let json = serde_json::to_string(&DestRepr::from(&d)).unwrap();
         let back: DestRepr = serde_json::from_str(&json).unwrap();
         assert_eq!(Dest::from(&back), d);

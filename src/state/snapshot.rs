@@ -78,22 +78,12 @@ mod tests {
     use crate::ipvs::{DestStats, Family, Forward};
 
     fn key(mark: u32) -> ServiceKey {
-        ServiceKey::Fwmark {
-            family: Family::V4,
-            mark,
-        }
+        ServiceKey::fwmark(Family::V4, mark)
     }
 
     fn entry(w: u32) -> DestEntry {
         DestEntry {
-            dest: Dest {
-                addr: "198.51.100.1".parse().unwrap(),
-                port: 0,
-                forward: Forward::Ipip,
-                weight: w,
-                upper_threshold: 0,
-                lower_threshold: 0,
-            },
+            dest: Dest::new("198.51.100.1".parse().unwrap(), 0, Forward::Ipip, w),
             stats: DestStats::default(),
         }
     }

@@ -269,14 +269,12 @@ mod tests {
         let s = spec("", &["198.51.100.1", "198.51.100.2"]);
         let t0 = Instant::now();
         let nodes = vec![NodeState::new(Some(40), t0), NodeState::new(None, t0)];
-        let applied = vec![Dest {
-            addr: "198.51.100.1".parse().unwrap(),
-            port: 0,
-            weight: 40,
-            forward: Forward::Ipip,
-            upper_threshold: 0,
-            lower_threshold: 0,
-        }];
+        let applied = vec![Dest::new(
+            "198.51.100.1".parse().unwrap(),
+            0,
+            Forward::Ipip,
+            40,
+        )];
         let mut counters = BTreeMap::new();
         counters.insert("198.51.100.1".to_string(), (5, 1));
         let mut stats = BTreeMap::new();

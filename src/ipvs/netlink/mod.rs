@@ -63,9 +63,17 @@ impl Netlink {
 
     /// [`Netlink::open`] with a different per-request timeout.
     pub fn with_timeout(timeout: Duration) -> Result<Netlink, IpvsError> {
+        Netlink::open_as(codec::IPVS_GENL_NAME, timeout)
+    }
+
+    /// Opens the backend over the generic netlink family `name` instead of `"IPVS"`: a name the
+    /// kernel does not know gives exactly the [`IpvsError::NotAvailable`] a kernel without IPVS
+    /// gives, through the real lookup (the test fault knob `BIG_BROTHER_FAULT_IPVS_FAMILY` uses
+    /// it, so "no IPVS here" is testable on a host that has it).
+    pub fn open_as(name: &str, timeout: Duration) -> Result<Netlink, IpvsError> {
         let mut sock = Socket::open(libc::NETLINK_GENERIC, timeout)
             .map_err(|e| map_err("open netlink socket", e))?;
-        let family = family::resolve(&mut sock, codec::IPVS_GENL_NAME).map_err(resolve_err)?;
+        let family = family::resolve(&mut sock, name).map_err(resolve_err)?;
         Ok(Netlink { sock, family })
     }
 

@@ -15,7 +15,7 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::api::{fake_cluster_with, now, started_cluster, Answer, Api};
+use crate::process::api::{fake_cluster_with, now, started_cluster, Answer, Api};
 use crate::util::{bb_env, require_tool};
 
 /// What a browser (Chromium 156) sends when it loads a page.

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::ocf_support::{Behaviour, Cluster};
-use crate::util::{bb, bin, run};
+use crate::util::{bb, bin};
 
 /// A running `big_brother api`, killed by pid when dropped.
 pub struct Api {
@@ -180,7 +180,6 @@ fn the_originals_routes_against_a_running_supervisor() {
         .body
         .lines()
         .any(|l| l.starts_with("big_brother_node_check_latency_seconds{cluster=\"web1\"")));
-    prometheus_parses(&a.body);
 
     // HEAD: the same head, no body.
     let a = api.raw(b"HEAD /cluster/web1 HTTP/1.1\r\n\r\n");
@@ -198,32 +197,13 @@ fn the_originals_routes_against_a_running_supervisor() {
     assert!(api.get("/").body.contains("Stopped:\n- web1\n"));
 }
 
-/// Parses `/metrics` with the official Prometheus client's parser (python3-prometheus-client).
-fn prometheus_parses(text: &str) {
-    let py = "/usr/bin/python3";
-    let r = run(Command::new(py).args(["-c", "import prometheus_client"]));
-    assert_eq!(
-        r.code(),
-        0,
-        "python3-prometheus-client is missing; run tests/install-deps\n{}",
-        r.stderr()
-    );
-    let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\n\
-                  fams = list(p(sys.stdin.read()))\nprint(len(fams), sum(len(f.samples) for f in fams))\n";
-    let r = crate::util::run_with_stdin(Command::new(py).args(["-c", script]), text);
-    r.expect_code(0);
-    let counts: Vec<usize> = r
-        .stdout()
-        .split_whitespace()
-        .map(|n| n.parse().unwrap())
-        .collect();
-    assert_eq!(counts[0], 17, "every family parsed: {}", r.stdout());
-    assert!(counts[1] > 10, "{}", r.stdout());
-}
+/// A node id that tries to forge a metric, break a line, and reach a terminal.
+pub const EVIL_ID: &str =
+    "x\"} 1\nbig_brother_forged 1\r\u{1b}]0;owned\u{7}\u{202e}\u{2028}\u{200b}\u{feff}\u{9b}\\";
 
 /// A state directory made by hand: `status.json` with `updated_at`, and the lock held by this
 /// test process when `hold` (returned; the lock lasts as long as the file).
-fn fake_cluster(rsctmp: &Path, name: &str, updated_at: u64, hold: bool) -> Option<File> {
+pub fn fake_cluster(rsctmp: &Path, name: &str, updated_at: u64, hold: bool) -> Option<File> {
     let nodes = serde_json::json!([
         {"id": "192.0.2.1:443", "address": "192.0.2.1", "health": 50.0, "weight": 50,
          "state": "up", "since": 1},
@@ -309,7 +289,6 @@ fn running_is_monitors_rule() {
         !m.contains("big_brother_node_health{cluster=\"fresh\",node=\"192.0.2.2:443\"}"),
         "no health yet: no sample"
     );
-    prometheus_parses(&m);
     let v: serde_json::Value =
         serde_json::from_str(&api.get("/cluster/stale/status_detail").body).unwrap();
     assert_eq!(v["running"], false);
@@ -697,8 +676,7 @@ fn hostile_request_bytes_are_refused_at_once() {
 fn text_from_status_files_cannot_inject() {
     let d = tempfile::tempdir().unwrap();
     let rsctmp = d.path().join("rsctmp");
-    let evil =
-        "x\"} 1\nbig_brother_forged 1\r\u{1b}]0;owned\u{7}\u{202e}\u{2028}\u{200b}\u{feff}\u{9b}\\";
+    let evil = EVIL_ID;
     let nodes = serde_json::json!([
         {"id": evil, "address": "192.0.2.1", "health": 50.0, "weight": 50, "state": "up",
          "since": 1}
@@ -739,15 +717,5 @@ fn text_from_status_files_cannot_inject() {
         !m.lines().any(|l| l.starts_with("big_brother_forged")),
         "{m}"
     );
-    prometheus_parses(&m);
-    let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\n\
-                  for f in p(sys.stdin.read()):\n    for s in f.samples:\n        \
-                  if s.name == 'big_brother_node_weight' and s.labels['cluster'] == 'web5':\n            \
-                  print(repr(s.labels['node']))\n";
-    let r = crate::util::run_with_stdin(Command::new("/usr/bin/python3").args(["-c", script]), &m);
-    r.expect_code(0);
-    assert_eq!(
-        r.stdout().trim(),
-        r#"'x"} 1\\u{a}big_brother_forged 1\\u{d}\\u{1b}]0;owned\\u{7}\\u{202e}\\u{2028}\\u{200b}\\u{feff}\\u{9b}\\'"#
-    );
+    // The official parser reads the label back as escaped: tools::api_metrics.
 }

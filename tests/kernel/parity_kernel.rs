@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::ocf_kernel::ipvsadm;
+use super::ocf_kernel::ipvsadm;
 use crate::ocf_support::{wait_for, Cluster};
 use crate::util::{in_netns, require_tool, run};
 

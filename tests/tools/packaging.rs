@@ -13,7 +13,7 @@ use clap::CommandFactory;
 
 use crate::util::{bb, repo, require_tool, run};
 
-#[path = "../examples/gen_docs/docs/mod.rs"]
+#[path = "../../examples/gen_docs/docs/mod.rs"]
 #[allow(dead_code)]
 mod docs;
 

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::api::{now, started_cluster, Api};
-use crate::api_page::{hostile_cluster, hostile_shown, HOSTILE, HOSTILE_ID};
+use super::api_page::{hostile_cluster, hostile_shown, HOSTILE, HOSTILE_ID};
+use crate::process::api::{now, started_cluster, Api};
 use crate::util::{repo, require_tool};
 
 /// Longest wait for any one answer or event from the browser.

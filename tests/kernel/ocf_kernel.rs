@@ -82,6 +82,29 @@ fn ocf_kernel_lifecycle_programs_real_ipvs() {
     });
 }
 
+/// The half of `ocf::without_kernel_ipvs_start_is_not_installed` that needs a kernel with IPVS:
+/// `validate-all` at level 10 opens the kernel backend (0), and the fault knob that makes the
+/// process tier's kernel look IPVS-less does so here too (5), so that test's premise is real.
+#[test]
+#[ignore = "kernel tier: root + ip_vs, run tests/vm/run"]
+fn ocf_kernel_validate_all_level_10_opens_the_kernel_backend() {
+    in_netns(|| {
+        let c = Cluster::new("kern3", &[UP]);
+        c.agent("validate-all", &[KERNEL[0], ("OCF_CHECK_LEVEL", "10")])
+            .expect_code(0);
+        let r = c.agent(
+            "validate-all",
+            &[
+                KERNEL[0],
+                ("OCF_CHECK_LEVEL", "10"),
+                ("BIG_BROTHER_FAULT_IPVS_FAMILY", "bb-no-ipvs"),
+            ],
+        );
+        r.expect_code(5);
+        expect_reason(&r, "not available");
+    });
+}
+
 #[test]
 #[ignore = "kernel tier: root + ip_vs, run tests/vm/run"]
 fn ocf_kernel_ocf_tester_passes_against_real_ipvs() {

@@ -94,7 +94,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn fwmark(family: Family, mark: u32) -> ServiceKey {
-    ServiceKey::Fwmark { family, mark }
+    ServiceKey::fwmark(family, mark)
 }
 
 fn tcp(addr: &str, port: u16) -> ServiceKey {
@@ -110,14 +110,7 @@ fn svc(key: ServiceKey, scheduler: &str) -> Service {
 }
 
 fn dest(addr: &str, port: u16, forward: Forward, weight: u32) -> Dest {
-    Dest {
-        addr: ip(addr),
-        port,
-        forward,
-        weight,
-        upper_threshold: 0,
-        lower_threshold: 0,
-    }
+    Dest::new(ip(addr), port, forward, weight)
 }
 
 /// Destinations without counters, sorted, for comparisons.
