@@ -12,11 +12,13 @@
 //!   VM: `tests/vm/run -- <this binary> --include-ignored kernel::` (what `tests/run-all` does).
 //!
 //! The cluster tier (real Corosync + Pacemaker in VMs) is `tests/cluster/run`; the package tier
-//! is `tests/package/run`. `util` and `ocf_support` are helpers every tier shares.
+//! is `tests/package/run`. `util` and `ocf_support` are helpers every tier shares; `structure`
+//! checks the layering of `src/` (pure, no tool).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod ocf_support;
+mod structure;
 mod util;
 
 mod process {

@@ -21,7 +21,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use super::demo::DemoError;
+use super::demo::error::DemoError;
 use crate::api::ApiError;
 use crate::exit::OcfCode;
 use crate::spec::SpecError;

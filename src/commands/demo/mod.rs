@@ -39,6 +39,9 @@ use crate::supervisor::control::Control;
 use crate::supervisor::controller::Controller;
 use crate::supervisor::policy;
 use crate::supervisor::signals;
+use error::{io_err, DemoError};
+
+pub mod error;
 
 /// `big_brother demo` arguments.
 #[derive(clap::Args, Clone, Debug)]
@@ -79,33 +82,6 @@ pub const MIN_NODES: usize = 4;
 pub const MAX_NODES: usize = 64;
 const CLUSTER: &str = "demo";
 const FORCE_REASON: &str = "apt upgrades";
-
-/// Why the demo could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum DemoError {
-    #[error("--nodes: expected {MIN_NODES} to {MAX_NODES}, not {0}")]
-    Nodes(usize),
-    #[error("--duration: expected at least 5s, not {0:?}")]
-    Duration(Duration),
-    #[error("cannot start a loopback health endpoint on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("in-memory IPVS: {0}")]
-    Ipvs(#[from] crate::ipvs::IpvsError),
-    #[error("supervisor: {0}")]
-    Supervisor(#[from] Error),
-    #[error("drain: {0}")]
-    Drain(#[from] drain::DrainError),
-}
 
 pub fn run(opts: &Args) -> OcfCode {
     finish(
@@ -175,13 +151,6 @@ fn node_ip(i: usize) -> IpAddr {
 
 fn initial_health(i: usize) -> f64 {
     100.0 - 5.0 * (i % 4) as f64
-}
-
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
-    move |source| DemoError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 impl Demo {
