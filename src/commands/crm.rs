@@ -165,16 +165,27 @@ fn fail(e: &CrmError) -> OcfCode {
     code::code(e)
 }
 
+/// Runs a CIB verb over the specs' groups; its results paired with their spec and group id.
+fn per_group<'a, T>(
+    specs: &'a [Spec],
+    common: &Common,
+    verb: impl FnOnce(&[crate::crm::xml::Element]) -> Result<Vec<T>, CrmError>,
+) -> Result<Vec<(&'a Spec, String, T)>, CrmError> {
+    let results = verb(&common.groups(specs))?;
+    Ok(specs
+        .iter()
+        .zip(results)
+        .map(|(s, r)| (s, generate::group_id(&s.name), r))
+        .collect())
+}
+
 fn check(specs: &[Spec], common: &Common) -> OcfCode {
     let rsctmp = rsctmp_from_env();
-    let wanted = common.groups(specs);
-    let results = match apply::check(&wanted) {
+    let mut code = OcfCode::Success;
+    for (s, gid, result) in match per_group(specs, common, apply::check) {
         Ok(r) => r,
         Err(e) => return fail(&e),
-    };
-    let mut code = OcfCode::Success;
-    for (s, result) in specs.iter().zip(results) {
-        let gid = generate::group_id(&s.name);
+    } {
         match result {
             Comparison::InSync => println!("{gid}: in sync with {}", s.file.display()),
             Comparison::Missing => {
@@ -203,14 +214,11 @@ fn check(specs: &[Spec], common: &Common) -> OcfCode {
 
 fn apply(specs: &[Spec], common: &Common) -> OcfCode {
     let rsctmp = rsctmp_from_env();
-    let wanted = common.groups(specs);
-    let results = match apply::apply(&wanted) {
+    let mut code = OcfCode::Success;
+    for (s, gid, result) in match per_group(specs, common, apply::apply) {
         Ok(r) => r,
         Err(e) => return fail(&e),
-    };
-    let mut code = OcfCode::Success;
-    for (s, result) in specs.iter().zip(results) {
-        let gid = generate::group_id(&s.name);
+    } {
         match result {
             Ok(Applied::InSync) => println!("{gid}: in sync, nothing written"),
             Ok(Applied::Created { members, via }) => {

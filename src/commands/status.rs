@@ -311,6 +311,19 @@ pub fn render(r: &Report, now: SystemTime) -> String {
 mod tests {
     use super::*;
 
+    /// A running cluster's report around `status`.
+    fn running(status: Status) -> Report {
+        Report {
+            cluster: "webapp".into(),
+            state: "running",
+            pid: Some(42),
+            heartbeat_age_s: Some(0),
+            drained: Vec::new(),
+            status: Some(status),
+            error: None,
+        }
+    }
+
     #[test]
     fn a_missing_cluster_is_stopped() {
         let dir = tempfile::tempdir().unwrap();
@@ -349,15 +362,7 @@ mod tests {
     fn the_table_shows_connections() {
         let mut status = crate::state::status::tests::sample();
         status.nodes = vec![node("192.0.2.1", Some((12, 40))), node("192.0.2.2", None)];
-        let r = Report {
-            cluster: "webapp".into(),
-            state: "running",
-            pid: Some(42),
-            heartbeat_age_s: Some(0),
-            drained: Vec::new(),
-            status: Some(status),
-            error: None,
-        };
+        let r = running(status);
         let text = render(
             &r,
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000),
@@ -400,15 +405,7 @@ mod tests {
         let mut b = node("192.0.2.2", None);
         b.forced_reason = Some("line\u{2028}break".into());
         status.nodes = vec![a, b];
-        let r = Report {
-            cluster: "webapp".into(),
-            state: "running",
-            pid: Some(42),
-            heartbeat_age_s: Some(0),
-            drained: Vec::new(),
-            status: Some(status),
-            error: None,
-        };
+        let r = running(status);
         let text = human(&[r], std::time::UNIX_EPOCH);
         assert!(text.contains("\\u{1b}[2J\\u{202e}evil\\u{7}"), "{text}");
         assert!(text.contains("line\\u{2028}break"), "{text}");

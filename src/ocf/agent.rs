@@ -123,21 +123,17 @@ mod tests {
     #[test]
     fn deadlines_keep_a_margin() {
         let t0 = Instant::now();
-        assert_eq!(
-            deadline(t0, Duration::from_secs(20)),
-            t0 + Duration::from_secs(18)
-        );
-        assert_eq!(
-            deadline(t0, Duration::from_secs(3)),
-            t0 + Duration::from_millis(2500)
-        );
-        assert_eq!(
-            deadline(t0, Duration::from_secs(100)),
-            t0 + Duration::from_secs(98)
-        );
-        assert_eq!(
-            deadline(t0, Duration::from_millis(300)),
-            t0 + Duration::from_millis(100)
-        );
+        for (timeout_ms, left_ms) in [
+            (20_000, 18_000),
+            (3_000, 2_500),
+            (100_000, 98_000),
+            (300, 100),
+        ] {
+            assert_eq!(
+                deadline(t0, Duration::from_millis(timeout_ms)),
+                t0 + Duration::from_millis(left_ms),
+                "timeout {timeout_ms} ms"
+            );
+        }
     }
 }

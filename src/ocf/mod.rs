@@ -14,3 +14,17 @@ pub mod spawn;
 pub mod start;
 pub mod stop;
 pub mod validate;
+
+use crate::error::Error;
+use crate::state::status::Status;
+use crate::state::StateDir;
+
+/// The supervisor's status file as `start` and `monitor` wait on it: absent is `None` (not
+/// written yet), unreadable is an error that names the file.
+fn read_status(state: &StateDir) -> Result<Option<Status>, Error> {
+    Status::read(&state.status()).map_err(|source| Error::Io {
+        what: "status file",
+        path: state.status(),
+        source,
+    })
+}

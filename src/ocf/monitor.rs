@@ -14,6 +14,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::env::{OcfEnv, Params};
+use super::read_status;
 use super::validate::load_spec;
 use crate::error::Error;
 use crate::ipvs::{Ipvs, ServiceKey};
@@ -106,11 +107,7 @@ fn compare_with_backend(state: &StateDir, first: Status) -> Result<(), Error> {
                 )));
             }
             std::thread::sleep(Duration::from_millis(20));
-            let read = Status::read(&state.status()).map_err(|source| Error::Io {
-                what: "status file",
-                path: state.status(),
-                source,
-            })?;
+            let read = read_status(state)?;
             if let Some(s) = read {
                 if s.tick != tick {
                     status = s;

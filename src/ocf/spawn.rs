@@ -240,6 +240,13 @@ pub fn kill(child: &mut Child) {
 mod tests {
     use super::*;
 
+    /// A notify socket in a fresh state directory (kept alive by the returned guard).
+    fn bound() -> (tempfile::TempDir, NotifySocket) {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = NotifySocket::bind(&StateDir::at(dir.path())).unwrap();
+        (dir, sock)
+    }
+
     #[test]
     fn notify_messages() {
         let mut last = None;
@@ -259,9 +266,7 @@ mod tests {
 
     #[test]
     fn waits_for_ready_from_a_child() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = StateDir::at(dir.path());
-        let sock = NotifySocket::bind(&state).unwrap();
+        let (_dir, sock) = bound();
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         send(&sock, "STATUS=hello");
         send(&sock, "READY=1");
@@ -272,9 +277,7 @@ mod tests {
 
     #[test]
     fn a_dying_child_reports_its_code_and_reason() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = StateDir::at(dir.path());
-        let sock = NotifySocket::bind(&state).unwrap();
+        let (_dir, sock) = bound();
         send(&sock, "STATUS=bad spec");
         let mut child = Command::new("sh").args(["-c", "exit 6"]).spawn().unwrap();
         let out = wait_ready(&mut child, &sock, Instant::now() + Duration::from_secs(10));
@@ -289,9 +292,7 @@ mod tests {
 
     #[test]
     fn a_silent_child_times_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = StateDir::at(dir.path());
-        let sock = NotifySocket::bind(&state).unwrap();
+        let (_dir, sock) = bound();
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let out = wait_ready(
             &mut child,

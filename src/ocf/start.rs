@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::env::{OcfEnv, Params};
+use super::read_status;
 use super::spawn::{self, NotifySocket, Outcome};
 use super::validate::load_spec;
 use crate::error::Error;
@@ -120,11 +121,7 @@ pub fn owner_of(rsctmp: &Path, cluster: &str, key: &ServiceKey) -> Option<String
 /// A supervisor holds the lock: success once it reports (it may be finishing its own start).
 fn already_running(state: &StateDir, pid: Option<i32>, deadline: Instant) -> Result<(), Error> {
     loop {
-        let status = Status::read(&state.status()).map_err(|source| Error::Io {
-            what: "status file",
-            path: state.status(),
-            source,
-        })?;
+        let status = read_status(state)?;
         if let Some(s) = status {
             if s.age(SystemTime::now()) <= s.stale_after() {
                 log::info(format!(

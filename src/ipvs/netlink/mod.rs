@@ -101,6 +101,21 @@ impl Netlink {
         })
     }
 
+    /// A request the kernel answers with one message, decoded by `parse`.
+    fn single<T>(
+        &mut self,
+        op: &'static str,
+        req: Request,
+        parse: impl FnOnce(&[u8]) -> Result<T, attr::DecodeError>,
+    ) -> Result<T, IpvsError> {
+        let replies = self.raw(op, req)?;
+        let first = replies.first().ok_or(IpvsError::Decode {
+            op,
+            reason: "no reply message".into(),
+        })?;
+        Self::decode(op, parse(first))
+    }
+
     fn decode<T>(op: &'static str, r: Result<T, attr::DecodeError>) -> Result<T, IpvsError> {
         r.map_err(|e| IpvsError::Decode {
             op,
@@ -191,13 +206,7 @@ fn map_err(op: &'static str, e: NlError) -> IpvsError {
 
 impl Ipvs for Netlink {
     fn info(&mut self) -> Result<Info, IpvsError> {
-        let op = "get IPVS info";
-        let replies = self.raw(op, Request::GetInfo)?;
-        let first = replies.first().ok_or(IpvsError::Decode {
-            op,
-            reason: "no reply message".into(),
-        })?;
-        Self::decode(op, codec::parse_info(first))
+        self.single("get IPVS info", Request::GetInfo, codec::parse_info)
     }
 
     fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
@@ -299,13 +308,7 @@ impl Ipvs for Netlink {
     }
 
     fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
-        let op = "get timeouts";
-        let replies = self.raw(op, Request::GetConfig)?;
-        let first = replies.first().ok_or(IpvsError::Decode {
-            op,
-            reason: "no reply message".into(),
-        })?;
-        Self::decode(op, codec::parse_config(first))
+        self.single("get timeouts", Request::GetConfig, codec::parse_config)
     }
 
     fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), IpvsError> {

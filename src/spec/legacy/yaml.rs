@@ -142,6 +142,14 @@ struct Cost {
 }
 
 impl Cost {
+    /// What opening a sequence or mapping costs: one value (its entries are charged as they
+    /// come).
+    const COLLECTION: Cost = Cost {
+        values: 1,
+        bytes: 0,
+        alias_depth: 0,
+    };
+
     fn add(&mut self, other: Cost) {
         self.values = self.values.saturating_add(other.values);
         self.bytes = self.bytes.saturating_add(other.bytes);
@@ -256,46 +264,24 @@ impl Builder {
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", at)?;
                 self.check_depth(at)?;
-                self.charge(
-                    Cost {
-                        values: 1,
-                        bytes: 0,
-                        alias_depth: 0,
-                    },
-                    at,
-                )?;
+                self.charge(Cost::COLLECTION, at)?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     at,
                     anchor,
-                    cost: Cost {
-                        values: 1,
-                        bytes: 0,
-                        alias_depth: 0,
-                    },
+                    cost: Cost::COLLECTION,
                 });
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map", at)?;
                 self.check_depth(at)?;
-                self.charge(
-                    Cost {
-                        values: 1,
-                        bytes: 0,
-                        alias_depth: 0,
-                    },
-                    at,
-                )?;
+                self.charge(Cost::COLLECTION, at)?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     key: None,
                     at,
                     anchor,
-                    cost: Cost {
-                        values: 1,
-                        bytes: 0,
-                        alias_depth: 0,
-                    },
+                    cost: Cost::COLLECTION,
                 });
             }
             Event::SequenceEnd => {
@@ -306,16 +292,7 @@ impl Builder {
                     cost,
                 }) = self.stack.pop()
                 {
-                    let node = Node {
-                        value: Value::Seq(items),
-                        line: at.0,
-                        column: at.1,
-                    };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, (node.clone(), cost));
-                    }
-                    self.add_to_parent(cost);
-                    self.push(node, None, at)?;
+                    self.close(Value::Seq(items), at, anchor, cost)?;
                 }
             }
             Event::MappingEnd => {
@@ -327,16 +304,7 @@ impl Builder {
                     ..
                 }) = self.stack.pop()
                 {
-                    let node = Node {
-                        value: Value::Map(merge_keys(entries)?),
-                        line: at.0,
-                        column: at.1,
-                    };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, (node.clone(), cost));
-                    }
-                    self.add_to_parent(cost);
-                    self.push(node, None, at)?;
+                    self.close(Value::Map(merge_keys(entries)?), at, anchor, cost)?;
                 }
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
@@ -374,6 +342,27 @@ impl Builder {
         }
         self.total = total;
         Ok(())
+    }
+
+    /// Places a collection just closed: remembered under its anchor (with what it cost, so an
+    /// alias is charged the same), counted into its parent, pushed.
+    fn close(
+        &mut self,
+        value: Value,
+        at: (usize, usize),
+        anchor: usize,
+        cost: Cost,
+    ) -> Result<(), YamlError> {
+        let node = Node {
+            value,
+            line: at.0,
+            column: at.1,
+        };
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), cost));
+        }
+        self.add_to_parent(cost);
+        self.push(node, None, at)
     }
 
     /// Counts `cost` into the open collection (a scalar or alias placed in it, or a child
