@@ -130,11 +130,21 @@ impl From<crate::state::liveness::ReadError> for Error {
     }
 }
 
+impl From<crate::state::FileError> for Error {
+    fn from(f: crate::state::FileError) -> Error {
+        Error::Io {
+            what: f.what,
+            path: f.path,
+            source: f.source,
+        }
+    }
+}
+
 impl From<crate::state::handover::HandoverError> for Error {
     fn from(e: crate::state::handover::HandoverError) -> Error {
         use crate::state::handover::HandoverError as H;
         match e {
-            H::Io { what, path, source } => Error::Io { what, path, source },
+            H::Io(f) => f.into(),
             H::Refused { reason } => Error::ReloadRefused { reason },
             H::Timeout { waited } => Error::ReloadTimeout { waited },
         }

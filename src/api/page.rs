@@ -205,13 +205,7 @@ fn cluster(out: &mut String, v: &ClusterView, now: u64) {
     if s.dry_run {
         out.push_str("<span class=\"pill p-mute\">dry run</span>");
     }
-    if let Some(o) = &s.override_state {
-        let _ = write!(
-            out,
-            "<span class=\"pill p-warn\">override {}</span>",
-            o.state.as_str()
-        );
-    }
+    override_pill(out, s);
     let _ = writeln!(
         out,
         "<span class=\"svc\">{}</span><span class=\"dim\">heartbeat {} ago</span>\
@@ -385,13 +379,7 @@ fn node(out: &mut String, n: &NodeStatus, s: &Status, now: u64) {
     if n.drained {
         out.push_str("<span class=\"pill p-mute\">drained</span>");
     }
-    if let Some(o) = &s.override_state {
-        let _ = write!(
-            out,
-            "<span class=\"pill p-warn\">override {}</span>",
-            o.state.as_str()
-        );
-    }
+    override_pill(out, s);
     if let Some(r) = &n.forced_reason {
         let _ = write!(
             out,
@@ -426,6 +414,17 @@ fn sorry(out: &mut String, d: &DestRepr, id: &str, s: &Status) {
             "every node is down"
         }
     );
+}
+
+/// The pill that says an override file holds the cluster (shown on the cluster and each node).
+fn override_pill(out: &mut String, s: &Status) {
+    if let Some(o) = &s.override_state {
+        let _ = write!(
+            out,
+            "<span class=\"pill p-warn\">override {}</span>",
+            o.state.as_str()
+        );
+    }
 }
 
 fn dest_id(d: &DestRepr) -> String {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::code::{finish, Failure};
 use crate::api::{self, view::Files};
 use crate::exit::OcfCode;
+use crate::state::FileError;
 
 /// `big_brother api` arguments.
 #[derive(clap::Args, Debug)]
@@ -51,9 +52,8 @@ fn serve(opts: &Args) -> Result<OcfCode, Failure> {
         api::MAX_CONNECTIONS,
         api::Budget::DEFAULT,
     );
-    Err(Failure::Io {
-        what: "cannot accept connections on",
-        path: PathBuf::from(local.to_string()),
-        source: e,
-    })
+    Err(Failure::Io(FileError::of(
+        "cannot accept connections on",
+        local.to_string(),
+    )(e)))
 }

@@ -19,13 +19,13 @@
 //! not have written the file here yet), while 6 would stop it from running anywhere.
 
 use std::io;
-use std::path::PathBuf;
 
 use super::demo::error::DemoError;
 use crate::api::ApiError;
 use crate::exit::OcfCode;
 use crate::spec::SpecError;
 use crate::state::drain::DrainError;
+use crate::state::FileError;
 
 /// Why a subcommand failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,13 +40,8 @@ pub enum Failure {
     #[error("{0}")]
     Usage(String),
     /// A file of big_brother's own could not be read or written.
-    #[error("{what} {}: {source}", path.display())]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// Something in the way that only the operator may replace (`import` without `--force`).
     #[error("{0}")]
     Conflict(String),
@@ -66,14 +61,14 @@ pub fn code(f: &Failure) -> OcfCode {
         Failure::Spec(_) | Failure::Invalid(_) => OcfCode::ErrConfigured,
         Failure::Usage(_) | Failure::Api(ApiError::NotLoopback(_)) => OcfCode::ErrArgs,
         Failure::Demo(DemoError::Nodes(_) | DemoError::Duration(_)) => OcfCode::ErrArgs,
-        Failure::Io { source, .. }
+        Failure::Io(FileError { source, .. })
         | Failure::Api(ApiError::Bind { source, .. })
         | Failure::Drain(DrainError::Io { source, .. })
             if denied(source) =>
         {
             OcfCode::ErrPerm
         }
-        Failure::Io { .. }
+        Failure::Io(_)
         | Failure::Conflict(_)
         | Failure::Api(_)
         | Failure::Demo(_)
@@ -153,19 +148,19 @@ mod tests {
             (Failure::Invalid("2 specs".into()), OcfCode::ErrConfigured),
             (Failure::Usage("no node x".into()), OcfCode::ErrArgs),
             (
-                Failure::Io {
+                Failure::Io(FileError {
                     what: "drain file",
                     path: "/var/lib/x".into(),
                     source: io(io::ErrorKind::PermissionDenied),
-                },
+                }),
                 OcfCode::ErrPerm,
             ),
             (
-                Failure::Io {
+                Failure::Io(FileError {
                     what: "spec",
                     path: "/etc/x".into(),
                     source: io(io::ErrorKind::Other),
-                },
+                }),
                 OcfCode::ErrGeneric,
             ),
             (Failure::Conflict("differs".into()), OcfCode::ErrGeneric),

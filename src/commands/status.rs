@@ -19,7 +19,7 @@ use crate::ipvs::{Service, ServiceKey};
 use crate::state::drain;
 use crate::state::liveness::{verdict, Verdict};
 use crate::state::status::{unix_secs, Status};
-use crate::state::StateDir;
+use crate::state::{FileError, StateDir};
 use crate::text::ago;
 
 /// One cluster as `status` reports it (also the `--json` shape).
@@ -114,10 +114,11 @@ fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
             Some(_) => reports.first().map(serde_json::to_string_pretty),
             None => Some(serde_json::to_string_pretty(&reports)),
         };
-        if let Some(t) = text.transpose().map_err(|e| Failure::Io {
-            what: "cannot render the status of",
-            path: rsctmp.join("big_brother"),
-            source: e.into(),
+        if let Some(t) = text.transpose().map_err(|e| {
+            Failure::Io(FileError::of(
+                "cannot render the status of",
+                rsctmp.join("big_brother"),
+            )(e.into()))
         })? {
             println!("{t}");
         }

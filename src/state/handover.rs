@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::status::Status;
-use super::{write_atomic, Liveness, StateDir};
+use super::{write_atomic, FileError, Liveness, StateDir};
 use std::io;
 
 /// Parameters `reload-agent` hands to the running supervisor before SIGHUP.
@@ -23,13 +23,8 @@ pub struct HandoverParams {
 /// Why a reload did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum HandoverError {
-    #[error("{what} {}: {source}", path.display())]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     #[error("new spec refused, the running one stays: {reason}")]
     Refused { reason: String },
     #[error("supervisor did not confirm the reload within {}s", waited.as_secs_f32())]
@@ -70,19 +65,13 @@ pub fn request(
     config: &Path,
     deadline: Instant,
 ) -> Result<Handed, HandoverError> {
-    let liveness = state.liveness().map_err(|source| HandoverError::Io {
-        what: "lock",
-        path: state.lock(),
-        source,
-    })?;
+    let liveness = state
+        .liveness()
+        .map_err(FileError::of("lock", state.lock()))?;
     let Liveness::Running { pid: Some(pid) } = liveness else {
         return Ok(Handed::NotRunning);
     };
-    let status_err = |source| HandoverError::Io {
-        what: "status file",
-        path: state.status(),
-        source,
-    };
+    let status_err = |source| FileError::of("status file", state.status())(source);
     let before = Status::read(&state.status())
         .map_err(status_err)?
         .map(|s| s.reload.generation)
@@ -91,11 +80,7 @@ pub fn request(
         .write_params(&HandoverParams {
             config: config.to_path_buf(),
         })
-        .map_err(|source| HandoverError::Io {
-            what: "handover file",
-            path: state.params(),
-            source,
-        })?;
+        .map_err(FileError::of("handover file", state.params()))?;
     // SAFETY: kill has no memory preconditions; the pid is the lock holder's.
     unsafe { libc::kill(pid, libc::SIGHUP) };
     let started = Instant::now();
@@ -125,8 +110,7 @@ mod tests {
 
     #[test]
     fn params_round_trip() {
-        let tmp = tempfile::tempdir().unwrap();
-        let s = StateDir::at(tmp.path());
+        let (_tmp, s) = StateDir::temp();
         assert_eq!(s.read_params().unwrap(), None);
         let p = HandoverParams {
             config: "/etc/big_brother/x.toml".into(),
@@ -137,8 +121,7 @@ mod tests {
 
     #[test]
     fn nothing_running_is_not_an_error() {
-        let tmp = tempfile::tempdir().unwrap();
-        let s = StateDir::at(tmp.path());
+        let (_tmp, s) = StateDir::temp();
         let r = request(&s, Path::new("/etc/big_brother/x.toml"), Instant::now());
         assert_eq!(r.unwrap(), Handed::NotRunning);
         assert_eq!(s.read_params().unwrap(), None, "nothing handed over");

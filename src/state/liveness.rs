@@ -145,8 +145,7 @@ mod tests {
 
     #[test]
     fn every_state_from_lock_and_status() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = StateDir::at(dir.path());
+        let (_dir, state) = StateDir::temp();
         let now = UNIX_EPOCH + Duration::from_secs(1_000);
         assert_eq!(verdict(&state, now).unwrap(), Verdict::Stopped);
         let _held = Lock::acquire(&state, Duration::from_millis(10)).unwrap();

@@ -71,8 +71,7 @@ mod tests {
 
     #[test]
     fn lock_is_exclusive_and_records_the_pid() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = StateDir::at(dir.path());
+        let (_dir, s) = StateDir::temp();
         let held = Lock::acquire(&s, Duration::from_millis(10)).unwrap();
         assert_eq!(
             s.liveness().unwrap(),

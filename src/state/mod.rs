@@ -28,6 +28,25 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+/// A file or directory of big_brother's own that could not be used: what it is, where, why.
+/// The one shape every error type with such a case wraps.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {}: {source}", path.display())]
+pub struct FileError {
+    pub what: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+impl FileError {
+    /// For `map_err`: `.map_err(FileError::of("lock", state.lock()))`.
+    pub fn of(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> FileError {
+        let path = path.into();
+        move |source| FileError { what, path, source }
+    }
+}
+
 /// Where resource agents keep state (`ocf-directories`: `HA_RSCTMP:=/run/resource-agents`).
 /// Cleared at boot, which is what we want.
 pub const DEFAULT_RSCTMP: &str = "/run/resource-agents";
@@ -201,6 +220,16 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
         .create(true)
         .truncate(false)
         .open(path)
+}
+
+/// A state directory in a fresh temporary directory (removed when the guard drops).
+#[cfg(test)]
+impl StateDir {
+    pub fn temp() -> (tempfile::TempDir, StateDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let state = StateDir::at(dir.path());
+        (dir, state)
+    }
 }
 
 #[cfg(test)]

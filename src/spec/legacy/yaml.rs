@@ -262,9 +262,7 @@ impl Builder {
                 self.push(node, key_text.as_deref(), at)?;
             }
             Event::SequenceStart(anchor, tag) => {
-                check_collection_tag(tag.as_deref(), "seq", at)?;
-                self.check_depth(at)?;
-                self.charge(Cost::COLLECTION, at)?;
+                self.open(tag.as_deref(), "seq", at)?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     at,
@@ -273,9 +271,7 @@ impl Builder {
                 });
             }
             Event::MappingStart(anchor, tag) => {
-                check_collection_tag(tag.as_deref(), "map", at)?;
-                self.check_depth(at)?;
-                self.charge(Cost::COLLECTION, at)?;
+                self.open(tag.as_deref(), "map", at)?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     key: None,
@@ -284,27 +280,25 @@ impl Builder {
                     cost: Cost::COLLECTION,
                 });
             }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq {
-                    items,
-                    at,
-                    anchor,
-                    cost,
-                }) = self.stack.pop()
-                {
-                    self.close(Value::Seq(items), at, anchor, cost)?;
-                }
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map {
-                    entries,
-                    at,
-                    anchor,
-                    cost,
-                    ..
-                }) = self.stack.pop()
-                {
-                    self.close(Value::Map(merge_keys(entries)?), at, anchor, cost)?;
+            // The parser pairs ends with starts, so the frame is the collection this closes.
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(frame) = self.stack.pop() {
+                    let (value, at, anchor, cost) = match frame {
+                        Frame::Seq {
+                            items,
+                            at,
+                            anchor,
+                            cost,
+                        } => (Value::Seq(items), at, anchor, cost),
+                        Frame::Map {
+                            entries,
+                            at,
+                            anchor,
+                            cost,
+                            ..
+                        } => (Value::Map(merge_keys(entries)?), at, anchor, cost),
+                    };
+                    self.close(value, at, anchor, cost)?;
                 }
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
@@ -342,6 +336,13 @@ impl Builder {
         }
         self.total = total;
         Ok(())
+    }
+
+    /// What opening a collection checks: its tag, the nesting depth, the values budget.
+    fn open(&mut self, tag: Option<&Tag>, kind: &str, at: (usize, usize)) -> Result<(), YamlError> {
+        check_collection_tag(tag, kind, at)?;
+        self.check_depth(at)?;
+        self.charge(Cost::COLLECTION, at)
     }
 
     /// Places a collection just closed: remembered under its anchor (with what it cost, so an
