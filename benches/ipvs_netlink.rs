@@ -257,14 +257,7 @@ fn run() -> Result<(), String> {
             } else {
                 Ipv4Addr::new(203, 0, 113, host)
             };
-            Dest {
-                addr: IpAddr::V4(addr),
-                port: 8000 + (i / 500) as u16,
-                forward: Forward::Nat,
-                weight: 1,
-                upper_threshold: 0,
-                lower_threshold: 0,
-            }
+            Dest::new(IpAddr::V4(addr), 8000 + (i / 500) as u16, Forward::Nat, 1)
         })
         .collect();
     let t = Instant::now();

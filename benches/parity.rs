@@ -22,8 +22,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use big_brother::spec::OnChange;
+use big_brother::state::overrides::Watch;
 use big_brother::supervisor::on_change::{run_once, Hook, Summary};
-use big_brother::supervisor::overrides::Watch;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -1,14 +1,13 @@
 //! Entry point: dispatch only. An OCF action as the first argument (or any argument when called
-//! as `ocf_big_brother`) runs the resource agent; anything else is a subcommand.
+//! as `ocf_big_brother`) runs the resource agent; anything else is a subcommand, parsed by clap
+//! into its module's arguments struct and handed to that module, which returns the exit code.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
 
 use big_brother::cli::{Cli, Command};
-use big_brother::commands;
-use big_brother::commands::agent::Mode;
+use big_brother::commands::{self, agent::Mode};
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
@@ -16,72 +15,16 @@ fn main() -> ExitCode {
     if let Mode::Agent(action) = commands::agent::mode(&args, instance_set) {
         return commands::agent::run(action.as_deref(), &commands::agent::program(&args)).into();
     }
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Validate { specs } => commands::validate::run(&specs).into(),
-        Command::Supervise {
-            cluster,
-            config,
-            state_dir,
-            dry_run,
-            ready_within_ms,
-        } => commands::supervise::run(&big_brother::supervisor::Args {
-            cluster,
-            config,
-            state_dir,
-            dry_run,
-            ready_within: Duration::from_millis(ready_within_ms),
-        })
-        .into(),
-        Command::Demo {
-            nodes,
-            duration,
-            plain,
-        } => commands::demo::run(&commands::demo::Options {
-            nodes,
-            duration,
-            plain,
-        })
-        .into(),
-        Command::Status { cluster, json } => commands::status::run(cluster.as_deref(), json).into(),
-        Command::Drain {
-            cluster,
-            node,
-            config,
-        } => commands::drain::run(&cluster, &node, config.as_deref(), true).into(),
-        Command::Undrain {
-            cluster,
-            node,
-            config,
-        } => commands::drain::run(&cluster, &node, config.as_deref(), false).into(),
-        Command::Crm { command } => commands::crm::run(command).into(),
-        Command::Import {
-            legacy,
-            out_dir,
-            cluster,
-            dry_run,
-            force,
-            data_dir,
-        } => commands::import::run(&commands::import::Options {
-            legacy,
-            out_dir,
-            cluster,
-            dry_run,
-            force,
-            data_dir,
-        })
-        .into(),
-        Command::Api {
-            listen,
-            allow_remote,
-            rsctmp,
-            config_dir,
-        } => commands::api::run(&commands::api::Options {
-            listen,
-            allow_remote,
-            rsctmp,
-            config_dir,
-        })
-        .into(),
+    match Cli::parse().command {
+        Command::Validate(a) => commands::validate::run(&a),
+        Command::Supervise(a) => commands::supervise::run(&a),
+        Command::Crm(a) => commands::crm::run(a.command),
+        Command::Demo(a) => commands::demo::run(&a),
+        Command::Status(a) => commands::status::run(&a),
+        Command::Drain(a) => commands::drain::run(&a, true),
+        Command::Undrain(a) => commands::drain::run(&a, false),
+        Command::Import(a) => commands::import::run(&a),
+        Command::Api(a) => commands::api::run(&a),
     }
+    .into()
 }

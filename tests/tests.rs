@@ -1,30 +1,54 @@
-//! The process and tools tiers: the real binary, real Pacemaker/Puppet tools, loopback
-//! endpoints. One integration binary with a module per area (`cargo test --test tests`).
-//! Kernel and cluster tiers live in `tests/vm/` and run inside a QEMU VM.
+//! Every Rust-driven test tier in one integration binary (ripgrep's layout), a module per tier,
+//! each runnable alone by its name:
+//!
+//! - `process::` — the real binary against loopback health endpoints, in dry-run: agent,
+//!   supervisor, API, import, spec. Needs nothing beyond Rust and Python's standard library:
+//!   `cargo test --test tests process::`.
+//! - `tools::` — the real Pacemaker CLI tools (cibadmin, crm_verify, crm_diff, crmsh),
+//!   `xmllint`, `ocf-tester`, Puppet, `curl` and Ruby, headless Chromium, `man`, and the official
+//!   Prometheus parser; `tests/install-deps` installs them and a missing one fails the test:
+//!   `cargo test --test tests tools::`.
+//! - `kernel::` — real IPVS: `#[ignore]`d on the host (which has none), run as root in the QEMU
+//!   VM: `tests/vm/run -- <this binary> --include-ignored kernel::` (what `tests/run-all` does).
+//!
+//! The cluster tier (real Corosync + Pacemaker in VMs) is `tests/cluster/run`; the package tier
+//! is `tests/package/run`. `util` and `ocf_support` are helpers every tier shares; `structure`
+//! checks the layering of `src/` (pure, no tool).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ocf_support;
+mod structure;
 mod util;
 
-mod api;
-mod api_browser;
-mod api_page;
-mod crm;
-mod crm_reload;
-mod health;
-mod health_demo;
-mod health_drain;
-mod health_supervisor;
-mod import;
-mod ipvs_kernel;
-mod ocf;
-mod ocf_kernel;
-mod ocf_recovery;
-mod ocf_support;
-mod ocf_tools;
-mod packaging;
-mod parity;
-mod parity_kernel;
-mod puppet;
-mod spec;
-mod supervisor_kernel;
+mod process {
+    pub mod api;
+    mod health;
+    mod health_demo;
+    mod health_drain;
+    mod health_supervisor;
+    mod import;
+    mod ocf;
+    mod ocf_recovery;
+    mod parity;
+    mod spec;
+}
+
+mod tools {
+    mod api_browser;
+    mod api_metrics;
+    mod api_page;
+    pub mod crm;
+    mod crm_reload;
+    mod import_cib;
+    mod ocf_tools;
+    mod packaging;
+    mod puppet;
+}
+
+mod kernel {
+    mod ipvs_kernel;
+    mod ocf_kernel;
+    mod parity_kernel;
+    mod supervisor_kernel;
+}

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use super::text::prometheus_label;
 use super::view::ClusterView;
-use crate::supervisor::overrides::Override;
+use crate::state::overrides::Override;
 
 /// A sample value: integers as integers, floats in full (Rust never prints an exponent), and
 /// the format's own spelling of the non-finite ones (Rust's would be `inf`).
@@ -222,8 +222,8 @@ pub fn render(views: &[ClusterView], now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervisor::status::tests::sample;
-    use crate::supervisor::status::{NodeStatus, OverrideStatus};
+    use crate::state::status::tests::sample;
+    use crate::state::status::{NodeStatus, OverrideStatus};
     use std::time::{Duration, UNIX_EPOCH};
 
     fn node(id: &str, health: Option<f64>, weight: u32) -> NodeStatus {

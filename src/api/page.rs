@@ -18,12 +18,12 @@ use std::time::SystemTime;
 
 use super::text::html;
 use super::view::ClusterView;
-use crate::commands::status::ago;
 use crate::ipvs::ServiceKey;
 use crate::spec::defaults;
-use crate::supervisor::overrides::Override;
-use crate::supervisor::repr::DestRepr;
-use crate::supervisor::status::{unix_secs, NodeStatus, Status};
+use crate::state::overrides::Override;
+use crate::state::repr::DestRepr;
+use crate::state::status::{unix_secs, NodeStatus, Status};
+use crate::text::ago;
 
 /// How often the page reloads itself, in seconds.
 pub const REFRESH_SECS: u32 = 5;
@@ -205,13 +205,7 @@ fn cluster(out: &mut String, v: &ClusterView, now: u64) {
     if s.dry_run {
         out.push_str("<span class=\"pill p-mute\">dry run</span>");
     }
-    if let Some(o) = &s.override_state {
-        let _ = write!(
-            out,
-            "<span class=\"pill p-warn\">override {}</span>",
-            o.state.as_str()
-        );
-    }
+    override_pill(out, s);
     let _ = writeln!(
         out,
         "<span class=\"svc\">{}</span><span class=\"dim\">heartbeat {} ago</span>\
@@ -385,13 +379,7 @@ fn node(out: &mut String, n: &NodeStatus, s: &Status, now: u64) {
     if n.drained {
         out.push_str("<span class=\"pill p-mute\">drained</span>");
     }
-    if let Some(o) = &s.override_state {
-        let _ = write!(
-            out,
-            "<span class=\"pill p-warn\">override {}</span>",
-            o.state.as_str()
-        );
-    }
+    override_pill(out, s);
     if let Some(r) = &n.forced_reason {
         let _ = write!(
             out,
@@ -426,6 +414,17 @@ fn sorry(out: &mut String, d: &DestRepr, id: &str, s: &Status) {
             "every node is down"
         }
     );
+}
+
+/// The pill that says an override file holds the cluster (shown on the cluster and each node).
+fn override_pill(out: &mut String, s: &Status) {
+    if let Some(o) = &s.override_state {
+        let _ = write!(
+            out,
+            "<span class=\"pill p-warn\">override {}</span>",
+            o.state.as_str()
+        );
+    }
 }
 
 fn dest_id(d: &DestRepr) -> String {
@@ -465,9 +464,9 @@ pub fn utc(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervisor::overrides::Override;
-    use crate::supervisor::status::tests::sample;
-    use crate::supervisor::status::OverrideStatus;
+    use crate::state::overrides::Override;
+    use crate::state::status::tests::sample;
+    use crate::state::status::OverrideStatus;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn node(id: &str, weight: u32, max: Option<u32>, state: &str) -> NodeStatus {
@@ -584,7 +583,7 @@ mod tests {
         s.dests = vec![DestRepr {
             address: "169.254.254.254".parse().unwrap(),
             port: 0,
-            forward: crate::supervisor::repr::ForwardRepr::Ipip,
+            forward: crate::state::repr::ForwardRepr::Ipip,
             weight: 1,
             upper_threshold: 0,
             lower_threshold: 0,
@@ -629,7 +628,7 @@ mod tests {
             file: EVIL.into(),
             reason: EVIL.into(),
         });
-        s.on_change = Some(crate::supervisor::on_change::HookStats {
+        s.on_change = Some(crate::state::status::HookStats {
             runs: 1,
             failures: 1,
             last_error: Some(EVIL.into()),

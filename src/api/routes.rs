@@ -160,8 +160,8 @@ fn detail(v: &ClusterView) -> String {
 mod tests {
     use super::*;
     use crate::api::http::TEXT;
-    use crate::supervisor::status::tests::sample;
-    use crate::supervisor::status::NodeStatus;
+    use crate::state::status::tests::sample;
+    use crate::state::status::NodeStatus;
     use std::collections::BTreeMap;
 
     struct Table(BTreeMap<String, ClusterView>);

@@ -4,10 +4,8 @@
 //! upstream having cleaned it (issue 12): a control character must not reach the terminal of
 //! an operator running `curl`, and a quote or line feed must not forge a Prometheus sample.
 //!
-//! "Unsafe" ([`is_unsafe`]): C0 and C1 controls and DEL (terminal escapes, line breaks), the
-//! Unicode format characters (bidi overrides and isolates, zero-width characters, the BOM,
-//! invisible tag characters), the line and paragraph separators, and noncharacters. Each
-//! becomes visible text, `\u{1b}`, so nothing is silently lost.
+//! "Unsafe" is [`crate::text::is_unsafe`] (controls, format characters, line separators,
+//! noncharacters): each becomes visible text, `\u{1b}`, so nothing is silently lost.
 //!
 //! One function per destination: [`plain`] (text/plain), [`json_string`], [`prometheus_label`],
 //! [`html`] (the status page: element text and double-quoted attribute values alike).
@@ -15,60 +13,11 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// Whether `c` must not reach a client raw.
-pub fn is_unsafe(c: char) -> bool {
-    c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}') || is_noncharacter(c)
-}
+use crate::text::{is_unsafe, push_escaped};
 
-/// Unicode general category Cf (Format), Unicode 15.1: invisible characters that change how
-/// the text around them shows (U+202E reverses it) or hide text (tags, zero-width).
-fn is_format(c: char) -> bool {
-    matches!(
-        u32::from(c),
-        0xAD | 0x600..=0x605
-            | 0x61C
-            | 0x6DD
-            | 0x70F
-            | 0x890..=0x891
-            | 0x8E2
-            | 0x180E
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x2064
-            | 0x2066..=0x206F
-            | 0xFEFF
-            | 0xFFF9..=0xFFFB
-            | 0x110BD
-            | 0x110CD
-            | 0x13430..=0x1343F
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0001
-            | 0xE0020..=0xE007F
-    )
-}
-
-/// U+FDD0–U+FDEF and the last two code points of every plane.
-fn is_noncharacter(c: char) -> bool {
-    let u = u32::from(c);
-    (0xFDD0..=0xFDEF).contains(&u) || u & 0xFFFE == 0xFFFE
-}
-
-/// For plain text (`text/plain` answers): each unsafe character as `\u{hex}`.
+/// For plain text (`text/plain` answers): what a terminal would get ([`crate::text::for_terminal`]).
 pub fn plain(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if is_unsafe(c) {
-            // Writing into a String cannot fail.
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    crate::text::for_terminal(s)
 }
 
 /// A JSON string literal (RFC 8259), quotes included: `"` and `\` escaped, and every unsafe
@@ -133,9 +82,7 @@ pub fn html(s: &str) -> Cow<'_, str> {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if is_unsafe(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
+            c if is_unsafe(c) => push_escaped(&mut out, c),
             c => out.push(c),
         }
     }
@@ -149,43 +96,11 @@ mod tests {
     const EVIL: &str = "a\u{1b}[31m\u{7}\r\n\u{9b}\u{7f}\u{202e}\u{2066}\u{200b}\u{feff}\u{2028}\u{e0041}\u{fffe}é\"\\";
 
     #[test]
-    fn what_is_unsafe() {
-        for c in [
-            '\0',
-            '\t',
-            '\n',
-            '\r',
-            '\u{1b}',
-            '\u{7f}',
-            '\u{85}',
-            '\u{9b}',
-            '\u{200e}',
-            '\u{202e}',
-            '\u{2069}',
-            '\u{200b}',
-            '\u{feff}',
-            '\u{2028}',
-            '\u{2029}',
-            '\u{e0041}',
-            '\u{fdd0}',
-            '\u{ffff}',
-            '\u{10fffe}',
-        ] {
-            assert!(is_unsafe(c), "{c:?}");
-        }
-        for c in [
-            'a', ' ', 'é', '€', '中', '😀', ':', '[', '"', '\\', '\u{fffd}',
-        ] {
-            assert!(!is_unsafe(c), "{c:?}");
-        }
-    }
-
-    #[test]
     fn plain_text_shows_what_it_escapes() {
         assert!(matches!(plain("192.0.2.1:80 é"), Cow::Borrowed(_)));
         assert_eq!(
             plain(EVIL),
-            "a\\u{1b}[31m\\u{7}\\u{d}\\u{a}\\u{9b}\\u{7f}\\u{202e}\\u{2066}\\u{200b}\\u{feff}\\u{2028}\\u{e0041}\\u{fffe}é\"\\"
+            "a\\u{1b}[31m\\u{7}\\u{d}\\u{a}\\u{9b}\\u{7f}\\u{202e}\\u{2066}\\u{200b}\\u{feff}\\u{2028}\\u{e0041}\\u{fffe}é\"\\\\"
         );
     }
 

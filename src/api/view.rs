@@ -1,15 +1,15 @@
 //! What the API knows about a cluster, read fresh for every request from the files the
 //! supervisors already write: the lock and `status.json` in `$HA_RSCTMP/big_brother/<cluster>/`.
-//! "Running" is exactly `monitor`'s rule at level 0 ([`supervisor_state`]): lock held, status
-//! present, heartbeat fresh, no backend error. The API keeps no state of its own.
+//! "Running" is exactly `monitor`'s rule at level 0 (`state::liveness::verdict`): lock held,
+//! status present, heartbeat fresh, no backend or checker error. The API keeps no state of its
+//! own.
 
 use std::path::PathBuf;
 
-use crate::ocf::error::AgentError;
-use crate::ocf::monitor::{supervisor_state, Supervisor};
 use crate::spec::validate::is_valid_name;
-use crate::supervisor::state::StateDir;
-use crate::supervisor::status::Status;
+use crate::state::liveness::{verdict, Verdict};
+use crate::state::status::Status;
+use crate::state::StateDir;
 
 /// One cluster as the API answers for it.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,26 +97,29 @@ impl Clusters for Files {
             return None;
         }
         let leftover = || Status::read(&state.status()).ok().flatten();
-        let view = match supervisor_state(&state) {
-            Ok(Supervisor::Running(status)) => ClusterView {
+        let view = match verdict(&state, std::time::SystemTime::now()) {
+            Ok(Verdict::Running(status)) => ClusterView {
                 name: name.to_string(),
                 running: true,
                 problem: None,
                 status: Some(*status),
             },
-            Ok(Supervisor::Stopped) => ClusterView {
+            Ok(Verdict::Stopped) => ClusterView {
                 name: name.to_string(),
                 running: false,
                 problem: None,
                 status: leftover(),
             },
+            Ok(unhealthy) => ClusterView {
+                name: name.to_string(),
+                running: false,
+                problem: unhealthy.problem(&state),
+                status: leftover(),
+            },
             Err(e) => ClusterView {
                 name: name.to_string(),
                 running: false,
-                problem: Some(match e {
-                    AgentError::Unhealthy(why) => why,
-                    other => other.to_string(),
-                }),
+                problem: Some(e.to_string()),
                 status: leftover(),
             },
         };

@@ -9,10 +9,10 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use crate::exit::OcfCode;
 use crate::ocf::action::{usage, Action, OCF_ACTION_NAMES};
 use crate::ocf::agent;
 use crate::ocf::metadata::AGENT_NAME;
-use crate::ocf::OcfCode;
 
 /// What `main` should do with argv.
 #[derive(Debug, PartialEq, Eq)]

@@ -4,40 +4,39 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::api::{self, view::Files, ApiError};
-use crate::ocf::env::DEFAULT_RSCTMP;
-use crate::ocf::OcfCode;
+use super::code::{finish, Failure};
+use crate::api::{self, view::Files};
+use crate::exit::OcfCode;
+use crate::state::FileError;
 
-pub struct Options {
+/// `big_brother api` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on (IP:PORT).
+    #[arg(long, value_name = "IP:PORT", default_value = crate::api::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Allow a non-loopback --listen address (the API names every node and its health).
+    #[arg(long)]
     pub allow_remote: bool,
-    /// `--rsctmp`, else `$HA_RSCTMP`, else `/run/resource-agents`.
+    /// Resource agents' state directory (default $HA_RSCTMP, else /run/resource-agents).
+    #[arg(long, value_name = "DIR")]
     pub rsctmp: Option<PathBuf>,
-    /// Where specs live, to list stopped clusters (`--config-dir`).
+    /// Where specs live, to list configured clusters that are stopped.
+    #[arg(long, value_name = "DIR", default_value = crate::spec::defaults::CONFIG_DIR)]
     pub config_dir: PathBuf,
 }
 
-pub fn run(opts: &Options) -> OcfCode {
-    let rsctmp = opts.rsctmp.clone().unwrap_or_else(|| {
-        std::env::var_os("HA_RSCTMP")
-            .filter(|v| !v.is_empty())
-            .map_or_else(|| PathBuf::from(DEFAULT_RSCTMP), PathBuf::from)
-    });
-    let listener = match api::bind(opts.listen, opts.allow_remote) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("big_brother api: {e}");
-            return match &e {
-                ApiError::NotLoopback(_) => OcfCode::ErrArgs,
-                ApiError::Bind { source, .. }
-                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
-                {
-                    OcfCode::ErrPerm
-                }
-                ApiError::Bind { .. } => OcfCode::ErrGeneric,
-            };
-        }
-    };
+pub fn run(opts: &Args) -> OcfCode {
+    finish("api", serve(opts))
+}
+
+/// Serves until accepting fails (never returns `Ok`).
+fn serve(opts: &Args) -> Result<OcfCode, Failure> {
+    let rsctmp = opts
+        .rsctmp
+        .clone()
+        .unwrap_or_else(crate::state::rsctmp_from_env);
+    let listener = api::bind(opts.listen, opts.allow_remote)?;
     let local = listener.local_addr().map_or(opts.listen, |a| a);
     println!(
         "big_brother api: listening on http://{local}/ (read-only; status from {})",
@@ -53,6 +52,8 @@ pub fn run(opts: &Options) -> OcfCode {
         api::MAX_CONNECTIONS,
         api::Budget::DEFAULT,
     );
-    eprintln!("big_brother api: cannot accept connections on {local}: {e}");
-    OcfCode::ErrGeneric
+    Err(Failure::Io(FileError::of(
+        "cannot accept connections on",
+        local.to_string(),
+    )(e)))
 }

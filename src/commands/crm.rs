@@ -1,8 +1,8 @@
 //! `big_brother crm generate|check|apply|remove`: the command-line glue of the CIB face.
 //! Loads specs (every problem of every file is printed, then clashes between files), calls
-//! `crm::{generate, apply}`, prints what happened, and returns the exit code (see
-//! `crm::error` for the table: 0 ok/in sync, 1 differs/not effective/stop timeout, 2 tool
-//! failure or bad arguments, 4 no privileges, 5 tool missing, 6 bad spec).
+//! `crm::{generate, apply}`, prints what happened, and returns the exit code (`crm::code` has the
+//! table: 0 ok/in sync, 1 differs/not effective/stop timeout, 2 tool failure or bad arguments,
+//! 4 no privileges, 5 tool missing, 6 bad spec).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,13 +10,21 @@ use std::time::Duration;
 use clap::{Subcommand, ValueEnum};
 
 use crate::crm::apply::{self, Applied, Removed};
+use crate::crm::code;
 use crate::crm::diff::Comparison;
 use crate::crm::generate::{self, Format};
 use crate::crm::local;
 use crate::crm::CrmError;
-use crate::ocf::env::OcfEnv;
-use crate::ocf::{code, OcfCode};
+use crate::exit::OcfCode;
 use crate::spec::{self, duration, Spec};
+use crate::state::rsctmp_from_env;
+
+/// `big_brother crm` arguments: one of its verbs.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: CrmCommand,
+}
 
 #[derive(Subcommand, Debug)]
 pub enum CrmCommand {
@@ -129,41 +137,55 @@ pub fn run(cmd: CrmCommand) -> OcfCode {
 
 /// Loads every spec (printing all problems of all files), then checks they fit together.
 fn with_specs(common: &Common, f: impl FnOnce(&[Spec]) -> OcfCode) -> OcfCode {
-    let mut ok = true;
+    let mut refused = 0usize;
     for file in &common.specs {
         if let Err(e) = spec::load(file) {
             eprintln!("{e}");
-            ok = false;
+            refused += 1;
         }
     }
-    if !ok {
-        return OcfCode::ErrConfigured;
+    if refused > 0 {
+        return code::code(&CrmError::Invalid(format!(
+            "{refused} of {} specs",
+            common.specs.len()
+        )));
     }
-    let specs = match spec::load_all(&common.specs) {
-        Ok(specs) => specs,
+    match spec::load_all(&common.specs) {
+        Ok(specs) => f(&specs),
         Err(e) => {
             eprintln!("{e}");
-            return OcfCode::ErrConfigured;
+            code::code(&CrmError::Spec(e))
         }
-    };
-    f(&specs)
+    }
 }
 
+/// Prints a failure once and returns its code.
 fn fail(e: &CrmError) -> OcfCode {
     eprintln!("big_brother crm: {e}");
-    e.ocf_code()
+    code::code(e)
+}
+
+/// Runs a CIB verb over the specs' groups; its results paired with their spec and group id.
+fn per_group<'a, T>(
+    specs: &'a [Spec],
+    common: &Common,
+    verb: impl FnOnce(&[crate::crm::xml::Element]) -> Result<Vec<T>, CrmError>,
+) -> Result<Vec<(&'a Spec, String, T)>, CrmError> {
+    let results = verb(&common.groups(specs))?;
+    Ok(specs
+        .iter()
+        .zip(results)
+        .map(|(s, r)| (s, generate::group_id(&s.name), r))
+        .collect())
 }
 
 fn check(specs: &[Spec], common: &Common) -> OcfCode {
-    let env = OcfEnv::from_process();
-    let wanted = common.groups(specs);
-    let results = match apply::check(&wanted) {
+    let rsctmp = rsctmp_from_env();
+    let mut code = OcfCode::Success;
+    for (s, gid, result) in match per_group(specs, common, apply::check) {
         Ok(r) => r,
         Err(e) => return fail(&e),
-    };
-    let mut code = OcfCode::Success;
-    for (s, result) in specs.iter().zip(results) {
-        let gid = generate::group_id(&s.name);
+    } {
         match result {
             Comparison::InSync => println!("{gid}: in sync with {}", s.file.display()),
             Comparison::Missing => {
@@ -171,35 +193,32 @@ fn check(specs: &[Spec], common: &Common) -> OcfCode {
                     "{gid}: missing from the CIB (`big_brother crm apply` creates it from {})",
                     s.file.display()
                 );
-                code = OcfCode::ErrGeneric;
+                code = code::DIFFERS;
             }
             Comparison::Differs { diff } => {
                 print!("{gid}: differs from {}:\n{diff}", s.file.display());
-                code = OcfCode::ErrGeneric;
+                code = code::DIFFERS;
             }
         }
-        if let Some(o) = local::outdated_supervisor(s, &env.rsctmp) {
+        if let Some(o) = local::outdated_supervisor(s, &rsctmp) {
             println!(
                 "{gid}: the supervisor here (pid {}) runs an older {}; `big_brother crm apply` reloads it",
                 o.pid,
                 o.config.display()
             );
-            code = OcfCode::ErrGeneric;
+            code = code::DIFFERS;
         }
     }
     code
 }
 
 fn apply(specs: &[Spec], common: &Common) -> OcfCode {
-    let env = OcfEnv::from_process();
-    let wanted = common.groups(specs);
-    let results = match apply::apply(&wanted) {
+    let rsctmp = rsctmp_from_env();
+    let mut code = OcfCode::Success;
+    for (s, gid, result) in match per_group(specs, common, apply::apply) {
         Ok(r) => r,
         Err(e) => return fail(&e),
-    };
-    let mut code = OcfCode::Success;
-    for (s, result) in specs.iter().zip(results) {
-        let gid = generate::group_id(&s.name);
+    } {
         match result {
             Ok(Applied::InSync) => println!("{gid}: in sync, nothing written"),
             Ok(Applied::Created { members, via }) => {
@@ -238,20 +257,21 @@ fn apply(specs: &[Spec], common: &Common) -> OcfCode {
                 continue;
             }
         }
-        if let Some(o) = local::outdated_supervisor(s, &env.rsctmp) {
-            match local::reload(s, &o, &env) {
+        if let Some(o) = local::outdated_supervisor(s, &rsctmp) {
+            match local::reload(s, &o, &rsctmp) {
                 Ok(()) => println!(
                     "{gid}: reloaded the supervisor here (pid {}) with the new {}",
                     o.pid,
                     o.config.display()
                 ),
-                Err(e) => {
-                    eprintln!(
-                        "big_brother crm: {gid}: the supervisor here (pid {}) kept its old spec: {e}",
-                        o.pid
-                    );
+                Err(source) => {
+                    let c = fail(&CrmError::Reload {
+                        group: gid.clone(),
+                        pid: o.pid,
+                        source,
+                    });
                     if code == OcfCode::Success {
-                        code = code::ocf_code(&e, &crate::ocf::action::Action::Reload, false);
+                        code = c;
                     }
                 }
             }

@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ocf::OcfCode;
+use super::code::{finish, Failure};
+use crate::exit::OcfCode;
 use crate::spec::{self, defaults};
-use crate::supervisor::drain;
+use crate::state::drain;
 
 /// The spec of `cluster`: `config`, or `/etc/big_brother/<cluster>.toml`.
 pub fn spec_path(cluster: &str, config: Option<&Path>) -> PathBuf {
@@ -56,66 +57,58 @@ pub fn resolve<'a>(ids: &'a [String], given: &str) -> Result<&'a String, String>
     }
 }
 
-pub fn run(cluster: &str, node: &str, config: Option<&Path>, drain_it: bool) -> OcfCode {
+/// `big_brother drain` / `undrain` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub cluster: String,
+    /// The node's id as `status` shows it (its address, or address:port).
+    pub node: String,
+    /// The cluster's spec (default /etc/big_brother/CLUSTER.toml).
+    #[arg(long, value_name = "SPEC")]
+    pub config: Option<PathBuf>,
+}
+
+pub fn run(a: &Args, drain_it: bool) -> OcfCode {
     let verb = if drain_it { "drain" } else { "undrain" };
+    finish(
+        verb,
+        drain(&a.cluster, &a.node, a.config.as_deref(), drain_it).map(|()| OcfCode::Success),
+    )
+}
+
+fn drain(cluster: &str, node: &str, config: Option<&Path>, drain_it: bool) -> Result<(), Failure> {
     let file = spec_path(cluster, config);
-    let spec = match spec::load(&file) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("big_brother {verb}: {e}");
-            return e.ocf_code();
-        }
-    };
+    let spec = spec::load(&file)?;
     if spec.name != cluster {
-        eprintln!(
-            "big_brother {verb}: {}: name: expected {cluster:?} (the CLUSTER argument), not {:?}",
-            file.display(),
-            spec.name
-        );
-        return OcfCode::ErrConfigured;
+        return Err(Failure::Spec(spec::SpecError::Unfit {
+            expected: format!(
+                "name {cluster:?} (the CLUSTER argument), not {:?}",
+                spec.name
+            ),
+            file,
+        }));
     }
     let path = drain::path(cluster);
     let ids: Vec<String> = spec.nodes.iter().map(spec::Node::id).collect();
     let id = match resolve(&ids, node) {
         Ok(id) => id.clone(),
-        Err(e) if !drain_it => match drain::load(&path) {
-            // Undrain a node removed from the spec since it was drained.
-            Ok(set) if set.contains(node) => node.to_string(),
-            _ => {
-                eprintln!("big_brother {verb}: {cluster}: {e}");
-                return OcfCode::ErrArgs;
-            }
-        },
-        Err(e) => {
-            eprintln!("big_brother {verb}: {cluster}: {e}");
-            return OcfCode::ErrArgs;
+        // Undrain a node removed from the spec since it was drained.
+        Err(_) if !drain_it && drain::load(&path).is_ok_and(|set| set.contains(node)) => {
+            node.to_string()
         }
+        Err(e) => return Err(Failure::Usage(format!("{cluster}: {e}"))),
     };
-    match drain::update(&path, &id, drain_it) {
-        Ok(changed) => {
-            let what = match (drain_it, changed) {
-                (true, true) => {
-                    "drained: weight 0 from the supervisor's next tick; existing connections finish"
-                }
-                (true, false) => "was already drained",
-                (false, true) => "undrained: it ramps up from 0 once its checks are good",
-                (false, false) => "was not drained",
-            };
-            println!("{cluster}: {id} {what} ({})", path.display());
-            OcfCode::Success
+    let changed = drain::update(&path, &id, drain_it)?;
+    let what = match (drain_it, changed) {
+        (true, true) => {
+            "drained: weight 0 from the supervisor's next tick; existing connections finish"
         }
-        Err(e) => {
-            eprintln!("big_brother {verb}: {e}");
-            match &e {
-                drain::DrainError::Io { source, .. }
-                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
-                {
-                    OcfCode::ErrPerm
-                }
-                drain::DrainError::Io { .. } => OcfCode::ErrGeneric,
-            }
-        }
-    }
+        (true, false) => "was already drained",
+        (false, true) => "undrained: it ramps up from 0 once its checks are good",
+        (false, false) => "was not drained",
+    };
+    println!("{cluster}: {id} {what} ({})", path.display());
+    Ok(())
 }
 
 #[cfg(test)]

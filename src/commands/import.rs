@@ -18,21 +18,34 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::ocf::OcfCode;
+use super::code::{finish, Failure};
+use crate::exit::OcfCode;
 use crate::spec::legacy::{self, Converted, Form};
 use crate::spec::model::limits;
-use crate::spec::text::{self, for_terminal};
 use crate::spec::{source, SpecError};
+use crate::text::{self, for_terminal};
 
-pub struct Options {
+/// `big_brother import` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The original's config file (its default was /etc/big_brother.conf).
+    #[arg(value_name = "LEGACY.yml")]
     pub legacy: PathBuf,
+    /// Where to write the specs.
+    #[arg(long, value_name = "DIR", default_value = crate::spec::defaults::CONFIG_DIR)]
     pub out_dir: PathBuf,
+    /// Import only this cluster.
+    #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
-    /// Print the specs on stdout (the report goes to stderr) and write nothing.
+    /// Print the specs on stdout (the report on stderr) and write nothing.
+    #[arg(long, visible_alias = "stdout")]
     pub dry_run: bool,
     /// Replace existing specs that differ from the import.
+    #[arg(long)]
     pub force: bool,
-    /// The original daemon's `--data-dir` (its override files), if not the default.
+    /// The original daemon's --data-dir (where its up/ and down/ override files live), if
+    /// it was not /etc/big_brother.
+    #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
 
@@ -65,23 +78,23 @@ fn data_dir_problem(d: &Path) -> Option<&'static str> {
     }
 }
 
-pub fn run(o: &Options) -> OcfCode {
+pub fn run(o: &Args) -> OcfCode {
+    finish("import", import(o).map(|()| OcfCode::Success))
+}
+
+fn import(o: &Args) -> Result<(), Failure> {
     if let Some(d) = &o.data_dir {
         if let Some(expected) = data_dir_problem(d) {
-            eprintln!(
-                "big_brother import: --data-dir: expected {expected} (the original daemon's --data-dir), not {}",
+            return Err(Failure::Usage(format!(
+                "--data-dir: expected {expected} (the original daemon's --data-dir), not {}",
                 text::quoted(&d.display().to_string(), 80)
-            );
-            return OcfCode::ErrArgs;
+            )));
         }
     }
     let text = match source::read_text(&o.legacy) {
         Ok(t) => t,
-        // Missing or unreadable: the file could not be read at all.
-        Err(SpecError::Read { file, source }) => {
-            eprintln!("{}: cannot read the legacy config: {source}", shown(&file));
-            return OcfCode::ErrGeneric;
-        }
+        // Missing or unreadable: as any config named on the command line (6; 4 unreadable).
+        Err(e @ SpecError::Read { .. }) => return Err(Failure::Spec(e)),
         // Read, but not a config: a FIFO or device, over the size cap, not UTF-8.
         Err(e) => {
             eprintln!("{e}");
@@ -89,7 +102,7 @@ pub fn run(o: &Options) -> OcfCode {
                 "{}: nothing imported: not a big_brother config",
                 shown(&o.legacy)
             );
-            return OcfCode::ErrConfigured;
+            return Err(Failure::Invalid(shown(&o.legacy)));
         }
     };
     // The header names the source by its full path, so importing from another directory gives
@@ -110,11 +123,11 @@ pub fn run(o: &Options) -> OcfCode {
                 shown(&source)
             );
             // The file was read above: whatever `import` reports is wrong inside the file.
-            return OcfCode::ErrConfigured;
+            return Err(Failure::Invalid(shown(&source)));
         }
     };
     if let (Some(name), true) = (&o.cluster, import.clusters.is_empty()) {
-        eprintln!(
+        return Err(Failure::Usage(format!(
             "{}: no cluster named {} (the file has: {})",
             shown(&source),
             text::quoted(name, 80),
@@ -123,8 +136,7 @@ pub fn run(o: &Options) -> OcfCode {
             } else {
                 import.names.join(", ")
             }
-        );
-        return OcfCode::ErrArgs;
+        )));
     }
     if import.form == Form::ClusterMap {
         eprintln!(
@@ -141,7 +153,7 @@ pub fn run(o: &Options) -> OcfCode {
             print!("{}", c.toml);
             report(&mut std::io::stderr(), c, &spec_path(o, c), "would write");
         }
-        return OcfCode::Success;
+        return Ok(());
     }
 
     match write_all(o, &import.clusters) {
@@ -165,16 +177,13 @@ pub fn run(o: &Options) -> OcfCode {
                 count(Fate::Replaced),
                 count(Fate::Unchanged)
             );
-            OcfCode::Success
+            Ok(())
         }
-        Err(msg) => {
-            eprintln!("{msg}");
-            OcfCode::ErrGeneric
-        }
+        Err(msg) => Err(Failure::Conflict(msg)),
     }
 }
 
-fn spec_path(o: &Options, c: &Converted) -> PathBuf {
+fn spec_path(o: &Args, c: &Converted) -> PathBuf {
     legacy::spec_path(&o.out_dir, &c.name)
 }
 
@@ -209,7 +218,7 @@ fn report(out: &mut dyn std::io::Write, c: &Converted, path: &Path, verb: &str) 
 /// Checks every target, then writes every spec to a synced temporary file, then renames them
 /// all. Returns each cluster's fate, or a message saying what failed and what (if anything)
 /// was written.
-fn write_all(o: &Options, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
+fn write_all(o: &Args, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
     let mut fates = Vec::with_capacity(clusters.len());
     let mut conflicts = Vec::new();
     for c in clusters {

@@ -2,9 +2,10 @@
 //! from their state directories (`$HA_RSCTMP/big_brother/<cluster>/`) without disturbing them.
 //!
 //! Liveness is the supervisor's lock (never a PID guess); the table comes from `status.json`,
-//! which the supervisor rewrites every tick. Exit code: 0 when every cluster shown is running
-//! with a fresh heartbeat, 1 when one is running but its heartbeat is stale, 7 (OCF "not
-//! running") when one is not running — or, without CLUSTER, when none is.
+//! which the supervisor rewrites every tick; the state is the verdict `monitor` uses
+//! (`state::liveness`). Exit code (`commands::code::status`): 0 when every cluster shown is
+//! running (or starting), 1 when one is stale or failing, 7 (OCF "not running") when one is not
+//! running — or, without CLUSTER, when none is.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,19 +13,22 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::code::{self, finish, Failure};
+use crate::exit::OcfCode;
 use crate::ipvs::{Service, ServiceKey};
-use crate::ocf::env::OcfEnv;
-use crate::ocf::OcfCode;
-use crate::supervisor::drain;
-use crate::supervisor::state::{Liveness, StateDir};
-use crate::supervisor::status::{unix_secs, Status};
+use crate::state::drain;
+use crate::state::liveness::{verdict, Verdict};
+use crate::state::status::{unix_secs, Status};
+use crate::state::{FileError, StateDir};
+use crate::text::ago;
 
 /// One cluster as `status` reports it (also the `--json` shape).
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub cluster: String,
-    /// `running`, `stale` (running, heartbeat too old), `starting` (running, no status yet) or
-    /// `stopped`.
+    /// `running`, `stale` (running, heartbeat too old), `failing` (running, but it cannot program
+    /// IPVS or keep its checkers running: what `monitor` fails on), `starting` (running, no status
+    /// yet) or `stopped` (`state::liveness`).
     pub state: &'static str,
     pub pid: Option<i32>,
     /// Seconds since the last heartbeat, when there is a status file.
@@ -37,24 +41,15 @@ pub struct Report {
     pub error: Option<String>,
 }
 
-impl Report {
-    fn code(&self) -> OcfCode {
-        match self.state {
-            "running" | "starting" => OcfCode::Success,
-            "stale" => OcfCode::ErrGeneric,
-            _ => OcfCode::NotRunning,
-        }
-    }
-}
-
 /// Reads one cluster's state directory.
 pub fn report(rsctmp: &Path, cluster: &str, now: SystemTime) -> Report {
     let dir = StateDir::new(rsctmp, cluster);
     let mut error = None;
-    let liveness = dir.liveness().unwrap_or_else(|e| {
-        error = Some(format!("{}: {e}", dir.lock().display()));
-        Liveness::Stopped
+    let verdict = verdict(&dir, now).unwrap_or_else(|e| {
+        error = Some(e.to_string());
+        Verdict::Stopped
     });
+    // The status file as written: a leftover one too, when the supervisor is gone.
     let status = Status::read(&dir.status()).unwrap_or_else(|e| {
         error = Some(format!("{}: {e}", dir.status().display()));
         None
@@ -67,20 +62,10 @@ pub fn report(rsctmp: &Path, cluster: &str, now: SystemTime) -> Report {
         }
     };
     let age = status.as_ref().map(|s| s.age(now));
-    let state = match (liveness, &status) {
-        (Liveness::Stopped, _) => "stopped",
-        (Liveness::Running { .. }, None) => "starting",
-        (Liveness::Running { .. }, Some(s)) if age.is_some_and(|a| a > s.stale_after()) => "stale",
-        (Liveness::Running { .. }, Some(_)) => "running",
-    };
-    let pid = match liveness {
-        Liveness::Running { pid } => pid,
-        Liveness::Stopped => None,
-    };
     Report {
         cluster: cluster.to_string(),
-        state,
-        pid,
+        state: verdict.name(),
+        pid: verdict.pid(),
         heartbeat_age_s: age.map(|a| a.as_secs()),
         drained,
         status,
@@ -102,8 +87,22 @@ pub fn clusters(rsctmp: &Path) -> Vec<String> {
     names
 }
 
-pub fn run(cluster: Option<&str>, json: bool) -> OcfCode {
-    let rsctmp: PathBuf = OcfEnv::from_process().rsctmp;
+/// `big_brother status` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// One cluster (default: every cluster with a state directory here).
+    pub cluster: Option<String>,
+    /// Machine-readable output (the status file plus liveness).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: &Args) -> OcfCode {
+    finish("status", status(a.cluster.as_deref(), a.json))
+}
+
+fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
+    let rsctmp: PathBuf = crate::state::rsctmp_from_env();
     let now = SystemTime::now();
     let names = match cluster {
         Some(c) => vec![c.to_string()],
@@ -115,13 +114,13 @@ pub fn run(cluster: Option<&str>, json: bool) -> OcfCode {
             Some(_) => reports.first().map(serde_json::to_string_pretty),
             None => Some(serde_json::to_string_pretty(&reports)),
         };
-        match text {
-            Some(Ok(t)) => println!("{t}"),
-            Some(Err(e)) => {
-                eprintln!("big_brother status: {e}");
-                return OcfCode::ErrGeneric;
-            }
-            None => {}
+        if let Some(t) = text.transpose().map_err(|e| {
+            Failure::Io(FileError::of(
+                "cannot render the status of",
+                rsctmp.join("big_brother"),
+            )(e.into()))
+        })? {
+            println!("{t}");
         }
     } else if reports.is_empty() {
         println!(
@@ -131,28 +130,8 @@ pub fn run(cluster: Option<&str>, json: bool) -> OcfCode {
     } else {
         print!("{}", human(&reports, now));
     }
-    if reports.is_empty() {
-        return OcfCode::NotRunning;
-    }
-    reports
-        .iter()
-        .map(Report::code)
-        .max_by_key(|c| match c {
-            OcfCode::Success => 0,
-            OcfCode::NotRunning => 1,
-            _ => 2,
-        })
-        .unwrap_or(OcfCode::Success)
-}
-
-/// Seconds as `45s`, `12m03s`, `3h07m`, `2d04h`.
-pub fn ago(secs: u64) -> String {
-    match secs {
-        0..=59 => format!("{secs}s"),
-        60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
-        3600..=86_399 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
-        _ => format!("{}d{:02}h", secs / 86_400, secs % 86_400 / 3600),
-    }
+    let states: Vec<&str> = reports.iter().map(|r| r.state).collect();
+    Ok(code::status(&states))
 }
 
 /// Every report in the human form, blank-line separated, ready for a terminal: the tables quote
@@ -166,7 +145,7 @@ pub fn human(reports: &[Report], now: SystemTime) -> String {
         }
         out.push_str(&render(r, now));
     }
-    crate::spec::text::lines_for_terminal(&out)
+    crate::text::lines_for_terminal(&out)
 }
 
 /// The human form: a header line, problems, then one row per node.
@@ -248,8 +227,8 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             "  override: {} — every node {} ({}{})",
             o.state.as_str(),
             match o.state {
-                crate::supervisor::overrides::Override::Up => "at full weight",
-                crate::supervisor::overrides::Override::Down => "at weight 0",
+                crate::state::overrides::Override::Up => "at full weight",
+                crate::state::overrides::Override::Down => "at weight 0",
             },
             o.file.display(),
             if o.reason.is_empty() {
@@ -333,13 +312,17 @@ pub fn render(r: &Report, now: SystemTime) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(ago(0), "0s");
-        assert_eq!(ago(59), "59s");
-        assert_eq!(ago(61), "1m01s");
-        assert_eq!(ago(3600 + 7 * 60), "1h07m");
-        assert_eq!(ago(2 * 86_400 + 4 * 3600), "2d04h");
+    /// A running cluster's report around `status`.
+    fn running(status: Status) -> Report {
+        Report {
+            cluster: "webapp".into(),
+            state: "running",
+            pid: Some(42),
+            heartbeat_age_s: Some(0),
+            drained: Vec::new(),
+            status: Some(status),
+            error: None,
+        }
     }
 
     #[test]
@@ -350,12 +333,12 @@ mod tests {
             (r.state, r.pid, r.status.is_none()),
             ("stopped", None, true)
         );
-        assert_eq!(r.code(), OcfCode::NotRunning);
+        assert_eq!(code::status(&[r.state]), OcfCode::NotRunning);
         assert!(clusters(dir.path()).is_empty());
     }
 
-    fn node(id: &str, conns: Option<(u32, u32)>) -> crate::supervisor::status::NodeStatus {
-        crate::supervisor::status::NodeStatus {
+    fn node(id: &str, conns: Option<(u32, u32)>) -> crate::state::status::NodeStatus {
+        crate::state::status::NodeStatus {
             id: id.into(),
             address: "192.0.2.1".parse().unwrap(),
             health: Some(100.0),
@@ -378,17 +361,9 @@ mod tests {
     /// before they were recorded.
     #[test]
     fn the_table_shows_connections() {
-        let mut status = crate::supervisor::status::tests::sample();
+        let mut status = crate::state::status::tests::sample();
         status.nodes = vec![node("192.0.2.1", Some((12, 40))), node("192.0.2.2", None)];
-        let r = Report {
-            cluster: "webapp".into(),
-            state: "running",
-            pid: Some(42),
-            heartbeat_age_s: Some(0),
-            drained: Vec::new(),
-            status: Some(status),
-            error: None,
-        };
+        let r = running(status);
         let text = render(
             &r,
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000),
@@ -425,21 +400,13 @@ mod tests {
     /// it (a hand-edited or foreign file is not cleaned at its source).
     #[test]
     fn the_terminal_never_gets_raw_control_or_bidi_characters() {
-        let mut status = crate::supervisor::status::tests::sample();
+        let mut status = crate::state::status::tests::sample();
         let mut a = node("192.0.2.1", None);
         a.last_error = Some("refused\x1b[2J\u{202e}evil\u{7}".into());
         let mut b = node("192.0.2.2", None);
         b.forced_reason = Some("line\u{2028}break".into());
         status.nodes = vec![a, b];
-        let r = Report {
-            cluster: "webapp".into(),
-            state: "running",
-            pid: Some(42),
-            heartbeat_age_s: Some(0),
-            drained: Vec::new(),
-            status: Some(status),
-            error: None,
-        };
+        let r = running(status);
         let text = human(&[r], std::time::UNIX_EPOCH);
         assert!(text.contains("\\u{1b}[2J\\u{202e}evil\\u{7}"), "{text}");
         assert!(text.contains("line\\u{2028}break"), "{text}");

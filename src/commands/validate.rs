@@ -5,12 +5,24 @@
 
 use std::path::PathBuf;
 
-use crate::ocf::OcfCode;
+use super::code::{finish, Failure};
+use crate::exit::OcfCode;
 use crate::spec;
-use crate::spec::text::for_terminal;
+use crate::text::for_terminal;
 
-pub fn run(files: &[PathBuf]) -> OcfCode {
-    let mut code = OcfCode::Success;
+/// `big_brother validate` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(required = true, value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
+}
+
+pub fn run(args: &Args) -> OcfCode {
+    finish("validate", validate(&args.specs).map(|()| OcfCode::Success))
+}
+
+fn validate(files: &[PathBuf]) -> Result<(), Failure> {
+    let mut refused = 0usize;
     for f in files {
         let shown = for_terminal(&f.display().to_string()).into_owned();
         match spec::load(f) {
@@ -38,15 +50,18 @@ pub fn run(files: &[PathBuf]) -> OcfCode {
             }
             Err(e) => {
                 eprintln!("{e}");
-                code = OcfCode::ErrConfigured;
+                refused += 1;
             }
         }
     }
-    if code == OcfCode::Success && files.len() > 1 {
-        if let Err(e) = spec::load_all(files) {
-            eprintln!("{e}");
-            code = OcfCode::ErrConfigured;
-        }
+    if refused > 0 {
+        return Err(Failure::Invalid(format!(
+            "{refused} of {} specs",
+            files.len()
+        )));
     }
-    code
+    if files.len() > 1 {
+        spec::load_all(files)?;
+    }
+    Ok(())
 }

@@ -14,7 +14,8 @@ use std::path::Path;
 use super::xml::Element;
 use crate::spec::duration::render;
 use crate::spec::model::limits;
-use crate::spec::{defaults, text, OpSet, Spec, Vip};
+use crate::spec::{defaults, OpSet, Spec, Vip};
+use crate::text;
 
 /// What wraps the generated groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

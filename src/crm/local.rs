@@ -13,11 +13,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::ocf::env::{OcfEnv, Params};
-use crate::ocf::error::AgentError;
-use crate::spec::Spec;
-use crate::supervisor::state::{Liveness, StateDir};
-use crate::supervisor::status::{digest, Status};
+use crate::error::Error;
+use crate::spec::source::digest;
+use crate::spec::{self, Spec};
+use crate::state::handover;
+use crate::state::status::Status;
+use crate::state::{Liveness, StateDir};
 
 /// How long `apply` waits for a supervisor to confirm a reload (the agent's reload timeout).
 pub const RELOAD_TIMEOUT: Duration = Duration::from_secs(20);
@@ -59,12 +60,11 @@ pub fn outdated_supervisor(spec: &Spec, rsctmp: &Path) -> Option<Outdated> {
     })
 }
 
-/// Reloads an outdated supervisor in place, as `reload-agent` would, and waits for its verdict.
-pub fn reload(spec: &Spec, outdated: &Outdated, env: &OcfEnv) -> Result<(), AgentError> {
-    let params = Params {
-        cluster: spec.name.clone(),
-        config: outdated.config.clone(),
-        dry_run: outdated.dry_run,
-    };
-    crate::ocf::reload::reload(env, &params, Instant::now() + RELOAD_TIMEOUT)
+/// Reloads an outdated supervisor in place, as `reload-agent` would (the spec validated first,
+/// then the state directory's handshake), and waits for its verdict.
+pub fn reload(spec: &Spec, outdated: &Outdated, rsctmp: &Path) -> Result<(), Error> {
+    spec::load_runnable(&outdated.config, &spec.name)?;
+    let state = StateDir::new(rsctmp, &spec.name);
+    handover::request(&state, &outdated.config, Instant::now() + RELOAD_TIMEOUT)?;
+    Ok(())
 }

@@ -4,10 +4,11 @@
 //! Pure rooms: `xml` (element tree, parse and print), `generate` (spec → group), `diff`
 //! (normalise and compare), `plan` (what apply/remove will write). I/O rooms: `cib` (running the
 //! Pacemaker tools) and `apply` (check, apply and remove on top of it), `local` (the supervisor running a spec on
-//! this machine, reloaded when its file changed). Errors: `error`.
+//! this machine, reloaded when its file changed). Errors: `error`; their exit codes: `code`.
 
 pub mod apply;
 pub mod cib;
+pub mod code;
 pub mod diff;
 pub mod error;
 pub mod generate;

@@ -227,19 +227,13 @@ pub fn parse_many(text: &str) -> Result<Vec<Element>, XmlError> {
             Event::Start(s) => stack.push(start(&reader, &s)?),
             Event::Empty(s) => {
                 let e = start(&reader, &s)?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(Node::Element(e)),
-                    None => roots.push(e),
-                }
+                attach(&mut stack, &mut roots, e);
             }
             Event::End(_) => {
                 let e = stack
                     .pop()
                     .ok_or_else(|| malformed(&reader, "unmatched end tag".into()))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(Node::Element(e)),
-                    None => roots.push(e),
-                }
+                attach(&mut stack, &mut roots, e);
             }
             Event::Text(t) => {
                 let s = t
@@ -283,6 +277,14 @@ pub fn parse_many(text: &str) -> Result<Vec<Element>, XmlError> {
         ));
     }
     Ok(roots)
+}
+
+/// Places a finished element under the open one, or as a root.
+fn attach(stack: &mut [Element], roots: &mut Vec<Element>, e: Element) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(Node::Element(e)),
+        None => roots.push(e),
+    }
 }
 
 fn start(reader: &Reader<&[u8]>, s: &BytesStart) -> Result<Element, XmlError> {

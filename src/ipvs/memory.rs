@@ -92,6 +92,24 @@ impl Memory {
         Memory::default()
     }
 
+    /// What adding and editing a destination check first: the request is valid, its service
+    /// exists, the families match. The table stays locked for the change.
+    fn dest_op(
+        &self,
+        op: &'static str,
+        req: Request,
+        key: &ServiceKey,
+        dest: &Dest,
+    ) -> Result<MutexGuard<'_, Table>, IpvsError> {
+        check(op, req)?;
+        let t = self.lock();
+        if !t.services.contains_key(key) {
+            return Err(IpvsError::NotFound { op });
+        }
+        check_family(op, &t, key, dest)?;
+        Ok(t)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Table> {
         // A panic while holding the lock leaves the table consistent (every mutation is one
         // map operation), so a poisoned lock is still safe to use.
@@ -184,12 +202,7 @@ impl Ipvs for Memory {
 
     fn add_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
         let op = "add destination";
-        check(op, Request::NewDest(key, dest))?;
-        let mut t = self.lock();
-        if !t.services.contains_key(key) {
-            return Err(IpvsError::NotFound { op });
-        }
-        check_family(op, &t, key, dest)?;
+        let mut t = self.dest_op(op, Request::NewDest(key, dest), key, dest)?;
         let (_, dests) = t.services.get_mut(key).ok_or(IpvsError::NotFound { op })?;
         if dests.contains_key(&dest.id()) {
             return Err(IpvsError::Exists {
@@ -203,12 +216,7 @@ impl Ipvs for Memory {
 
     fn edit_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
         let op = "edit destination";
-        check(op, Request::SetDest(key, dest))?;
-        let mut t = self.lock();
-        if !t.services.contains_key(key) {
-            return Err(IpvsError::NotFound { op });
-        }
-        check_family(op, &t, key, dest)?;
+        let mut t = self.dest_op(op, Request::SetDest(key, dest), key, dest)?;
         let slot = t
             .services
             .get_mut(key)
@@ -301,24 +309,11 @@ mod tests {
     use crate::ipvs::{Family, Netmask, SchedFlag};
 
     fn svc() -> Service {
-        Service::new(
-            ServiceKey::Fwmark {
-                family: Family::V4,
-                mark: 7,
-            },
-            "wlc",
-        )
+        Service::new(ServiceKey::fwmark(Family::V4, 7), "wlc")
     }
 
     fn dest(w: u32) -> Dest {
-        Dest {
-            addr: "192.0.2.1".parse().unwrap(),
-            port: 0,
-            forward: Forward::Ipip,
-            weight: w,
-            upper_threshold: 0,
-            lower_threshold: 0,
-        }
+        Dest::new("192.0.2.1".parse().unwrap(), 0, Forward::Ipip, w)
     }
 
     #[test]

@@ -70,6 +70,11 @@ pub enum ServiceKey {
 }
 
 impl ServiceKey {
+    /// The firewall-mark service `mark` of `family`.
+    pub fn fwmark(family: Family, mark: u32) -> ServiceKey {
+        ServiceKey::Fwmark { family, mark }
+    }
+
     pub fn family(&self) -> Family {
         match self {
             ServiceKey::Fwmark { family, .. } => *family,
@@ -179,6 +184,18 @@ pub struct Dest {
 }
 
 impl Dest {
+    /// A destination without connection thresholds (the spec sets none today).
+    pub fn new(addr: IpAddr, port: u16, forward: Forward, weight: u32) -> Dest {
+        Dest {
+            addr,
+            port,
+            forward,
+            weight,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        }
+    }
+
     /// Identity of a destination within its service.
     pub fn id(&self) -> (IpAddr, u16) {
         (self.addr, self.port)
@@ -300,72 +317,5 @@ pub trait Ipvs {
     /// One service by key, or `None`.
     fn service(&mut self, key: &ServiceKey) -> Result<Option<Service>, IpvsError> {
         Ok(self.services()?.into_iter().find(|s| s.key == *key))
-    }
-}
-
-impl IpvsError {
-    /// The OCF exit code for this failure when nothing more specific applies (the agent may
-    /// still map by action, e.g. stop): IPVS missing on this node → not installed, no
-    /// CAP_NET_ADMIN → insufficient privileges, everything else → generic error.
-    pub fn ocf_code(&self) -> crate::ocf::OcfCode {
-        use crate::ocf::OcfCode;
-        match self {
-            IpvsError::NotAvailable => OcfCode::ErrInstalled,
-            IpvsError::Permission { .. } => OcfCode::ErrPerm,
-            _ => OcfCode::ErrGeneric,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ocf::OcfCode;
-
-    #[test]
-    fn ocf_codes_of_ipvs_errors() {
-        assert_eq!(IpvsError::NotAvailable.ocf_code(), OcfCode::ErrInstalled);
-        assert_eq!(
-            IpvsError::Permission { op: "x" }.ocf_code(),
-            OcfCode::ErrPerm
-        );
-        for e in [
-            IpvsError::Exists { op: "x" },
-            IpvsError::NotFound { op: "x" },
-            IpvsError::Invalid {
-                op: "x",
-                reason: "r".into(),
-            },
-            IpvsError::Decode {
-                op: "x",
-                reason: "r".into(),
-            },
-            IpvsError::Kernel {
-                op: "x",
-                errno: std::io::Error::from_raw_os_error(libc::EINVAL),
-            },
-            IpvsError::Io {
-                op: "x",
-                source: std::io::Error::from(std::io::ErrorKind::TimedOut),
-            },
-            IpvsError::NoSuchInterface {
-                op: "x",
-                interface: "eth9".into(),
-            },
-            IpvsError::InterfaceDown {
-                op: "x",
-                interface: "eth9".into(),
-            },
-            IpvsError::DaemonRunning {
-                op: "x",
-                state: SyncState::Master,
-            },
-            IpvsError::DaemonNotRunning {
-                op: "x",
-                state: SyncState::Backup,
-            },
-        ] {
-            assert_eq!(e.ocf_code(), OcfCode::ErrGeneric, "{e}");
-        }
     }
 }

@@ -8,11 +8,13 @@
 use std::time::{Duration, Instant};
 
 use super::action::{self, Action, IMPLEMENTED};
-use super::code::{ocf_code, OcfCode};
+use super::code::ocf_code;
 use super::env::OcfEnv;
-use super::error::AgentError;
 use super::monitor::{self, State};
-use super::{log, metadata, reload, start, stop, validate};
+use super::{metadata, reload, start, stop, validate};
+use crate::error::Error;
+use crate::exit::OcfCode;
+use crate::log;
 
 /// Runs `action`; `program` is how we were called (the log tag and usage text use it).
 pub fn run(action: &Action, program: &str) -> OcfCode {
@@ -72,7 +74,7 @@ pub fn deadline(started: Instant, timeout: Duration) -> Instant {
             .max(Duration::from_millis(100))
 }
 
-fn dispatch(action: &Action, env: &OcfEnv, started: Instant) -> Result<OcfCode, AgentError> {
+fn dispatch(action: &Action, env: &OcfEnv, started: Instant) -> Result<OcfCode, Error> {
     let until = deadline(started, env.timeout_or(metadata::default_timeout(action)));
     match action {
         Action::Start => {
@@ -121,21 +123,17 @@ mod tests {
     #[test]
     fn deadlines_keep_a_margin() {
         let t0 = Instant::now();
-        assert_eq!(
-            deadline(t0, Duration::from_secs(20)),
-            t0 + Duration::from_secs(18)
-        );
-        assert_eq!(
-            deadline(t0, Duration::from_secs(3)),
-            t0 + Duration::from_millis(2500)
-        );
-        assert_eq!(
-            deadline(t0, Duration::from_secs(100)),
-            t0 + Duration::from_secs(98)
-        );
-        assert_eq!(
-            deadline(t0, Duration::from_millis(300)),
-            t0 + Duration::from_millis(100)
-        );
+        for (timeout_ms, left_ms) in [
+            (20_000, 18_000),
+            (3_000, 2_500),
+            (100_000, 98_000),
+            (300, 100),
+        ] {
+            assert_eq!(
+                deadline(t0, Duration::from_millis(timeout_ms)),
+                t0 + Duration::from_millis(left_ms),
+                "timeout {timeout_ms} ms"
+            );
+        }
     }
 }

@@ -1,60 +1,12 @@
-//! OCF exit codes (OCF 1.1 `resource-agent-api.md`, values as in resource-agents'
-//! `heartbeat/ocf-returncodes`), and the ONE mapping from an agent failure to a code
-//! ([`ocf_code`]). Every face of the binary exits through [`OcfCode`].
+//! The agent's exit-code table: the ONE mapping from a failure to the OCF code Pacemaker gets
+//! ([`ocf_code`]), which depends on the action too. The supervisor exits with the code this
+//! table gives for `start`, so `start` can pass its verdict on unchanged.
 
 use super::action::Action;
-use super::error::AgentError;
+use crate::error::Error;
+use crate::exit::OcfCode;
 use crate::ipvs::IpvsError;
-use crate::supervisor::backend::BackendError;
-
-/// An OCF resource agent exit code.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OcfCode {
-    /// The action succeeded (for `monitor`: the resource is running).
-    Success = 0,
-    /// A generic or unspecified error; Pacemaker recovers by restart.
-    ErrGeneric = 1,
-    /// Wrong or missing arguments to the agent.
-    ErrArgs = 2,
-    /// The requested action is not implemented.
-    ErrUnimplemented = 3,
-    /// Insufficient privileges (e.g. no CAP_NET_ADMIN).
-    ErrPerm = 4,
-    /// A needed component is missing on this node (hard error: not retried here).
-    ErrInstalled = 5,
-    /// The configuration is wrong everywhere (hard error: not retried anywhere).
-    ErrConfigured = 6,
-    /// The resource is cleanly stopped.
-    NotRunning = 7,
-}
-
-impl OcfCode {
-    pub fn as_u8(self) -> u8 {
-        self as u8
-    }
-
-    /// The code an exit status stands for (the supervisor exits with one).
-    pub fn from_u8(v: u8) -> Option<OcfCode> {
-        Some(match v {
-            0 => OcfCode::Success,
-            1 => OcfCode::ErrGeneric,
-            2 => OcfCode::ErrArgs,
-            3 => OcfCode::ErrUnimplemented,
-            4 => OcfCode::ErrPerm,
-            5 => OcfCode::ErrInstalled,
-            6 => OcfCode::ErrConfigured,
-            7 => OcfCode::NotRunning,
-            _ => return None,
-        })
-    }
-}
-
-impl From<OcfCode> for std::process::ExitCode {
-    fn from(c: OcfCode) -> Self {
-        std::process::ExitCode::from(c.as_u8())
-    }
-}
+use crate::state::backend::BackendError;
 
 /// What a failure means to Pacemaker, given the action it happened in (the same failure means
 /// different things: a spec Pacemaker cannot read is "not configured" for `start`, "not running
@@ -62,11 +14,11 @@ impl From<OcfCode> for std::process::ExitCode {
 ///
 /// When this returns [`OcfCode::Success`] or [`OcfCode::NotRunning`] for an error, the caller
 /// logs the error as a warning instead of printing an exit reason.
-pub fn ocf_code(err: &AgentError, action: &Action, probe: bool) -> OcfCode {
+pub fn ocf_code(err: &Error, action: &Action, probe: bool) -> OcfCode {
     let code = base_code(err);
     let cannot_run_here = matches!(
         err,
-        AgentError::Spec(_) | AgentError::MissingParam { .. } | AgentError::BadParam { .. }
+        Error::Spec(_) | Error::MissingParam { .. } | Error::BadParam { .. }
     ) || code == OcfCode::ErrInstalled;
     match action {
         // A probe asks "is it running here?". A node that cannot even run it (IPaddr2's
@@ -78,8 +30,7 @@ pub fn ocf_code(err: &AgentError, action: &Action, probe: bool) -> OcfCode {
         Action::Stop
             if matches!(
                 err,
-                AgentError::Spec(_)
-                    | AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable))
+                Error::Spec(_) | Error::Backend(BackendError::Ipvs(IpvsError::NotAvailable))
             ) =>
         {
             OcfCode::Success
@@ -88,38 +39,41 @@ pub fn ocf_code(err: &AgentError, action: &Action, probe: bool) -> OcfCode {
     }
 }
 
-fn base_code(err: &AgentError) -> OcfCode {
+fn base_code(err: &Error) -> OcfCode {
     use std::io::ErrorKind;
     match err {
-        AgentError::MissingParam { .. }
-        | AgentError::BadParam { .. }
-        | AgentError::ServiceTaken { .. }
-        | AgentError::ReloadRefused { .. } => OcfCode::ErrConfigured,
-        AgentError::BadEnv { .. } => OcfCode::ErrArgs,
-        AgentError::Spec(e) => e.ocf_code(),
-        AgentError::Io { source, .. } => match source.kind() {
+        Error::MissingParam { .. }
+        | Error::BadParam { .. }
+        | Error::ServiceTaken { .. }
+        | Error::ReloadRefused { .. } => OcfCode::ErrConfigured,
+        Error::BadEnv { .. } => OcfCode::ErrArgs,
+        // A missing file is a node-local install problem (another node may have it, so
+        // Pacemaker must only avoid this one); unreadable is a permission problem; anything
+        // wrong inside the file is a configuration error everywhere.
+        Error::Spec(e) if e.is_missing() => OcfCode::ErrInstalled,
+        Error::Spec(e) if e.is_denied() => OcfCode::ErrPerm,
+        Error::Spec(_) => OcfCode::ErrConfigured,
+        Error::Io { source, .. } => match source.kind() {
             ErrorKind::PermissionDenied => OcfCode::ErrPerm,
             _ => OcfCode::ErrGeneric,
         },
-        AgentError::Backend(BackendError::Ipvs(e)) | AgentError::Ipvs { source: e, .. } => {
-            ipvs_code(e)
-        }
-        AgentError::Spawn { source, .. } => match source.kind() {
+        Error::Backend(BackendError::Ipvs(e)) | Error::Ipvs { source: e, .. } => ipvs_code(e),
+        Error::Spawn { source, .. } => match source.kind() {
             ErrorKind::NotFound => OcfCode::ErrInstalled,
             ErrorKind::PermissionDenied => OcfCode::ErrPerm,
             _ => OcfCode::ErrGeneric,
         },
-        AgentError::SupervisorFailed { code, .. } => match code {
+        Error::SupervisorFailed { code, .. } => match code {
             // A supervisor that failed cannot have "succeeded" or be "cleanly stopped".
             OcfCode::Success | OcfCode::NotRunning => OcfCode::ErrGeneric,
             c => *c,
         },
-        AgentError::StartTimeout { .. }
-        | AgentError::StopTimeout { .. }
-        | AgentError::Removal { .. }
-        | AgentError::ReloadTimeout { .. }
-        | AgentError::Unhealthy(_)
-        | AgentError::AlreadyRunning(_) => OcfCode::ErrGeneric,
+        Error::StartTimeout { .. }
+        | Error::StopTimeout { .. }
+        | Error::Removal { .. }
+        | Error::ReloadTimeout { .. }
+        | Error::Unhealthy(_)
+        | Error::AlreadyRunning(_) => OcfCode::ErrGeneric,
     }
 }
 
@@ -139,15 +93,15 @@ mod tests {
     use super::*;
     use crate::spec::SpecError;
 
-    fn missing_spec() -> AgentError {
-        AgentError::Spec(SpecError::Read {
+    fn missing_spec() -> Error {
+        Error::Spec(SpecError::Read {
             file: PathBuf::from("/etc/big_brother/x.toml"),
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         })
     }
 
-    fn bad_spec() -> AgentError {
-        AgentError::Spec(SpecError::Parse {
+    fn bad_spec() -> Error {
+        Error::Spec(SpecError::Parse {
             file: PathBuf::from("/etc/big_brother/x.toml"),
             line: Some(1),
             column: Some(1),
@@ -161,19 +115,19 @@ mod tests {
         let start = Action::Start;
         let stop = Action::Stop;
         let mon = Action::Monitor;
-        let cases: Vec<(AgentError, &Action, bool, OcfCode)> = vec![
+        let cases: Vec<(Error, &Action, bool, OcfCode)> = vec![
             (missing_spec(), &start, false, OcfCode::ErrInstalled),
             (bad_spec(), &start, false, OcfCode::ErrConfigured),
             (bad_spec(), &mon, true, OcfCode::NotRunning),
             (bad_spec(), &stop, false, OcfCode::Success),
             (
-                AgentError::MissingParam { name: "cluster" },
+                Error::MissingParam { name: "cluster" },
                 &start,
                 false,
                 OcfCode::ErrConfigured,
             ),
             (
-                AgentError::BadEnv {
+                Error::BadEnv {
                     var: "OCF_CHECK_LEVEL",
                     value: "x".into(),
                     expected: "n",
@@ -183,31 +137,31 @@ mod tests {
                 OcfCode::ErrArgs,
             ),
             (
-                AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
+                Error::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
                 &start,
                 false,
                 OcfCode::ErrInstalled,
             ),
             (
-                AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
+                Error::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
                 &mon,
                 true,
                 OcfCode::NotRunning,
             ),
             (
-                AgentError::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
+                Error::Backend(BackendError::Ipvs(IpvsError::NotAvailable)),
                 &stop,
                 false,
                 OcfCode::Success,
             ),
             (
-                AgentError::Backend(BackendError::Ipvs(IpvsError::Permission { op: "x" })),
+                Error::Backend(BackendError::Ipvs(IpvsError::Permission { op: "x" })),
                 &start,
                 false,
                 OcfCode::ErrPerm,
             ),
             (
-                AgentError::Io {
+                Error::Io {
                     what: "state directory",
                     path: "/run/x".into(),
                     source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
@@ -217,7 +171,7 @@ mod tests {
                 OcfCode::ErrPerm,
             ),
             (
-                AgentError::Spawn {
+                Error::Spawn {
                     program: "/x".into(),
                     source: std::io::Error::from(std::io::ErrorKind::NotFound),
                 },
@@ -226,7 +180,7 @@ mod tests {
                 OcfCode::ErrInstalled,
             ),
             (
-                AgentError::SupervisorFailed {
+                Error::SupervisorFailed {
                     code: OcfCode::ErrConfigured,
                     reason: "r".into(),
                 },
@@ -235,7 +189,7 @@ mod tests {
                 OcfCode::ErrConfigured,
             ),
             (
-                AgentError::SupervisorFailed {
+                Error::SupervisorFailed {
                     code: OcfCode::Success,
                     reason: "r".into(),
                 },
@@ -244,7 +198,7 @@ mod tests {
                 OcfCode::ErrGeneric,
             ),
             (
-                AgentError::StartTimeout {
+                Error::StartTimeout {
                     waited: Duration::from_secs(1),
                     last: None,
                 },
@@ -253,7 +207,7 @@ mod tests {
                 OcfCode::ErrGeneric,
             ),
             (
-                AgentError::Removal {
+                Error::Removal {
                     service: "FWM 7".into(),
                     errors: vec![],
                 },
@@ -262,13 +216,13 @@ mod tests {
                 OcfCode::ErrGeneric,
             ),
             (
-                AgentError::ReloadRefused { reason: "r".into() },
+                Error::ReloadRefused { reason: "r".into() },
                 &Action::ReloadAgent,
                 false,
                 OcfCode::ErrConfigured,
             ),
             (
-                AgentError::Unhealthy("stale".into()),
+                Error::Unhealthy("stale".into()),
                 &mon,
                 true,
                 OcfCode::ErrGeneric,
@@ -281,13 +235,5 @@ mod tests {
                 "{err:?} during {action} (probe {probe})"
             );
         }
-    }
-
-    #[test]
-    fn exit_statuses_round_trip() {
-        for v in 0..=7u8 {
-            assert_eq!(OcfCode::from_u8(v).map(OcfCode::as_u8), Some(v));
-        }
-        assert_eq!(OcfCode::from_u8(8), None);
     }
 }

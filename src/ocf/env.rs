@@ -7,13 +7,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::error::AgentError;
 use super::params::{self, Param};
+use crate::error::Error;
 use crate::spec;
-
-/// Where resource agents keep run-time state when Pacemaker does not say (resource-agents'
-/// `ocf-directories`: `HA_RSCTMP:=/run/resource-agents`). Cleared at boot, which is what we want.
-pub const DEFAULT_RSCTMP: &str = "/run/resource-agents";
 
 /// The environment of one agent invocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +24,7 @@ pub struct OcfEnv {
     /// `OCF_RESKEY_CRM_meta_interval`: 0 (or absent) for a probe / one-shot monitor.
     pub interval: Duration,
     check_level: Option<String>,
-    /// `HA_RSCTMP`, or [`DEFAULT_RSCTMP`].
+    /// `HA_RSCTMP`, or [`crate::state::DEFAULT_RSCTMP`].
     pub rsctmp: PathBuf,
 }
 
@@ -61,7 +57,7 @@ impl OcfEnv {
                 .or_else(|| nonempty("OCF_RESKEY_OCF_CHECK_LEVEL")),
             rsctmp: nonempty("HA_RSCTMP")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_RSCTMP)),
+                .unwrap_or_else(|| PathBuf::from(crate::state::DEFAULT_RSCTMP)),
         }
     }
 
@@ -82,11 +78,11 @@ impl OcfEnv {
 
     /// `OCF_CHECK_LEVEL`, rounded down to a level we implement (0 or 10), as the spec recommends
     /// for unimplemented levels ("Check Levels").
-    pub fn check_level(&self) -> Result<u32, AgentError> {
+    pub fn check_level(&self) -> Result<u32, Error> {
         let Some(raw) = &self.check_level else {
             return Ok(0);
         };
-        let level: u32 = raw.trim().parse().map_err(|_| AgentError::BadEnv {
+        let level: u32 = raw.trim().parse().map_err(|_| Error::BadEnv {
             var: "OCF_CHECK_LEVEL",
             value: raw.clone(),
             expected: "a non-negative integer (0, 10 or 20)",
@@ -95,8 +91,8 @@ impl OcfEnv {
     }
 
     /// Validates the instance parameters; needed by every action except the informational ones.
-    pub fn params(&self) -> Result<Params, AgentError> {
-        let cluster = self.cluster.clone().ok_or(AgentError::MissingParam {
+    pub fn params(&self) -> Result<Params, Error> {
+        let cluster = self.cluster.clone().ok_or(Error::MissingParam {
             name: params::CLUSTER.name,
         })?;
         if !spec::validate::is_valid_name(&cluster) {
@@ -126,8 +122,8 @@ impl OcfEnv {
     }
 }
 
-fn bad(p: &Param, value: &str, expected: &str) -> AgentError {
-    AgentError::BadParam {
+fn bad(p: &Param, value: &str, expected: &str) -> Error {
+    Error::BadParam {
         name: p.name,
         value: value.to_string(),
         expected: expected.to_string(),
@@ -176,7 +172,7 @@ mod tests {
             e.params().unwrap().config,
             PathBuf::from("/etc/big_brother/webapp.toml")
         );
-        assert_eq!(e.rsctmp, PathBuf::from(DEFAULT_RSCTMP));
+        assert_eq!(e.rsctmp, PathBuf::from(crate::state::DEFAULT_RSCTMP));
         assert_eq!(e.timeout, None);
     }
 
@@ -212,10 +208,7 @@ mod tests {
             pairs.retain(|(name, _)| *name != k);
             pairs.push((k, v));
             let err = env(&pairs).params().unwrap_err();
-            assert!(
-                matches!(err, AgentError::BadParam { .. }),
-                "{k}={v}: {err:?}"
-            );
+            assert!(matches!(err, Error::BadParam { .. }), "{k}={v}: {err:?}");
             assert!(err.to_string().contains(v), "{err}");
         }
         assert!(env(&[("OCF_CHECK_LEVEL", "deep")]).check_level().is_err());

@@ -14,13 +14,15 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::env::{OcfEnv, Params};
-use super::error::AgentError;
+use super::read_status;
 use super::validate::load_spec;
+use crate::error::Error;
 use crate::ipvs::{Ipvs, ServiceKey};
-use crate::supervisor::backend::{open_backend, BackendError};
-use crate::supervisor::repr::DestRepr;
-use crate::supervisor::state::{Liveness, StateDir};
-use crate::supervisor::status::Status;
+use crate::state::backend::{open_backend, BackendError};
+use crate::state::liveness::{verdict, Verdict};
+use crate::state::repr::DestRepr;
+use crate::state::status::Status;
+use crate::state::StateDir;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -28,85 +30,21 @@ pub enum State {
     NotRunning,
 }
 
-pub fn monitor(env: &OcfEnv, params: &Params, level: u32) -> Result<State, AgentError> {
+pub fn monitor(env: &OcfEnv, params: &Params, level: u32) -> Result<State, Error> {
     let state = StateDir::new(&env.rsctmp, &params.cluster);
-    let status = match supervisor_state(&state)? {
-        Supervisor::Stopped => return stopped(&state, params),
-        Supervisor::Running(status) => status,
+    let status = match verdict(&state, SystemTime::now())? {
+        Verdict::Stopped => return stopped(&state, params),
+        Verdict::Running(status) => status,
+        unhealthy => {
+            return Err(Error::Unhealthy(
+                unhealthy.problem(&state).unwrap_or_default(),
+            ))
+        }
     };
     if level >= 10 {
         compare_with_backend(&state, *status)?;
     }
     Ok(State::Running)
-}
-
-/// What the lock and the status file say about a cluster's supervisor.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Supervisor {
-    /// Nobody holds the lock.
-    Stopped,
-    /// The lock is held, the supervisor reported ready, its heartbeat is fresh and its last tick
-    /// programmed the backend.
-    Running(Box<Status>),
-}
-
-/// The liveness rule `monitor` applies before it looks at IPVS (level 0), shared with
-/// `big_brother api` (its `Running: true`): lock held, status file present, heartbeat fresh, no
-/// backend error, every health checker running. A supervisor that holds the lock but fails one of the others is
-/// [`AgentError::Unhealthy`], with the reason. Reads only; creates nothing.
-pub fn supervisor_state(state: &StateDir) -> Result<Supervisor, AgentError> {
-    let liveness = state.liveness().map_err(|source| AgentError::Io {
-        what: "lock",
-        path: state.lock(),
-        source,
-    })?;
-    let pid = match liveness {
-        Liveness::Stopped => return Ok(Supervisor::Stopped),
-        Liveness::Running { pid } => pid,
-    };
-    let who = match pid {
-        Some(p) => format!("supervisor pid {p}"),
-        None => "supervisor".to_string(),
-    };
-    let status = read_status(state)?.ok_or_else(|| {
-        AgentError::Unhealthy(format!(
-            "{who} holds the lock but has not reported ready (no {})",
-            state.status().display()
-        ))
-    })?;
-    check_heartbeat(&status, &who)?;
-    if let Some(e) = &status.backend_error {
-        return Err(AgentError::Unhealthy(format!(
-            "{who} cannot program IPVS: {e}"
-        )));
-    }
-    if let Some(e) = &status.checkers.error {
-        return Err(AgentError::Unhealthy(format!(
-            "{who} cannot keep its health checkers running: {e}"
-        )));
-    }
-    Ok(Supervisor::Running(Box::new(status)))
-}
-
-fn read_status(state: &StateDir) -> Result<Option<Status>, AgentError> {
-    Status::read(&state.status()).map_err(|source| AgentError::Io {
-        what: "status file",
-        path: state.status(),
-        source,
-    })
-}
-
-fn check_heartbeat(status: &Status, who: &str) -> Result<(), AgentError> {
-    let now = SystemTime::now();
-    if !status.fresh(now) {
-        let age = status.age(now);
-        return Err(AgentError::Unhealthy(format!(
-            "{who} stopped reporting: last heartbeat {}s ago (limit {}s)",
-            age.as_secs(),
-            status.stale_after().as_secs()
-        )));
-    }
-    Ok(())
 }
 
 /// The service this cluster owns and the backend it lives in: from the status file the last
@@ -119,7 +57,7 @@ pub fn known_service(state: &StateDir, params: &Params) -> Option<(ServiceKey, b
 }
 
 /// No supervisor: cleanly stopped, unless our service is still in IPVS.
-fn stopped(state: &StateDir, params: &Params) -> Result<State, AgentError> {
+fn stopped(state: &StateDir, params: &Params) -> Result<State, Error> {
     let Some((key, dry_run)) = known_service(state, params) else {
         return Ok(State::NotRunning);
     };
@@ -131,13 +69,13 @@ fn stopped(state: &StateDir, params: &Params) -> Result<State, AgentError> {
         }
         Err(e) => return Err(e.into()),
     };
-    let present = ipvs.service(&key).map_err(|source| AgentError::Ipvs {
+    let present = ipvs.service(&key).map_err(|source| Error::Ipvs {
         service: key.to_string(),
         source,
     })?;
     match present {
         None => Ok(State::NotRunning),
-        Some(_) => Err(AgentError::Unhealthy(format!(
+        Some(_) => Err(Error::Unhealthy(format!(
             "IPVS service {key} is programmed but no supervisor runs (crashed or half-started); \
              stop removes it"
         ))),
@@ -148,7 +86,7 @@ fn stopped(state: &StateDir, params: &Params) -> Result<State, AgentError> {
 /// applies and then writes the status file, so a monitor that reads between the two sees a
 /// difference that is not one: on a mismatch it waits for the next status (bounded) and
 /// compares once more.
-fn compare_with_backend(state: &StateDir, first: Status) -> Result<(), AgentError> {
+fn compare_with_backend(state: &StateDir, first: Status) -> Result<(), Error> {
     let key: ServiceKey = first.service.key.into();
     let mut ipvs = open_backend(first.dry_run, state)?;
     let mut status = first;
@@ -164,12 +102,13 @@ fn compare_with_backend(state: &StateDir, first: Status) -> Result<(), AgentErro
         let tick = status.tick;
         loop {
             if Instant::now() >= deadline {
-                return Err(AgentError::Unhealthy(format!(
+                return Err(Error::Unhealthy(format!(
                     "IPVS does not match the supervisor's status: {diff}"
                 )));
             }
             std::thread::sleep(Duration::from_millis(20));
-            if let Some(s) = read_status(state)? {
+            let read = read_status(state)?;
+            if let Some(s) = read {
                 if s.tick != tick {
                     status = s;
                     break;
@@ -184,8 +123,8 @@ fn difference(
     ipvs: &mut dyn Ipvs,
     key: &ServiceKey,
     status: &Status,
-) -> Result<Option<String>, AgentError> {
-    let ipvs_err = |source| AgentError::Ipvs {
+) -> Result<Option<String>, Error> {
+    let ipvs_err = |source| Error::Ipvs {
         service: key.to_string(),
         source,
     };

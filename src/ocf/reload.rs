@@ -4,75 +4,29 @@
 //! state directory, the supervisor gets SIGHUP, validates and applies the spec in place, and
 //! records the outcome in `status.json`; we wait for that (bounded by the action's timeout).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::env::{OcfEnv, Params};
-use super::error::AgentError;
-use super::log;
 use super::validate::load_spec;
-use crate::supervisor::state::{HandoverParams, Liveness, StateDir};
-use crate::supervisor::status::Status;
+use crate::error::Error;
+use crate::log;
+use crate::state::handover::{self, Handed};
+use crate::state::StateDir;
 
-pub fn reload(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), AgentError> {
+pub fn reload(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Error> {
     // A spec that does not validate never reaches the running supervisor.
     load_spec(params)?;
     let state = StateDir::new(&env.rsctmp, &params.cluster);
-    let liveness = state.liveness().map_err(|source| AgentError::Io {
-        what: "lock",
-        path: state.lock(),
-        source,
-    })?;
-    let Liveness::Running { pid: Some(pid) } = liveness else {
-        log::info(format!(
+    match handover::request(&state, &params.config, deadline)? {
+        Handed::NotRunning => log::info(format!(
             "{}: not running; the new parameters take effect at the next start",
             params.cluster
-        ));
-        return Ok(());
-    };
-    let status_err = |source| AgentError::Io {
-        what: "status file",
-        path: state.status(),
-        source,
-    };
-    let before = Status::read(&state.status())
-        .map_err(status_err)?
-        .map(|s| s.reload.generation)
-        .unwrap_or(0);
-    state
-        .write_params(&HandoverParams {
-            config: params.config.clone(),
-        })
-        .map_err(|source| AgentError::Io {
-            what: "handover file",
-            path: state.params(),
-            source,
-        })?;
-    // SAFETY: kill has no memory preconditions; the pid is the lock holder's.
-    unsafe { libc::kill(pid, libc::SIGHUP) };
-    let started = Instant::now();
-    loop {
-        if let Some(s) = Status::read(&state.status()).map_err(status_err)? {
-            if s.reload.generation > before {
-                return match (s.reload.ok, s.reload.error) {
-                    (true, _) => {
-                        log::info(format!(
-                            "{}: reloaded {}",
-                            params.cluster,
-                            params.config.display()
-                        ));
-                        Ok(())
-                    }
-                    (false, e) => Err(AgentError::ReloadRefused {
-                        reason: e.unwrap_or_else(|| "no reason given".into()),
-                    }),
-                };
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(AgentError::ReloadTimeout {
-                waited: started.elapsed(),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(10));
+        )),
+        Handed::Reloaded => log::info(format!(
+            "{}: reloaded {}",
+            params.cluster,
+            params.config.display()
+        )),
     }
+    Ok(())
 }

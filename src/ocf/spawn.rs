@@ -25,10 +25,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::code::OcfCode;
 use super::env::Params;
-use super::error::AgentError;
-use crate::supervisor::state::StateDir;
+use crate::error::Error;
+use crate::exit::OcfCode;
+use crate::state::StateDir;
 
 /// How `start` ended waiting.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,9 +52,9 @@ pub struct NotifySocket {
 impl NotifySocket {
     /// Binds `<state>/notify`, replacing a stale socket a crash may have left. Mode 0600: only
     /// root (the supervisor) may claim readiness.
-    pub fn bind(state: &StateDir) -> Result<NotifySocket, AgentError> {
+    pub fn bind(state: &StateDir) -> Result<NotifySocket, Error> {
         let path = state.notify();
-        let io_err = |source| AgentError::Io {
+        let io_err = |source| Error::Io {
             what: "notify socket",
             path: path.clone(),
             source,
@@ -90,7 +90,7 @@ pub fn spawn_supervisor(
     state: &StateDir,
     notify: &NotifySocket,
     ready_within: Duration,
-) -> Result<Child, AgentError> {
+) -> Result<Child, Error> {
     let mut cmd = Command::new(program);
     // argv[0] `big_brother`, not the agent's `ocf_big_brother` (which would make every argument
     // an OCF action), and what operators look for in `ps`.
@@ -124,7 +124,7 @@ pub fn spawn_supervisor(
             Ok(())
         });
     }
-    cmd.spawn().map_err(|source| AgentError::Spawn {
+    cmd.spawn().map_err(|source| Error::Spawn {
         program: program.to_path_buf(),
         source,
     })
@@ -240,6 +240,13 @@ pub fn kill(child: &mut Child) {
 mod tests {
     use super::*;
 
+    /// A notify socket in a fresh state directory (kept alive by the returned guard).
+    fn bound() -> (tempfile::TempDir, NotifySocket) {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = NotifySocket::bind(&StateDir::at(dir.path())).unwrap();
+        (dir, sock)
+    }
+
     #[test]
     fn notify_messages() {
         let mut last = None;
@@ -259,9 +266,7 @@ mod tests {
 
     #[test]
     fn waits_for_ready_from_a_child() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = StateDir::at(dir.path());
-        let sock = NotifySocket::bind(&state).unwrap();
+        let (_dir, sock) = bound();
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         send(&sock, "STATUS=hello");
         send(&sock, "READY=1");
@@ -272,9 +277,7 @@ mod tests {
 
     #[test]
     fn a_dying_child_reports_its_code_and_reason() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = StateDir::at(dir.path());
-        let sock = NotifySocket::bind(&state).unwrap();
+        let (_dir, sock) = bound();
         send(&sock, "STATUS=bad spec");
         let mut child = Command::new("sh").args(["-c", "exit 6"]).spawn().unwrap();
         let out = wait_ready(&mut child, &sock, Instant::now() + Duration::from_secs(10));
@@ -289,9 +292,7 @@ mod tests {
 
     #[test]
     fn a_silent_child_times_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = StateDir::at(dir.path());
-        let sock = NotifySocket::bind(&state).unwrap();
+        let (_dir, sock) = bound();
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let out = wait_ready(
             &mut child,

@@ -9,26 +9,27 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::env::{OcfEnv, Params};
-use super::error::AgentError;
-use super::log;
+use super::read_status;
 use super::spawn::{self, NotifySocket, Outcome};
 use super::validate::load_spec;
+use crate::error::Error;
 use crate::ipvs::ServiceKey;
-use crate::supervisor::backend::open_backend;
-use crate::supervisor::state::{Liveness, StateDir};
-use crate::supervisor::status::Status;
+use crate::log;
+use crate::state::backend::open_backend;
+use crate::state::status::Status;
+use crate::state::{Liveness, StateDir};
 
-pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), AgentError> {
+pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Error> {
     let run = load_spec(params)?;
     let state = StateDir::new(&env.rsctmp, &params.cluster);
     // Fail fast, with the precise code, when this host cannot run the backend at all.
     drop(open_backend(params.dry_run, &state)?);
-    state.create().map_err(|source| AgentError::Io {
+    state.create().map_err(|source| Error::Io {
         what: "state directory",
         path: state.path().to_path_buf(),
         source,
     })?;
-    let liveness = state.liveness().map_err(|source| AgentError::Io {
+    let liveness = state.liveness().map_err(|source| Error::Io {
         what: "lock",
         path: state.lock(),
         source,
@@ -38,7 +39,7 @@ pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Age
     }
     if !params.dry_run {
         if let Some(other) = owner_of(&env.rsctmp, &params.cluster, &run.key) {
-            return Err(AgentError::ServiceTaken {
+            return Err(Error::ServiceTaken {
                 service: run.key.to_string(),
                 other,
             });
@@ -52,7 +53,7 @@ pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Age
     }
 
     let notify = NotifySocket::bind(&state)?;
-    let program = std::env::current_exe().map_err(|source| AgentError::Spawn {
+    let program = std::env::current_exe().map_err(|source| Error::Spawn {
         program: "/proc/self/exe".into(),
         source,
     })?;
@@ -73,13 +74,13 @@ pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Age
             log::info(format!("{}: running", params.cluster));
             return Ok(());
         }
-        Outcome::Exited { code, reason } => AgentError::SupervisorFailed {
+        Outcome::Exited { code, reason } => Error::SupervisorFailed {
             code,
             reason: reason.unwrap_or_else(|| "exited without a reason (see syslog)".into()),
         },
         Outcome::TimedOut { last } => {
             spawn::kill(&mut child);
-            AgentError::StartTimeout {
+            Error::StartTimeout {
                 waited: budget,
                 last,
             }
@@ -118,17 +119,9 @@ pub fn owner_of(rsctmp: &Path, cluster: &str, key: &ServiceKey) -> Option<String
 }
 
 /// A supervisor holds the lock: success once it reports (it may be finishing its own start).
-fn already_running(
-    state: &StateDir,
-    pid: Option<i32>,
-    deadline: Instant,
-) -> Result<(), AgentError> {
+fn already_running(state: &StateDir, pid: Option<i32>, deadline: Instant) -> Result<(), Error> {
     loop {
-        let status = Status::read(&state.status()).map_err(|source| AgentError::Io {
-            what: "status file",
-            path: state.status(),
-            source,
-        })?;
+        let status = read_status(state)?;
         if let Some(s) = status {
             if s.age(SystemTime::now()) <= s.stale_after() {
                 log::info(format!(
@@ -137,13 +130,13 @@ fn already_running(
                 ));
                 return Ok(());
             }
-            return Err(AgentError::Unhealthy(format!(
+            return Err(Error::Unhealthy(format!(
                 "supervisor pid {} is running but stopped reporting; stop it first",
                 s.pid
             )));
         }
         if Instant::now() >= deadline {
-            return Err(AgentError::Unhealthy(format!(
+            return Err(Error::Unhealthy(format!(
                 "supervisor {} holds the lock but never reported ready",
                 pid.map(|p| format!("pid {p}")).unwrap_or_default()
             )));
@@ -156,8 +149,8 @@ fn already_running(
 mod tests {
     use super::*;
     use crate::ipvs::Family;
-    use crate::supervisor::runtime::Lock;
-    use crate::supervisor::status::tests::sample;
+    use crate::state::lock::Lock;
+    use crate::state::status::tests::sample;
 
     #[test]
     fn a_live_cluster_owning_the_service_is_found() {

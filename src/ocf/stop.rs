@@ -8,17 +8,17 @@
 use std::time::{Duration, Instant};
 
 use super::env::{OcfEnv, Params};
-use super::error::AgentError;
-use super::log;
 use super::monitor::known_service;
+use crate::error::Error;
 use crate::ipvs::{Ipvs, IpvsError, ServiceKey};
-use crate::supervisor::backend::{open_backend, BackendError};
-use crate::supervisor::snapshot;
-use crate::supervisor::state::{Liveness, StateDir};
+use crate::log;
+use crate::state::backend::{open_backend, BackendError};
+use crate::state::snapshot;
+use crate::state::{Liveness, StateDir};
 
-pub fn stop(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), AgentError> {
+pub fn stop(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Error> {
     let state = StateDir::new(&env.rsctmp, &params.cluster);
-    let liveness = state.liveness().map_err(|source| AgentError::Io {
+    let liveness = state.liveness().map_err(|source| Error::Io {
         what: "lock",
         path: state.lock(),
         source,
@@ -38,7 +38,7 @@ pub fn stop(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Agen
 }
 
 /// Ends the supervisor holding the lock: SIGTERM, then SIGKILL with a reserve of the budget.
-pub fn terminate(state: &StateDir, pid: Option<i32>, deadline: Instant) -> Result<(), AgentError> {
+pub fn terminate(state: &StateDir, pid: Option<i32>, deadline: Instant) -> Result<(), Error> {
     // The supervisor writes its pid right after taking the lock; give it a moment.
     let pid = match pid {
         Some(p) => p,
@@ -48,7 +48,7 @@ pub fn terminate(state: &StateDir, pid: Option<i32>, deadline: Instant) -> Resul
                 Ok(Liveness::Running { pid: Some(p) }) => p,
                 Ok(Liveness::Stopped) => return Ok(()),
                 _ => {
-                    return Err(AgentError::Unhealthy(format!(
+                    return Err(Error::Unhealthy(format!(
                         "{} is locked by a process that did not record its pid",
                         state.lock().display()
                     )))
@@ -77,7 +77,7 @@ pub fn terminate(state: &StateDir, pid: Option<i32>, deadline: Instant) -> Resul
     ) {
         return Ok(());
     }
-    Err(AgentError::StopTimeout {
+    Err(Error::StopTimeout {
         pid,
         waited: started.elapsed(),
     })
@@ -105,7 +105,7 @@ fn wait_released(state: &StateDir, until: Instant) -> bool {
 /// Removes our service if it is still there (the supervisor was SIGKILLed, crashed, or never
 /// got to it). Returns whether the dry-run table is empty afterwards (then its file can go).
 /// `crashed`: the supervisor was dead before this stop; snapshot the weights first.
-fn remove_service(state: &StateDir, params: &Params, crashed: bool) -> Result<bool, AgentError> {
+fn remove_service(state: &StateDir, params: &Params, crashed: bool) -> Result<bool, Error> {
     let Some((key, dry_run)) = known_service(state, params) else {
         log::warn(format!(
             "{}: no status file and no readable spec; nothing known to remove",
@@ -118,7 +118,7 @@ fn remove_service(state: &StateDir, params: &Params, crashed: bool) -> Result<bo
         Err(BackendError::Ipvs(IpvsError::NotAvailable)) => return Ok(true),
         Err(e) => return Err(e.into()),
     };
-    let present = ipvs.service(&key).map_err(|e| AgentError::Removal {
+    let present = ipvs.service(&key).map_err(|e| Error::Removal {
         service: key.to_string(),
         errors: vec![e],
     })?;
@@ -145,7 +145,7 @@ fn remove_service(state: &StateDir, params: &Params, crashed: bool) -> Result<bo
 
 /// Deletes the service; if the kernel refuses, deletes what it can (each destination) and tries
 /// once more, reporting every failure (best-effort teardown).
-fn teardown(ipvs: &mut dyn Ipvs, key: &ServiceKey) -> Result<(), AgentError> {
+fn teardown(ipvs: &mut dyn Ipvs, key: &ServiceKey) -> Result<(), Error> {
     let first = match ipvs.del_service(key) {
         Ok(()) | Err(IpvsError::NotFound { .. }) => return Ok(()),
         Err(e) => e,
@@ -162,7 +162,7 @@ fn teardown(ipvs: &mut dyn Ipvs, key: &ServiceKey) -> Result<(), AgentError> {
         Ok(()) | Err(IpvsError::NotFound { .. }) => Ok(()),
         Err(e) => {
             errors.push(e);
-            Err(AgentError::Removal {
+            Err(Error::Removal {
                 service: key.to_string(),
                 errors,
             })

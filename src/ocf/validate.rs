@@ -5,17 +5,17 @@
 //! with 6, naming what is missing. No side effects.
 
 use super::env::{OcfEnv, Params};
-use super::error::AgentError;
-use crate::supervisor::backend::open_backend;
-use crate::supervisor::controller::{self, Runnable};
-use crate::supervisor::state::StateDir;
+use crate::error::Error;
+use crate::spec::{self, Runnable};
+use crate::state::backend::open_backend;
+use crate::state::StateDir;
 
 /// Loads the spec named by `params`, refusing a staged one and one for another cluster.
-pub fn load_spec(params: &Params) -> Result<Runnable, AgentError> {
-    controller::load_runnable(&params.config, &params.cluster)
+pub fn load_spec(params: &Params) -> Result<Runnable, Error> {
+    Ok(spec::load_runnable(&params.config, &params.cluster)?)
 }
 
-pub fn validate_all(env: &OcfEnv) -> Result<(), AgentError> {
+pub fn validate_all(env: &OcfEnv) -> Result<(), Error> {
     let params = env.params()?;
     load_spec(&params)?;
     if env.check_level()? >= 10 {

@@ -101,7 +101,7 @@ fn parse_ms(text: &str) -> Result<Option<u64>, String> {
 
 /// A value as messages show it: quoted, escaped, cut short.
 fn quoted(text: &str) -> String {
-    super::text::quoted(text, 40)
+    crate::text::quoted(text, 40)
 }
 
 /// The largest unit that divides `d` exactly: `5m`, `1h`, `24h`, `100ms` (for messages and docs).

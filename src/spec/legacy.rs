@@ -22,8 +22,8 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use super::model::Spec;
-use super::text::quoted;
 use super::{validate::is_valid_name, Problem, SpecError};
+use crate::text::quoted;
 use check::Check;
 use convert::{plan, Plan, Settings, DEFAULT_KEYS};
 use yaml::{Key, Node, Value};

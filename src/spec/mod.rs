@@ -1,12 +1,12 @@
 //! The cluster spec: one TOML file per cluster, parsed in two stages (`raw` shape, then
 //! `validate` meaning) into the [`Spec`] model that every other face uses.
 
+pub mod checker;
 pub mod duration;
 pub mod legacy;
 pub mod model;
 pub mod raw;
 pub mod source;
-pub mod text;
 pub mod validate;
 
 use std::fmt;
@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 pub use model::*;
 
-use crate::ocf::OcfCode;
+use crate::ipvs::ServiceKey;
+use crate::text;
 
 /// One thing wrong with a spec, located as precisely as the source allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,20 +58,15 @@ pub enum SpecError {
 }
 
 impl SpecError {
-    /// OCF meaning: a missing file is a node-local install problem (another node may have it);
-    /// unreadable is a permission problem; anything wrong inside the file is a configuration
-    /// error everywhere.
-    pub fn ocf_code(&self) -> OcfCode {
-        match self {
-            SpecError::Read { source, .. } => match source.kind() {
-                std::io::ErrorKind::NotFound => OcfCode::ErrInstalled,
-                std::io::ErrorKind::PermissionDenied => OcfCode::ErrPerm,
-                _ => OcfCode::ErrConfigured,
-            },
-            SpecError::Unfit { .. } | SpecError::Parse { .. } | SpecError::Invalid { .. } => {
-                OcfCode::ErrConfigured
-            }
-        }
+    /// The file does not exist. A node-local fact (Puppet may not have written it here yet,
+    /// another node may have it), which the agent answers differently from a wrong spec.
+    pub fn is_missing(&self) -> bool {
+        matches!(self, SpecError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+
+    /// The file exists but may not be read.
+    pub fn is_denied(&self) -> bool {
+        matches!(self, SpecError::Read { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied)
     }
 
     pub fn file(&self) -> &Path {
@@ -170,8 +166,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Spec, SpecError> {
     let raw: raw::RawSpec = toml::from_str(text).map_err(|e| {
         let (line, column, table) = match e.span() {
             Some(span) => {
-                let (l, c) = validate::line_col(text, span.start);
-                (Some(l), Some(c), validate::table_at(text, span.start))
+                let (l, c) = checker::line_col(text, span.start);
+                (Some(l), Some(c), checker::table_at(text, span.start))
             }
             None => (None, None, None),
         };
@@ -254,4 +250,25 @@ pub fn load_all(files: &[PathBuf]) -> Result<Vec<Spec>, SpecError> {
         specs.push(spec);
     }
     Ok(specs)
+}
+/// A spec the supervisor can run: validated, with a service (not staged).
+#[derive(Clone, Debug)]
+pub struct Runnable {
+    pub spec: Spec,
+    pub key: ServiceKey,
+    /// Digest of the bytes the spec was read from.
+    pub digest: String,
+}
+
+/// Loads the spec of `cluster` from `path` — a TOML spec, or the original big_brother's YAML
+/// config whose cluster of that name is converted in memory (`spec::load_cluster`) — and
+/// refuses a staged one (no service or no nodes yet).
+pub fn load_runnable(path: &Path, cluster: &str) -> Result<Runnable, SpecError> {
+    // One bounded read (a regular file, at most the spec size cap): the digest is of exactly
+    // the bytes the spec was parsed from.
+    let bytes = source::read_bytes(path)?;
+    let digest = source::digest(&bytes);
+    let spec = load_cluster_from(path, bytes, cluster)?;
+    let key = *spec.runnable()?;
+    Ok(Runnable { spec, key, digest })
 }

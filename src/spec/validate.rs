@@ -6,181 +6,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::checker::Checker;
 use super::model::*;
-use super::raw::{RawOpSet, RawSpec, S};
-use super::text::{first_unprintable, quoted};
+use super::raw::{RawOps, RawSpec};
 use super::{duration, Problem};
 use crate::ipvs::{Family, Forward, Protocol, ServiceKey};
-
-/// 1-based line and column of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-/// The table a byte offset falls in, as a key path (`node[2]`, `ops.ipvs`), or `None` at top level.
-pub fn table_at(text: &str, offset: usize) -> Option<String> {
-    let before = &text[..offset.min(text.len())];
-    let mut current: Option<String> = None;
-    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
-    for line in before.lines() {
-        let l = line.trim();
-        if let Some(name) = l.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
-            let name = name.trim().to_string();
-            let n = counts.entry(name.clone()).or_insert(0);
-            current = Some(format!("{name}[{n}]"));
-            *n += 1;
-        } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.split(']').next()) {
-            current = Some(name.trim().to_string());
-        }
-    }
-    current
-}
-
-struct Checker<'a> {
-    text: &'a str,
-    problems: Vec<Problem>,
-}
-
-impl Checker<'_> {
-    fn at<T>(&mut self, v: &S<T>, key: &str, expected: impl Into<String>) {
-        let (l, c) = line_col(self.text, v.span().start);
-        self.problems.push(Problem {
-            line: Some(l),
-            column: Some(c),
-            key: key.to_string(),
-            expected: expected.into(),
-        });
-    }
-
-    fn nowhere(&mut self, key: &str, expected: impl Into<String>) {
-        self.problems.push(Problem {
-            line: None,
-            column: None,
-            key: key.to_string(),
-            expected: expected.into(),
-        });
-    }
-
-    fn ip(&mut self, v: &S<String>, key: &str) -> Option<IpAddr> {
-        match v.get_ref().trim().parse::<IpAddr>() {
-            Ok(a) if a.is_unspecified() || a.is_multicast() => {
-                self.at(
-                    v,
-                    key,
-                    format!(
-                        "a unicast IPv4 or IPv6 address, not {}",
-                        quoted(v.get_ref(), 80)
-                    ),
-                );
-                None
-            }
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.at(
-                    v,
-                    key,
-                    format!("an IPv4 or IPv6 address, not {}", quoted(v.get_ref(), 80)),
-                );
-                None
-            }
-        }
-    }
-
-    fn int(&mut self, v: &S<i64>, key: &str, lo: i64, hi: i64, what: &str) -> Option<i64> {
-        let n = *v.get_ref();
-        if n < lo || n > hi {
-            self.at(v, key, format!("{what} from {lo} to {hi}, not {n}"));
-            None
-        } else {
-            Some(n)
-        }
-    }
-
-    fn port(&mut self, v: &S<i64>, key: &str) -> Option<u16> {
-        self.int(v, key, 1, 65535, "a port")
-            .and_then(|n| u16::try_from(n).ok())
-    }
-
-    /// A duration within `(min, max)`; `default` when absent (or wrong, after reporting it).
-    fn duration(
-        &mut self,
-        v: &Option<S<toml::Value>>,
-        key: &str,
-        default: Duration,
-        (min, max): (Duration, Duration),
-    ) -> Duration {
-        let Some(v) = v else { return default };
-        match v.get_ref() {
-            toml::Value::String(s) => match duration::parse_within(s, min, max) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.at(v, key, e);
-                    default
-                }
-            },
-            toml::Value::Integer(n) if *n <= 0 => {
-                self.at(
-                    v,
-                    key,
-                    format!("a positive duration with a unit, like \"2s\", not {n}"),
-                );
-                default
-            }
-            toml::Value::Integer(n) => {
-                self.at(
-                    v,
-                    key,
-                    format!("a duration string with a unit, like \"{n}s\" or \"{n}ms\", not the bare number {n}"),
-                );
-                default
-            }
-            other => {
-                self.at(
-                    v,
-                    key,
-                    format!(
-                        "a duration like \"2s\" or \"2000ms\", not {}",
-                        other.type_str()
-                    ),
-                );
-                default
-            }
-        }
-    }
-
-    fn opset(&mut self, raw: Option<&RawOpSet>, key: &str, default: OpSet) -> OpSet {
-        let Some(r) = raw else { return default };
-        OpSet {
-            start_timeout: self.duration(
-                &r.start_timeout,
-                &format!("{key}.start_timeout"),
-                default.start_timeout,
-                limits::OP,
-            ),
-            stop_timeout: self.duration(
-                &r.stop_timeout,
-                &format!("{key}.stop_timeout"),
-                default.stop_timeout,
-                limits::OP,
-            ),
-            monitor_interval: self.duration(
-                &r.monitor_interval,
-                &format!("{key}.monitor_interval"),
-                default.monitor_interval,
-                limits::OP,
-            ),
-            monitor_timeout: self.duration(
-                &r.monitor_timeout,
-                &format!("{key}.monitor_timeout"),
-                default.monitor_timeout,
-                limits::OP,
-            ),
-        }
-    }
-}
+use crate::text::{first_unprintable, quoted};
 
 /// True when `name` can be used as a cluster name: it becomes part of Pacemaker ids (XML IDs),
 /// of file names in the state directory, and of the OCF parameter.
@@ -212,12 +43,65 @@ fn is_valid_nic(nic: &str) -> bool {
 }
 
 pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Problem>> {
-    let _ = file;
     let mut c = Checker {
         text,
         problems: Vec::new(),
     };
+    let (name, description) = identity(&mut c, &raw);
+    // VIPs first: a fwmark service takes its address family from them.
+    let vips = vips(&mut c, &raw);
+    let service = service(&mut c, &raw, &vips);
+    let Scheduling {
+        scheduler,
+        forward,
+        persistence_timeout,
+    } = scheduling(&mut c, &raw);
+    let Checks {
+        check_interval,
+        check_timeout,
+        ramp_up_time,
+        fall,
+        rise,
+        backend_mode,
+    } = checks(&mut c, &raw);
+    let (nodes, seen_nodes) = nodes(&mut c, &raw, &name, service, forward);
+    let sorry_server = sorry_server(&mut c, &raw, service, &seen_nodes);
+    let override_dir = override_dir(&mut c, &raw);
+    let on_change = on_change(&mut c, &raw);
+    let ops = ops(&mut c, raw.ops.unwrap_or_default());
 
+    if c.problems.is_empty() {
+        Ok(Spec {
+            file: file.to_path_buf(),
+            name,
+            description,
+            service,
+            scheduler,
+            forward,
+            persistence_timeout,
+            check_interval,
+            check_timeout,
+            ramp_up_time,
+            fall,
+            rise,
+            backend_mode,
+            sorry_server,
+            override_dir,
+            on_change,
+            vips,
+            nodes,
+            ops,
+        })
+    } else {
+        let mut problems = c.problems;
+        // Report in file order; problems without a position (missing tables) go last.
+        problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
+        Err(problems)
+    }
+}
+
+/// `name` and `description`: both go into Pacemaker ids and attributes.
+fn identity(c: &mut Checker<'_>, raw: &RawSpec) -> (String, Option<String>) {
     let name = raw.name.get_ref().clone();
     if !is_valid_name(&name) {
         c.at(
@@ -257,8 +141,11 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             );
         }
     }
+    (name, description)
+}
 
-    // VIPs first: a fwmark service takes its address family from them.
+/// `[[vip]]` tables: addresses, prefix lengths and NICs, each VIP once, at most [`MAX_VIPS`].
+fn vips(c: &mut Checker<'_>, raw: &RawSpec) -> Vec<Vip> {
     let mut vips = Vec::new();
     let mut seen_vips = BTreeSet::new();
     if raw.vip.len() > MAX_VIPS {
@@ -323,10 +210,15 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             "at least one [[vip]] table (address, nic, cidr_netmask), or a service (fwmark, or protocol/address/port) whose VIPs Pacemaker manages elsewhere",
         );
     }
+    vips
+}
 
+/// The service: a firewall mark (its family from the VIPs), or protocol + address + port —
+/// never both, and none only for a staged cluster.
+fn service(c: &mut Checker<'_>, raw: &RawSpec, vips: &[Vip]) -> Option<ServiceKey> {
     // The service: a firewall mark, or protocol + address + port — never both.
     let addr_keys = raw.protocol.is_some() || raw.address.is_some() || raw.port.is_some();
-    let service = match (&raw.fwmark, addr_keys) {
+    match (&raw.fwmark, addr_keys) {
         (Some(f), true) => {
             c.at(
                 f,
@@ -400,8 +292,17 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             );
             None
         }
-    };
+    }
+}
 
+/// How IPVS schedules and forwards: the service's options.
+struct Scheduling {
+    scheduler: String,
+    forward: Forward,
+    persistence_timeout: Option<Duration>,
+}
+
+fn scheduling(c: &mut Checker<'_>, raw: &RawSpec) -> Scheduling {
     let scheduler = match &raw.scheduler {
         None => defaults::SCHEDULER.to_string(),
         Some(s) => {
@@ -455,7 +356,24 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             );
         }
     }
+    Scheduling {
+        scheduler,
+        forward,
+        persistence_timeout,
+    }
+}
 
+/// How nodes are checked and weighted.
+struct Checks {
+    check_interval: Duration,
+    check_timeout: Duration,
+    ramp_up_time: Duration,
+    fall: u32,
+    rise: u32,
+    backend_mode: BackendMode,
+}
+
+fn checks(c: &mut Checker<'_>, raw: &RawSpec) -> Checks {
     let check_interval = c.duration(
         &raw.check_interval,
         "check_interval",
@@ -519,7 +437,25 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             }
         },
     };
+    Checks {
+        check_interval,
+        check_timeout,
+        ramp_up_time,
+        fall,
+        rise,
+        backend_mode,
+    }
+}
 
+/// `[[node]]` tables, each node once, at most [`MAX_NODES`]; also the (address, real port)
+/// pairs seen, which the sorry server must not repeat.
+fn nodes(
+    c: &mut Checker<'_>,
+    raw: &RawSpec,
+    name: &str,
+    service: Option<ServiceKey>,
+    forward: Forward,
+) -> (Vec<Node>, BTreeSet<(IpAddr, u16)>) {
     let service_family = service.map(|s| s.family());
     let default_real_port = match service {
         Some(ServiceKey::Addr { port, .. }) => port,
@@ -608,8 +544,22 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             priority,
         });
     }
+    (nodes, seen_nodes)
+}
 
-    let sorry_server = raw.sorry_server.as_ref().and_then(|s| {
+/// `[sorry_server]`: a real server that is not also a node.
+fn sorry_server(
+    c: &mut Checker<'_>,
+    raw: &RawSpec,
+    service: Option<ServiceKey>,
+    seen_nodes: &BTreeSet<(IpAddr, u16)>,
+) -> Option<SorryServer> {
+    let default_real_port = match service {
+        Some(ServiceKey::Addr { port, .. }) => port,
+        _ => 0,
+    };
+    let is_fwmark = matches!(service, Some(ServiceKey::Fwmark { .. }));
+    raw.sorry_server.as_ref().and_then(|s| {
         let address = c.ip(&s.address, "sorry_server.address");
         let port = match &s.port {
             Some(p) if is_fwmark => {
@@ -646,9 +596,12 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             port,
             weight,
         })
-    });
+    })
+}
 
-    let override_dir = match &raw.override_dir {
+/// `override_dir`: where the original's `up/` and `down/` files live.
+fn override_dir(c: &mut Checker<'_>, raw: &RawSpec) -> PathBuf {
+    match &raw.override_dir {
         None => PathBuf::from(defaults::OVERRIDE_DIR),
         Some(d) => {
             let dir = d.get_ref();
@@ -661,42 +614,14 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             }
             PathBuf::from(dir)
         }
-    };
-    let on_change = on_change(&mut c, &raw);
+    }
+}
 
-    let ops_raw = raw.ops.unwrap_or_default();
-    let ops = Ops {
+/// `[ops.ipvs]` and `[ops.vip]`: the primitives' operation timeouts in the CIB.
+fn ops(c: &mut Checker<'_>, ops_raw: RawOps) -> Ops {
+    Ops {
         ipvs: c.opset(ops_raw.ipvs.as_ref(), "ops.ipvs", Ops::DEFAULT.ipvs),
         vip: c.opset(ops_raw.vip.as_ref(), "ops.vip", Ops::DEFAULT.vip),
-    };
-
-    if c.problems.is_empty() {
-        Ok(Spec {
-            file: file.to_path_buf(),
-            name,
-            description,
-            service,
-            scheduler,
-            forward,
-            persistence_timeout,
-            check_interval,
-            check_timeout,
-            ramp_up_time,
-            fall,
-            rise,
-            backend_mode,
-            sorry_server,
-            override_dir,
-            on_change,
-            vips,
-            nodes,
-            ops,
-        })
-    } else {
-        let mut problems = c.problems;
-        // Report in file order; problems without a position (missing tables) go last.
-        problems.sort_by_key(|p| (p.line.is_none(), p.line, p.column));
-        Err(problems)
     }
 }
 

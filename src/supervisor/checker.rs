@@ -30,6 +30,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+pub use super::policy::Observation;
 use crate::health::{clean_text, client::Client, parse::interpret};
 pub use crate::health::{CheckError, Health};
 use crate::spec::{Node, Spec};
@@ -58,17 +59,6 @@ pub fn stale_after(interval: Duration, timeout: Duration) -> Duration {
         .saturating_mul(2)
         .saturating_add(timeout.min(interval))
         .max(STALE_MIN)
-}
-
-/// One check's outcome.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Observation {
-    /// Index into `spec.nodes`.
-    pub node: usize,
-    /// When the check ended.
-    pub at: Instant,
-    pub latency: Duration,
-    pub result: Result<Health, CheckError>,
 }
 
 /// What a checker thread needs to know about its node.
@@ -356,7 +346,7 @@ impl Checkers {
                     slot.deaths = slot.deaths.saturating_add(1);
                     Some(Event::Restarted { node, why })
                 }
-                Some(_) if stale.contains(&node) && since_restart.map_or(true, |d| d >= bound) => {
+                Some(_) if stale.contains(&node) && since_restart.is_none_or(|d| d >= bound) => {
                     if slot.abandoned.is_some() {
                         problems.push(format!(
                             "the checker of {addr} is stuck, and so was the one that replaced it"

@@ -15,32 +15,28 @@
 //! parity work with the original big_brother, [`overrides`] (its cluster-wide `up`/`down` files)
 //! and [`on_change`] (the notification hook that replaces its `send_nsca`).
 
-pub mod backend;
 pub mod checker;
+pub mod context;
+pub mod control;
 pub mod controller;
-pub mod drain;
-pub mod dryrun;
 pub mod on_change;
-pub mod overrides;
+pub mod plan;
 pub mod policy;
 pub mod reconcile;
-pub mod repr;
-pub mod runtime;
-pub mod snapshot;
-pub mod state;
-pub mod status;
+pub mod signals;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::ocf::action::Action;
-use crate::ocf::code::{ocf_code, OcfCode};
-use crate::ocf::error::AgentError;
-use crate::ocf::log;
+use crate::error::Error;
+use crate::log;
 
-use controller::{Controller, Ident};
-use runtime::{Lock, Notifier};
-use state::StateDir;
+use crate::state::lock::Lock;
+use crate::state::notify::Notifier;
+use crate::state::StateDir;
+use context::{Context, Ident};
+use control::Control;
+use controller::Controller;
 
 /// How long a new supervisor waits for a lock held by someone else (a monitor probe holds it for
 /// microseconds; another supervisor holds it forever).
@@ -57,38 +53,35 @@ pub struct Args {
     pub ready_within: Duration,
 }
 
-/// Runs the supervisor to the end; returns its exit code.
-pub fn run(args: &Args) -> OcfCode {
+/// Runs the supervisor to the end. A failure is logged and sent as `STATUS=` (the reason `start`
+/// prints) before it is returned; the caller turns it into the exit status with the agent's
+/// table for `start` (`commands::supervise`), so `start` can pass the verdict on unchanged.
+pub fn run(args: &Args) -> Result<(), Error> {
     let instance = std::env::var("OCF_RESOURCE_INSTANCE").ok();
     log::init(
         "big_brother-supervise",
         Some(instance.as_deref().unwrap_or(&args.cluster)),
     );
     let notifier = Notifier::from_env();
-    match supervise(args, instance, &notifier) {
-        Ok(()) => OcfCode::Success,
-        Err(e) => {
-            let code = ocf_code(&e, &Action::Start, false);
-            let reason = e.to_string().replace('\n', "; ");
-            log::error(format!("{}: {reason}", args.cluster));
-            let _ = notifier.notify(&format!("STATUS={reason}"));
-            code
-        }
-    }
+    supervise(args, instance, &notifier).inspect_err(|e| {
+        let reason = e.to_string().replace('\n', "; ");
+        log::error(format!("{}: {reason}", args.cluster));
+        let _ = notifier.notify(&format!("STATUS={reason}"));
+    })
 }
 
-fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Result<(), AgentError> {
+fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Result<(), Error> {
     let state = StateDir::at(&args.state_dir);
-    state.create().map_err(|source| AgentError::Io {
+    state.create().map_err(|source| Error::Io {
         what: "state directory",
         path: state.path().to_path_buf(),
         source,
     })?;
     let _lock = Lock::acquire(&state, LOCK_PATIENCE).map_err(|source| {
         if source.kind() == std::io::ErrorKind::WouldBlock {
-            AgentError::AlreadyRunning(source.to_string())
+            Error::AlreadyRunning(source.to_string())
         } else {
-            AgentError::Io {
+            Error::Io {
                 what: "lock",
                 path: state.lock(),
                 source,
@@ -96,19 +89,20 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         }
     })?;
     // Signals before anything is programmed: a stop during start must still clean up.
-    runtime::install_signal_handlers().map_err(|source| AgentError::Io {
+    let control = Control::new();
+    signals::forward_to(&control).map_err(|source| Error::Io {
         what: "signal handlers for",
         path: args.state_dir.clone(),
         source,
     })?;
-    let run = controller::load_runnable(&args.config, &args.cluster)?;
-    let ipvs = backend::open_backend(args.dry_run, &state)?;
+    let run = crate::spec::load_runnable(&args.config, &args.cluster)?;
+    let ipvs = crate::state::backend::open_backend(args.dry_run, &state)?;
     let ident = Ident {
         cluster: args.cluster.clone(),
         instance,
         dry_run: args.dry_run,
         pid: i32::try_from(std::process::id()).unwrap_or(0),
-        started_at: status::unix_secs(SystemTime::now()),
+        started_at: crate::state::status::unix_secs(SystemTime::now()),
     };
     log::info(format!(
         "{}: supervising {} from {} ({} nodes{})",
@@ -118,7 +112,14 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         run.spec.nodes.len(),
         if args.dry_run { ", dry run" } else { "" }
     ));
-    let mut ctl = Controller::new(run, ident, ipvs, state, notifier.clone());
+    let ctx = Context {
+        drain_file: crate::state::drain::path(&ident.cluster),
+        ident,
+        state,
+        notifier: notifier.clone(),
+        control,
+    };
+    let mut ctl = Controller::new(run, ipvs, ctx);
     if let Err(e) = ctl.start(args.ready_within) {
         // Never leave a half-started service behind.
         if let Err(cleanup) = ctl.shutdown() {

@@ -20,6 +20,7 @@
 //!
 //! Levels are the original's: ≥ 50 % of nodes down is CRITICAL, any node down WARNING, else OK.
 
+use crate::state::status::HookStats;
 use std::io::{self, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -29,11 +30,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use super::overrides::Override;
-use crate::ocf::log;
+use crate::log;
 use crate::spec::OnChange;
+use crate::state::overrides::Override;
 
 /// Output kept from a command for the log (the rest is read and discarded).
 const MAX_OUTPUT: usize = 2048;
@@ -139,20 +138,6 @@ impl Summary {
             ("BB_TIME", self.at.to_string()),
         ]
     }
-}
-
-/// Counters for the status file and metrics.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HookStats {
-    /// Commands started.
-    pub runs: u64,
-    /// Runs that failed to start, exited non-zero, died of a signal or timed out.
-    pub failures: u64,
-    /// The last failure, if the last run failed.
-    #[serde(default)]
-    pub last_error: Option<String>,
-    #[serde(default)]
-    pub last_duration_ms: Option<u64>,
 }
 
 /// How one run ended.

@@ -27,10 +27,21 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::checker::Observation;
-use super::overrides::Override;
+use crate::health::{CheckError, Health};
 use crate::ipvs::{Dest, DestEntry};
 use crate::spec::{BackendMode, Spec};
+use crate::state::overrides::Override;
+
+/// One check's outcome: the policy's input (the checker threads produce it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    /// Index into `spec.nodes`.
+    pub node: usize,
+    /// When the check ended.
+    pub at: Instant,
+    pub latency: Duration,
+    pub result: Result<Health, CheckError>,
+}
 
 /// The cluster-wide knobs the per-node state machine needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -432,24 +443,10 @@ pub fn desired_with_override(
         .nodes
         .iter()
         .zip(&weights)
-        .map(|(n, &weight)| Dest {
-            addr: n.address,
-            port: n.real_port,
-            forward: spec.forward,
-            weight,
-            upper_threshold: 0,
-            lower_threshold: 0,
-        })
+        .map(|(n, &weight)| Dest::new(n.address, n.real_port, spec.forward, weight))
         .collect();
     if let (true, Some(s)) = (all_down, spec.sorry_server) {
-        dests.push(Dest {
-            addr: s.address,
-            port: s.port,
-            forward: spec.forward,
-            weight: s.weight,
-            upper_threshold: 0,
-            lower_threshold: 0,
-        });
+        dests.push(Dest::new(s.address, s.port, spec.forward, s.weight));
     }
     dests
 }
@@ -787,14 +784,7 @@ mod tests {
         let sp = spec(3);
         let t = Instant::now();
         let entry = |i: usize, w: u32| DestEntry {
-            dest: Dest {
-                addr: sp.nodes[i].address,
-                port: 0,
-                forward: Forward::Ipip,
-                weight: w,
-                upper_threshold: 0,
-                lower_threshold: 0,
-            },
+            dest: Dest::new(sp.nodes[i].address, 0, Forward::Ipip, w),
             stats: Default::default(),
         };
         let current = [entry(0, 70), entry(1, 0)];

@@ -155,21 +155,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn key() -> ServiceKey {
-        ServiceKey::Fwmark {
-            family: Family::V4,
-            mark: 7,
-        }
+        ServiceKey::fwmark(Family::V4, 7)
     }
 
     fn dest(last: u8, weight: u32) -> Dest {
-        Dest {
-            addr: IpAddr::from([192, 0, 2, last]),
-            port: 0,
-            forward: Forward::Ipip,
-            weight,
-            upper_threshold: 0,
-            lower_threshold: 0,
-        }
+        Dest::new(IpAddr::from([192, 0, 2, last]), 0, Forward::Ipip, weight)
     }
 
     fn entries(d: &[Dest]) -> Vec<DestEntry> {

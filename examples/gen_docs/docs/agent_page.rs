@@ -9,9 +9,9 @@ use std::io;
 
 use clap_mangen::roff::{bold, italic, roman, Inline, Roff};
 
+use big_brother::exit::OcfCode;
 use big_brother::ocf::metadata::{ActionMeta, ACTIONS, AGENT_NAME, LONGDESC, SHORTDESC};
 use big_brother::ocf::params::{Param, PARAMS};
-use big_brother::ocf::OcfCode;
 
 /// The agent's file name (Pacemaker's `type`).
 pub const AGENT: &str = AGENT_NAME;

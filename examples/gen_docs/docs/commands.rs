@@ -10,9 +10,9 @@ use clap_mangen::roff::{bold, italic, roman, Inline, Roff};
 use clap_mangen::Man;
 
 use big_brother::cli::Cli;
-use big_brother::ocf::env::DEFAULT_RSCTMP;
 use big_brother::spec::defaults::CONFIG_DIR;
-use big_brother::supervisor::drain::DATA_DIR;
+use big_brother::state::drain::DATA_DIR;
+use big_brother::state::DEFAULT_RSCTMP;
 
 use super::agent_page;
 

@@ -39,7 +39,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn fwmark(family: Family, mark: u32) -> ServiceKey {
-    ServiceKey::Fwmark { family, mark }
+    ServiceKey::fwmark(family, mark)
 }
 
 fn addr_key(protocol: Protocol, a: &str, port: u16) -> ServiceKey {
@@ -60,12 +60,9 @@ fn service(key: ServiceKey, scheduler: &str, flags: u32, timeout: u32) -> Servic
 
 fn dest(a: &str, port: u16, forward: Forward, weight: u32, upper: u32, lower: u32) -> Dest {
     Dest {
-        addr: ip(a),
-        port,
-        forward,
-        weight,
         upper_threshold: upper,
         lower_threshold: lower,
+        ..Dest::new(ip(a), port, forward, weight)
     }
 }
 

@@ -63,9 +63,17 @@ impl Netlink {
 
     /// [`Netlink::open`] with a different per-request timeout.
     pub fn with_timeout(timeout: Duration) -> Result<Netlink, IpvsError> {
+        Netlink::open_as(codec::IPVS_GENL_NAME, timeout)
+    }
+
+    /// Opens the backend over the generic netlink family `name` instead of `"IPVS"`: a name the
+    /// kernel does not know gives exactly the [`IpvsError::NotAvailable`] a kernel without IPVS
+    /// gives, through the real lookup (the test fault knob `BIG_BROTHER_FAULT_IPVS_FAMILY` uses
+    /// it, so "no IPVS here" is testable on a host that has it).
+    pub fn open_as(name: &str, timeout: Duration) -> Result<Netlink, IpvsError> {
         let mut sock = Socket::open(libc::NETLINK_GENERIC, timeout)
             .map_err(|e| map_err("open netlink socket", e))?;
-        let family = family::resolve(&mut sock, codec::IPVS_GENL_NAME).map_err(resolve_err)?;
+        let family = family::resolve(&mut sock, name).map_err(resolve_err)?;
         Ok(Netlink { sock, family })
     }
 
@@ -91,6 +99,21 @@ impl Netlink {
             op,
             reason: e.reason,
         })
+    }
+
+    /// A request the kernel answers with one message, decoded by `parse`.
+    fn single<T>(
+        &mut self,
+        op: &'static str,
+        req: Request,
+        parse: impl FnOnce(&[u8]) -> Result<T, attr::DecodeError>,
+    ) -> Result<T, IpvsError> {
+        let replies = self.raw(op, req)?;
+        let first = replies.first().ok_or(IpvsError::Decode {
+            op,
+            reason: "no reply message".into(),
+        })?;
+        Self::decode(op, parse(first))
     }
 
     fn decode<T>(op: &'static str, r: Result<T, attr::DecodeError>) -> Result<T, IpvsError> {
@@ -183,13 +206,7 @@ fn map_err(op: &'static str, e: NlError) -> IpvsError {
 
 impl Ipvs for Netlink {
     fn info(&mut self) -> Result<Info, IpvsError> {
-        let op = "get IPVS info";
-        let replies = self.raw(op, Request::GetInfo)?;
-        let first = replies.first().ok_or(IpvsError::Decode {
-            op,
-            reason: "no reply message".into(),
-        })?;
-        Self::decode(op, codec::parse_info(first))
+        self.single("get IPVS info", Request::GetInfo, codec::parse_info)
     }
 
     fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
@@ -291,13 +308,7 @@ impl Ipvs for Netlink {
     }
 
     fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
-        let op = "get timeouts";
-        let replies = self.raw(op, Request::GetConfig)?;
-        let first = replies.first().ok_or(IpvsError::Decode {
-            op,
-            reason: "no reply message".into(),
-        })?;
-        Self::decode(op, codec::parse_config(first))
+        self.single("get timeouts", Request::GetConfig, codec::parse_config)
     }
 
     fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), IpvsError> {

@@ -357,6 +357,17 @@ fn set_opt<T>(fd: &OwnedFd, level: i32, name: i32, value: &T) -> io::Result<()> 
 mod tests {
     use super::*;
 
+    /// RTM_GETLINK (18) with NLM_F_REQUEST | NLM_F_ACK (0x5) for one interface index.
+    fn getlink(ifindex: i32) -> Vec<u8> {
+        let mut msg = vec![0u8; NLMSG_HDRLEN + 16];
+        let len = msg.len() as u32;
+        msg[0..4].copy_from_slice(&len.to_ne_bytes());
+        msg[4..6].copy_from_slice(&18u16.to_ne_bytes());
+        msg[6..8].copy_from_slice(&0x5u16.to_ne_bytes());
+        msg[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8].copy_from_slice(&ifindex.to_ne_bytes());
+        msg
+    }
+
     /// NETLINK_ROUTE needs no privileges and exists on every Linux host, so the socket plumbing
     /// (bind, seq, dump framing, DONE) is exercised here without the kernel tier.
     #[test]
@@ -419,13 +430,7 @@ mod tests {
         // With NLM_F_ACK the kernel acks a NOOP (a control message) with 0.
         assert_eq!(s.request_or_silence(noop(0x5)).unwrap(), Some(vec![]));
         assert!(s.request_or_silence(noop(0x1)).unwrap().is_none());
-        let mut getlink = vec![0u8; NLMSG_HDRLEN + 16];
-        let len = getlink.len() as u32;
-        getlink[0..4].copy_from_slice(&len.to_ne_bytes());
-        getlink[4..6].copy_from_slice(&18u16.to_ne_bytes());
-        getlink[6..8].copy_from_slice(&0x5u16.to_ne_bytes());
-        getlink[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8].copy_from_slice(&1i32.to_ne_bytes());
-        let lo = s.request_or_silence(getlink).unwrap().unwrap();
+        let lo = s.request_or_silence(getlink(1)).unwrap().unwrap();
         assert_eq!(lo.len(), 1, "one RTM_NEWLINK for ifindex 1 (lo)");
     }
 
@@ -433,13 +438,7 @@ mod tests {
     fn kernel_errors_come_back_as_errno() {
         let mut s = Socket::open(libc::NETLINK_ROUTE, Duration::from_secs(5)).unwrap();
         // RTM_GETLINK (not a dump) for ifindex 0x7fffffff: ENODEV.
-        let mut msg = vec![0u8; NLMSG_HDRLEN + 16];
-        let len = msg.len() as u32;
-        msg[0..4].copy_from_slice(&len.to_ne_bytes());
-        msg[4..6].copy_from_slice(&18u16.to_ne_bytes());
-        msg[6..8].copy_from_slice(&0x5u16.to_ne_bytes());
-        msg[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8].copy_from_slice(&0x7fff_ffffi32.to_ne_bytes());
-        match s.request(msg) {
+        match s.request(getlink(0x7fff_ffff)) {
             Err(NlError::Kernel(e)) => assert_eq!(e, libc::ENODEV),
             other => panic!("expected ENODEV, got {other:?}"),
         }

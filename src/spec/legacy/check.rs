@@ -83,27 +83,37 @@ impl Check {
 
     /// An optional integer; null counts as absent.
     pub fn int(&mut self, m: &Node, key: &str) -> Option<i64> {
-        let n = m.get(key)?;
-        match n.value {
-            Value::Null => None,
-            Value::Int(v) => Some(v),
-            _ => {
-                self.at_node(n, key, format!("an integer, not {}", n.describe()));
-                None
-            }
-        }
+        self.scalar(m, key, "an integer", |v| match v {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        })
     }
 
     pub fn bool(&mut self, m: &Node, key: &str) -> Option<bool> {
+        self.scalar(m, key, "true or false", |v| match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    /// An optional scalar that `pick` accepts; null counts as absent, anything else is a
+    /// problem that says `expected`.
+    fn scalar<T>(
+        &mut self,
+        m: &Node,
+        key: &str,
+        expected: &str,
+        pick: impl FnOnce(&Value) -> Option<T>,
+    ) -> Option<T> {
         let n = m.get(key)?;
-        match n.value {
-            Value::Null => None,
-            Value::Bool(b) => Some(b),
-            _ => {
-                self.at_node(n, key, format!("true or false, not {}", n.describe()));
-                None
-            }
+        if matches!(n.value, Value::Null) {
+            return None;
         }
+        let v = pick(&n.value);
+        if v.is_none() {
+            self.at_node(n, key, format!("{expected}, not {}", n.describe()));
+        }
+        v
     }
 
     pub fn string<'n>(&mut self, m: &'n Node, key: &str) -> Option<(String, &'n Node)> {

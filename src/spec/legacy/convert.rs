@@ -11,8 +11,8 @@ use super::check::{Check, Pos};
 use super::yaml::{Node, Value};
 use super::{Dropped, Form, RawCluster, DOWNPAGE_ADDRESS};
 use crate::spec::model::{limits, BackendMode, MAX_NODES, SCHEDULERS};
-use crate::spec::text::{first_unprintable, quoted};
 use crate::spec::validate::url_path_problem;
+use crate::text::{first_unprintable, quoted};
 
 /// The original's defaults for keys a cluster leaves out (`cluster.rb`).
 const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::{Form, Plan, DOWNPAGE_ADDRESS};
 use crate::spec::duration;
 use crate::spec::model::defaults;
-use crate::spec::text;
+use crate::text;
 
 /// The shell script the imported `on_change` runs for a `nagios` block: $1 host, $2 check,
 /// $3 server; the state comes from the hook's environment.

@@ -474,7 +474,7 @@ fn load_cluster_reads_toml_or_legacy() {
         e.to_string().contains("webapp, api, search, payments"),
         "{e}"
     );
-    assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrConfigured);
+    assert!(!e.is_missing() && !e.is_denied());
 
     // A YAML file without a telling name is recognised by its first key.
     let plain = dir.path().join("legacy");
@@ -491,7 +491,7 @@ fn load_cluster_reads_toml_or_legacy() {
     );
 
     let e = load_cluster(&dir.path().join("missing.yml"), "api").unwrap_err();
-    assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrInstalled);
+    assert!(e.is_missing());
 }
 
 /// Issue 12, item 6: a `nagios` string that would break the NSCA line the hook writes (a line
@@ -682,7 +682,7 @@ fn load_cluster_refuses_alias_bombs() {
     let t = std::time::Instant::now();
     let e = load_cluster(&f, "web").unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
-    assert_eq!(e.ocf_code(), crate::ocf::OcfCode::ErrConfigured);
+    assert!(!e.is_missing() && !e.is_denied());
     let msg = e.to_string();
     assert!(msg.starts_with(&format!("{}:", f.display())), "{msg}");
     assert!(
@@ -696,7 +696,7 @@ mod mutated {
     //! characters) never panic, and whatever is accepted is written and rendered cleanly.
     use super::*;
     use crate::crm::generate::{render_all, Format};
-    use crate::spec::text::{is_printable, is_xml_char};
+    use crate::text::{is_printable, is_xml_char};
     use proptest::prelude::*;
 
     const SPEC: &str = include_str!("../../../crm/examples/webapp.toml");

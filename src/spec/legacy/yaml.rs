@@ -71,7 +71,7 @@ impl Node {
             Value::Bool(b) => b.to_string(),
             Value::Int(n) => n.to_string(),
             Value::Float(f) => format!("the number {f}"),
-            Value::Str(s) => format!("the string {}", crate::spec::text::quoted(s, 80)),
+            Value::Str(s) => format!("the string {}", crate::text::quoted(s, 80)),
             Value::Seq(_) => "a list".into(),
             Value::Map(_) => "a map".into(),
         }
@@ -142,6 +142,14 @@ struct Cost {
 }
 
 impl Cost {
+    /// What opening a sequence or mapping costs: one value (its entries are charged as they
+    /// come).
+    const COLLECTION: Cost = Cost {
+        values: 1,
+        bytes: 0,
+        alias_depth: 0,
+    };
+
     fn add(&mut self, other: Cost) {
         self.values = self.values.saturating_add(other.values);
         self.bytes = self.bytes.saturating_add(other.bytes);
@@ -254,89 +262,43 @@ impl Builder {
                 self.push(node, key_text.as_deref(), at)?;
             }
             Event::SequenceStart(anchor, tag) => {
-                check_collection_tag(tag.as_deref(), "seq", at)?;
-                self.check_depth(at)?;
-                self.charge(
-                    Cost {
-                        values: 1,
-                        bytes: 0,
-                        alias_depth: 0,
-                    },
-                    at,
-                )?;
+                self.open(tag.as_deref(), "seq", at)?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     at,
                     anchor,
-                    cost: Cost {
-                        values: 1,
-                        bytes: 0,
-                        alias_depth: 0,
-                    },
+                    cost: Cost::COLLECTION,
                 });
             }
             Event::MappingStart(anchor, tag) => {
-                check_collection_tag(tag.as_deref(), "map", at)?;
-                self.check_depth(at)?;
-                self.charge(
-                    Cost {
-                        values: 1,
-                        bytes: 0,
-                        alias_depth: 0,
-                    },
-                    at,
-                )?;
+                self.open(tag.as_deref(), "map", at)?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     key: None,
                     at,
                     anchor,
-                    cost: Cost {
-                        values: 1,
-                        bytes: 0,
-                        alias_depth: 0,
-                    },
+                    cost: Cost::COLLECTION,
                 });
             }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq {
-                    items,
-                    at,
-                    anchor,
-                    cost,
-                }) = self.stack.pop()
-                {
-                    let node = Node {
-                        value: Value::Seq(items),
-                        line: at.0,
-                        column: at.1,
+            // The parser pairs ends with starts, so the frame is the collection this closes.
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(frame) = self.stack.pop() {
+                    let (value, at, anchor, cost) = match frame {
+                        Frame::Seq {
+                            items,
+                            at,
+                            anchor,
+                            cost,
+                        } => (Value::Seq(items), at, anchor, cost),
+                        Frame::Map {
+                            entries,
+                            at,
+                            anchor,
+                            cost,
+                            ..
+                        } => (Value::Map(merge_keys(entries)?), at, anchor, cost),
                     };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, (node.clone(), cost));
-                    }
-                    self.add_to_parent(cost);
-                    self.push(node, None, at)?;
-                }
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map {
-                    entries,
-                    at,
-                    anchor,
-                    cost,
-                    ..
-                }) = self.stack.pop()
-                {
-                    let node = Node {
-                        value: Value::Map(merge_keys(entries)?),
-                        line: at.0,
-                        column: at.1,
-                    };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, (node.clone(), cost));
-                    }
-                    self.add_to_parent(cost);
-                    self.push(node, None, at)?;
+                    self.close(value, at, anchor, cost)?;
                 }
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
@@ -376,6 +338,34 @@ impl Builder {
         Ok(())
     }
 
+    /// What opening a collection checks: its tag, the nesting depth, the values budget.
+    fn open(&mut self, tag: Option<&Tag>, kind: &str, at: (usize, usize)) -> Result<(), YamlError> {
+        check_collection_tag(tag, kind, at)?;
+        self.check_depth(at)?;
+        self.charge(Cost::COLLECTION, at)
+    }
+
+    /// Places a collection just closed: remembered under its anchor (with what it cost, so an
+    /// alias is charged the same), counted into its parent, pushed.
+    fn close(
+        &mut self,
+        value: Value,
+        at: (usize, usize),
+        anchor: usize,
+        cost: Cost,
+    ) -> Result<(), YamlError> {
+        let node = Node {
+            value,
+            line: at.0,
+            column: at.1,
+        };
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), cost));
+        }
+        self.add_to_parent(cost);
+        self.push(node, None, at)
+    }
+
     /// Counts `cost` into the open collection (a scalar or alias placed in it, or a child
     /// collection just closed; the whole tree was charged as the parts arrived).
     fn add_to_parent(&mut self, cost: Cost) {
@@ -407,7 +397,7 @@ impl Builder {
                             at,
                             format!(
                                 "each key once in a map, but {} is also on line {}",
-                                crate::spec::text::quoted(name, 80),
+                                crate::text::quoted(name, 80),
                                 first.line
                             ),
                         ));

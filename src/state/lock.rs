@@ -1,0 +1,88 @@
+//! The supervisor's lifetime lock: an exclusive `flock` on `<state>/lock`, held until the
+//! process dies (the kernel drops it however we die), with the PID written into the file for
+//! `stop` to signal. Liveness (`super::liveness`) is "someone holds this lock".
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use super::{flock, open_lock_file, Liveness, StateDir};
+
+/// The held lifetime lock. Dropping it (or dying) releases it.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Takes the cluster's lock, retrying for up to `patience`: a `monitor` probe holds a shared
+    /// lock for a few microseconds, which must not make a start fail. Fails with `WouldBlock` when
+    /// another supervisor holds it for longer.
+    pub fn acquire(state: &StateDir, patience: Duration) -> io::Result<Lock> {
+        let path = state.lock();
+        let deadline = Instant::now() + patience;
+        loop {
+            let mut file = open_lock_file(&path)?;
+            match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+                Ok(()) => {
+                    // `stop` may have unlinked the file between our open and our flock (it
+                    // removes the state directory of a stopped cluster): then we hold a lock
+                    // nobody else can see. Only the file still at the path counts.
+                    if same_file(&file, &path)? {
+                        file.set_len(0)?;
+                        writeln!(file, "{}", std::process::id())?;
+                        return Ok(Lock { _file: file });
+                    }
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
+                    if Instant::now() >= deadline {
+                        let holder = match state.liveness() {
+                            Ok(Liveness::Running { pid: Some(p) }) => {
+                                format!(" (pid {p})")
+                            }
+                            _ => String::new(),
+                        };
+                        return Err(io::Error::new(
+                            io::ErrorKind::WouldBlock,
+                            format!("another supervisor{holder} holds {}", path.display()),
+                        ));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn same_file(file: &File, path: &std::path::Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let a = file.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(b) => Ok(a.dev() == b.dev() && a.ino() == b.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_is_exclusive_and_records_the_pid() {
+        let (_dir, s) = StateDir::temp();
+        let held = Lock::acquire(&s, Duration::from_millis(10)).unwrap();
+        assert_eq!(
+            s.liveness().unwrap(),
+            Liveness::Running {
+                pid: Some(std::process::id() as i32)
+            }
+        );
+        let err = Lock::acquire(&s, Duration::from_millis(20)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert!(err.to_string().contains("another supervisor"), "{err}");
+        drop(held);
+        Lock::acquire(&s, Duration::from_millis(10)).unwrap();
+    }
+}

@@ -1,0 +1,366 @@
+//! `<state>/status.json`: what the supervisor is doing, rewritten atomically (tempfile, fsync,
+//! rename) every tick. `updated_at` is the heartbeat `monitor` checks; `dests` is exactly what the
+//! supervisor last applied to the backend, which `monitor OCF_CHECK_LEVEL=10` compares with the
+//! backend; `reload` is how `reload-agent` learns the outcome of its SIGHUP. Operators and the
+//! `big_brother status` command read the same file. Unknown fields are ignored and missing
+//! optional ones default, so readers and writers of neighbouring versions get along.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::overrides::Override;
+use super::repr::{DestRepr, ServiceRepr};
+use super::write_atomic;
+
+/// Heartbeats older than this many check intervals mean the supervisor is stuck.
+pub const STALE_INTERVALS: u32 = 3;
+/// …but never less than this, so a short interval does not turn a busy moment into a failure.
+pub const STALE_MIN: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub cluster: String,
+    #[serde(default)]
+    pub instance: Option<String>,
+    pub pid: i32,
+    /// The spec file in use and a digest of the bytes it was loaded from.
+    pub config: PathBuf,
+    pub config_digest: String,
+    pub dry_run: bool,
+    /// Unix seconds.
+    pub started_at: u64,
+    /// Unix seconds; the heartbeat.
+    pub updated_at: u64,
+    pub check_interval_ms: u64,
+    /// Controller ticks since start.
+    pub tick: u64,
+    /// True once the first round of checks was applied and `READY=1` sent.
+    pub ready: bool,
+    pub service: ServiceRepr,
+    pub reload: ReloadStatus,
+    /// Destinations as last applied to the backend.
+    pub dests: Vec<DestRepr>,
+    /// The last backend failure, if the last tick failed to apply.
+    #[serde(default)]
+    pub backend_error: Option<String>,
+    /// Why the drain file could not be read, if it could not (the previous drains stay).
+    #[serde(default)]
+    pub drain_error: Option<String>,
+    /// The cluster-wide override in force (the original's `up`/`down` files), if any.
+    #[serde(default, rename = "override")]
+    pub override_state: Option<OverrideStatus>,
+    /// Why the override files could not be examined, if they could not (the previous answer
+    /// stays in force).
+    #[serde(default)]
+    pub override_error: Option<String>,
+    /// The `on_change` hook's counters, when the spec has one.
+    #[serde(default)]
+    pub on_change: Option<HookStats>,
+    /// How the health checker threads fare: restarts, and what cannot be repaired.
+    #[serde(default)]
+    pub checkers: CheckerStatus,
+    /// Changes found in the backend that this supervisor did not make (someone ran `ipvsadm`),
+    /// counted since start; each was undone by the tick that found it.
+    #[serde(default)]
+    pub drift: u64,
+    pub nodes: Vec<NodeStatus>,
+}
+
+/// The `on_change` hook's counters, for the status file and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookStats {
+    /// Commands started.
+    pub runs: u64,
+    /// Runs that failed to start, exited non-zero, died of a signal or timed out.
+    pub failures: u64,
+    /// The last failure, if the last run failed.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub last_duration_ms: Option<u64>,
+}
+
+/// An override file in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideStatus {
+    pub state: Override,
+    /// The file that decides it.
+    pub file: PathBuf,
+    /// Its first line (may be empty).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The health checker threads' supervision (issue 12: a checker that stops must never go
+/// unnoticed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckerStatus {
+    /// Checker threads restarted (they had exited) or replaced (they had stopped reporting)
+    /// since the supervisor started.
+    #[serde(default)]
+    pub restarts: u64,
+    /// The same per node id, for nodes restarted at least once.
+    #[serde(default)]
+    pub restarted: std::collections::BTreeMap<String, u64>,
+    /// Why some checker cannot be kept running, while that lasts; `monitor` fails on it.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Outcome of the latest configuration reload (SIGHUP).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadStatus {
+    /// Bumped once per reload attempt, successful or not.
+    pub generation: u64,
+    pub ok: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Unix seconds of the attempt (0: never reloaded).
+    #[serde(default)]
+    pub at: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// `spec::Node::id()`.
+    pub id: String,
+    pub address: std::net::IpAddr,
+    /// Last measured health (0–100), if any check answered.
+    #[serde(default)]
+    pub health: Option<f64>,
+    pub weight: u32,
+    /// From the policy: `new`, `up`, `ramping`, `failing`, `down`, `forced_down`, `drained`.
+    pub state: String,
+    #[serde(default)]
+    pub drained: bool,
+    #[serde(default)]
+    pub last_latency_ms: Option<f64>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// litmus_paper's `Forced Reason:` when the node was forced down.
+    #[serde(default)]
+    pub forced_reason: Option<String>,
+    /// Unix seconds since the node entered `state`.
+    pub since: u64,
+    /// Checks answered or failed since the supervisor started.
+    #[serde(default)]
+    pub checks: u64,
+    /// Of those, checks that failed (refused, timeout, bad answer); a `Health: 0` answer is a
+    /// check that worked.
+    #[serde(default)]
+    pub check_failures: u64,
+    /// The spec's `max_weight` for this node (what a full weight bar means). Absent in files
+    /// written before it was recorded.
+    #[serde(default)]
+    pub max_weight: Option<u32>,
+    /// The kernel's `ActiveConn` for this node's destination (established connections), from
+    /// the tick's dump; absent before the first dump, for a node with no destination, and in
+    /// files written before it was recorded. The dry-run table keeps no connections: 0.
+    #[serde(default)]
+    pub active_conns: Option<u32>,
+    /// The kernel's `InActConn` (connections in any other state: closing, half-open), as
+    /// `active_conns`.
+    #[serde(default)]
+    pub inactive_conns: Option<u32>,
+}
+
+impl Status {
+    /// Sum of the weights applied to the nodes (not the sorry server): the original's
+    /// `CombinedWeight`.
+    pub fn combined_weight(&self) -> u64 {
+        self.nodes.iter().map(|n| u64::from(n.weight)).sum()
+    }
+
+    /// Whether the heartbeat is recent enough at `now` (see [`Status::stale_after`]).
+    pub fn fresh(&self, now: SystemTime) -> bool {
+        self.age(now) <= self.stale_after()
+    }
+
+    /// How old the heartbeat may get before `monitor` calls the supervisor stuck.
+    pub fn stale_after(&self) -> Duration {
+        // The interval comes from a file: saturate rather than overflow.
+        Duration::from_millis(self.check_interval_ms)
+            .saturating_mul(STALE_INTERVALS)
+            .max(STALE_MIN)
+    }
+
+    /// Age of the heartbeat at `now` (zero if the clock went backwards).
+    pub fn age(&self, now: SystemTime) -> Duration {
+        Duration::from_secs(unix_secs(now).saturating_sub(self.updated_at))
+    }
+
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
+        write_atomic(path, &json)
+    }
+
+    /// Reads a status file; `Ok(None)` when there is none.
+    pub fn read(path: &Path) -> io::Result<Option<Status>> {
+        match read_capped(path, MAX_STATUS_BYTES) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Largest status file read back (`monitor`, `status`, the API read it on every call). A status
+/// of 1,024 nodes with long errors is well under 1 MiB; anything bigger was not written by a
+/// supervisor, and reading it whole would let one file make every reader allocate without end.
+pub const MAX_STATUS_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads at most `cap` bytes of a regular file; a bigger file (or one that is not regular) is
+/// `InvalidData`, never read to its end.
+fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: a FIFO put in its place must not hang the reader at open.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    f.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {cap} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+pub fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::state::repr::KeyRepr;
+
+    /// Issue 12 (same class as item 7): a status file is read only as a regular file of bounded
+    /// size; a FIFO or a huge file is an error at once, not a hang or an allocation without end.
+    #[test]
+    fn status_files_are_read_bounded_and_regular_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("status.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let t = std::time::Instant::now();
+        let e = Status::read(&fifo).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        std::fs::remove_file(&fifo).unwrap();
+        let f = std::fs::File::create(&fifo).unwrap();
+        f.set_len(MAX_STATUS_BYTES + 1).unwrap();
+        let e = Status::read(&fifo).unwrap_err();
+        assert!(e.to_string().contains("larger than"), "{e}");
+        assert!(Status::read(&dir.path().join("absent")).unwrap().is_none());
+    }
+
+    pub fn sample() -> Status {
+        Status {
+            cluster: "webapp".into(),
+            instance: Some("ipvs_webapp".into()),
+            pid: 42,
+            config: "/etc/big_brother/webapp.toml".into(),
+            config_digest: crate::spec::source::digest(b"x"),
+            dry_run: true,
+            started_at: 1_000,
+            updated_at: 1_000,
+            check_interval_ms: 2_000,
+            tick: 1,
+            ready: true,
+            service: ServiceRepr {
+                key: KeyRepr::Fwmark {
+                    mark: 7,
+                    ipv6: false,
+                },
+                scheduler: "wlc".into(),
+                flags: 0,
+                timeout: 0,
+            },
+            reload: ReloadStatus::default(),
+            dests: vec![],
+            backend_error: None,
+            drain_error: None,
+            override_state: None,
+            override_error: None,
+            on_change: None,
+            checkers: CheckerStatus::default(),
+            drift: 0,
+            nodes: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("status.json");
+        assert_eq!(Status::read(&p).unwrap(), None);
+        let s = sample();
+        s.write(&p).unwrap();
+        assert_eq!(Status::read(&p).unwrap(), Some(s));
+    }
+
+    #[test]
+    fn staleness() {
+        let mut s = sample();
+        assert_eq!(s.stale_after(), STALE_MIN, "3 × 2s is below the floor");
+        s.check_interval_ms = 30_000;
+        assert_eq!(s.stale_after(), Duration::from_secs(90));
+        let now = UNIX_EPOCH + Duration::from_secs(1_100);
+        assert_eq!(s.age(now), Duration::from_secs(100));
+        assert_eq!(s.age(UNIX_EPOCH), Duration::ZERO);
+    }
+
+    /// A status file from before `max_weight` and the connection counts were recorded (as
+    /// the previous release wrote it) still reads, with them absent; a new one round-trips them.
+    #[test]
+    fn node_fields_added_later_are_optional() {
+        let old = r#"{"id":"192.0.2.1:443","address":"192.0.2.1","health":50.0,"weight":50,
+            "state":"up","drained":false,"last_latency_ms":1.5,"last_error":null,
+            "forced_reason":null,"since":1,"checks":3,"check_failures":0}"#;
+        let n: NodeStatus = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (n.max_weight, n.active_conns, n.inactive_conns),
+            (None, None, None)
+        );
+        let mut n = n;
+        (n.max_weight, n.active_conns, n.inactive_conns) = (Some(200), Some(7), Some(0));
+        let v = serde_json::to_value(&n).unwrap();
+        assert_eq!(
+            (&v["max_weight"], &v["active_conns"], &v["inactive_conns"]),
+            (
+                &serde_json::json!(200),
+                &serde_json::json!(7),
+                &serde_json::json!(0)
+            )
+        );
+        assert_eq!(serde_json::from_value::<NodeStatus>(v).unwrap(), n);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["added_by_a_newer_version"] = serde_json::json!(1);
+        let back: Status = serde_json::from_value(v).unwrap();
+        assert_eq!(back, sample());
+    }
+}

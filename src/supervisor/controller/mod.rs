@@ -1,0 +1,375 @@
+//! The controller: the supervisor's one thread that owns the IPVS backend. Each tick it drains
+//! health observations from the checker threads, re-reads the drain set if it changed, asks the
+//! policy for the desired destinations, reconciles them with one dump of the service, rewrites
+//! the status file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`. A check result that changes
+//! a node's weight pulls the next tick forward (at most ten ticks a second), so the kernel
+//! follows a health change within one check interval, not up to a whole tick later.
+//!
+//! Start-up order matters for "never half-started": the service is created (or adopted, with
+//! the kernel's current weights, after a crash), then the first round of checks runs, bounded by
+//! one check interval plus `check_timeout` (the checkers stagger their first checks across the
+//! interval) and by half the start budget, then the first apply, and only then `READY=1`.
+//! Reload (SIGHUP) re-reads the spec and changes the service in place; a spec that does not
+//! validate is refused and recorded, and the running one stays.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::checker::{Checkers, Observation};
+use super::context::{Context, Ident};
+use super::control::Control;
+use super::on_change::Hook;
+use super::plan;
+use super::policy::{self, NodeState, Policy};
+use super::reconcile;
+use crate::error::Error;
+use crate::ipvs::{Dest, DestStats, Ipvs, IpvsError, ServiceKey};
+use crate::log;
+use crate::spec::{self, Spec};
+use crate::state::drain;
+use crate::state::notify::Notifier;
+use crate::state::overrides::{self};
+use crate::state::status::{self, ReloadStatus, Status};
+use crate::state::StateDir;
+
+/// Least time between a tick and one a check result pulls forward: a cluster whose nodes'
+/// health moves all the time still ticks at most ten times a second.
+const MIN_TICK_GAP: Duration = Duration::from_millis(100);
+
+/// The supervisor's one thread that owns the backend: its state, and the loop.
+pub struct Controller {
+    spec: Spec,
+    key: ServiceKey,
+    policy: Policy,
+    digest: String,
+    ident: Ident,
+    ipvs: Box<dyn Ipvs + Send>,
+    state: StateDir,
+    notifier: Notifier,
+    control: Control,
+    /// systemd-style watchdog requested (`WATCHDOG_USEC` for this process): ping every tick.
+    watchdog: bool,
+    tx: Sender<Observation>,
+    rx: Receiver<Observation>,
+    checkers: Option<Checkers>,
+    nodes: Vec<NodeState>,
+    /// Whether each node has answered (or failed) a check since the checkers started.
+    observed: Vec<bool>,
+    /// Per node: when its last check result came (or the checkers started).
+    last_result: Vec<Instant>,
+    /// Per node: when it was last counted as failed for having no result (`None` while its
+    /// results come in time).
+    silent_since: Vec<Option<Instant>>,
+    /// Per node id: checker threads restarted or replaced since start (carried across reloads).
+    restarts: BTreeMap<String, u64>,
+    /// Why some checker cannot be kept running, while that lasts (`monitor` fails on it).
+    checker_error: Option<String>,
+    drains: drain::Watch,
+    drained: BTreeSet<String>,
+    drain_error: Option<String>,
+    overrides: overrides::Watch,
+    override_now: overrides::Current,
+    override_error: Option<String>,
+    hook: Option<Hook>,
+    /// The down-node count of the last tick (`None` until the first, and after the hook
+    /// changed), for `on_change`.
+    last_down: Option<usize>,
+    /// Per node id: checks and failed checks since start (carried across reloads by id).
+    counters: BTreeMap<String, (u64, u64)>,
+    applied: Vec<Dest>,
+    /// Whether `applied` is what the backend held after the last tick (drift is measured
+    /// against it): false before the first tick, after a failed one, and for a new service.
+    applied_valid: bool,
+    /// The kernel's counters per destination from the last tick's dump (connections per node
+    /// in the status file).
+    dest_stats: BTreeMap<(IpAddr, u16), DestStats>,
+    drift: u64,
+    tick: u64,
+    reload: ReloadStatus,
+    backend_error: Option<String>,
+    ready: bool,
+}
+
+mod reload;
+mod start;
+#[cfg(test)]
+mod tests;
+mod watch;
+
+impl Controller {
+    pub fn new(run: spec::Runnable, ipvs: Box<dyn Ipvs + Send>, ctx: Context) -> Controller {
+        let Context {
+            ident,
+            state,
+            notifier,
+            control,
+            drain_file,
+        } = ctx;
+        let (tx, rx) = mpsc::channel();
+        let drains = drain::Watch::new(drain_file);
+        let overrides = overrides::Watch::new(&run.spec.override_dir, &ident.cluster);
+        let hook = spawn_hook(&run.spec, &ident.cluster);
+        Controller {
+            policy: Policy::from_spec(&run.spec),
+            spec: run.spec,
+            key: run.key,
+            digest: run.digest,
+            ident,
+            ipvs,
+            state,
+            notifier,
+            control,
+            watchdog: super::signals::watchdog_requested(),
+            tx,
+            rx,
+            checkers: None,
+            nodes: Vec::new(),
+            observed: Vec::new(),
+            last_result: Vec::new(),
+            silent_since: Vec::new(),
+            restarts: BTreeMap::new(),
+            checker_error: None,
+            drains,
+            drained: BTreeSet::new(),
+            drain_error: None,
+            overrides,
+            override_now: overrides::Current::default(),
+            override_error: None,
+            hook,
+            last_down: None,
+            counters: BTreeMap::new(),
+            applied: Vec::new(),
+            applied_valid: false,
+            dest_stats: BTreeMap::new(),
+            drift: 0,
+            tick: 0,
+            reload: ReloadStatus {
+                generation: 0,
+                ok: true,
+                error: None,
+                at: 0,
+            },
+            backend_error: None,
+            ready: false,
+        }
+    }
+
+    pub fn key(&self) -> ServiceKey {
+        self.key
+    }
+
+    /// How often the controller ticks: the check interval, but at least once a second so the
+    /// heartbeat and ramp-up stay smooth, and at most ten times a second.
+    fn tick_every(&self) -> Duration {
+        self.spec
+            .check_interval
+            .clamp(Duration::from_millis(100), Duration::from_secs(1))
+    }
+
+    /// Runs until SIGTERM/SIGINT: ticks, and reloads on SIGHUP. A check result that changes a
+    /// node's weight brings the next tick forward ([`early_tick`]), so a health change reaches
+    /// the kernel within one check interval rather than up to a whole tick after its check.
+    pub fn run(&mut self) {
+        let mut last = Instant::now();
+        let mut next = last + self.tick_every();
+        while !self.control.stop_requested() {
+            if self.control.take_reload() {
+                self.reload_spec();
+                next = Instant::now() + self.tick_every();
+            }
+            let now = Instant::now();
+            if now >= next {
+                if let Err(e) = self.tick() {
+                    let msg = e.to_string();
+                    if self.backend_error.as_deref() != Some(msg.as_str()) {
+                        log::error(format!("cannot program {}: {msg}", self.key));
+                    }
+                    self.backend_error = Some(msg);
+                    self.write_status();
+                }
+                last = now;
+                next = now + self.tick_every();
+                continue;
+            }
+            // Wake at least every 100 ms to notice signals.
+            let wait = (next - now).min(Duration::from_millis(100));
+            match self.rx.recv_timeout(wait) {
+                Ok(obs) => {
+                    if self.observe(&obs) {
+                        next = early_tick(next, last);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+            }
+        }
+    }
+
+    /// Clean stop: checkers told to stop (not joined: a hung check must not delay the stop),
+    /// the service deleted with its destinations, the status file removed.
+    pub fn shutdown(mut self) -> Result<(), Error> {
+        drop(self.checkers.take());
+        let key = self.key;
+        let result = match self.ipvs.del_service(&key) {
+            Ok(()) | Err(IpvsError::NotFound { .. }) => Ok(()),
+            Err(source) => Err(self.ipvs_err(source)),
+        };
+        let _ = std::fs::remove_file(self.state.status());
+        if result.is_ok() {
+            log::info(format!("{}: removed {key}", self.ident.cluster));
+        }
+        result
+    }
+
+    fn ipvs_err(&self, source: IpvsError) -> Error {
+        Error::Ipvs {
+            service: self.key.to_string(),
+            source,
+        }
+    }
+
+    /// One controller step: observations and drains → policy → one dump → minimal changes →
+    /// status file.
+    fn tick(&mut self) -> Result<(), IpvsError> {
+        while let Ok(obs) = self.rx.try_recv() {
+            self.observe(&obs);
+        }
+        self.watch_checkers(Instant::now());
+        self.poll_drains();
+        let now = Instant::now();
+        self.poll_overrides(now);
+        policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
+        let ovr = self.override_now.state;
+        let want = policy::desired_with_override(&self.spec, &self.nodes, &self.drained, ovr, now);
+        let key = self.key;
+        let last = self.applied_valid.then_some(self.applied.as_slice());
+        self.applied_valid = false;
+        let reconcile::Round { ops, drift, stats } =
+            match reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, last) {
+                Err(IpvsError::NotFound { .. }) => {
+                    // Someone deleted our service (`ipvsadm -C`): put it back.
+                    log::warn(format!(
+                        "{}: {key} vanished; re-creating it",
+                        self.ident.cluster
+                    ));
+                    self.ipvs.add_service(&plan::service_of(&self.spec, key))?;
+                    reconcile::sync_counting_drift(self.ipvs.as_mut(), &key, &want, None)?
+                }
+                other => other?,
+            };
+        if drift > 0 {
+            log::warn(format!(
+                "{}: {drift} changes to {key} made outside big_brother; undone",
+                self.ident.cluster
+            ));
+            self.drift += drift as u64;
+        }
+        if !ops.is_empty() {
+            log::debug(format!(
+                "{}: {} IPVS changes",
+                self.ident.cluster,
+                ops.len()
+            ));
+        }
+        self.applied = want;
+        self.applied_valid = true;
+        self.dest_stats = stats;
+        self.notify_change(now);
+        self.backend_error = None;
+        self.tick += 1;
+        self.write_status();
+        let ping = if self.watchdog { "\nWATCHDOG=1" } else { "" };
+        self.notify(&format!(
+            "STATUS=running {key} with {} destinations{ping}",
+            self.applied.len()
+        ));
+        Ok(())
+    }
+
+    fn status(&self) -> Status {
+        let (up, down) = self.overrides.paths();
+        let view = plan::View {
+            spec: &self.spec,
+            key: self.key,
+            policy: &self.policy,
+            digest: &self.digest,
+            ident: &self.ident,
+            nodes: &self.nodes,
+            applied: &self.applied,
+            counters: &self.counters,
+            dest_stats: &self.dest_stats,
+            drained: &self.drained,
+            tick: self.tick,
+            ready: self.ready,
+            reload: &self.reload,
+            backend_error: self.backend_error.as_deref(),
+            drain_error: self.drain_error.as_deref(),
+            drift: self.drift,
+            override_now: &self.override_now,
+            override_files: (up, down),
+            override_error: self.override_error.as_deref(),
+            hook: self.hook.as_ref().map(Hook::stats),
+            restarts: &self.restarts,
+            checker_error: self.checker_error.as_deref(),
+        };
+        plan::status(&view, Instant::now(), status::unix_secs(SystemTime::now()))
+    }
+
+    fn write_status(&self) {
+        // Only a ready supervisor publishes: monitor reads "no status" as "still starting".
+        if !self.ready {
+            return;
+        }
+        if let Err(e) = self.status().write(&self.state.status()) {
+            log::error(format!(
+                "cannot write {}: {e}",
+                self.state.status().display()
+            ));
+        }
+    }
+
+    fn notify(&self, msg: &str) {
+        if let Err(e) = self.notifier.notify(msg) {
+            // Normal once `start` has returned and removed its socket.
+            log::debug(format!("sd_notify: {e}"));
+        }
+    }
+}
+
+/// The `on_change` hook's thread, if the spec has one (a thread that cannot start is logged: a
+/// notifier is never worth failing the cluster for).
+fn spawn_hook(spec: &Spec, cluster: &str) -> Option<Hook> {
+    let cmd = spec.on_change.clone()?;
+    match Hook::spawn(cmd, cluster) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            log::error(format!("{cluster}: cannot start the on_change thread: {e}"));
+            None
+        }
+    }
+}
+
+/// When to tick once a check result changed a weight, the last tick having been at `last` and
+/// the next one planned at `next`: at once (a time already past), but never sooner than
+/// [`MIN_TICK_GAP`] after `last`, and never later than planned.
+fn early_tick(next: Instant, last: Instant) -> Instant {
+    next.min(last + MIN_TICK_GAP)
+}
+
+/// Test-only fault knob (as Pacemaker's Dummy has `op_sleep`): `BIG_BROTHER_FAULT_READY_DELAY_MS`
+/// delays `READY=1` after the service is programmed, so tests can drive a start past its
+/// timeout and check that nothing is left behind. Unset in production; a stop still ends it.
+fn fault_ready_delay(control: &Control) {
+    let Some(ms) = std::env::var("BIG_BROTHER_FAULT_READY_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    log::warn(format!("fault knob: delaying READY by {ms} ms"));
+    let end = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < end && !control.stop_requested() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,198 @@
+//! The controller's unit tests: one controller over an in-memory table, no threads.
+
+use super::*;
+use crate::health::{CheckError, Health, Phase};
+use crate::ipvs::memory::Memory;
+use crate::supervisor::checker;
+use std::path::Path;
+
+/// A controller with one node (not checked yet) and an in-memory table; no threads.
+fn controller(dir: &Path) -> Controller {
+    controller_with(dir, "")
+}
+
+/// The same, with more top-level spec keys.
+fn controller_with(dir: &Path, keys: &str) -> Controller {
+    let text = format!(
+        "name = \"t\"\nfwmark = 7\ncheck_interval = \"1s\"\nramp_up_time = \"1ms\"\n{keys}\n\
+         [[vip]]\naddress = \"192.0.2.7\"\n\
+         [[node]]\naddress = \"198.51.100.1\"\nport = 9\n"
+    );
+    let text = text.as_str();
+    let spec = spec::parse(&dir.join("t.toml"), text).unwrap();
+    let key = *spec.runnable().unwrap();
+    let run = spec::Runnable {
+        spec,
+        key,
+        digest: String::new(),
+    };
+    let ident = Ident {
+        cluster: "t".into(),
+        instance: None,
+        dry_run: true,
+        pid: 1,
+        started_at: 0,
+    };
+    let ctx = Context {
+        ident,
+        state: StateDir::at(dir),
+        notifier: Notifier::None,
+        control: Control::new(),
+        drain_file: dir.join("drain"),
+    };
+    let mut c = Controller::new(run, Box::new(Memory::new()), ctx);
+    c.nodes = vec![NodeState::new(None, Instant::now())];
+    c.observed = vec![false];
+    c.last_result = vec![Instant::now()];
+    c.silent_since = vec![None];
+    c
+}
+
+fn obs(node: usize, result: Result<Health, CheckError>) -> Observation {
+    Observation {
+        node,
+        at: Instant::now(),
+        latency: Duration::from_millis(1),
+        result,
+    }
+}
+
+#[test]
+fn a_check_result_that_changes_the_weight_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = controller(dir.path());
+    let closed = || Err(CheckError::Closed { phase: Phase::Head });
+    assert!(
+        c.observe(&obs(0, Ok(Health::new(50.0)))),
+        "a new node comes up"
+    );
+    assert!(c.observed[0]);
+    std::thread::sleep(Duration::from_millis(5)); // past the 1 ms ramp
+    assert!(!c.observe(&obs(0, Ok(Health::new(50.0)))), "same health");
+    assert!(c.observe(&obs(0, Ok(Health::new(20.0)))), "lower health");
+    assert!(c.observe(&obs(0, closed())), "the node goes down");
+    assert!(!c.observe(&obs(0, closed())), "still down");
+    assert!(!c.observe(&obs(3, Ok(Health::new(50.0)))), "no such node");
+}
+
+#[test]
+fn an_early_tick_is_prompt_but_rate_limited() {
+    let last = Instant::now();
+    let gap = MIN_TICK_GAP;
+    assert_eq!(early_tick(last + Duration::from_secs(1), last), last + gap);
+    assert_eq!(early_tick(last + gap / 2, last), last + gap / 2);
+}
+
+/// A node's connection counts come from the tick's dump of its destination: none before
+/// the first dump that holds it, then what the backend reports.
+#[test]
+fn status_carries_the_dumps_connection_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = controller(dir.path());
+    let n = &c.status().nodes[0];
+    assert_eq!(
+        (n.max_weight, n.active_conns, n.inactive_conns),
+        (Some(100), None, None)
+    );
+    c.tick().unwrap(); // creates the service: its dump was empty
+    c.tick().unwrap();
+    let n = &c.status().nodes[0];
+    assert_eq!(
+        (n.active_conns, n.inactive_conns),
+        (Some(0), Some(0)),
+        "the memory table counts no connections"
+    );
+    let node = &c.spec.nodes[0];
+    let id = (node.address, node.real_port);
+    assert!(c.dest_stats.contains_key(&id), "{:?}", c.dest_stats);
+    c.dest_stats.insert(
+        id,
+        DestStats {
+            active_conns: 12,
+            inactive_conns: 40,
+            ..DestStats::default()
+        },
+    );
+    let n = &c.status().nodes[0];
+    assert_eq!((n.active_conns, n.inactive_conns), (Some(12), Some(40)));
+}
+
+/// Issue 12: a node whose checker stopped reporting must not keep its weight. After
+/// `stale_after` without a result it counts as failed, once per interval, through the
+/// normal policy (`fall` applies), and a result brings it back to normal.
+#[test]
+fn a_node_without_results_counts_as_failed_once_per_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = controller_with(dir.path(), "fall = 2");
+    let sec = Duration::from_secs(1);
+    let t0 = Instant::now();
+    c.observe(&Observation {
+        at: t0,
+        ..obs(0, Ok(Health::new(80.0)))
+    });
+    std::thread::sleep(Duration::from_millis(5)); // past the 1 ms ramp
+    assert_eq!(c.nodes[0].weight(&c.policy, 100, Instant::now()), 80);
+    let bound = checker::stale_after(sec, sec);
+    assert_eq!(bound, 3 * sec, "2 × 1 s + 1 s");
+    c.watch_checkers(t0 + bound);
+    assert_eq!(
+        c.nodes[0].fails(),
+        0,
+        "not silent for longer than the bound yet"
+    );
+    c.watch_checkers(t0 + bound + sec / 10);
+    assert_eq!(
+        c.nodes[0].fails(),
+        1,
+        "one failure, fall = 2: still serving"
+    );
+    assert_eq!(c.nodes[0].mode(), policy::Mode::Up);
+    c.watch_checkers(t0 + bound + sec / 2);
+    assert_eq!(c.nodes[0].fails(), 1, "at most one failure per interval");
+    c.watch_checkers(t0 + bound + sec * 11 / 10);
+    assert_eq!(
+        c.nodes[0].mode(),
+        policy::Mode::Down,
+        "fall reached: weight 0"
+    );
+    let later = t0 + bound + sec * 2;
+    let sum = c.nodes[0].summary(&c.policy, 100, 0, later);
+    assert_eq!(
+        sum.last_error.as_deref(),
+        Some("no check result for 4 s (its checker stopped reporting)")
+    );
+    assert_eq!(
+        c.counters.get("198.51.100.1").copied(),
+        Some((1, 0)),
+        "only real checks are counted as checks"
+    );
+    // A result again: normal service, and no more failures from silence.
+    c.observe(&Observation {
+        at: later,
+        ..obs(0, Ok(Health::new(80.0)))
+    });
+    assert_eq!(c.silent_since[0], None);
+    assert_eq!(c.nodes[0].mode(), policy::Mode::Up);
+    c.watch_checkers(later + sec);
+    assert_eq!(c.nodes[0].mode(), policy::Mode::Up);
+}
+
+/// A reload reads its spec once, bounded, and only from a regular file: a path swapped for
+/// a device between the agent's check and the supervisor's read is refused, not read
+/// without end.
+#[test]
+fn a_runnable_spec_comes_from_one_bounded_read_of_a_regular_file() {
+    let t = Instant::now();
+    let e = spec::load_runnable(Path::new("/dev/zero"), "t")
+        .err()
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(1), "{e}");
+    assert!(e.to_string().contains("/dev/zero"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name = \"t\"\nfwmark = 7\n[[vip]]\naddress = \"192.0.2.7\"\n\
+                [[node]]\naddress = \"198.51.100.1\"\nport = 9\n";
+    let file = dir.path().join("t.toml");
+    std::fs::write(&file, text).unwrap();
+    let run = spec::load_runnable(&file, "t").unwrap();
+    assert_eq!(run.digest, spec::source::digest(text.as_bytes()));
+}

@@ -1,0 +1,243 @@
+//! What the controller watches besides the kernel: check results (and checkers that stop
+//! reporting), the drain and override files, and the `on_change` hook's view of the down count.
+
+use std::time::{Instant, SystemTime};
+
+use super::Controller;
+use crate::health::CheckError;
+use crate::log;
+use crate::spec;
+use crate::state::overrides::Override;
+use crate::state::status;
+use crate::supervisor::checker::{self, Observation};
+use crate::supervisor::on_change;
+use crate::supervisor::plan::applied_weight;
+use crate::supervisor::policy;
+
+impl Controller {
+    /// Takes one check result into account; true when it changed the node's own weight.
+    pub(super) fn observe(&mut self, obs: &Observation) -> bool {
+        let (Some(state), Some(node)) =
+            (self.nodes.get_mut(obs.node), self.spec.nodes.get(obs.node))
+        else {
+            return false;
+        };
+        let now = Instant::now();
+        let before = state.weight(&self.policy, node.max_weight, now);
+        state.observe(obs, &self.policy);
+        if let Some(o) = self.observed.get_mut(obs.node) {
+            *o = true;
+        }
+        if let Some(t) = self.last_result.get_mut(obs.node) {
+            *t = obs.at;
+        }
+        if let Some(Some(_)) = self.silent_since.get_mut(obs.node).map(Option::take) {
+            log::info(format!(
+                "{}: node {}: check results again",
+                self.ident.cluster,
+                node.id()
+            ));
+        }
+        if let Some(c) = &mut self.checkers {
+            c.saw(obs.node);
+        }
+        if let Err(CheckError::Internal(msg)) = &obs.result {
+            log::error(format!(
+                "{}: node {}: the check panicked (a big_brother bug; counted as a failed \
+                 check, the checker goes on): {msg}",
+                self.ident.cluster,
+                node.id()
+            ));
+        }
+        let changed = state.weight(&self.policy, node.max_weight, now) != before;
+        let c = self.counters.entry(node.id()).or_default();
+        c.0 = c.0.saturating_add(1);
+        c.1 = c.1.saturating_add(u64::from(obs.result.is_err()));
+        changed
+    }
+
+    /// Keeps the checkers honest (issue 12: a checker that stops must never go unnoticed). A
+    /// node without a check result for [`checker::stale_after`] counts as failed — one failed
+    /// check per interval while it lasts, so `fall` applies as to any failure and its weight
+    /// goes to 0 — and its checker is replaced; threads that exited are restarted. What the
+    /// checkers cannot repair is kept as `checker_error`, which `monitor` reports.
+    pub(super) fn watch_checkers(&mut self, now: Instant) {
+        let interval = self.spec.check_interval;
+        let bound = checker::stale_after(interval, self.spec.check_timeout);
+        let mut stale = Vec::new();
+        for (i, (state, node)) in self.nodes.iter_mut().zip(&self.spec.nodes).enumerate() {
+            let (Some(last), Some(flagged)) =
+                (self.last_result.get(i), self.silent_since.get_mut(i))
+            else {
+                continue;
+            };
+            let quiet = now.saturating_duration_since(*last);
+            if quiet <= bound {
+                continue;
+            }
+            stale.push(i);
+            if flagged.is_some_and(|t| now.saturating_duration_since(t) < interval) {
+                continue;
+            }
+            let error = CheckError::NoResult {
+                secs: quiet.as_secs(),
+            };
+            if flagged.is_none() {
+                log::warn(format!(
+                    "{}: node {}: {error}; counted as failed until results come again",
+                    self.ident.cluster,
+                    node.id()
+                ));
+            }
+            *flagged = Some(now);
+            state.observe(
+                &Observation {
+                    node: i,
+                    at: now,
+                    latency: quiet,
+                    result: Err(error),
+                },
+                &self.policy,
+            );
+        }
+        let Some(checkers) = &mut self.checkers else {
+            return;
+        };
+        let sup = checkers.supervise(&stale, now);
+        for event in &sup.events {
+            let (node, what) = match event {
+                checker::Event::Restarted { node, why } => (
+                    *node,
+                    format!("its checker thread had stopped ({why}); restarted"),
+                ),
+                checker::Event::Replaced { node } => (
+                    *node,
+                    "its checker stopped reporting; replaced by a fresh one".to_string(),
+                ),
+            };
+            let id = self
+                .spec
+                .nodes
+                .get(node)
+                .map(spec::Node::id)
+                .unwrap_or_default();
+            log::error(format!("{}: node {id}: {what}", self.ident.cluster));
+            let n = self.restarts.entry(id).or_default();
+            *n = n.saturating_add(1);
+        }
+        if sup.error != self.checker_error {
+            match &sup.error {
+                Some(e) => log::error(format!(
+                    "{}: health checkers cannot be kept running: {e}",
+                    self.ident.cluster
+                )),
+                None => log::info(format!(
+                    "{}: every health checker runs again",
+                    self.ident.cluster
+                )),
+            }
+            self.checker_error = sup.error;
+        }
+    }
+
+    pub(super) fn poll_drains(&mut self) {
+        let (set, err) = self.drains.poll();
+        if *set != self.drained {
+            log::info(format!(
+                "{}: drained nodes now [{}]",
+                self.ident.cluster,
+                set.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+            self.drained = set.clone();
+        }
+        let err = err.map(|e| e.to_string());
+        if err != self.drain_error {
+            if let Some(e) = &err {
+                log::warn(format!("{}: cannot read drains: {e}", self.ident.cluster));
+            }
+            self.drain_error = err;
+        }
+    }
+
+    /// Re-reads the override files; lifting a `down` override restarts the ramps (nobody had
+    /// new connections meanwhile).
+    pub(super) fn poll_overrides(&mut self, now: Instant) {
+        let (cur, err) = self.overrides.poll();
+        let (cur, err) = (cur.clone(), err);
+        if cur != self.override_now {
+            let (up, down) = self.overrides.paths();
+            match cur.state {
+                Some(o) => log::warn(format!(
+                    "{}: override {} in force ({}){}",
+                    self.ident.cluster,
+                    o.as_str(),
+                    if o == Override::Up { up } else { down }.display(),
+                    if cur.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", cur.reason)
+                    }
+                )),
+                None => log::info(format!(
+                    "{}: override lifted; weights follow health again",
+                    self.ident.cluster
+                )),
+            }
+            if self.override_now.state == Some(Override::Down) && cur.state.is_none() {
+                for n in &mut self.nodes {
+                    n.restart_ramp(now);
+                }
+            }
+            self.override_now = cur;
+        }
+        let err = err.map(|e| e.to_string());
+        if err != self.override_error {
+            if let Some(e) = &err {
+                log::warn(format!(
+                    "{}: cannot read the override files, keeping the last answer: {e}",
+                    self.ident.cluster
+                ));
+            }
+            self.override_error = err;
+        }
+    }
+
+    /// Hands a summary to the `on_change` hook when the count of down nodes changed.
+    pub(super) fn notify_change(&mut self, now: Instant) {
+        let Some(hook) = &self.hook else { return };
+        let weights = policy::node_weights(
+            &self.spec,
+            &self.nodes,
+            &self.drained,
+            self.override_now.state,
+            now,
+        );
+        let down: Vec<String> = self
+            .spec
+            .nodes
+            .iter()
+            .zip(&weights)
+            .filter(|(_, w)| **w == 0)
+            .map(|(n, _)| n.id())
+            .collect();
+        if self.last_down == Some(down.len()) {
+            return;
+        }
+        self.last_down = Some(down.len());
+        let combined_weight = self
+            .spec
+            .nodes
+            .iter()
+            .map(|n| u64::from(applied_weight(&self.applied, n)))
+            .sum();
+        hook.send(on_change::Summary {
+            cluster: self.ident.cluster.clone(),
+            service: self.key.to_string(),
+            total: self.spec.nodes.len(),
+            down,
+            combined_weight,
+            override_state: self.override_now.state,
+            at: status::unix_secs(SystemTime::now()),
+        });
+    }
+}

@@ -1,0 +1,347 @@
+//! The controller's decisions, as pure functions of what it knows (no I/O, no clock read, no
+//! threads), each unit-tested here: the kernel service a spec asks for ([`service_of`]), what a
+//! reload changes ([`plan_reload`]), and the status file's view of a tick ([`status`]). The
+//! controller (`super::controller`) does the I/O around them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::time::Instant;
+
+use super::context::Ident;
+use super::policy::{NodeState, Policy};
+use crate::ipvs::{Dest, DestStats, Netmask, Service, ServiceKey};
+use crate::spec::{self, OnChange, Spec};
+use crate::state::overrides::{Current, Override};
+use crate::state::repr::{DestRepr, ServiceRepr};
+use crate::state::status::{
+    CheckerStatus, HookStats, NodeStatus, OverrideStatus, ReloadStatus, Status,
+};
+
+/// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
+const SVC_F_PERSISTENT: u32 = 0x0001;
+
+/// The kernel service a spec asks for.
+pub fn service_of(spec: &Spec, key: ServiceKey) -> Service {
+    let (flags, timeout) = match spec.persistence_timeout {
+        Some(t) => (
+            SVC_F_PERSISTENT,
+            u32::try_from(t.as_secs()).unwrap_or(u32::MAX),
+        ),
+        None => (0, 0),
+    };
+    Service {
+        key,
+        scheduler: spec.scheduler.clone(),
+        flags,
+        timeout,
+        netmask: Netmask::full(key.family()),
+    }
+}
+
+/// The weight applied to `node` in `applied` (0 when it has no destination).
+pub fn applied_weight(applied: &[Dest], node: &spec::Node) -> u32 {
+    applied
+        .iter()
+        .find(|d| d.addr == node.address && d.port == node.real_port)
+        .map(|d| d.weight)
+        .unwrap_or(0)
+}
+
+/// What becomes of the `on_change` hook on a reload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HookChange {
+    /// No hook before, none now.
+    None,
+    /// The hook runs on: hand it the (possibly new) command.
+    Command(OnChange),
+    /// A hook appears: start it; it first hears the current state, as at start.
+    Start,
+    /// The hook goes: stop it.
+    Stop,
+}
+
+/// What a reload changes, decided before anything is touched.
+#[derive(Debug)]
+pub struct ReloadPlan {
+    /// The old service, when the key changed: a new fwmark or VIP:port cannot be edited in the
+    /// kernel, so the new service is created and this one deleted, as a restart would.
+    pub retire: Option<ServiceKey>,
+    /// The override directory moved: watch the new files.
+    pub rewatch_overrides: bool,
+    pub hook: HookChange,
+    /// Per node id, the state of nodes the old spec had: nodes that stay keep their weights,
+    /// ramps and damping counters.
+    pub carried: Vec<(String, NodeState)>,
+}
+
+/// Plans the switch from `old` (running as `old_key`, with per-node `states` in its node order)
+/// to `new` (as `new_key`); `hook_running` says whether a hook thread exists now.
+pub fn plan_reload(
+    old: &Spec,
+    old_key: ServiceKey,
+    states: Vec<NodeState>,
+    new: &Spec,
+    new_key: ServiceKey,
+    hook_running: bool,
+) -> ReloadPlan {
+    let hook = match (hook_running, &new.on_change) {
+        (true, Some(cmd)) => HookChange::Command(cmd.clone()),
+        (false, Some(_)) => HookChange::Start,
+        (true, None) => HookChange::Stop,
+        (false, None) => HookChange::None,
+    };
+    ReloadPlan {
+        retire: (new_key != old_key).then_some(old_key),
+        rewatch_overrides: new.override_dir != old.override_dir,
+        hook,
+        carried: old.nodes.iter().map(spec::Node::id).zip(states).collect(),
+    }
+}
+
+/// Everything the status file shows, borrowed from the controller.
+pub struct View<'a> {
+    pub spec: &'a Spec,
+    pub key: ServiceKey,
+    pub policy: &'a Policy,
+    pub digest: &'a str,
+    pub ident: &'a Ident,
+    pub nodes: &'a [NodeState],
+    pub applied: &'a [Dest],
+    /// Per node id: checks and failed checks.
+    pub counters: &'a BTreeMap<String, (u64, u64)>,
+    /// The kernel's counters per destination from the last dump.
+    pub dest_stats: &'a BTreeMap<(IpAddr, u16), DestStats>,
+    pub drained: &'a BTreeSet<String>,
+    pub tick: u64,
+    pub ready: bool,
+    pub reload: &'a ReloadStatus,
+    pub backend_error: Option<&'a str>,
+    pub drain_error: Option<&'a str>,
+    pub drift: u64,
+    pub override_now: &'a Current,
+    /// The `up` and `down` override files.
+    pub override_files: (&'a std::path::Path, &'a std::path::Path),
+    pub override_error: Option<&'a str>,
+    pub hook: Option<HookStats>,
+    /// Per node id: checker restarts.
+    pub restarts: &'a BTreeMap<String, u64>,
+    pub checker_error: Option<&'a str>,
+}
+
+/// The status file at `now` (`now_unix` is the same moment in Unix seconds).
+pub fn status(v: &View, now: Instant, now_unix: u64) -> Status {
+    let nodes = v
+        .spec
+        .nodes
+        .iter()
+        .zip(v.nodes)
+        .map(|(n, s)| {
+            let weight = applied_weight(v.applied, n);
+            let sum = s.summary(v.policy, n.max_weight, weight, now);
+            let (checks, check_failures) = v.counters.get(&n.id()).copied().unwrap_or_default();
+            let stats = v.dest_stats.get(&(n.address, n.real_port));
+            NodeStatus {
+                id: n.id(),
+                address: n.address,
+                health: sum.health,
+                weight,
+                state: sum.state,
+                drained: v.drained.contains(&n.id()),
+                last_latency_ms: sum.last_latency_ms,
+                last_error: sum.last_error,
+                forced_reason: sum.forced_reason,
+                since: now_unix.saturating_sub(sum.since_secs as u64),
+                checks,
+                check_failures,
+                max_weight: Some(n.max_weight),
+                active_conns: stats.map(|s| s.active_conns),
+                inactive_conns: stats.map(|s| s.inactive_conns),
+            }
+        })
+        .collect();
+    let owned = |s: Option<&str>| s.map(str::to_string);
+    Status {
+        cluster: v.ident.cluster.clone(),
+        instance: v.ident.instance.clone(),
+        pid: v.ident.pid,
+        config: v.spec.file.clone(),
+        config_digest: v.digest.to_string(),
+        dry_run: v.ident.dry_run,
+        started_at: v.ident.started_at,
+        updated_at: now_unix,
+        check_interval_ms: u64::try_from(v.spec.check_interval.as_millis()).unwrap_or(u64::MAX),
+        tick: v.tick,
+        ready: v.ready,
+        service: ServiceRepr::from(&service_of(v.spec, v.key)),
+        reload: v.reload.clone(),
+        dests: v.applied.iter().map(DestRepr::from).collect(),
+        backend_error: owned(v.backend_error),
+        drain_error: owned(v.drain_error),
+        drift: v.drift,
+        override_state: v.override_now.state.map(|state| {
+            let (up, down) = v.override_files;
+            OverrideStatus {
+                state,
+                file: if state == Override::Up { up } else { down }.to_path_buf(),
+                reason: v.override_now.reason.clone(),
+            }
+        }),
+        override_error: owned(v.override_error),
+        on_change: v.hook.clone(),
+        checkers: CheckerStatus {
+            restarts: v.restarts.values().fold(0u64, |a, n| a.saturating_add(*n)),
+            restarted: v.restarts.clone(),
+            error: owned(v.checker_error),
+        },
+        nodes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::Forward;
+    use std::path::Path;
+
+    fn spec(keys: &str, nodes: &[&str]) -> Spec {
+        let mut text = format!(
+            "name = \"t\"\nfwmark = 7\nramp_up_time = \"1ms\"\n{keys}\n\
+             [[vip]]\naddress = \"192.0.2.7\"\n"
+        );
+        for n in nodes {
+            text.push_str(&format!("[[node]]\naddress = \"{n}\"\nport = 9\n"));
+        }
+        spec::parse(Path::new("/etc/big_brother/t.toml"), &text).unwrap()
+    }
+
+    fn key(spec: &Spec) -> ServiceKey {
+        *spec.runnable().unwrap()
+    }
+
+    #[test]
+    fn the_service_follows_scheduler_and_persistence() {
+        let s = spec(
+            "scheduler = \"rr\"\npersistence_timeout = \"300s\"",
+            &["198.51.100.1"],
+        );
+        let svc = service_of(&s, key(&s));
+        assert_eq!(
+            (svc.scheduler.as_str(), svc.flags, svc.timeout),
+            ("rr", 1, 300)
+        );
+        let s = spec("", &["198.51.100.1"]);
+        let svc = service_of(&s, key(&s));
+        assert_eq!((svc.flags, svc.timeout), (0, 0));
+        assert_eq!(svc.netmask, Netmask::full(key(&s).family()));
+    }
+
+    #[test]
+    fn a_reload_carries_nodes_by_id_and_says_what_else_changes() {
+        let t0 = Instant::now();
+        let old = spec("", &["198.51.100.1", "198.51.100.2"]);
+        let states = vec![NodeState::new(Some(40), t0), NodeState::new(Some(70), t0)];
+        let text = "name = \"t\"\nfwmark = 8\noverride_dir = \"/srv/bb\"\n\
+                    on_change = [\"/bin/true\"]\n[[vip]]\naddress = \"192.0.2.7\"\n\
+                    [[node]]\naddress = \"198.51.100.2\"\nport = 9\n";
+        let new = spec::parse(Path::new("/etc/big_brother/t.toml"), text).unwrap();
+        let plan = plan_reload(&old, key(&old), states, &new, key(&new), false);
+        assert_eq!(plan.retire, Some(key(&old)), "fwmark 7 → 8: a new service");
+        assert!(plan.rewatch_overrides);
+        assert_eq!(plan.hook, HookChange::Start);
+        let ids: Vec<&str> = plan.carried.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["198.51.100.1", "198.51.100.2"]);
+
+        let same = plan_reload(&old, key(&old), Vec::new(), &old, key(&old), true);
+        assert_eq!(same.retire, None);
+        assert!(!same.rewatch_overrides);
+        assert_eq!(same.hook, HookChange::Stop);
+        let none = plan_reload(&old, key(&old), Vec::new(), &old, key(&old), false);
+        assert_eq!(none.hook, HookChange::None);
+        let keep = plan_reload(&new, key(&new), Vec::new(), &new, key(&new), true);
+        assert_eq!(
+            keep.hook,
+            HookChange::Command(new.on_change.clone().unwrap())
+        );
+    }
+
+    #[test]
+    fn the_status_view_shows_each_node_with_its_weight_and_counters() {
+        let s = spec("", &["198.51.100.1", "198.51.100.2"]);
+        let t0 = Instant::now();
+        let nodes = vec![NodeState::new(Some(40), t0), NodeState::new(None, t0)];
+        let applied = vec![Dest::new(
+            "198.51.100.1".parse().unwrap(),
+            0,
+            Forward::Ipip,
+            40,
+        )];
+        let mut counters = BTreeMap::new();
+        counters.insert("198.51.100.1".to_string(), (5, 1));
+        let mut stats = BTreeMap::new();
+        stats.insert(
+            ("198.51.100.1".parse().unwrap(), 0),
+            DestStats {
+                active_conns: 3,
+                inactive_conns: 4,
+                ..DestStats::default()
+            },
+        );
+        let drained = BTreeSet::from(["198.51.100.2".to_string()]);
+        let ident = Ident {
+            cluster: "t".into(),
+            instance: Some("ipvs_t".into()),
+            dry_run: true,
+            pid: 42,
+            started_at: 900,
+        };
+        let restarts = BTreeMap::from([("198.51.100.2".to_string(), 2u64)]);
+        let reload = ReloadStatus::default();
+        let current = Current {
+            state: Some(Override::Down),
+            reason: "maintenance".into(),
+        };
+        let v = View {
+            spec: &s,
+            key: key(&s),
+            policy: &Policy::from_spec(&s),
+            digest: "fnv1a64:0",
+            ident: &ident,
+            nodes: &nodes,
+            applied: &applied,
+            counters: &counters,
+            dest_stats: &stats,
+            drained: &drained,
+            tick: 7,
+            ready: true,
+            reload: &reload,
+            backend_error: None,
+            drain_error: None,
+            drift: 2,
+            override_now: &current,
+            override_files: (Path::new("/etc/bb/up/t"), Path::new("/etc/bb/down/t")),
+            override_error: None,
+            hook: None,
+            restarts: &restarts,
+            checker_error: Some("cannot start"),
+        };
+        let st = status(&v, t0, 1_000);
+        assert_eq!(
+            (st.cluster.as_str(), st.pid, st.tick, st.drift),
+            ("t", 42, 7, 2)
+        );
+        assert_eq!(st.updated_at, 1_000);
+        let n = &st.nodes[0];
+        assert_eq!((n.weight, n.checks, n.check_failures), (40, 5, 1));
+        assert_eq!((n.active_conns, n.inactive_conns), (Some(3), Some(4)));
+        assert!(!n.drained && st.nodes[1].drained);
+        assert_eq!(st.nodes[1].weight, 0, "no destination applied");
+        assert_eq!(st.dests.len(), 1);
+        let o = st.override_state.unwrap();
+        assert_eq!(
+            (o.state, o.file.as_path(), o.reason.as_str()),
+            (Override::Down, Path::new("/etc/bb/down/t"), "maintenance")
+        );
+        assert_eq!(st.checkers.restarts, 2);
+        assert_eq!(st.checkers.error.as_deref(), Some("cannot start"));
+    }
+}
