@@ -27,6 +27,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use super::parse::Response;
+use super::tls::{Connector, TlsStream};
 use super::{clean_text, CheckError, Phase, BODY_LIMIT, HEAD_LIMIT, INTERIM_LIMIT};
 
 /// One node's health endpoint and its (possibly kept-alive) connection.
@@ -35,6 +36,8 @@ pub struct Client {
     request: Vec<u8>,
     conn: Option<Conn>,
     body_limit: usize,
+    /// TLS on every connection when set (its config keeps the session cache for resumption).
+    tls: Option<Connector>,
     /// Connections opened so far (for tests and benchmarks: proves reuse).
     pub connects: u64,
     /// Bytes received so far (for tests: proves what a hostile answer could make us read).
@@ -59,6 +62,7 @@ impl Client {
             request,
             conn: None,
             body_limit: BODY_LIMIT,
+            tls: None,
             connects: 0,
             received: 0,
         }
@@ -67,6 +71,12 @@ impl Client {
     /// Changes the body limit (tests).
     pub fn with_body_limit(mut self, limit: usize) -> Client {
         self.body_limit = limit;
+        self
+    }
+
+    /// Speaks TLS with `tls` (none: plain HTTP).
+    pub fn with_tls(mut self, tls: Option<Connector>) -> Client {
+        self.tls = tls;
         self
     }
 
@@ -136,6 +146,15 @@ impl Client {
         })?;
         // Small request, small answer: do not wait for Nagle.
         let _ = stream.set_nodelay(true);
+        let stream = match &self.tls {
+            None => Stream::Plain(stream),
+            // The handshake may use what is left of the whole budget.
+            Some(tls) => Stream::Tls(Box::new(tls.connect(
+                stream,
+                started.checked_add(budget).unwrap_or(started),
+                budget_ms,
+            )?)),
+        };
         Ok(Conn {
             stream,
             buf: Vec::with_capacity(1024),
@@ -151,8 +170,44 @@ struct Failure {
     stale: bool,
 }
 
+/// A connection, plain or TLS; the client sets a timeout before every read and write.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+impl Stream {
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.set_read_timeout(t),
+            Stream::Tls(s) => s.set_read_timeout(t),
+        }
+    }
+
+    fn set_write_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.set_write_timeout(t),
+            Stream::Tls(s) => s.set_write_timeout(t),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+}
+
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes read but not yet consumed start at `pos`.
     buf: Vec<u8>,
     pos: usize,
@@ -601,7 +656,7 @@ fn parse_head(text: &str) -> Result<(Response, bool), CheckError> {
     ))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 

@@ -5,9 +5,14 @@
 //! [`CheckError`] that says what went wrong in words an operator can act on. A check error counts
 //! as health 0 in the weight policy; it never takes the process down.
 
+pub mod agent;
 pub mod client;
+pub mod exec;
 pub mod parse;
+pub mod plan;
+pub mod probe;
 pub mod serve;
+pub mod tls;
 
 use std::fmt;
 use std::io;
@@ -53,6 +58,12 @@ pub enum Phase {
     Send,
     Head,
     Body,
+    /// The TLS handshake.
+    Handshake,
+    /// Reading an agent-check line.
+    Line,
+    /// Running an exec check's program.
+    Run,
 }
 
 impl fmt::Display for Phase {
@@ -62,6 +73,9 @@ impl fmt::Display for Phase {
             Phase::Send => "sending the request",
             Phase::Head => "waiting for the response headers",
             Phase::Body => "reading the body",
+            Phase::Handshake => "in the TLS handshake",
+            Phase::Line => "waiting for the agent's line",
+            Phase::Run => "running the check command",
         })
     }
 }
@@ -92,6 +106,30 @@ pub enum CheckError {
     Malformed(String),
     #[error("not a litmus_paper answer: {0}")]
     NotLitmus(String),
+    /// The TLS handshake failed; rustls' reason (untrusted issuer, expired, wrong name…).
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// An `http` check's status outside `expect_status`.
+    #[error("HTTP {status} {reason} (expected {expected})")]
+    UnexpectedStatus {
+        status: u16,
+        reason: String,
+        expected: String,
+    },
+    #[error("body does not contain {expected:?}")]
+    BodyMismatch { expected: String },
+    /// The agent answered `down`, `stopped`, `fail[ed]` or `maint`.
+    #[error("agent says {state}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    AgentDown {
+        state: String,
+        reason: Option<String>,
+    },
+    /// The exec check's program exited 1 (down), or was killed by a signal not ours.
+    #[error("check command {how}{}", if output.is_empty() { String::new() } else { format!(": {output}") })]
+    Exec { how: String, output: String },
+    /// The exec check's program could not be started.
+    #[error("check command could not start: {0}")]
+    Spawn(String),
     /// The check panicked (a big_brother bug); the message is the panic's.
     #[error("internal error in the check (a big_brother bug, please report): {0}")]
     Internal(String),
