@@ -23,6 +23,7 @@ mod util;
 
 mod process {
     pub mod api;
+    mod checks;
     mod health;
     mod health_demo;
     mod health_drain;

@@ -40,6 +40,8 @@ pub struct Client {
     tls: Option<Connector>,
     /// Connections opened so far (for tests and benchmarks: proves reuse).
     pub connects: u64,
+    /// TLS handshakes that resumed a session so far (for tests and benchmarks).
+    pub resumed: u64,
     /// Bytes received so far (for tests: proves what a hostile answer could make us read).
     pub received: u64,
 }
@@ -64,6 +66,7 @@ impl Client {
             body_limit: BODY_LIMIT,
             tls: None,
             connects: 0,
+            resumed: 0,
             received: 0,
         }
     }
@@ -149,11 +152,17 @@ impl Client {
         let stream = match &self.tls {
             None => Stream::Plain(stream),
             // The handshake may use what is left of the whole budget.
-            Some(tls) => Stream::Tls(Box::new(tls.connect(
-                stream,
-                started.checked_add(budget).unwrap_or(started),
-                budget_ms,
-            )?)),
+            Some(tls) => {
+                let s = tls.connect(
+                    stream,
+                    started.checked_add(budget).unwrap_or(started),
+                    budget_ms,
+                )?;
+                if s.resumed() {
+                    self.resumed = self.resumed.saturating_add(1);
+                }
+                Stream::Tls(Box::new(s))
+            }
         };
         Ok(Conn {
             stream,

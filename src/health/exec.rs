@@ -3,8 +3,11 @@
 //! - argv only (absolute program path first), never a shell; stdin `/dev/null`; working
 //!   directory `/`; a minimal environment: `PATH=/usr/sbin:/usr/bin:/sbin:/bin`,
 //!   `BB_NODE_ADDRESS`, `BB_NODE_PORT` (the check port), `BB_REAL_PORT`, then the plan's pairs;
-//! - no descriptor beyond 0/1/2: std opens everything close-on-exec and so does the output pipe
-//!   here (only its dup2'ed copies on 1 and 2 survive exec);
+//! - no descriptor beyond 0/1/2: std opens its own descriptors close-on-exec and so does the
+//!   output pipe here (only its dup2'ed copies on 1 and 2 survive exec), but descriptors
+//!   big_brother itself inherited without close-on-exec (a jobserver pipe, a service manager's
+//!   leftovers: seen in practice) would pass on, so the child marks every descriptor from 3 up
+//!   close-on-exec just before exec (`close_range(2)`; a loop on kernels before 5.11);
 //! - its own process group, killed (SIGKILL) at the budget, and also as soon as the program
 //!   has exited, so nothing it forked outlives its check or holds its output pipe open;
 //! - stdout and stderr share one pipe, read as it comes (a flood never blocks the program or
@@ -81,6 +84,14 @@ pub fn check(
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(write))
             .process_group(0);
+        // SAFETY: the closure runs in the child between fork and exec and makes only
+        // async-signal-safe system calls (close_range, getrlimit, fcntl); it allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| {
+                cloexec_from_3();
+                Ok(())
+            });
+        }
         // The Command (and with it our copies of the pipe's write end) is dropped at the end of
         // this block: from then on, end of file means every writer is gone.
         cmd.spawn()
@@ -261,6 +272,32 @@ impl Run {
             out.push_str(&format!(" … ({} bytes in all)", self.total));
         }
         Some(out)
+    }
+}
+
+/// Marks every descriptor from 3 up close-on-exec (in the child, before exec). Marking rather
+/// than closing keeps std's own exec-error pipe working until the exec.
+fn cloexec_from_3() {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes descriptor flags; no memory is passed.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if r == 0 {
+        return;
+    }
+    // SAFETY: rlimit is plain data; getrlimit writes into it only.
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to our rlimit.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur.min(1 << 20)
+    } else {
+        1024
+    };
+    let max = i32::try_from(max).unwrap_or(1 << 20);
+    for fd in 3..max {
+        // SAFETY: fcntl on a descriptor that may not exist fails harmlessly with EBADF.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
     }
 }
 

@@ -3,10 +3,13 @@
 //! `X-Health`, `X-Health-Forced`, `Forced Reason:`), with keep-alive, and lets the caller change
 //! the health or force it while it runs.
 //!
+//! [`LitmusServer::start_tls`] serves the same over TLS (rustls; the caller brings the
+//! certificate), for the TLS checks' tests and benchmark.
+//!
 //! One accept thread plus one thread per connection; every blocking call has a timeout so
 //! dropping the server stops all of them within about a second.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -98,6 +101,8 @@ struct Shared {
     /// node whose endpoint goes bad).
     raw: Mutex<Option<Vec<u8>>>,
     stop: AtomicBool,
+    /// Serve TLS with this configuration (its session cache lets clients resume).
+    tls: Option<Arc<rustls::ServerConfig>>,
     requests: AtomicU64,
     connections: AtomicU64,
 }
@@ -112,6 +117,25 @@ pub struct LitmusServer {
 impl LitmusServer {
     /// Listens on `addr` (use port 0 for any free port) and serves `/<service>/status`.
     pub fn start(addr: SocketAddr, service: &str, measured: f64) -> io::Result<LitmusServer> {
+        LitmusServer::start_with(addr, service, measured, None)
+    }
+
+    /// The same over TLS with `config`.
+    pub fn start_tls(
+        addr: SocketAddr,
+        service: &str,
+        measured: f64,
+        config: Arc<rustls::ServerConfig>,
+    ) -> io::Result<LitmusServer> {
+        LitmusServer::start_with(addr, service, measured, Some(config))
+    }
+
+    fn start_with(
+        addr: SocketAddr,
+        service: &str,
+        measured: f64,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> io::Result<LitmusServer> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -122,6 +146,7 @@ impl LitmusServer {
             }),
             raw: Mutex::new(None),
             stop: AtomicBool::new(false),
+            tls,
             requests: AtomicU64::new(0),
             connections: AtomicU64::new(0),
         });
@@ -196,16 +221,33 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         let _ = thread::Builder::new()
             .name("litmus-conn".into())
             .spawn(move || {
-                let _ = serve_connection(stream, &s);
+                let _ = match &s.tls {
+                    None => serve_connection(stream, &s),
+                    Some(config) => serve_tls(stream, config, &s),
+                };
             });
     }
+}
+
+fn serve_tls(
+    stream: TcpStream,
+    config: &Arc<rustls::ServerConfig>,
+    shared: &Shared,
+) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let conn = rustls::ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+    serve_stream(rustls::StreamOwned::new(conn, stream), shared)
 }
 
 fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_millis(500)))?;
     stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
+    serve_stream(stream, shared)
+}
+
+fn serve_stream<S: Read + Write>(stream: S, shared: &Shared) -> io::Result<()> {
+    let mut reader = BufReader::new(stream);
     loop {
         // Request line, skipping idle timeouts until told to stop.
         let mut line = String::new();
@@ -247,7 +289,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         let raw = shared.raw.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(raw) = raw {
             shared.requests.fetch_add(1, Ordering::Relaxed);
-            return writer.write_all(&raw);
+            return reader.get_mut().write_all(&raw);
         }
         let (status, headers, body) = {
             let l = shared.litmus.lock().unwrap_or_else(|e| e.into_inner());
@@ -269,7 +311,8 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         out.push_str("\r\n");
         out.push_str(&body);
         shared.requests.fetch_add(1, Ordering::Relaxed);
-        writer.write_all(out.as_bytes())?;
+        reader.get_mut().write_all(out.as_bytes())?;
+        reader.get_mut().flush()?;
         if close {
             return Ok(());
         }

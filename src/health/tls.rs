@@ -235,6 +235,11 @@ pub struct TlsStream {
 }
 
 impl TlsStream {
+    /// Whether the handshake resumed an earlier session (no certificate exchange).
+    pub fn resumed(&self) -> bool {
+        self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+    }
+
     fn left(&self) -> io::Result<Option<Duration>> {
         match self.deadline {
             None => Ok(None),
