@@ -67,38 +67,33 @@ impl Prober {
     /// One check within `budget`.
     pub fn check(&mut self, budget: Duration) -> Result<Verdict, CheckError> {
         let budget_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
-        match &self.plan.probe {
-            Probe::Litmus { .. } => {
-                let resp = self.get(budget)?;
-                interpret(&resp).map(Verdict::of)
-            }
+        if self.client.is_none() {
+            self.reset();
+        }
+        let Prober { plan, client, .. } = self;
+        match &plan.probe {
+            Probe::Litmus { .. } => interpret(&get(client, budget)?).map(Verdict::of),
             Probe::Http {
                 expect_status,
                 expect_body,
                 ..
-            } => {
-                let (ranges, body) = (expect_status.clone(), expect_body.clone());
-                let resp = self.get(budget)?;
-                http_verdict(&resp, &ranges, body.as_deref()).map(Verdict::of)
-            }
+            } => http_verdict(&get(client, budget)?, expect_status, expect_body.as_deref())
+                .map(Verdict::of),
             Probe::Tcp => {
-                TcpStream::connect_timeout(&self.plan.addr, budget)
+                TcpStream::connect_timeout(&plan.addr, budget)
                     .map_err(|e| timeout_or_io(Phase::Connect, &e, budget_ms))?;
                 Ok(Verdict::of(Health::new(100.0)))
             }
-            Probe::Agent => agent::check(self.plan.addr, budget),
-            Probe::Exec { argv, env } => exec::check(argv, env, &self.plan, budget),
+            Probe::Agent => agent::check(plan.addr, budget),
+            Probe::Exec { argv, env } => exec::check(argv, env, plan, budget),
         }
     }
+}
 
-    fn get(&mut self, budget: Duration) -> Result<Response, CheckError> {
-        if self.client.is_none() {
-            self.reset();
-        }
-        match self.client.as_mut() {
-            Some(c) => c.get(budget),
-            None => Err(CheckError::Internal("no HTTP client for this check".into())),
-        }
+fn get(client: &mut Option<Client>, budget: Duration) -> Result<Response, CheckError> {
+    match client.as_mut() {
+        Some(c) => c.get(budget),
+        None => Err(CheckError::Internal("no HTTP client for this check".into())),
     }
 }
 
