@@ -121,6 +121,7 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
                 real_port: 0,
                 max_weight: 100,
                 priority: 0,
+                check: Default::default(),
             })
             .collect(),
         ops: Ops::DEFAULT,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::model::*;
 use super::raw::{RawOpSet, S};
 use super::{duration, Problem};
-use crate::text::quoted;
+use crate::text::{first_unprintable, quoted};
 
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -177,5 +177,26 @@ impl Checker<'_> {
                 limits::OP,
             ),
         }
+    }
+}
+
+/// What is wrong with `path` as an absolute path in the spec, as the end of an "expected …"
+/// sentence (`", not …"`), if anything.
+pub fn abs_path_problem(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        Some(format!(", not {}", quoted(path, 80)))
+    } else if path.len() > limits::MAX_PATH_BYTES {
+        Some(format!(
+            " of at most {} bytes, not {}",
+            limits::MAX_PATH_BYTES,
+            path.len()
+        ))
+    } else if first_unprintable(path).is_some() {
+        Some(format!(
+            " without control or format characters, not {}",
+            quoted(path, 80)
+        ))
+    } else {
+        None
     }
 }

@@ -1,6 +1,7 @@
 //! The cluster spec: one TOML file per cluster, parsed in two stages (`raw` shape, then
 //! `validate` meaning) into the [`Spec`] model that every other face uses.
 
+pub mod check_keys;
 pub mod checker;
 pub mod duration;
 pub mod legacy;

@@ -131,6 +131,57 @@ pub struct Node {
     pub max_weight: u32,
     /// Lower serves first in `active_passive` mode.
     pub priority: i64,
+    /// How the node is checked (`check` and its keys; litmus without TLS by default).
+    pub check: Check,
+}
+
+/// A node's check: its type and, for litmus/http, TLS.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub tls: Option<CheckTls>,
+}
+
+/// The `check` key and the keys that belong to its type.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CheckKind {
+    /// litmus_paper's answer (today's behaviour).
+    #[default]
+    Litmus,
+    /// `GET path`: healthy when the status is in one of the inclusive ranges (and the body holds
+    /// `expect_body`).
+    Http {
+        expect_status: Vec<(u16, u16)>,
+        expect_body: Option<String>,
+    },
+    Tcp,
+    Agent,
+    /// `check_command`: absolute program path first, no shell.
+    Exec {
+        argv: Vec<String>,
+    },
+}
+
+impl CheckKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckKind::Litmus => "litmus",
+            CheckKind::Http { .. } => "http",
+            CheckKind::Tcp => "tcp",
+            CheckKind::Agent => "agent",
+            CheckKind::Exec { .. } => "exec",
+        }
+    }
+}
+
+/// `tls = true` with its keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckTls {
+    /// SNI and the name verified; `None`: the node's address.
+    pub server_name: Option<String>,
+    /// PEM file of trusted CAs; `None`: the system's store.
+    pub ca_file: Option<PathBuf>,
+    pub verify: bool,
 }
 
 impl Node {

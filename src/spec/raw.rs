@@ -29,6 +29,15 @@ pub struct RawSpec {
     pub override_dir: Option<S<String>>,
     pub on_change: Option<S<Vec<String>>>,
     pub on_change_timeout: Option<S<toml::Value>>,
+    // The check keys (issue 16): cluster defaults, each overridable per node.
+    pub check: Option<S<String>>,
+    pub expect_status: Option<S<Vec<toml::Value>>>,
+    pub expect_body: Option<S<String>>,
+    pub check_command: Option<S<Vec<String>>>,
+    pub tls: Option<S<bool>>,
+    pub tls_server_name: Option<S<String>>,
+    pub tls_ca_file: Option<S<String>>,
+    pub tls_verify: Option<S<bool>>,
     #[serde(default)]
     pub vip: Vec<RawVip>,
     #[serde(default)]
@@ -53,6 +62,14 @@ pub struct RawNode {
     pub real_port: Option<S<i64>>,
     pub max_weight: Option<S<i64>>,
     pub priority: Option<S<i64>>,
+    pub check: Option<S<String>>,
+    pub expect_status: Option<S<Vec<toml::Value>>>,
+    pub expect_body: Option<S<String>>,
+    pub check_command: Option<S<Vec<String>>>,
+    pub tls: Option<S<bool>>,
+    pub tls_server_name: Option<S<String>>,
+    pub tls_ca_file: Option<S<String>>,
+    pub tls_verify: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

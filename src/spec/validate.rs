@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::checker::Checker;
+use super::checker::{abs_path_problem, Checker};
 use super::model::*;
 use super::raw::{RawOps, RawSpec};
 use super::{duration, Problem};
@@ -542,9 +542,23 @@ fn nodes(
             real_port,
             max_weight,
             priority,
+            check: super::check_keys::check(c, raw, Some(n), &key),
         });
     }
+    // Without nodes, the cluster's defaults alone, so a wrong combination there is still
+    // reported (with nodes, each node's merged keys are checked and may complete the defaults).
+    if raw.node.is_empty() {
+        super::check_keys::check(c, raw, None, "");
+    }
+    dedup_problems(c);
     (nodes, seen_nodes)
+}
+
+/// A top-level check key is checked with every node: report each problem once.
+fn dedup_problems(c: &mut Checker<'_>) {
+    let mut seen = BTreeSet::new();
+    c.problems
+        .retain(|p| seen.insert((p.line, p.column, p.key.clone(), p.expected.clone())));
 }
 
 /// `[sorry_server]`: a real server that is not also a node.
@@ -698,27 +712,6 @@ pub fn url_path_problem(path: &str) -> Option<String> {
     } else if !path.bytes().all(|b| b.is_ascii_graphic() && b != b'#') {
         Some(format!(
             "a URL path of visible ASCII without spaces, control characters or '#' (percent-encode others), not {}",
-            quoted(path, 80)
-        ))
-    } else {
-        None
-    }
-}
-
-/// What is wrong with `path` as an absolute path in the spec, as the end of an "expected …"
-/// sentence (`", not …"`), if anything.
-fn abs_path_problem(path: &str) -> Option<String> {
-    if !path.starts_with('/') {
-        Some(format!(", not {}", quoted(path, 80)))
-    } else if path.len() > limits::MAX_PATH_BYTES {
-        Some(format!(
-            " of at most {} bytes, not {}",
-            limits::MAX_PATH_BYTES,
-            path.len()
-        ))
-    } else if first_unprintable(path).is_some() {
-        Some(format!(
-            " without control or format characters, not {}",
             quoted(path, 80)
         ))
     } else {

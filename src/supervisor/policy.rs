@@ -582,6 +582,7 @@ mod tests {
                     real_port: 0,
                     max_weight: 100,
                     priority: 0,
+                    check: Default::default(),
                 })
                 .collect(),
             ops: Ops::DEFAULT,
