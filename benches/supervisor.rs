@@ -117,7 +117,7 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
             .map(|t| Node {
                 address: t.addr.ip(),
                 port: t.addr.port(),
-                path: t.path.clone(),
+                path: t.path().to_string(),
                 real_port: 0,
                 max_weight: 100,
                 priority: 0,
@@ -192,11 +192,11 @@ fn scale(n: usize, hung: usize) {
             break;
         }
         let (kind, addr) = line.split_once(' ').expect("farm line");
-        targets.push(Target {
-            node: targets.len(),
-            addr: addr.parse().expect("farm address"),
-            path: "/app/status".into(),
-        });
+        targets.push(Target::litmus(
+            targets.len(),
+            addr.parse().expect("farm address"),
+            "/app/status",
+        ));
         is_hung.push(kind == "x");
     }
     assert_eq!(
@@ -378,7 +378,7 @@ fn supervisor_process(targets: &[Target], is_hung: &[bool], interval: Duration) 
             "[[node]]\naddress = \"{}\"\nport = {}\npath = \"{}\"\n",
             t.addr.ip(),
             t.addr.port(),
-            t.path
+            t.path()
         ));
     }
     let config = dir.path().join("bench.toml");
@@ -485,11 +485,7 @@ fn reaction(trials: usize) {
     let targets: Vec<Target> = servers
         .iter()
         .enumerate()
-        .map(|(i, s)| Target {
-            node: i,
-            addr: s.addr(),
-            path: "/app/status".into(),
-        })
+        .map(|(i, s)| Target::litmus(i, s.addr(), "/app/status"))
         .collect();
     let spec = spec_for(&targets, interval);
     let policy = Policy::from_spec(&spec);

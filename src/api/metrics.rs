@@ -243,6 +243,10 @@ mod tests {
             max_weight: None,
             active_conns: None,
             inactive_conns: None,
+            check: None,
+            check_target: None,
+            check_output: None,
+            tls_verify: None,
         }
     }
 

@@ -486,6 +486,10 @@ mod tests {
             max_weight: max,
             active_conns: Some(12),
             inactive_conns: Some(40),
+            check: None,
+            check_target: None,
+            check_output: None,
+            tls_verify: None,
         }
     }
 

@@ -192,6 +192,10 @@ mod tests {
             max_weight: Some(100),
             active_conns: None,
             inactive_conns: None,
+            check: None,
+            check_target: None,
+            check_output: None,
+            tls_verify: None,
         }
     }
 

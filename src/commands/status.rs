@@ -354,6 +354,10 @@ mod tests {
             max_weight: Some(100),
             active_conns: conns.map(|c| c.0),
             inactive_conns: conns.map(|c| c.1),
+            check: None,
+            check_target: None,
+            check_output: None,
+            tls_verify: None,
         }
     }
 

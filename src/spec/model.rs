@@ -1,11 +1,12 @@
 //! The validated spec: types that cannot hold a wrong value. Everything downstream (CIB generator,
 //! supervisor, agent) takes a [`Spec`], never raw TOML.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Problem, SpecError};
+use crate::health::probe::{CheckPlan, Probe, TlsPlan};
 use crate::ipvs::{Forward, ServiceKey};
 
 /// Schedulers the kernel ships (`net/netfilter/ipvs/ip_vs_*.c`).
@@ -135,6 +136,9 @@ pub struct Node {
     pub check: Check,
 }
 
+/// `check_target` in status is cut to this many characters.
+pub const MAX_CHECK_TARGET: usize = 512;
+
 /// A node's check: its type and, for litmus/http, TLS.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Check {
@@ -192,6 +196,59 @@ impl Node {
             (IpAddr::V6(a), p) => format!("[{a}]:{p}"),
             (a, p) => format!("{a}:{p}"),
         }
+    }
+
+    /// What the checker runs for this node (`cluster` goes to an exec check as `BB_CLUSTER`).
+    pub fn check_plan(&self, cluster: &str) -> CheckPlan {
+        let probe = match &self.check.kind {
+            CheckKind::Litmus => Probe::Litmus {
+                path: self.path.clone(),
+            },
+            CheckKind::Http {
+                expect_status,
+                expect_body,
+            } => Probe::Http {
+                path: self.path.clone(),
+                expect_status: expect_status.clone(),
+                expect_body: expect_body.clone(),
+            },
+            CheckKind::Tcp => Probe::Tcp,
+            CheckKind::Agent => Probe::Agent,
+            CheckKind::Exec { argv } => Probe::Exec {
+                argv: argv.clone(),
+                env: vec![("BB_CLUSTER".to_string(), cluster.to_string())],
+            },
+        };
+        let tls = self.check.tls.as_ref().map(|t| TlsPlan {
+            server_name: t
+                .server_name
+                .clone()
+                .unwrap_or_else(|| self.address.to_string()),
+            ca_file: t.ca_file.clone(),
+            verify: t.verify,
+        });
+        CheckPlan {
+            probe,
+            tls,
+            addr: SocketAddr::new(self.address, self.port),
+            real_port: self.real_port,
+        }
+    }
+
+    /// What is probed, for status: a URL, `tcp ADDR:PORT`, `agent ADDR:PORT` or `exec ARGV…`
+    /// (at most [`MAX_CHECK_TARGET`] characters).
+    pub fn check_target(&self) -> String {
+        let hostport = SocketAddr::new(self.address, self.port);
+        let t = match &self.check.kind {
+            CheckKind::Litmus | CheckKind::Http { .. } if self.check.tls.is_some() => {
+                format!("https://{hostport}{}", self.path)
+            }
+            CheckKind::Litmus | CheckKind::Http { .. } => self.health_url(),
+            CheckKind::Tcp => format!("tcp {hostport}"),
+            CheckKind::Agent => format!("agent {hostport}"),
+            CheckKind::Exec { argv } => format!("exec {}", argv.join(" ")),
+        };
+        crate::text::clean(&t, MAX_CHECK_TARGET)
     }
 
     /// `http://address:port/path` for the health check.

@@ -515,6 +515,12 @@ fn nodes(
             })
             .map_or(defaults::MAX_WEIGHT, |w| u32::try_from(w).unwrap_or(0));
         let priority = n.priority.as_ref().map_or(0, |p| *p.get_ref());
+        let check = super::check_keys::check(c, raw, Some(n), &key);
+        // litmus_paper serves `/<service>/status`; a plain web application's root is `/`.
+        let path = match (&check.kind, &n.path) {
+            (CheckKind::Http { .. }, None) => "/".to_string(),
+            _ => path,
+        };
         let Some(address) = address else { continue };
         if !seen_nodes.insert((address, real_port)) {
             c.at(
@@ -542,7 +548,7 @@ fn nodes(
             real_port,
             max_weight,
             priority,
-            check: super::check_keys::check(c, raw, Some(n), &key),
+            check,
         });
     }
     // Without nodes, the cluster's defaults alone, so a wrong combination there is still

@@ -165,6 +165,18 @@ pub struct NodeStatus {
     /// `active_conns`.
     #[serde(default)]
     pub inactive_conns: Option<u32>,
+    /// The check type (`litmus`, `http`, `tcp`, `agent`, `exec`); absent in older files.
+    #[serde(default)]
+    pub check: Option<String>,
+    /// What is probed: a URL, `tcp ADDR:PORT`, `agent ADDR:PORT`, `exec ARGV…`.
+    #[serde(default)]
+    pub check_target: Option<String>,
+    /// The last check's output (exec's stdout+stderr, the agent's line), bounded; null if none.
+    #[serde(default)]
+    pub check_output: Option<String>,
+    /// Only for TLS checks: whether the certificate is verified (`false` is said, never hidden).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_verify: Option<bool>,
 }
 
 impl Status {

@@ -31,7 +31,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use super::policy::Observation;
-use crate::health::{clean_text, client::Client, parse::interpret};
+use crate::health::clean_text;
+use crate::health::probe::{CheckPlan, Probe, Prober, Verdict};
 pub use crate::health::{CheckError, Health};
 use crate::spec::{Node, Spec};
 
@@ -65,16 +66,42 @@ pub fn stale_after(interval: Duration, timeout: Duration) -> Duration {
 #[derive(Clone, Debug)]
 pub struct Target {
     pub node: usize,
+    /// The check port (fault knobs and logs name the node by it).
     pub addr: SocketAddr,
-    pub path: String,
+    pub plan: CheckPlan,
 }
 
 impl Target {
-    pub fn of(index: usize, node: &Node) -> Target {
+    pub fn of(index: usize, node: &Node, cluster: &str) -> Target {
+        let plan = node.check_plan(cluster);
         Target {
             node: index,
-            addr: SocketAddr::new(node.address, node.port),
-            path: node.path.clone(),
+            addr: plan.addr,
+            plan,
+        }
+    }
+
+    /// The GET path of a litmus/http check (`/` for the others).
+    pub fn path(&self) -> &str {
+        match &self.plan.probe {
+            Probe::Litmus { path } | Probe::Http { path, .. } => path,
+            _ => "/",
+        }
+    }
+
+    /// A litmus_paper check of `path` at `addr` (the demo, benchmarks and tests).
+    pub fn litmus(node: usize, addr: SocketAddr, path: &str) -> Target {
+        Target {
+            node,
+            addr,
+            plan: CheckPlan {
+                probe: Probe::Litmus {
+                    path: path.to_string(),
+                },
+                tls: None,
+                addr,
+                real_port: 0,
+            },
         }
     }
 }
@@ -446,7 +473,7 @@ pub fn spawn(spec: &Spec, tx: Sender<Observation>) -> io::Result<Checkers> {
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| Target::of(i, n))
+        .map(|(i, n)| Target::of(i, n, &spec.name))
         .collect();
     spawn_with(
         &targets,
@@ -586,7 +613,9 @@ impl Worker {
     }
 
     fn run(self, first: Instant) {
-        let mut client = Client::new(self.target.addr, &self.target.path);
+        // A plan that cannot run (an unreadable CA file) fails every check of its node, with the
+        // reason in status, and is tried again at each check: the file may be fixed.
+        let mut prober = Prober::new(self.target.plan.clone());
         let mut next = first;
         loop {
             if self.flag.sleep_until(next) || self.done() {
@@ -611,12 +640,33 @@ impl Worker {
                 if self.fault(&[FaultMode::Panic]) {
                     panic!("fault knob: check of {} panics", self.target.addr);
                 }
-                client.get(self.timeout).and_then(|r| interpret(&r))
+                match &mut prober {
+                    Ok(p) => p.check(self.timeout),
+                    Err(_) => {
+                        prober = Prober::new(self.target.plan.clone());
+                        match &mut prober {
+                            Ok(p) => p.check(self.timeout),
+                            Err(e) => Err(CheckError::Tls(e.to_string())),
+                        }
+                    }
+                }
             }));
-            let result = checked.unwrap_or_else(|payload| {
-                client = Client::new(self.target.addr, &self.target.path);
+            let verdict = checked.unwrap_or_else(|payload| {
+                if let Ok(p) = &mut prober {
+                    p.reset();
+                }
                 Err(CheckError::Internal(panic_message(payload.as_ref())))
             });
+            if verdict.is_err() {
+                if let Ok(p) = &mut prober {
+                    p.reset();
+                }
+            }
+            let (drain, output) = match &verdict {
+                Ok(Verdict { drain, output, .. }) => (*drain, output.clone()),
+                Err(_) => (false, None),
+            };
+            let result = verdict.map(|v| v.health);
             let at = Instant::now();
             if self.done() {
                 return;
@@ -626,6 +676,8 @@ impl Worker {
                 at,
                 latency: at.saturating_duration_since(began),
                 result,
+                drain,
+                output,
             };
             if self.tx.send(obs).is_err() {
                 return; // the controller is gone
@@ -646,16 +698,8 @@ mod tests {
         let a = LitmusServer::start("127.0.0.1:0".parse().unwrap(), "app", 60.0).unwrap();
         let b = LitmusServer::start("127.0.0.1:0".parse().unwrap(), "app", 30.0).unwrap();
         let targets = [
-            Target {
-                node: 0,
-                addr: a.addr(),
-                path: "/app/status".into(),
-            },
-            Target {
-                node: 1,
-                addr: b.addr(),
-                path: "/app/status".into(),
-            },
+            Target::litmus(0, a.addr(), "/app/status"),
+            Target::litmus(1, b.addr(), "/app/status"),
         ];
         let (tx, rx) = mpsc::channel();
         let interval = Duration::from_millis(100);
@@ -678,11 +722,7 @@ mod tests {
     }
 
     fn target(node: usize, srv: &LitmusServer) -> Target {
-        Target {
-            node,
-            addr: srv.addr(),
-            path: "/app/status".into(),
-        }
+        Target::litmus(node, srv.addr(), "/app/status")
     }
 
     /// Runs two checkers, node 0 with `fault`, calling `supervise` every 20 ms as the

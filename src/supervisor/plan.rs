@@ -112,6 +112,8 @@ pub struct View<'a> {
     /// The kernel's counters per destination from the last dump.
     pub dest_stats: &'a BTreeMap<(IpAddr, u16), DestStats>,
     pub drained: &'a BTreeSet<String>,
+    /// Per node id: the last check's output.
+    pub outputs: &'a BTreeMap<String, String>,
     pub tick: u64,
     pub ready: bool,
     pub reload: &'a ReloadStatus,
@@ -156,6 +158,10 @@ pub fn status(v: &View, now: Instant, now_unix: u64) -> Status {
                 max_weight: Some(n.max_weight),
                 active_conns: stats.map(|s| s.active_conns),
                 inactive_conns: stats.map(|s| s.inactive_conns),
+                check: Some(n.check.kind.as_str().to_string()),
+                check_target: Some(n.check_target()),
+                check_output: v.outputs.get(&n.id()).cloned(),
+                tls_verify: n.check.tls.as_ref().map(|t| t.verify),
             }
         })
         .collect();
@@ -311,6 +317,7 @@ mod tests {
             counters: &counters,
             dest_stats: &stats,
             drained: &drained,
+            outputs: &BTreeMap::new(),
             tick: 7,
             ready: true,
             reload: &reload,

@@ -41,6 +41,10 @@ pub struct Observation {
     pub at: Instant,
     pub latency: Duration,
     pub result: Result<Health, CheckError>,
+    /// An agent check said `drain`: weight 0 like an administrative drain (not a failure).
+    pub drain: bool,
+    /// What the check printed or said (exec's output, the agent's line), bounded.
+    pub output: Option<String>,
 }
 
 /// The cluster-wide knobs the per-node state machine needs.
@@ -525,6 +529,8 @@ mod tests {
             at,
             latency: Duration::from_millis(3),
             result: Ok(Health::new(v)),
+            drain: false,
+            output: None,
         }
     }
 
@@ -537,6 +543,8 @@ mod tests {
                 phase: Phase::Head,
                 budget_ms: 2000,
             }),
+            drain: false,
+            output: None,
         }
     }
 
@@ -549,6 +557,8 @@ mod tests {
                 value: 0.0,
                 forced_reason: Some("apt upgrades".into()),
             }),
+            drain: false,
+            output: None,
         }
     }
 
@@ -853,7 +863,7 @@ mod tests {
             let mut s = NodeState::new(adopted, t0);
             for (i, r) in results.into_iter().enumerate() {
                 let at = t0 + Duration::from_secs(step * i as u64);
-                s.observe(&Observation { node: 0, at, latency: Duration::ZERO, result: r }, &p);
+                s.observe(&Observation { node: 0, at, latency: Duration::ZERO, result: r, drain: false, output: None }, &p);
                 let w = s.weight(&p, max, at);
                 prop_assert!(w <= max);
                 prop_assert_eq!(w == 0, s.mode() != Mode::Up);

@@ -22,6 +22,8 @@ fn obs(node: usize, at: Instant, result: Result<Health, CheckError>) -> Observat
         at,
         latency: Duration::from_millis(2),
         result,
+        drain: false,
+        output: None,
     }
 }
 

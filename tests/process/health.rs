@@ -404,11 +404,7 @@ fn hostile_nodes_affect_only_themselves() {
     let targets: Vec<Target> = addrs
         .iter()
         .enumerate()
-        .map(|(node, &addr)| Target {
-            node,
-            addr,
-            path: "/app/status".into(),
-        })
+        .map(|(node, &addr)| Target::litmus(node, addr, "/app/status"))
         .collect();
     let interval = Duration::from_millis(500);
     let (tx, rx) = mpsc::channel();
@@ -452,11 +448,7 @@ fn two_hundred_nodes_twenty_hung_every_round_within_one_interval() {
     let targets: Vec<Target> = addrs
         .iter()
         .enumerate()
-        .map(|(node, &addr)| Target {
-            node,
-            addr,
-            path: "/app/status".into(),
-        })
+        .map(|(node, &addr)| Target::litmus(node, addr, "/app/status"))
         .collect();
     let (tx, rx) = mpsc::channel();
     let checkers = spawn_targets(&targets, interval, interval, tx).unwrap();

@@ -67,7 +67,12 @@ pub struct Controller {
     /// Why some checker cannot be kept running, while that lasts (`monitor` fails on it).
     checker_error: Option<String>,
     drains: drain::Watch,
+    /// The drain file's set (administrative drains).
     drained: BTreeSet<String>,
+    /// Node ids whose agent check said `drain` last: weight 0 like an administrative drain.
+    agent_drained: BTreeSet<String>,
+    /// Per node id: the last check's output (exec, agent), for status.
+    outputs: BTreeMap<String, String>,
     drain_error: Option<String>,
     overrides: overrides::Watch,
     override_now: overrides::Current,
@@ -133,6 +138,8 @@ impl Controller {
             checker_error: None,
             drains,
             drained: BTreeSet::new(),
+            agent_drained: BTreeSet::new(),
+            outputs: BTreeMap::new(),
             drain_error: None,
             overrides,
             override_now: overrides::Current::default(),
@@ -239,9 +246,10 @@ impl Controller {
         self.poll_drains();
         let now = Instant::now();
         self.poll_overrides(now);
-        policy::apply_drains(&self.spec, &mut self.nodes, &self.drained, now);
+        let drained = self.drains_in_force();
+        policy::apply_drains(&self.spec, &mut self.nodes, &drained, now);
         let ovr = self.override_now.state;
-        let want = policy::desired_with_override(&self.spec, &self.nodes, &self.drained, ovr, now);
+        let want = policy::desired_with_override(&self.spec, &self.nodes, &drained, ovr, now);
         let key = self.key;
         let last = self.applied_valid.then_some(self.applied.as_slice());
         self.applied_valid = false;
@@ -287,8 +295,14 @@ impl Controller {
         Ok(())
     }
 
+    /// Drains from the drain file and from agent checks: the policy treats both alike.
+    fn drains_in_force(&self) -> BTreeSet<String> {
+        self.drained.union(&self.agent_drained).cloned().collect()
+    }
+
     fn status(&self) -> Status {
         let (up, down) = self.overrides.paths();
+        let drained = self.drains_in_force();
         let view = plan::View {
             spec: &self.spec,
             key: self.key,
@@ -299,7 +313,8 @@ impl Controller {
             applied: &self.applied,
             counters: &self.counters,
             dest_stats: &self.dest_stats,
-            drained: &self.drained,
+            drained: &drained,
+            outputs: &self.outputs,
             tick: self.tick,
             ready: self.ready,
             reload: &self.reload,

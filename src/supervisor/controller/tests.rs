@@ -54,6 +54,8 @@ fn obs(node: usize, result: Result<Health, CheckError>) -> Observation {
         at: Instant::now(),
         latency: Duration::from_millis(1),
         result,
+        drain: false,
+        output: None,
     }
 }
 

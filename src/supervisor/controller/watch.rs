@@ -50,6 +50,30 @@ impl Controller {
             ));
         }
         let changed = state.weight(&self.policy, node.max_weight, now) != before;
+        // What the check said beside its health: an agent's `drain` (until it says otherwise)
+        // and its output (replaced by every check; a failed check has none).
+        let drain_changed = if obs.drain {
+            self.agent_drained.insert(node.id())
+        } else {
+            self.agent_drained.remove(&node.id())
+        };
+        if drain_changed {
+            log::info(format!(
+                "{}: node {}: the agent {} a drain",
+                self.ident.cluster,
+                node.id(),
+                if obs.drain { "asks for" } else { "lifts" }
+            ));
+        }
+        match &obs.output {
+            Some(o) => {
+                self.outputs.insert(node.id(), o.clone());
+            }
+            None => {
+                self.outputs.remove(&node.id());
+            }
+        }
+        let changed = changed || drain_changed;
         let c = self.counters.entry(node.id()).or_default();
         c.0 = c.0.saturating_add(1);
         c.1 = c.1.saturating_add(u64::from(obs.result.is_err()));
@@ -96,6 +120,8 @@ impl Controller {
                     at: now,
                     latency: quiet,
                     result: Err(error),
+                    drain: false,
+                    output: None,
                 },
                 &self.policy,
             );
