@@ -149,6 +149,25 @@ pub fn human(reports: &[Report], now: SystemTime) -> String {
 }
 
 /// The human form: a header line, problems, then one row per node.
+/// `check: TYPE TARGET[, tls_verify off][; output: …]` for a node whose check is not a plain
+/// litmus one or that said something; `None` otherwise (the table stays as it always was).
+fn check_line(n: &crate::state::status::NodeStatus) -> Option<String> {
+    let kind = n.check.as_deref().unwrap_or("litmus");
+    let tls = n.tls_verify.is_some();
+    if kind == "litmus" && !tls && n.check_output.is_none() {
+        return None;
+    }
+    let mut line = format!("check: {kind} {}", n.check_target.as_deref().unwrap_or("-"));
+    if n.tls_verify == Some(false) {
+        line.push_str(", TLS certificate NOT verified (tls_verify = false)");
+    }
+    if let Some(o) = &n.check_output {
+        line.push_str("; output: ");
+        line.push_str(o);
+    }
+    Some(crate::text::for_terminal(&line).into_owned())
+}
+
 pub fn render(r: &Report, now: SystemTime) -> String {
     let mut out = String::new();
     let now_unix = unix_secs(now);
@@ -266,7 +285,12 @@ pub fn render(r: &Report, now: SystemTime) -> String {
         // The kernel's connection counts (absent in status files of older versions).
         let count = |c: Option<u32>| c.map_or_else(|| "-".into(), |c| c.to_string());
         let (active, inactive) = (count(n.active_conns), count(n.inactive_conns));
+        let agent_drain = n.check.as_deref() == Some("agent")
+            && n.check_output
+                .as_deref()
+                .is_some_and(|o| o.contains("drain"));
         let note = match (&n.forced_reason, &n.last_error) {
+            _ if n.drained && agent_drain => "drained by its agent check".into(),
             _ if n.drained => "drained by an operator (big_brother undrain to return it)".into(),
             (Some(r), _) => format!("forced: {r}"),
             (None, Some(e)) => e.clone(),
@@ -277,6 +301,10 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             "  {:<24} {health:>6} {:>6}  {:<11} {since:>8} {latency:>8} {active:>7} {inactive:>7}  {note}",
             n.id, n.weight, n.state
         );
+        // The check, when it is not today's default litmus check, and what it said (issue 16).
+        if let Some(line) = check_line(n) {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     // Destinations that are not nodes: the sorry server while every node is down.
     for d in &s.dests {
