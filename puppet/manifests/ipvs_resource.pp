@@ -78,6 +78,23 @@
 #   environment variables. Default: none.
 # @param on_change_timeout
 #   The on_change command is killed after this long (default 10s, at most 5m). Needs on_change.
+# @param check
+#   How nodes are checked: litmus (default), http, tcp, agent or exec; a node's `check` key
+#   overrides it (as do its other check keys below).
+# @param expect_status
+#   http only: healthy statuses, codes or ranges like `[200, '300-302']` (default 200-299).
+# @param expect_body
+#   http only: a substring the body must contain.
+# @param check_command
+#   exec only (and required with it): the program's absolute path and its arguments.
+# @param tls
+#   litmus and http only: check over HTTPS (default false).
+# @param tls_server_name
+#   With tls: the SNI and verified name (default: the node's address).
+# @param tls_ca_file
+#   With tls: a PEM file of trusted CAs (default: the system's store).
+# @param tls_verify
+#   With tls: false accepts any certificate (default true; status says so).
 # @param ops
 #   Operation timeouts in the CIB: `{ 'ipvs' => {...}, 'vip' => {...} }` with `start_timeout`,
 #   `stop_timeout`, `monitor_interval`, `monitor_timeout` (defaults: the talk's 20s/40s/61s/30s
@@ -111,6 +128,14 @@ define pacemaker::ipvs_resource (
   Optional[Pacemaker::Specpath]                $override_dir        = undef,
   Optional[Pacemaker::Onchange]                $on_change           = undef,
   Optional[Pacemaker::Onchangetimeout]         $on_change_timeout   = undef,
+  Optional[Pacemaker::Check]                   $check               = undef,
+  Optional[Pacemaker::Expectstatus]            $expect_status       = undef,
+  Optional[Pacemaker::Expectbody]              $expect_body         = undef,
+  Optional[Pacemaker::Checkcommand]            $check_command       = undef,
+  Optional[Boolean]                            $tls                 = undef,
+  Optional[Pacemaker::Servername]              $tls_server_name     = undef,
+  Optional[Pacemaker::Specpath]                $tls_ca_file         = undef,
+  Optional[Boolean]                            $tls_verify          = undef,
   Pacemaker::Ops                               $ops                 = {},
   Enum['present', 'absent']                    $ensure              = 'present',
   Pacemaker::Abspath                           $config_dir          = '/etc/big_brother',
@@ -130,6 +155,46 @@ define pacemaker::ipvs_resource (
   }
   if $on_change_timeout =~ NotUndef and $on_change =~ Undef {
     fail("${who}: on_change_timeout needs on_change (the command it limits)")
+  }
+  # The check keys: each node's merged with the cluster's, checked together as big_brother does
+  # (its validate also checks the rest: expect_* only on http, tls only on litmus/http, ...).
+  $check_keys = ['check', 'expect_status', 'expect_body', 'check_command', 'tls',
+    'tls_server_name', 'tls_ca_file', 'tls_verify']
+  $cluster_check = {
+    'check'           => $check,
+    'expect_status'   => $expect_status,
+    'expect_body'     => $expect_body,
+    'check_command'   => $check_command,
+    'tls'             => $tls,
+    'tls_server_name' => $tls_server_name,
+    'tls_ca_file'     => $tls_ca_file,
+    'tls_verify'      => $tls_verify,
+  }
+  $checks = $nodes.empty ? {
+    true    => [['the cluster', $cluster_check]],
+    default => $nodes.map |$n| {
+      [$n['address'], $check_keys.reduce({}) |$m, $k| { $m + { $k => $n[$k].lest || { $cluster_check[$k] } } }]
+    },
+  }
+  $checks.each |$c| {
+    $what = $c[0]
+    $keys = $c[1]
+    $kind = $keys['check'].lest || { 'litmus' }
+    if $kind == 'exec' and $keys['check_command'] =~ Undef {
+      fail("${who}: ${what}: check => 'exec' needs check_command (the program to run)")
+    }
+    if $kind != 'exec' and $keys['check_command'] =~ NotUndef {
+      fail("${who}: ${what}: check_command needs check => 'exec' (the check is ${kind})")
+    }
+    if $kind != 'http' and ($keys['expect_status'] =~ NotUndef or $keys['expect_body'] =~ NotUndef) {
+      fail("${who}: ${what}: expect_status and expect_body need check => 'http' (the check is ${kind})")
+    }
+    if $keys['tls'] == true and !($kind in ['litmus', 'http']) {
+      fail("${who}: ${what}: tls is only for litmus and http checks (the check is ${kind})")
+    }
+    if $keys['tls'] != true and ['tls_server_name', 'tls_ca_file', 'tls_verify'].any |$k| { $keys[$k] =~ NotUndef } {
+      fail("${who}: ${what}: tls_server_name, tls_ca_file and tls_verify need tls => true")
+    }
   }
   $has_service = $fwmark =~ NotUndef or $addr_service
   if !$has_service and (!$nodes.empty or $sorry_server =~ NotUndef) {
@@ -173,7 +238,7 @@ define pacemaker::ipvs_resource (
       'override_dir'        => $override_dir,
       'on_change'           => $on_change,
       'on_change_timeout'   => $on_change_timeout,
-    }
+    } + $cluster_check
     $sorry = $sorry_server ? {
       undef   => [],
       default => [['[sorry_server]', {
@@ -197,7 +262,7 @@ define pacemaker::ipvs_resource (
         'real_port'  => $n['real_port'],
         'max_weight' => $n['max_weight'],
         'priority'   => $n['priority'],
-      }]
+      } + $check_keys.reduce({}) |$m, $k| { $m + { $k => $n[$k] } }]
     }
     $op_tables = ['ipvs', 'vip'].filter |$which| { $ops[$which] =~ NotUndef }.map |$which| {
       $o = $ops[$which]

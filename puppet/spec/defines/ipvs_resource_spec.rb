@@ -477,6 +477,20 @@ describe 'pacemaker::ipvs_resource' do
      /Pacemaker::Ipvs_resource\[webapp\]: on_change_timeout needs on_change \(the command it limits\)/],
     ['a port on a fwmark sorry_server', { 'fwmark' => 7, 'sorry_server' => { 'address' => '10.0.0.9', 'port' => 80 } },
      /the sorry_server of a fwmark service takes no port/],
+    ['exec without check_command', { 'fwmark' => 7, 'check' => 'exec', 'nodes' => [{ 'address' => '10.0.0.1', 'port' => 80 }] },
+     /10.0.0.1: check => 'exec' needs check_command/],
+    ['check_command without exec', { 'check_command' => ['/bin/true'] }, /the cluster: check_command needs check => 'exec'/],
+    ['a relative check_command', { 'check' => 'exec', 'check_command' => ['probe'] },
+     /parameter 'check_command' index 0 expects a match for Pacemaker::Specpath/],
+    ['tls on tcp', { 'check' => 'tcp', 'tls' => true }, /tls is only for litmus and http checks \(the check is tcp\)/],
+    ['tls on an agent node', { 'fwmark' => 7, 'nodes' => [{ 'address' => '10.0.0.1', 'port' => 80, 'check' => 'agent', 'tls' => true }] },
+     /10.0.0.1: tls is only for litmus and http checks/],
+    ['tls_verify without tls', { 'tls_verify' => false }, /tls_server_name, tls_ca_file and tls_verify need tls => true/],
+    ['expect_status on tcp', { 'check' => 'tcp', 'expect_status' => [200] }, /expect_status and expect_body need check => 'http'/],
+    ['a status code out of range', { 'check' => 'http', 'expect_status' => [600] },
+     /parameter 'expect_status' .*expects a value of type Integer\[100, 599\] or Pattern/],
+    ['an unknown check type', { 'check' => 'ping' }, /parameter 'check' expects a match for Pacemaker::Check/],
+    ['an expect_body over 1 KiB', { 'check' => 'http', 'expect_body' => 'x' * 1025 }, /parameter 'expect_body' expects a match for Pacemaker::Expectbody/],
   ]
 
   rejected.each do |what, overrides, message|
@@ -484,6 +498,64 @@ describe 'pacemaker::ipvs_resource' do
       let(:params) { TALK.merge(overrides).compact }
 
       it { is_expected.to compile.and_raise_error(message) }
+    end
+  end
+
+  context 'with check keys at cluster level and per node (issue 16)' do
+    let(:params) do
+      TALK.merge(
+        'fwmark' => 7,
+        'check' => 'tcp',
+        'nodes' => [
+          { 'address' => '10.0.0.1', 'port' => 443, 'check' => 'http', 'expect_status' => [200, '300-302'],
+            'expect_body' => 'say "ok"', 'tls' => true, 'tls_server_name' => 'web1.example',
+            'tls_ca_file' => '/etc/ssl/lb-ca.pem', 'tls_verify' => false },
+          { 'address' => '10.0.0.2', 'port' => 80 },
+          { 'address' => '10.0.0.3', 'port' => 5555, 'check' => 'agent' },
+          { 'address' => '10.0.0.4', 'port' => 80, 'check' => 'exec', 'check_command' => ['/usr/lib/bb/probe', '--port', '80'] },
+        ],
+      )
+    end
+
+    it { is_expected.to compile.with_all_deps }
+
+    it 'writes the cluster keys at the top and each node its own' do
+      is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(HEADER + <<~TOML)
+        name = "webapp"
+        description = "Braintree Webapp"
+        fwmark = 7
+        check = "tcp"
+
+        [[vip]]
+        address = "204.109.13.7"
+        nic = "eth10"
+
+        [[node]]
+        address = "10.0.0.1"
+        port = 443
+        check = "http"
+        expect_status = [200, "300-302"]
+        expect_body = "say \\"ok\\""
+        tls = true
+        tls_server_name = "web1.example"
+        tls_ca_file = "/etc/ssl/lb-ca.pem"
+        tls_verify = false
+
+        [[node]]
+        address = "10.0.0.2"
+        port = 80
+
+        [[node]]
+        address = "10.0.0.3"
+        port = 5555
+        check = "agent"
+
+        [[node]]
+        address = "10.0.0.4"
+        port = 80
+        check = "exec"
+        check_command = ["/usr/lib/bb/probe", "--port", "80"]
+      TOML
     end
   end
 

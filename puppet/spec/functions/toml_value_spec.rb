@@ -18,7 +18,11 @@ describe 'pacemaker::toml_value' do
   it { is_expected.to run.with_params([]).and_return('[]') }
   it { is_expected.to run.with_params(['/bin/true']).and_return('["/bin/true"]') }
   it { is_expected.to run.with_params(['/bin/sh', '-c', "echo \"$BB_MESSAGE\" \\\n| cat", '']).and_return('["/bin/sh", "-c", "echo \\"$BB_MESSAGE\\" \\\\\\n| cat", ""]') }
-  it { is_expected.to run.with_params([1]).and_raise_error(ArgumentError, /index 0 expects a String value, got Integer/) }
+  # Booleans (tls, tls_verify) and arrays of codes and ranges (expect_status), issue 16.
+  it { is_expected.to run.with_params(true).and_return('true') }
+  it { is_expected.to run.with_params(false).and_return('false') }
+  it { is_expected.to run.with_params([200, '300-302']).and_return('[200, "300-302"]') }
+  it { is_expected.to run.with_params([true]).and_raise_error(ArgumentError, /index 0 expects a value of type Integer or String, got Boolean/) }
   it { is_expected.to run.with_params([['a']]).and_raise_error(ArgumentError) }
   it { is_expected.to run.with_params({ 'a' => 'b' }).and_raise_error(ArgumentError) }
   it { is_expected.to run.with_params(1.5).and_raise_error(ArgumentError) }

@@ -36,6 +36,26 @@ require 'spec_helper'
     ok: ['eth10', 'eth70', 'bond0.100', 'br-lan', 'a', 'a23456789012345', '.a', 'en+p0'],
     bad: ['', 'eth0:1', 'eth/0', 'eth 0', '.', '..', 'a234567890123456', "eth0\n", "eth\t0", 'ethé'],
   },
+  'Pacemaker::Check' => {
+    ok: ['litmus', 'http', 'tcp', 'agent', 'exec'],
+    bad: ['', 'HTTP', 'https', 'ping', 'misc'],
+  },
+  'Pacemaker::Expectstatus' => {
+    ok: [[200], [200, '300-302'], ['100-599'], [599] * 32],
+    bad: [[], [99], [600], ['2xx'], ['200 - 299'], [200.0], [true], [200] * 33, 200],
+  },
+  'Pacemaker::Expectbody' => {
+    ok: ['ok', 'say "ok"', 'x' * 1024, 'Zürich'],
+    bad: ['', 'x' * 1025, "a\nb", "a\tb"],
+  },
+  'Pacemaker::Checkcommand' => {
+    ok: [['/bin/true'], ['/usr/lib/bb/probe', '--port', '80', ''], ['/bin/true'] + ['x'] * 63],
+    bad: [[], ['probe'], ['/bin/true', "a\u0000b"], ['/bin/true'] + ['x'] * 64, '/bin/true'],
+  },
+  'Pacemaker::Servername' => {
+    ok: ['web.example', 'a', 'web-1.example.com', '10.0.0.1', '2001:db8::1'],
+    bad: ['', 'a b', '-web.example', 'web-.example', 'web..example', "#{'a' * 64}.example", 'web_1.example'],
+  },
   'Pacemaker::Urlpath' => {
     ok: ['/', '/webapp/status', '/webapp/status?deep=1', '/a%20b', '/"quoted"'],
     bad: ['', 'webapp/status', '/a b', '/a#b', "/a\nb", "/a\tb", "/a\u0085b"],
