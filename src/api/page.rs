@@ -390,7 +390,28 @@ fn node(out: &mut String, n: &NodeStatus, s: &Status, now: u64) {
     if let Some(e) = &n.last_error {
         let _ = write!(out, "<span class=\"err\">{}</span>", html(e));
     }
+    check_note(out, n);
     out.push_str("</td></tr>\n");
+}
+
+/// The node's check when it is not the default litmus one (type and target), a TLS check that
+/// does not verify certificates, and what the check said (issue 16).
+fn check_note(out: &mut String, n: &NodeStatus) {
+    let kind = n.check.as_deref().unwrap_or("litmus");
+    if kind != "litmus" || n.tls_verify.is_some() {
+        let _ = write!(
+            out,
+            "<span class=\"pill p-mute\">{}</span><span class=\"reason\">{}</span> ",
+            html(kind),
+            html(n.check_target.as_deref().unwrap_or(""))
+        );
+    }
+    if n.tls_verify == Some(false) {
+        out.push_str("<span class=\"pill p-bad\">TLS not verified</span>");
+    }
+    if let Some(o) = &n.check_output {
+        let _ = write!(out, "<span class=\"reason\">{}</span>", html(o));
+    }
 }
 
 /// A destination that is no node: the sorry server while every node is down.
@@ -569,6 +590,40 @@ mod tests {
         for banned in ["<script", "src=", "href=\"http", "@import", "url("] {
             assert!(!page.contains(banned), "{banned}");
         }
+    }
+
+    /// Issue 16: a node's check type, target, unverified TLS and output show, escaped.
+    #[test]
+    fn check_types_and_outputs_show() {
+        let mut exec = node("10.0.0.1", 40, Some(100), "up");
+        exec.check = Some("exec".into());
+        exec.check_target = Some("exec /usr/lib/probe --q".into());
+        exec.check_output = Some("load <high> & rising".into());
+        let mut https = node("10.0.0.2", 100, Some(100), "up");
+        https.check = Some("http".into());
+        https.check_target = Some("https://10.0.0.2:443/".into());
+        https.tls_verify = Some(false);
+        let plain = node("10.0.0.3", 100, Some(100), "up");
+        let page = render(
+            &[view("api", true, vec![exec, https, plain])],
+            None,
+            at(1_000),
+        );
+        let row = |id: &str| {
+            page.split("<tr class=\"node ")
+                .find(|r| r.contains(&format!("data-node=\"{id}\"")))
+                .unwrap_or_else(|| panic!("no row for {id}: {page}"))
+                .to_string()
+        };
+        let r = row("10.0.0.1");
+        assert!(r.contains(">exec</span>"), "{r}");
+        assert!(r.contains("exec /usr/lib/probe --q"), "{r}");
+        assert!(r.contains("load &lt;high&gt; &amp; rising"), "{r}");
+        let r = row("10.0.0.2");
+        assert!(r.contains("TLS not verified"), "{r}");
+        assert!(r.contains("https://10.0.0.2:443/"), "{r}");
+        let r = row("10.0.0.3");
+        assert!(!r.contains("litmus"), "the default stays as it was: {r}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! over, or the current one — and switches to it in place as `plan::plan_reload` decides; the
 //! outcome goes into the status file for whoever asked.
 
+use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 use super::{spawn_hook, Controller};
@@ -81,6 +82,19 @@ impl Controller {
         );
         self.spec = run.spec;
         self.key = run.key;
+        // What a check said belongs to that check: a node no longer checked by an agent is not
+        // kept drained by its old answer, and old output is not shown beside a new check.
+        let (agents, ids): (BTreeSet<String>, BTreeSet<String>) = (
+            self.spec
+                .nodes
+                .iter()
+                .filter(|n| n.check.kind == spec::CheckKind::Agent)
+                .map(|n| n.id())
+                .collect(),
+            self.spec.nodes.iter().map(|n| n.id()).collect(),
+        );
+        self.agent_drained.retain(|id| agents.contains(id));
+        self.outputs.retain(|id, _| ids.contains(id));
         if plan.retire.is_some() {
             // A new service: what was applied to the old one says nothing about it.
             self.applied_valid = false;
