@@ -391,6 +391,42 @@ mod tests {
 
     /// The node table shows the kernel's connection counts, and `-` for a status file written
     /// before they were recorded.
+    /// Issue 16: a node's check shows on a line of its own under its row (none for litmus).
+    #[test]
+    fn checks_show_under_their_node() {
+        let mut status = crate::state::status::tests::sample();
+        let mut exec = node("192.0.2.1", None);
+        exec.check = Some("exec".into());
+        exec.check_target = Some("exec /usr/lib/probe".into());
+        exec.check_output = Some("load 0.3\u{1b}[2J".into());
+        let mut agent = node("192.0.2.2", None);
+        agent.check = Some("agent".into());
+        agent.check_target = Some("agent 192.0.2.2:5555".into());
+        agent.check_output = Some("drain".into());
+        agent.drained = true;
+        let mut https = node("192.0.2.3", None);
+        https.check = Some("http".into());
+        https.check_target = Some("https://192.0.2.3:443/".into());
+        https.tls_verify = Some(false);
+        let mut plain = node("192.0.2.4", None);
+        plain.check = Some("litmus".into());
+        status.nodes = vec![exec, agent, https, plain];
+        let text = render(
+            &running(status),
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000),
+        );
+        assert!(
+            text.contains("    check: exec exec /usr/lib/probe; output: load 0.3\\u{1b}[2J"),
+            "{text}"
+        );
+        assert!(text.contains("drained by its agent check"), "{text}");
+        assert!(
+            text.contains("check: http https://192.0.2.3:443/, TLS certificate NOT verified"),
+            "{text}"
+        );
+        assert_eq!(text.matches("check: ").count(), 3, "{text}");
+    }
+
     #[test]
     fn the_table_shows_connections() {
         let mut status = crate::state::status::tests::sample();

@@ -171,6 +171,26 @@ fn every_check_type_reaches_its_weight() {
     let text = r.stdout();
     assert!(text.contains("exec says hello"), "{text} {}", r.stderr());
     assert!(text.contains("agent"), "{text}");
+    // Reload with changed check keys: the agent node becomes a tcp node (its drain goes), the
+    // exec node's program now exits 12 (health 10).
+    let spec = std::fs::read_to_string(&c.config).unwrap();
+    let prog2 = c.dir.path().join("probe2");
+    std::fs::write(&prog2, "#!/bin/sh\necho second\nexit 12\n").unwrap();
+    std::fs::set_permissions(&prog2, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = spec
+        .replace("check = \"agent\"", "check = \"tcp\"")
+        .replace(&program.display().to_string(), &prog2.display().to_string());
+    std::fs::write(&c.config, spec).unwrap();
+    // The agent's port still accepts connections, so as a tcp node it is healthy.
+    c.agent("reload-agent").expect_code(0);
+    wait_for("the reloaded checks", Duration::from_secs(20), || {
+        let st = c.status_file();
+        st["nodes"][3]["check"] == "tcp"
+            && st["nodes"][3]["drained"] == false
+            && st["nodes"][4]["check_output"] == "second"
+            && (0..want.len())
+                .all(|i| st["nodes"][i]["weight"].as_u64() == Some([60u64, 100, 100, 100, 10][i]))
+    });
     c.agent("stop").expect_code(0);
 }
 

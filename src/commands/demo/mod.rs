@@ -367,8 +367,10 @@ impl Demo {
         st.nodes
             .iter()
             .map(|n| {
-                let port = 0;
-                let weight = self.table.weight(&self.key, n.address, port).unwrap_or(0);
+                // The weight the status file says was applied, beside that same file's state: the
+                // live table may already hold the next tick's weight, and a row mixing the two
+                // could show, e.g., a ramping node at 0 or a drained one still serving.
+                let weight = n.weight;
                 let note = match (&n.forced_reason, &n.last_error) {
                     _ if n.drained => "drained by the operator".to_string(),
                     (Some(r), _) => format!("forced: {r}"),
