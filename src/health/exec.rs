@@ -348,3 +348,24 @@ fn poll(a: Option<RawFd>, b: Option<RawFd>, wait: Duration) -> (bool, bool) {
     let hit = |p: &libc::pollfd| p.fd >= 0 && p.revents != 0;
     (hit(&fds[0]), hit(&fds[1]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_must_name_an_absolute_program() {
+        let v = |a: &[&str]| validate(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(v(&["/usr/lib/check", "--quick"]).is_ok());
+        assert_eq!(v(&[]), Err("no program given".into()));
+        assert!(v(&["check.sh"])
+            .unwrap_err()
+            .contains("not an absolute path"));
+        assert_eq!(
+            v(&["/bin/x", "a\0b"]),
+            Err("an argument holds a NUL byte".into())
+        );
+        let many: Vec<String> = (0..=ARGV_LIMIT).map(|_| "/bin/x".to_string()).collect();
+        assert!(validate(&many).unwrap_err().contains("more than 64"));
+    }
+}

@@ -14,6 +14,12 @@ use super::plan::timeout_or_io;
 pub use super::plan::{CheckPlan, PlanError, Probe, TlsPlan, Verdict};
 use super::{agent, exec, tls, CheckError, Health, Phase};
 
+// A prober is built by the supervisor and moved into its checker thread.
+const _: fn() = || {
+    fn is_send<T: Send>() {}
+    is_send::<Prober>();
+};
+
 /// Runs one plan again and again; one per checker thread.
 pub struct Prober {
     plan: CheckPlan,

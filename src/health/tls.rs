@@ -32,6 +32,8 @@ const CA_LIMIT: usize = 4096;
 pub struct Connector {
     config: Arc<ClientConfig>,
     name: ServerName<'static>,
+    /// What is trusted, for error messages ("the system CA store", "CA file …").
+    trust: Arc<str>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -73,9 +75,14 @@ impl Connector {
                 .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
                 .with_no_client_auth()
         };
+        let trust: Arc<str> = match &plan.ca_file {
+            Some(p) => format!("CA file {}", p.display()).into(),
+            None => "the system CA store".into(),
+        };
         Ok(Connector {
             config: Arc::new(config),
             name,
+            trust,
         })
     }
 
@@ -98,7 +105,8 @@ impl Connector {
             budget_ms,
         };
         while s.conn.is_handshaking() {
-            s.flush_tls().map_err(|e| handshake_error(&e, &timeout))?;
+            s.flush_tls()
+                .map_err(|e| handshake_error(&e, &timeout, &self.trust))?;
             if !s.conn.is_handshaking() {
                 break;
             }
@@ -112,16 +120,31 @@ impl Connector {
                 Err(e) => {
                     // Tell the server why (an alert) when rustls has one to send; best effort.
                     let _ = s.flush_tls();
-                    return Err(handshake_error(&e, &timeout));
+                    return Err(handshake_error(&e, &timeout, &self.trust));
                 }
             }
         }
-        s.flush_tls().map_err(|e| handshake_error(&e, &timeout))?;
+        s.flush_tls()
+            .map_err(|e| handshake_error(&e, &timeout, &self.trust))?;
         Ok(s)
     }
 }
 
-fn handshake_error(e: &io::Error, timeout: &CheckError) -> CheckError {
+fn handshake_error(e: &io::Error, timeout: &CheckError, trust: &str) -> CheckError {
+    use rustls::CertificateError as C;
+    let tls = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    if let Some(rustls::Error::InvalidCertificate(c)) = tls {
+        // The cases an operator meets most, said in their words; rustls' own text otherwise.
+        let hint = match c {
+            C::UnknownIssuer => Some(format!("certificate not signed by a CA in {trust}")),
+            C::BadSignature => Some(format!("certificate signature does not verify ({trust})")),
+            C::Revoked => Some("certificate revoked".to_string()),
+            _ => None,
+        };
+        if let Some(h) = hint {
+            return CheckError::Tls(h);
+        }
+    }
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => timeout.clone(),
         io::ErrorKind::InvalidData => {
