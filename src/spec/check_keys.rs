@@ -669,6 +669,18 @@ mod tests {
         );
     }
 
+    /// A staged cluster (no nodes) still has its defaults checked.
+    #[test]
+    fn defaults_are_checked_without_nodes() {
+        let text = "name = \"web\"\ncheck = \"exec\"\ntls_verify = false\n[[vip]]\naddress = \"192.0.2.7\"\n";
+        let problems = match parse(Path::new("t.toml"), text) {
+            Err(SpecError::Invalid { problems, .. }) => problems,
+            other => panic!("unexpected {other:?}"),
+        };
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["check", "tls_verify"], "{problems:?}");
+    }
+
     /// A wrong top-level key is reported once, at its own line, however many nodes there are.
     #[test]
     fn top_level_problems_are_reported_once_with_position() {
