@@ -243,3 +243,95 @@ fn validate_refuses_wrong_check_combinations() {
         assert!(err.contains(want), "{extra:?}: want {want:?} in {err}");
     }
 }
+
+/// A CA (its PEM written to `dir`) and a server configuration with a leaf for `name` it signed.
+#[allow(deprecated)] // ring's provider: see health::tls
+fn tls_server(dir: &Path, name: &str) -> (PathBuf, std::sync::Arc<rustls::ServerConfig>) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "lb test CA");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let pem = dir.join("ca.pem");
+    std::fs::write(&pem, ca_cert.pem()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .signed_by(&key, &ca_cert, &ca_key)
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from(leaf.der().to_vec())],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+    .unwrap();
+    (pem, std::sync::Arc::new(config))
+}
+
+#[test]
+fn tls_checks_verify_or_say_they_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "tlsnodes";
+    let (ca_pem, config) = tls_server(dir.path(), "node.test");
+    let verified =
+        LitmusServer::start_tls("127.0.3.6:0".parse().unwrap(), name, 70.0, config.clone())
+            .unwrap();
+    let unverified =
+        LitmusServer::start_tls("127.0.3.7:0".parse().unwrap(), name, 70.0, config.clone())
+            .unwrap();
+    // Checked against the system store, which does not know the test CA: a failed check.
+    let untrusted =
+        LitmusServer::start_tls("127.0.3.8:0".parse().unwrap(), name, 70.0, config).unwrap();
+    let config_file = dir.path().join(format!("{name}.toml"));
+    let spec = format!(
+        "name = \"{name}\"\nfwmark = 44\ncheck_interval = \"500ms\"\nramp_up_time = \"1s\"\ntls = true\n\
+         [[vip]]\naddress = \"192.0.2.44\"\n\
+         [[node]]\naddress = \"127.0.3.6\"\nport = {}\nmax_weight = 100\ntls_server_name = \"node.test\"\ntls_ca_file = \"{}\"\n\
+         [[node]]\naddress = \"127.0.3.7\"\nport = {}\nmax_weight = 100\ncheck = \"http\"\npath = \"/{name}/status\"\ntls_verify = false\n\
+         [[node]]\naddress = \"127.0.3.8\"\nport = {}\nmax_weight = 100\ntls_server_name = \"node.test\"\n",
+        verified.addr().port(),
+        ca_pem.display(),
+        unverified.addr().port(),
+        untrusted.addr().port(),
+    );
+    std::fs::write(&config_file, spec).unwrap();
+    let c = Cluster {
+        dir,
+        name: name.into(),
+        config: config_file,
+    };
+    c.agent("start").expect_code(0);
+    wait_for(
+        "TLS nodes at their weights",
+        Duration::from_secs(20),
+        || {
+            let st = c.status_file();
+            (0..3).all(|i| st["nodes"][i]["weight"].as_u64() == Some([70u64, 100, 0][i]))
+                && st["nodes"][2]["last_error"].is_string()
+        },
+    );
+    let st = c.status_file();
+    let nodes = &st["nodes"];
+    assert_eq!(nodes[0]["tls_verify"], true);
+    assert_eq!(
+        nodes[0]["check_target"].as_str(),
+        Some(format!("https://127.0.3.6:{}/{name}/status", verified.addr().port()).as_str())
+    );
+    assert_eq!(nodes[1]["tls_verify"], false);
+    assert_eq!(nodes[1]["check"], "http");
+    let why = nodes[2]["last_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("certificate not signed by a CA in the system CA store"),
+        "{why}"
+    );
+    let text = run(&mut c.command(&["status", name])).stdout();
+    assert!(text.contains("TLS certificate NOT verified"), "{text}");
+    c.agent("stop").expect_code(0);
+}
