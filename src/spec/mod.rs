@@ -3,6 +3,7 @@
 
 pub mod checker;
 pub mod duration;
+pub mod keepalived;
 pub mod legacy;
 pub mod model;
 pub mod raw;
