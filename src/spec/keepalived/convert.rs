@@ -149,7 +149,7 @@ fn top_level_why(key: &str) -> Option<&'static str> {
     })
 }
 
-pub fn file(_file: &Path, stmts: &[Stmt], only: Option<&str>) -> FileOut {
+pub fn file(source: &Path, stmts: &[Stmt], only: Option<&str>) -> FileOut {
     let mut top = Ctx::new();
     let mut names = Vec::new();
     let mut clusters = Vec::new();
@@ -216,7 +216,7 @@ pub fn file(_file: &Path, stmts: &[Stmt], only: Option<&str>) -> FileOut {
     let converted = clusters
         .into_iter()
         .map(|p| {
-            let toml = render::render(_file, &p);
+            let toml = render::render(source, &p);
             Converted {
                 name: p.name,
                 origin: p.origin,
@@ -685,7 +685,7 @@ fn checker(
             ("retry" | "nb_get_retry", _, _) => retry = count(c, o, 1000),
             ("url", true, _) => urls.push(o),
             ("sni_name", true, _) => sni = c.arg(o, "a server name").map(str::to_string),
-            ("enable_sni", true, _) => {}
+            ("enable_sni", true, _) => c.drop(o, "big_brother sends tls_server_name as SNI (the node's address unless set): set it to the name the node's certificate carries"),
             ("misc_path", _, true) => misc_path = Some(o),
             ("misc_timeout", _, true) => timeout = seconds(c, o),
             ("misc_dynamic", _, true) => dynamic = true,

@@ -77,29 +77,42 @@ fn err(line: usize, column: usize, key: &str, expected: impl Into<String>) -> Sy
     }
 }
 
-/// Splits the text into words, braces and line ends.
+/// Most tokens in one file: a 1 MiB file of braces has a million; far more than any real file.
+const MAX_TOKENS: usize = 1_100_000;
+
+/// Splits the text into words, braces and line ends, in one pass (columns counted as it goes,
+/// so a 1 MiB line costs no more than a 1 MiB file of short lines).
 fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
-    let mut out = Vec::new();
+    let mut out: Vec<Token> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i.saturating_add(1);
-        let mut chars = raw.char_indices().peekable();
-        while let Some(&(at, ch)) = chars.peek() {
-            let column = raw[..at].chars().count().saturating_add(1);
+        let chars: Vec<char> = raw.chars().collect();
+        let mut at = 0;
+        while let Some(&ch) = chars.get(at) {
+            let column = at.saturating_add(1);
+            if out.len() >= MAX_TOKENS {
+                return Err(err(
+                    line,
+                    column,
+                    "",
+                    format!("at most {MAX_TOKENS} words and braces in one file"),
+                ));
+            }
             match ch {
-                c if c.is_whitespace() => {
-                    chars.next();
-                }
+                c if c.is_whitespace() => at += 1,
+                // A comment starts where a word could: `path /a!b` keeps its `!`.
                 '#' | '!' => break,
                 '{' | '}' => {
-                    chars.next();
+                    at += 1;
                     let tok = if ch == '{' { Tok::Open } else { Tok::Close };
                     out.push(Token { tok, line, column });
                 }
                 '"' => {
-                    chars.next();
+                    at += 1;
                     let mut word = String::new();
                     let mut closed = false;
-                    for (_, c) in chars.by_ref() {
+                    while let Some(&c) = chars.get(at) {
+                        at += 1;
                         if c == '"' {
                             closed = true;
                             break;
@@ -125,12 +138,12 @@ fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
                 }
                 _ => {
                     let mut word = String::new();
-                    while let Some(&(_, c)) = chars.peek() {
-                        if c.is_whitespace() || matches!(c, '{' | '}' | '"' | '#' | '!') {
+                    while let Some(&c) = chars.get(at) {
+                        if c.is_whitespace() || matches!(c, '{' | '}' | '"') {
                             break;
                         }
                         word.push(c);
-                        chars.next();
+                        at += 1;
                         if word.len() > MAX_TOKEN_BYTES {
                             return Err(err(
                                 line,
@@ -148,11 +161,14 @@ fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
                 }
             }
         }
-        out.push(Token {
-            tok: Tok::Eol,
-            line,
-            column: raw.chars().count().saturating_add(1),
-        });
+        // One line end per run of lines: blank lines cost nothing.
+        if out.last().is_some_and(|t| t.tok != Tok::Eol) {
+            out.push(Token {
+                tok: Tok::Eol,
+                line,
+                column: chars.len().saturating_add(1),
+            });
+        }
     }
     Ok(out)
 }
@@ -333,6 +349,30 @@ mod tests {
     fn a_brace_on_the_next_line_after_a_blank_line_is_not_attached_to_a_closed_block() {
         let s = parse("a {\n}\n{\n}\n");
         assert!(s.is_err());
+    }
+
+    #[test]
+    fn comment_marks_inside_words_are_part_of_them() {
+        let s = parse("path /a!b#c ! comment\n").unwrap();
+        assert_eq!(s[0].args, ["/a!b#c"]);
+    }
+
+    #[test]
+    fn big_inputs_cost_linear_time() {
+        // A 1 MiB line of words and one of braces: well under a second each (quadratic column
+        // counting would take hours).
+        let started = std::time::Instant::now();
+        let words = "a ".repeat(512 * 1024);
+        assert!(parse(&words).unwrap_err().expected.contains("arguments"));
+        let braces = "a {} ".repeat(200 * 1024);
+        assert!(parse(&braces).unwrap_err().expected.contains("statements"));
+        let flat = "}{".repeat(512 * 1024);
+        assert!(parse(&flat).is_err());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
