@@ -218,7 +218,7 @@ fn web_conf_imports_validates_and_reruns_unchanged() {
     for part in [
         "web.conf:38: digest: not carried: ",
         "web.conf:13: vrrp_instance VI_1: not carried: ",
-        "web.conf:100: SMTP_CHECK: not carried: ",
+        "web.conf:101: SMTP_CHECK: not carried: ",
     ] {
         assert!(err.contains(part), "{part:?} not in\n{err}");
     }

@@ -482,6 +482,12 @@ fn virtual_server(
                     let a = ip(c, k, a, "the sorry server's address");
                     let p = port(c, k, p, "the sorry server's port");
                     if let (Some(a), Some(p)) = (a, p) {
+                        if matches!(plan.service, Service::Fwmark(_)) {
+                            c.notes.push(format!(
+                                "line {}: sorry_server port {p} is left out: on a fwmark service real servers take the packet's own port",
+                                k.line
+                            ));
+                        }
                         plan.sorry = Some((a, p));
                     }
                 } else {

@@ -101,7 +101,9 @@ pub fn render(source: &Path, plan: &Plan) -> String {
     if let Some((a, p)) = &plan.sorry {
         t.push_str("\n[sorry_server]\n");
         let _ = writeln!(t, "address = {}", string(&a.to_string()));
-        let _ = writeln!(t, "port = {p}");
+        if matches!(plan.service, Service::Addr { .. }) {
+            let _ = writeln!(t, "port = {p}");
+        }
         t.push_str("weight = 1\n");
     }
 

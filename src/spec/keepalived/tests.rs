@@ -67,8 +67,8 @@ fn web_conf_converts_to_the_golden_specs() {
         "43:delay_before_retry",
         "65:ha_suspend",
         "83:quorum",
-        "90:notify_down",
-        "100:SMTP_CHECK",
+        "91:notify_down",
+        "101:SMTP_CHECK",
     ] {
         assert!(d.contains(&want.to_string()), "{want} not reported: {d:?}");
     }
@@ -117,6 +117,14 @@ fn web_conf_converts_to_the_golden_specs() {
     );
     let notes = i.clusters[2].notes.join("\n");
     assert!(notes.contains("weight 70000 is above"), "{notes}");
+    assert!(
+        notes.contains("sorry_server port 25 is left out"),
+        "{notes}"
+    );
+    assert!(
+        fw.contains("[sorry_server]\naddress = \"198.51.100.251\"\nweight = 1\n"),
+        "{fw}"
+    );
     assert!(notes.contains("misc_dynamic"), "{notes}");
     assert!(
         notes.contains("real_server 198.51.100.5 25 has no checker"),
