@@ -162,6 +162,14 @@ fn argument_mistakes_exit_2() {
         r.stderr()
     );
     bb(&["import", "--from", "haproxy", &fixture("web.conf")]).expect_code(2);
+    // `--from big_brother` is the default, the original's YAML.
+    let legacy = repo().join("tests/fixtures/legacy/big_brother.conf");
+    let explicit = bb(&["import", "--from", "big_brother", s(&legacy), "--dry-run"]);
+    explicit.expect_code(0);
+    assert_eq!(
+        explicit.stdout(),
+        bb(&["import", s(&legacy), "--dry-run"]).stdout()
+    );
     let r = bb(&[
         "import",
         "--from",
