@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::convert::split_command;
+use super::convert::checker::split_command;
 use super::*;
 
 /// Where the headers say the file came from: fixed, so the golden bytes do not depend on the
