@@ -52,7 +52,8 @@ pub enum Command {
     /// Return a drained node to service; it ramps up from 0.
     Undrain(commands::drain::Args),
     /// Convert the original (Ruby) big_brother's YAML config into one spec per cluster,
-    /// DIR/<cluster>.toml. Writes nothing unless every cluster converts cleanly.
+    /// DIR/<cluster>.toml, or (--from keepalived) keepalived.conf into one spec per
+    /// virtual_server. Writes nothing unless everything converts cleanly.
     Import(commands::import::Args),
     /// Read-only HTTP API: the original big_brother's status routes and Prometheus metrics,
     /// from the supervisors' status files.

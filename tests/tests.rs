@@ -30,6 +30,7 @@ mod process {
     mod health_drain;
     mod health_supervisor;
     mod import;
+    mod import_keepalived;
     mod ocf;
     mod ocf_recovery;
     mod parity;

@@ -1,5 +1,8 @@
-//! `big_brother import LEGACY.yml [--out-dir DIR] [--cluster NAME] [--dry-run] [--force]`: the
-//! original big_brother's config becomes `DIR/<cluster>.toml`, one spec per cluster.
+//! `big_brother import [--from big_brother|keepalived] FILE [--out-dir DIR] [--cluster NAME]
+//! [--dry-run] [--force]`: the original big_brother's config becomes `DIR/<cluster>.toml`, one
+//! spec per cluster; with `--from keepalived`, keepalived.conf becomes one spec per
+//! `virtual_server` (`spec::keepalived`), and what it cannot carry is listed on stderr as
+//! `FILE:LINE: KEY: not carried: why`.
 //!
 //! All or nothing: every cluster is converted and validated in memory first, then every
 //! existing file is checked, then each spec is written to a temporary file in DIR and synced,
@@ -22,19 +25,35 @@ use super::code::{finish, Failure};
 use crate::exit::OcfCode;
 use crate::spec::legacy::{self, Converted, Form};
 use crate::spec::model::limits;
-use crate::spec::{source, SpecError};
+use crate::spec::{keepalived, source, SpecError};
 use crate::text::{self, for_terminal};
+
+/// Which tool's config `import` reads.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum From {
+    /// The original (Ruby) big_brother's YAML.
+    #[default]
+    #[value(name = "big_brother")]
+    BigBrother,
+    /// keepalived.conf: one spec per virtual_server.
+    Keepalived,
+}
 
 /// `big_brother import` arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The original's config file (its default was /etc/big_brother.conf).
-    #[arg(value_name = "LEGACY.yml")]
+    /// The config file: the original's YAML (its default was /etc/big_brother.conf), or
+    /// keepalived.conf with --from keepalived.
+    #[arg(value_name = "FILE")]
     pub legacy: PathBuf,
+    /// Which tool wrote FILE.
+    #[arg(long, value_enum, value_name = "TOOL", default_value_t = From::BigBrother)]
+    pub from: From,
     /// Where to write the specs.
     #[arg(long, value_name = "DIR", default_value = crate::spec::defaults::CONFIG_DIR)]
     pub out_dir: PathBuf,
-    /// Import only this cluster.
+    /// Import only this cluster (for keepalived: the spec name import gives a virtual_server,
+    /// e.g. tcp_192.0.2.10_80 or fwmark_7).
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
     /// Print the specs on stdout (the report on stderr) and write nothing.
@@ -83,6 +102,9 @@ pub fn run(o: &Args) -> OcfCode {
 }
 
 fn import(o: &Args) -> Result<(), Failure> {
+    if o.from == From::Keepalived {
+        return keepalived(o);
+    }
     if let Some(d) = &o.data_dir {
         if let Some(expected) = data_dir_problem(d) {
             return Err(Failure::Usage(format!(
@@ -156,7 +178,12 @@ fn import(o: &Args) -> Result<(), Failure> {
         return Ok(());
     }
 
-    match write_all(o, &import.clusters) {
+    let files: Vec<(&str, &str)> = import
+        .clusters
+        .iter()
+        .map(|c| (c.name.as_str(), c.toml.as_str()))
+        .collect();
+    match write_all(o, &files) {
         Ok(fates) => {
             let mut out = std::io::stdout().lock();
             for (c, fate) in import.clusters.iter().zip(&fates) {
@@ -218,14 +245,14 @@ fn report(out: &mut dyn std::io::Write, c: &Converted, path: &Path, verb: &str) 
 /// Checks every target, then writes every spec to a synced temporary file, then renames them
 /// all. Returns each cluster's fate, or a message saying what failed and what (if anything)
 /// was written.
-fn write_all(o: &Args, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
+fn write_all(o: &Args, clusters: &[(&str, &str)]) -> Result<Vec<Fate>, String> {
     let mut fates = Vec::with_capacity(clusters.len());
     let mut conflicts = Vec::new();
-    for c in clusters {
-        let path = spec_path(o, c);
+    for (name, toml) in clusters {
+        let path = legacy::spec_path(&o.out_dir, name);
         // Read as any spec is (a FIFO or device in the way is refused, never waited on).
         match source::read_bytes(&path) {
-            Ok(existing) if existing == c.toml.as_bytes() => fates.push(Fate::Unchanged),
+            Ok(existing) if existing == toml.as_bytes() => fates.push(Fate::Unchanged),
             Ok(_) if o.force => fates.push(Fate::Replaced),
             Ok(_) => {
                 conflicts.push(path);
@@ -261,18 +288,17 @@ fn write_all(o: &Args, clusters: &[Converted]) -> Result<Vec<Fate>, String> {
         )
     })?;
     let mut staged = Vec::new();
-    for (c, fate) in clusters.iter().zip(&fates) {
+    for ((name, toml), fate) in clusters.iter().zip(&fates) {
         if *fate == Fate::Unchanged {
             continue;
         }
-        let tmp = stage(&o.out_dir, &c.toml).map_err(|e| {
+        let tmp = stage(&o.out_dir, toml).map_err(|e| {
             format!(
-                "{}: cannot write a temporary spec for {}: {e} (nothing was written)",
+                "{}: cannot write a temporary spec for {name}: {e} (nothing was written)",
                 shown(&o.out_dir),
-                c.name
             )
         })?;
-        staged.push((tmp, spec_path(o, c)));
+        staged.push((tmp, legacy::spec_path(&o.out_dir, name)));
     }
     let mut done: Vec<String> = Vec::new();
     for (tmp, path) in staged {
@@ -309,4 +335,128 @@ fn stage(dir: &Path, text: &str) -> std::io::Result<tempfile::NamedTempFile> {
         .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     tmp.as_file().sync_all()?;
     Ok(tmp)
+}
+
+/// `--from keepalived`: as the legacy import (all or nothing, the same exit codes), with what
+/// is not carried listed line by line on stderr.
+fn keepalived(o: &Args) -> Result<(), Failure> {
+    if o.data_dir.is_some() {
+        return Err(Failure::Usage(
+            "--data-dir: only with --from big_brother (keepalived has no override files)".into(),
+        ));
+    }
+    let text = match source::read_text(&o.legacy) {
+        Ok(t) => t,
+        Err(e @ SpecError::Read { .. }) => return Err(Failure::Spec(e)),
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "{}: nothing imported: not a keepalived.conf",
+                shown(&o.legacy)
+            );
+            return Err(Failure::Invalid(shown(&o.legacy)));
+        }
+    };
+    let source = std::fs::canonicalize(&o.legacy).unwrap_or_else(|_| o.legacy.clone());
+    let import = match keepalived::import(&source, &text, o.cluster.as_deref(), Some(&o.out_dir)) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "{}: nothing imported: fix the problems above and run the import again",
+                shown(&source)
+            );
+            return Err(Failure::Invalid(shown(&source)));
+        }
+    };
+    if let (Some(name), true) = (&o.cluster, import.clusters.is_empty()) {
+        return Err(Failure::Usage(format!(
+            "{}: no virtual_server imports as {} (the file has: {})",
+            shown(&source),
+            text::quoted(name, 80),
+            if import.names.is_empty() {
+                "none".into()
+            } else {
+                import.names.join(", ")
+            }
+        )));
+    }
+    // What is not carried: the file's, then each service's, in line order, on stderr.
+    let mut err = std::io::stderr().lock();
+    for d in &import.dropped {
+        let _ = writeln!(err, "{}", d.message(&source));
+    }
+    for c in &import.clusters {
+        for d in &c.dropped {
+            let _ = writeln!(err, "{}", d.message(&source));
+        }
+    }
+    drop(err);
+    if import.clusters.is_empty() {
+        eprintln!(
+            "{}: no virtual_server to import (nothing written)",
+            shown(&source)
+        );
+        return Ok(());
+    }
+    if o.dry_run {
+        for (i, c) in import.clusters.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            print!("{}", c.toml);
+            report_keepalived(&mut std::io::stderr(), c, &o.out_dir, "would write");
+        }
+        return Ok(());
+    }
+    let files: Vec<(&str, &str)> = import
+        .clusters
+        .iter()
+        .map(|c| (c.name.as_str(), c.toml.as_str()))
+        .collect();
+    let fates = write_all(o, &files).map_err(Failure::Conflict)?;
+    let mut out = std::io::stdout().lock();
+    for (c, fate) in import.clusters.iter().zip(&fates) {
+        let verb = match fate {
+            Fate::New => "wrote",
+            Fate::Replaced => "replaced",
+            Fate::Unchanged => "unchanged",
+        };
+        report_keepalived(&mut out, c, &o.out_dir, verb);
+    }
+    let count = |f: Fate| fates.iter().filter(|x| **x == f).count();
+    let _ = writeln!(
+        out,
+        "imported {} virtual_server(s) from {}: {} written, {} replaced, {} unchanged. Check them with `big_brother validate`.",
+        fates.len(),
+        shown(&source),
+        count(Fate::New),
+        count(Fate::Replaced),
+        count(Fate::Unchanged)
+    );
+    Ok(())
+}
+
+fn report_keepalived(
+    out: &mut dyn std::io::Write,
+    c: &keepalived::Converted,
+    dir: &Path,
+    verb: &str,
+) {
+    let _ = writeln!(
+        out,
+        "{}: {verb} {} ({}, {} node(s), forward {})",
+        c.name,
+        shown(&keepalived::spec_path(dir, &c.name)),
+        for_terminal(&c.origin),
+        c.nodes,
+        c.forward
+    );
+    for n in &c.notes {
+        let _ = writeln!(out, "  note: {}", for_terminal(n));
+    }
+    let _ = writeln!(
+        out,
+        "  add [[vip]] tables (keepalived kept VIPs in vrrp_instance blocks) before `big_brother crm apply`"
+    );
 }

@@ -14,7 +14,7 @@
 
 mod check;
 mod convert;
-mod render;
+pub(crate) mod render;
 mod yaml;
 
 use std::collections::BTreeMap;

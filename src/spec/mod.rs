@@ -4,6 +4,7 @@
 pub mod check_keys;
 pub mod checker;
 pub mod duration;
+pub mod keepalived;
 pub mod legacy;
 pub mod model;
 pub mod raw;
