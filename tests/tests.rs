@@ -51,4 +51,5 @@ mod kernel {
     mod ocf_kernel;
     mod parity_kernel;
     mod supervisor_kernel;
+    mod sync_kernel;
 }
