@@ -107,6 +107,21 @@ fn sync_agent_starts_monitors_and_stops_both_daemons() {
             ]
         );
         a.run("monitor", &OURS).expect_code(0);
+        // `big_brother status` shows the host's daemons, read from the kernel.
+        let rsctmp = tempfile::tempdir().unwrap();
+        let st = run(Command::new(bin())
+            .arg("status")
+            .env("HA_RSCTMP", rsctmp.path()));
+        st.expect_code(7); // no cluster is supervised here
+        assert!(
+            st.stdout().contains(
+                "connection sync (host): master sync daemon (mcast=sync0, syncid=42, \
+                 maxlen=1472, group=224.0.0.81, port=8848, ttl=1); backup sync daemon \
+                 (mcast=sync0, syncid=42,"
+            ),
+            "{}",
+            st.stdout()
+        );
         a.run("start", &OURS).expect_code(0);
         assert_eq!(daemons().len(), 2, "a second start changes nothing");
         a.run("stop", &OURS).expect_code(0);
