@@ -2,6 +2,8 @@
 //! test keeps them equal). No parameter is reloadable: the kernel cannot change a running sync
 //! daemon, so a changed value means stop and start (Pacemaker's default for a changed parameter).
 
+use super::params;
+
 /// The file name Pacemaker runs: `ocf:braintree:ipvs_sync`.
 pub const AGENT_NAME: &str = "ipvs_sync";
 
@@ -17,93 +19,128 @@ monitor checks that both run with the configured values; stop removes exactly th
 daemons. A daemon someone else started with other values is never adopted or stopped: start \
 fails naming it. Stateless: the kernel holds the daemons.";
 
+/// One advertised parameter (the man page reads the same table).
+#[derive(Clone, Copy, Debug)]
+pub struct ParamMeta {
+    pub name: &'static str,
+    pub required: bool,
+    /// OCF content type: `string` or `integer`.
+    pub kind: &'static str,
+    pub shortdesc: &'static str,
+    pub longdesc: &'static str,
+}
+
+const fn param(
+    name: &'static str,
+    required: bool,
+    kind: &'static str,
+    shortdesc: &'static str,
+    longdesc: &'static str,
+) -> ParamMeta {
+    ParamMeta {
+        name,
+        required,
+        kind,
+        shortdesc,
+        longdesc,
+    }
+}
+
+pub const PARAMS: &[ParamMeta] = &[
+    param(
+        params::INTERFACE,
+        true,
+        "string",
+        "Interface of the sync traffic",
+        "Network interface the master sends its multicast sync messages through and the backup \
+         listens on (at most 15 bytes). The master needs an IPv4 address on it.",
+    ),
+    param(
+        params::SYNC_ID,
+        true,
+        "integer",
+        "Sync id (0 to 255)",
+        "Id written into every sync message by the master; the backup accepts only messages of \
+         this id (a backup with id 0 accepts all). Give every load-balancer pair on a link its \
+         own id.",
+    ),
+    param(
+        params::MCAST_GROUP,
+        false,
+        "string",
+        "Multicast group (IPv4 or IPv6)",
+        "Multicast group of the sync messages, IPv4 or IPv6. Unset: the kernel's default \
+         224.0.0.81.",
+    ),
+    param(
+        params::MCAST_PORT,
+        false,
+        "integer",
+        "UDP port",
+        "UDP port of the sync messages. Unset: the kernel's default 8848.",
+    ),
+    param(
+        params::MCAST_TTL,
+        false,
+        "integer",
+        "Multicast TTL",
+        "TTL / hop limit of the sync messages (1 to 255). Unset: the kernel's default 1 (the \
+         messages stay on the link).",
+    ),
+    param(
+        params::SYNC_MAXLEN,
+        false,
+        "integer",
+        "Largest sync message payload",
+        "Largest payload of a sync message in bytes (a backup needs at least 1024). Unset: \
+         derived by the kernel from the MTU.",
+    ),
+];
+
+/// One advertised action: name, timeout and (monitor) interval in seconds.
+pub const ACTIONS: &[(&str, u64, Option<u64>)] = &[
+    ("start", 20, None),
+    ("stop", 20, None),
+    ("monitor", 20, Some(30)),
+    ("validate-all", 20, None),
+    ("meta-data", 5, None),
+];
+
+/// The agent's one-line description.
+pub const SHORTDESC: &str = "IPVS connection sync daemons (master and backup)";
+
 /// The `meta-data` document.
 pub fn xml() -> String {
-    let param =
-        |name: &str, required: bool, short: &str, long: &str, kind: &str, default: Option<&str>| {
-            let req = if required { " required=\"1\"" } else { "" };
-            let def = default
-                .map(|d| format!(" default=\"{d}\""))
-                .unwrap_or_default();
-            format!(
-                "<parameter name=\"{name}\"{req}>\n<longdesc lang=\"en\">\n{long}\n</longdesc>\n\
-             <shortdesc lang=\"en\">{short}</shortdesc>\n<content type=\"{kind}\"{def} />\n\
-             </parameter>\n\n"
-            )
-        };
     let mut out = String::from(
         "<?xml version=\"1.0\"?>\n<!DOCTYPE resource-agent SYSTEM \"ra-api-1.dtd\">\n",
     );
     out.push_str(&format!(
         "<resource-agent name=\"{AGENT_NAME}\" version=\"{}\">\n<version>1.1</version>\n\n\
          <longdesc lang=\"en\">\n{LONGDESC}\n</longdesc>\n\
-         <shortdesc lang=\"en\">IPVS connection sync daemons (master and backup)</shortdesc>\n\n\
-         <parameters>\n",
+         <shortdesc lang=\"en\">{SHORTDESC}</shortdesc>\n\n<parameters>\n",
         env!("CARGO_PKG_VERSION")
     ));
-    out.push_str(&param(
-        "interface",
-        true,
-        "Interface of the sync traffic",
-        "Network interface the master sends its multicast sync messages through and the backup \
-         listens on (at most 15 bytes). The master needs an IPv4 address on it.",
-        "string",
-        None,
-    ));
-    out.push_str(&param(
-        "sync_id",
-        true,
-        "Sync id (0 to 255)",
-        "Id written into every sync message by the master; the backup accepts only messages of \
-         this id (a backup with id 0 accepts all). Give every load-balancer pair on a link its \
-         own id.",
-        "integer",
-        None,
-    ));
-    out.push_str(&param(
-        "mcast_group",
-        false,
-        "Multicast group (IPv4 or IPv6)",
-        "Multicast group of the sync messages, IPv4 or IPv6. Unset: the kernel's default \
-         224.0.0.81.",
-        "string",
-        None,
-    ));
-    out.push_str(&param(
-        "mcast_port",
-        false,
-        "UDP port",
-        "UDP port of the sync messages. Unset: the kernel's default 8848.",
-        "integer",
-        None,
-    ));
-    out.push_str(&param(
-        "mcast_ttl",
-        false,
-        "Multicast TTL",
-        "TTL / hop limit of the sync messages (1 to 255). Unset: the kernel's default 1 (the \
-         messages stay on the link).",
-        "integer",
-        None,
-    ));
-    out.push_str(&param(
-        "sync_maxlen",
-        false,
-        "Largest sync message payload",
-        "Largest payload of a sync message in bytes (a backup needs at least 1024). Unset: \
-         derived by the kernel from the MTU.",
-        "integer",
-        None,
-    ));
-    out.push_str(
-        "</parameters>\n\n<actions>\n\
-         <action name=\"start\" timeout=\"20s\" />\n\
-         <action name=\"stop\" timeout=\"20s\" />\n\
-         <action name=\"monitor\" timeout=\"20s\" interval=\"30s\" depth=\"0\" />\n\
-         <action name=\"validate-all\" timeout=\"20s\" />\n\
-         <action name=\"meta-data\" timeout=\"5s\" />\n\
-         </actions>\n</resource-agent>\n",
-    );
+    for p in PARAMS {
+        let req = if p.required { " required=\"1\"" } else { "" };
+        out.push_str(&format!(
+            "<parameter name=\"{}\"{req}>\n<longdesc lang=\"en\">\n{}\n</longdesc>\n\
+             <shortdesc lang=\"en\">{}</shortdesc>\n<content type=\"{}\" />\n\
+             </parameter>\n\n",
+            p.name, p.longdesc, p.shortdesc, p.kind
+        ));
+    }
+    out.push_str("</parameters>\n\n<actions>\n");
+    for (name, timeout, interval) in ACTIONS {
+        match interval {
+            Some(i) => out.push_str(&format!(
+                "<action name=\"{name}\" timeout=\"{timeout}s\" interval=\"{i}s\" depth=\"0\" />\n"
+            )),
+            None => out.push_str(&format!(
+                "<action name=\"{name}\" timeout=\"{timeout}s\" />\n"
+            )),
+        }
+    }
+    out.push_str("</actions>\n</resource-agent>\n");
     out
 }
 
