@@ -12,6 +12,7 @@ use big_brother::ipvs::netlink::Netlink;
 use big_brother::ipvs::{Ipvs, SyncDaemon, SyncState};
 
 use crate::ocf_support::expect_reason;
+use crate::process::api::Api;
 use crate::util::{bin, in_netns, repo, require_tool, run, Run};
 
 /// `ip ARGS…`, which must succeed.
@@ -122,6 +123,17 @@ fn sync_agent_starts_monitors_and_stops_both_daemons() {
             "{}",
             st.stdout()
         );
+        // `/metrics` of `big_brother api`: one sample per daemon, read from the kernel.
+        let api = Api::start(rsctmp.path(), rsctmp.path());
+        let m = api.get("/metrics").body;
+        for state in ["master", "backup"] {
+            let sample = format!(
+                "big_brother_ipvs_sync_daemon{{state=\"{state}\",interface=\"sync0\",\
+                 sync_id=\"42\",group=\"224.0.0.81\",port=\"8848\"}} 1\n"
+            );
+            assert!(m.contains(&sample), "{sample} in:\n{m}");
+        }
+        drop(api);
         a.run("start", &OURS).expect_code(0);
         assert_eq!(daemons().len(), 2, "a second start changes nothing");
         a.run("stop", &OURS).expect_code(0);
