@@ -1,5 +1,6 @@
 //! Entry point: dispatch only. An OCF action as the first argument (or any argument when called
-//! as `ocf_big_brother`) runs the resource agent; anything else is a subcommand, parsed by clap
+//! as `ocf_big_brother`) runs the resource agent, any argument when called as `ipvs_sync` the
+//! connection-sync agent; anything else is a subcommand, parsed by clap
 //! into its module's arguments struct and handed to that module, which returns the exit code.
 
 use std::process::ExitCode;
@@ -12,8 +13,15 @@ use big_brother::commands::{self, agent::Mode};
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
     let instance_set = std::env::var_os("OCF_RESOURCE_INSTANCE").is_some_and(|v| !v.is_empty());
-    if let Mode::Agent(action) = commands::agent::mode(&args, instance_set) {
-        return commands::agent::run(action.as_deref(), &commands::agent::program(&args)).into();
+    match commands::agent::mode(&args, instance_set) {
+        Mode::Agent(action) => {
+            return commands::agent::run(action.as_deref(), &commands::agent::program(&args)).into()
+        }
+        Mode::SyncAgent(action) => {
+            return commands::agent::run_sync(action.as_deref(), &commands::agent::program(&args))
+                .into()
+        }
+        Mode::Cli => {}
     }
     match Cli::parse().command {
         Command::Validate(a) => commands::validate::run(&a),

@@ -54,4 +54,5 @@ mod kernel {
     mod ocf_kernel;
     mod parity_kernel;
     mod supervisor_kernel;
+    mod sync_kernel;
 }

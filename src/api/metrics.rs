@@ -8,13 +8,17 @@
 //!   `…_checker_error`, `…_reloads_total`,
 //!   `…_reload_failed`, `…_on_change_runs_total`, `…_on_change_failures_total`;
 //! - per node: `big_brother_node_health`, `…_weight`, `…_check_latency_seconds`,
-//!   `…_checks_total`, `…_check_failures_total`, `…_drained`.
+//!   `…_checks_total`, `…_check_failures_total`, `…_drained`;
+//! - per host, read from the kernel (GET_DAEMON) when it can be asked:
+//!   `big_brother_ipvs_sync_daemon` (labels `state` = master|backup, `interface`, `sync_id`,
+//!   `group`, `port`), 1 per running daemon ([`render_sync`]).
 
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use super::text::prometheus_label;
 use super::view::ClusterView;
+use crate::ipvs::SyncDaemon;
 use crate::state::overrides::Override;
 
 /// A sample value: integers as integers, floats in full (Rust never prints an exponent), and
@@ -64,6 +68,44 @@ impl<'a> Family<'a> {
             let _ = writeln!(out, "{}{{{}}} {}", self.name, l.join(","), value(*v));
         }
     }
+}
+
+/// The host's sync daemons as one family, appended to the page (nothing when the kernel could
+/// not be asked: an absent family says "unknown", an empty one "none running").
+pub fn render_sync(out: &mut String, daemons: Option<&[SyncDaemon]>) {
+    let Some(daemons) = daemons else {
+        return;
+    };
+    let owned: Vec<[String; 5]> = daemons
+        .iter()
+        .map(|d| {
+            [
+                d.state.to_string(),
+                d.interface.clone(),
+                d.sync_id.to_string(),
+                d.group_or_default().to_string(),
+                d.port_or_default().to_string(),
+            ]
+        })
+        .collect();
+    let mut fam = Family::new(
+        "big_brother_ipvs_sync_daemon",
+        "gauge",
+        "1 for each IPVS connection-sync daemon running on this host (at most one master and one backup; ocf:braintree:ipvs_sync runs both), as the kernel lists them.",
+    );
+    for [state, interface, id, group, port] in &owned {
+        fam.add(
+            vec![
+                ("state", state.as_str()),
+                ("interface", interface.as_str()),
+                ("sync_id", id.as_str()),
+                ("group", group.as_str()),
+                ("port", port.as_str()),
+            ],
+            1.0,
+        );
+    }
+    fam.render(out);
 }
 
 /// The whole `/metrics` page for `views` at `now`.
@@ -225,6 +267,35 @@ mod tests {
     use crate::state::status::tests::sample;
     use crate::state::status::{NodeStatus, OverrideStatus};
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn sync_daemons_are_one_family_of_ones() {
+        use crate::ipvs::{SyncDaemon, SyncState};
+        let mut out = String::new();
+        render_sync(&mut out, None);
+        assert_eq!(out, "", "unknown: no family at all");
+        render_sync(&mut out, Some(&[]));
+        assert_eq!(
+            out.lines().filter(|l| !l.starts_with('#')).count(),
+            0,
+            "none running: the family without samples"
+        );
+        let mut out = String::new();
+        let m = SyncDaemon::new(SyncState::Master, "eth1", 42).effective(1500);
+        let b = SyncDaemon {
+            group: Some("ff02::81".parse().unwrap()),
+            ..SyncDaemon::new(SyncState::Backup, "eth1", 42)
+        }
+        .effective(1500);
+        render_sync(&mut out, Some(&[m, b]));
+        assert!(out.contains(
+            "big_brother_ipvs_sync_daemon{state=\"master\",interface=\"eth1\",sync_id=\"42\",group=\"224.0.0.81\",port=\"8848\"} 1\n"
+        ), "{out}");
+        assert!(
+            out.contains("state=\"backup\",interface=\"eth1\",sync_id=\"42\",group=\"ff02::81\""),
+            "{out}"
+        );
+    }
 
     fn node(id: &str, health: Option<f64>, weight: u32) -> NodeStatus {
         NodeStatus {

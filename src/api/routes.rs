@@ -85,7 +85,9 @@ pub fn respond(req: &Request, src: &impl Clusters, now: SystemTime) -> Response 
         Route::Index => Response::text(200, index(src)),
         Route::Metrics => {
             let views: Vec<ClusterView> = src.names().iter().filter_map(|n| src.view(n)).collect();
-            let mut r = Response::text(200, metrics::render(&views, now));
+            let mut page = metrics::render(&views, now);
+            metrics::render_sync(&mut page, src.sync_daemons().as_deref());
+            let mut r = Response::text(200, page);
             r.content_type = PROMETHEUS;
             r
         }

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use crate::ipvs::SyncDaemon;
 use crate::spec::validate::is_valid_name;
 use crate::state::liveness::{verdict, Verdict};
 use crate::state::status::Status;
@@ -40,6 +41,11 @@ pub trait Clusters {
     fn host(&self) -> Option<String> {
         None
     }
+    /// The host's IPVS sync daemons as the kernel lists them; `None` when it cannot be asked
+    /// (no IPVS, no CAP_NET_ADMIN): the sync agent keeps no file, the kernel is the state.
+    fn sync_daemons(&self) -> Option<Vec<SyncDaemon>> {
+        None
+    }
 }
 
 /// The filesystem source: state directories under `<rsctmp>/big_brother/`, plus, to list
@@ -63,6 +69,10 @@ impl Files {
 }
 
 impl Clusters for Files {
+    fn sync_daemons(&self) -> Option<Vec<SyncDaemon>> {
+        crate::ipvs::netlink::sync_daemons().ok()
+    }
+
     fn names(&self) -> Vec<String> {
         let mut names = Vec::new();
         if let Ok(dir) = std::fs::read_dir(self.rsctmp.join("big_brother")) {

@@ -1,6 +1,8 @@
 //! Agent mode: decide from argv whether Pacemaker (or an operator) is calling us as an OCF
 //! resource agent, and run the action.
 //!
+//! Called as `ipvs_sync`, every argument is an action of the connection-sync agent.
+//!
 //! Agent mode when: we were called as `ocf_big_brother` (the installed agent; every argument is
 //! an action, unknown ones answer 3); or the first argument is an OCF action name; or it is
 //! `status` and `OCF_RESOURCE_INSTANCE` is set (otherwise `big_brother status` is the operator's
@@ -13,12 +15,16 @@ use crate::exit::OcfCode;
 use crate::ocf::action::{usage, Action, OCF_ACTION_NAMES};
 use crate::ocf::agent;
 use crate::ocf::metadata::AGENT_NAME;
+use crate::ocf::sync;
+use crate::ocf::sync::metadata::AGENT_NAME as SYNC_AGENT_NAME;
 
 /// What `main` should do with argv.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Run the agent; `None` when called as the agent without an action.
     Agent(Option<String>),
+    /// Run the connection-sync agent (called as `ipvs_sync`); `None`: without an action.
+    SyncAgent(Option<String>),
     /// Parse a subcommand.
     Cli,
 }
@@ -28,6 +34,9 @@ pub fn mode(args: &[OsString], instance_set: bool) -> Mode {
     let first = args.get(1).map(|a| a.to_string_lossy().into_owned());
     if program(args) == AGENT_NAME {
         return Mode::Agent(first);
+    }
+    if program(args) == SYNC_AGENT_NAME {
+        return Mode::SyncAgent(first);
     }
     match first.as_deref() {
         Some(a) if OCF_ACTION_NAMES.contains(&a) => Mode::Agent(first),
@@ -42,6 +51,11 @@ pub fn program(args: &[OsString]) -> String {
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "big_brother".into())
+}
+
+/// Runs the connection-sync agent (`ocf:braintree:ipvs_sync`).
+pub fn run_sync(action: Option<&str>, program: &str) -> OcfCode {
+    sync::run(action, program)
 }
 
 pub fn run(action: Option<&str>, program: &str) -> OcfCode {
@@ -91,6 +105,17 @@ mod tests {
                 agent("frobnicate"),
             ),
             (&["ocf_big_brother"], false, Mode::Agent(None)),
+            (
+                &["/usr/lib/ocf/resource.d/braintree/ipvs_sync", "start"],
+                false,
+                Mode::SyncAgent(Some("start".into())),
+            ),
+            (
+                &["ipvs_sync", "status"],
+                false,
+                Mode::SyncAgent(Some("status".into())),
+            ),
+            (&["ipvs_sync"], false, Mode::SyncAgent(None)),
         ];
         for (argv, inst, want) in cases {
             assert_eq!(&mode(&args(argv), *inst), want, "{argv:?} instance={inst}");

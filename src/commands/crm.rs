@@ -14,6 +14,7 @@ use crate::crm::code;
 use crate::crm::diff::Comparison;
 use crate::crm::generate::{self, Format};
 use crate::crm::local;
+use crate::crm::sync::{render_cib_with_sync, SyncClone};
 use crate::crm::CrmError;
 use crate::exit::OcfCode;
 use crate::spec::{self, duration, Spec};
@@ -37,6 +38,8 @@ pub enum CrmCommand {
         /// cib: wrapped in <cib><configuration><resources> (`crm configure load xml update`).
         #[arg(long, value_enum, default_value_t = FormatArg::Group)]
         format: FormatArg,
+        #[command(flatten)]
+        sync: SyncArgs,
     },
     /// Exit 0 when every group in the live CIB is as generated, 1 (with a diff) when not.
     Check {
@@ -83,6 +86,50 @@ impl Common {
     }
 }
 
+/// `crm generate`'s connection-sync clone (see `crm::sync`): off unless `--sync-interface`.
+#[derive(clap::Args, Debug)]
+pub struct SyncArgs {
+    /// Add the connection-sync clone ipvs_sync_clone (ocf:braintree:ipvs_sync, on every node)
+    /// with its daemons on interface IF, and an order constraint starting it before every
+    /// group. Needs --sync-id and --format cib.
+    #[arg(long, value_name = "IF", requires = "sync_id")]
+    sync_interface: Option<String>,
+    /// The clone's sync id, 0 to 255 (one per load-balancer pair on a link).
+    #[arg(long, value_name = "N", requires = "sync_interface")]
+    sync_id: Option<u8>,
+    /// The clone's multicast group, IPv4 or IPv6 (default: the kernel's 224.0.0.81).
+    #[arg(long, value_name = "ADDR", requires = "sync_interface")]
+    sync_group: Option<std::net::IpAddr>,
+    /// The clone's UDP port (default: the kernel's 8848).
+    #[arg(long, value_name = "PORT", requires = "sync_interface")]
+    sync_port: Option<u16>,
+    /// The clone's multicast TTL (default: the kernel's 1).
+    #[arg(long, value_name = "TTL", requires = "sync_interface")]
+    sync_ttl: Option<u8>,
+    /// The clone's largest sync message payload (default: from the MTU).
+    #[arg(long, value_name = "BYTES", requires = "sync_interface")]
+    sync_maxlen: Option<u16>,
+}
+
+impl SyncArgs {
+    /// The clone to add, if asked for and its values pass the agent's own check.
+    fn clone(&self) -> Result<Option<SyncClone>, String> {
+        let (Some(interface), Some(sync_id)) = (&self.sync_interface, self.sync_id) else {
+            return Ok(None);
+        };
+        let c = SyncClone {
+            interface: interface.clone(),
+            sync_id,
+            group: self.sync_group,
+            port: self.sync_port,
+            ttl: self.sync_ttl,
+            max_len: self.sync_maxlen,
+        };
+        c.check()?;
+        Ok(Some(c))
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum FormatArg {
     Group,
@@ -118,13 +165,36 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 
 pub fn run(cmd: CrmCommand) -> OcfCode {
     match cmd {
-        CrmCommand::Generate { common, format } => with_specs(&common, |specs| {
-            print!(
-                "{}",
-                generate::render_all(specs, common.config_dir.as_deref(), format.into())
-            );
-            OcfCode::Success
-        }),
+        CrmCommand::Generate {
+            common,
+            format,
+            sync,
+        } => {
+            let sync = match sync.clone() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!(
+                        "crm generate: --sync-*: expected values the ipvs_sync agent accepts: {e}"
+                    );
+                    return OcfCode::ErrArgs;
+                }
+            };
+            if sync.is_some() && !matches!(format, FormatArg::Cib) {
+                eprintln!(
+                    "crm generate: --sync-interface needs --format cib (its order constraints \
+                     live outside <resources>)"
+                );
+                return OcfCode::ErrArgs;
+            }
+            with_specs(&common, |specs| {
+                let dir = common.config_dir.as_deref();
+                match &sync {
+                    Some(s) => print!("{}", render_cib_with_sync(specs, dir, s)),
+                    None => print!("{}", generate::render_all(specs, dir, format.into())),
+                }
+                OcfCode::Success
+            })
+        }
         CrmCommand::Check { common } => with_specs(&common, |specs| check(specs, &common)),
         CrmCommand::Apply { common } => with_specs(&common, |specs| apply(specs, &common)),
         CrmCommand::Remove {

@@ -130,8 +130,30 @@ fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
     } else {
         print!("{}", human(&reports, now));
     }
+    if !json {
+        // Host-level, not a cluster's: the kernel is the sync agent's only state. Printed only
+        // when the kernel can be asked (root, IPVS) and runs a daemon.
+        if let Ok(daemons) = crate::ipvs::netlink::sync_daemons() {
+            if let Some(line) = sync_line(&daemons) {
+                println!("{line}");
+            }
+        }
+    }
     let states: Vec<&str> = reports.iter().map(|r| r.state).collect();
     Ok(code::status(&states))
+}
+
+/// The host line for the running sync daemons, `None` when none runs.
+pub fn sync_line(daemons: &[crate::ipvs::SyncDaemon]) -> Option<String> {
+    if daemons.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = daemons.iter().map(ToString::to_string).collect();
+    // Interface names come from the kernel: shown terminal-safe like everything quoted here.
+    Some(format!(
+        "\nconnection sync (host): {}",
+        crate::text::for_terminal(&parts.join("; "))
+    ))
 }
 
 /// Every report in the human form, blank-line separated, ready for a terminal: the tables quote
@@ -351,6 +373,23 @@ mod tests {
             status: Some(status),
             error: None,
         }
+    }
+
+    #[test]
+    fn the_sync_line_lists_the_running_daemons() {
+        use crate::ipvs::{SyncDaemon, SyncState};
+        assert_eq!(sync_line(&[]), None);
+        let m = SyncDaemon::new(SyncState::Master, "eth1", 42).effective(1500);
+        let b = SyncDaemon::new(SyncState::Backup, "eth\u{1b}1", 42).effective(1500);
+        let line = sync_line(&[m, b]).unwrap();
+        assert!(
+            line.starts_with(
+                "\nconnection sync (host): master sync daemon (mcast=eth1, syncid=42,"
+            ),
+            "{line}"
+        );
+        assert!(line.contains("; backup sync daemon (mcast=eth"), "{line}");
+        assert!(!line.contains('\u{1b}'), "{line}");
     }
 
     #[test]

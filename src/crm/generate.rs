@@ -180,7 +180,8 @@ pub fn render_all(specs: &[Spec], config_dir: Option<&Path>, format: Format) -> 
     }
 }
 
-fn wrap(groups: Vec<Element>) -> Element {
+/// `<resources>` around `groups`.
+pub fn wrap(groups: Vec<Element>) -> Element {
     groups
         .into_iter()
         .fold(Element::new("resources"), Element::child)

@@ -14,6 +14,7 @@ pub mod error;
 pub mod generate;
 pub mod local;
 pub mod plan;
+pub mod sync;
 pub mod xml;
 
 pub use error::CrmError;

@@ -106,6 +106,11 @@ impl SyncDaemon {
         self.group.unwrap_or(IpAddr::V4(DEFAULT_GROUP))
     }
 
+    /// The port the daemon uses: the configured one or 8848.
+    pub fn port_or_default(&self) -> u16 {
+        self.port.unwrap_or(DEFAULT_PORT)
+    }
+
     /// IP + UDP header bytes of a sync message to the group.
     fn header_len(&self) -> u16 {
         match self.group_or_default() {

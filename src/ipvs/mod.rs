@@ -15,6 +15,8 @@
 pub mod memory;
 pub mod netlink;
 
+pub mod iface;
+
 mod host;
 mod options;
 

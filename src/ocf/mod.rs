@@ -13,6 +13,7 @@ pub mod reload;
 pub mod spawn;
 pub mod start;
 pub mod stop;
+pub mod sync;
 pub mod validate;
 
 use crate::error::Error;

@@ -129,6 +129,32 @@ fn meta_data_differs_from_ra_api_1_dtd_only_by_ocf_1_1_additions() {
     .expect_code(0);
 }
 
+/// The sync agent's meta-data needs no OCF 1.1 addition: it is valid against ra-api-1.dtd as it
+/// is, and equals its golden copy.
+#[test]
+fn sync_meta_data_is_valid_against_ra_api_1_dtd() {
+    require_tool("xmllint");
+    let dir = open_tempdir();
+    std::os::unix::fs::symlink(bin(), dir.path().join("ipvs_sync")).unwrap();
+    let r = run(Command::new(dir.path().join("ipvs_sync"))
+        .arg("meta-data")
+        .env_clear()
+        .uid(65534)
+        .gid(65534));
+    r.expect_code(0);
+    let golden = std::fs::read_to_string(repo().join("agents/ipvs_sync-meta-data.xml")).unwrap();
+    assert_eq!(r.stdout(), golden);
+    let doc = dir.path().join("sync.xml");
+    std::fs::write(&doc, r.stdout()).unwrap();
+    run(Command::new("xmllint").args([
+        "--noout",
+        "--dtdvalid",
+        dtd().to_str().unwrap(),
+        doc.to_str().unwrap(),
+    ]))
+    .expect_code(0);
+}
+
 #[test]
 fn meta_data_runs_as_nobody() {
     let r = run(Command::new(bin())
@@ -254,7 +280,7 @@ fn install_is_idempotent_and_takes_a_provider() {
     again.expect_code(0);
     assert_eq!(
         again.stdout().matches("unchanged").count(),
-        2,
+        3,
         "{}",
         again.stdout()
     );
@@ -266,6 +292,13 @@ fn install_is_idempotent_and_takes_a_provider() {
     run(Command::new(&alias).arg("validate").arg(&spec)).expect_code(0);
     run(Command::new(&agent).arg("meta-data")).expect_code(0);
     run(Command::new(&agent).arg("validate")).expect_code(3);
+
+    // The sync agent is the same binary under the name Pacemaker runs for ocf:…:ipvs_sync.
+    let sync = agent.with_file_name("ipvs_sync");
+    assert_eq!(std::fs::canonicalize(&sync).unwrap(), agent);
+    let r = run(Command::new(&sync).arg("meta-data"));
+    r.expect_code(0);
+    assert!(r.stdout().contains("<resource-agent name=\"ipvs_sync\""));
 
     let (acme, r) = install(&prefix, &["--provider", "acme"]);
     r.expect_code(0);

@@ -65,6 +65,7 @@ fn every_page_and_completion_is_written() {
         .collect();
     want.push("man8/big_brother.8".into());
     want.push("man7/ocf_braintree_ocf_big_brother.7".into());
+    want.push("man7/ocf_braintree_ipvs_sync.7".into());
     want.push("completions/big_brother".into());
     want.push("completions/_big_brother".into());
     want.sort();
@@ -110,6 +111,28 @@ fn pages_render_without_warnings_and_say_what_clap_says() {
     }
     let apply = man(&dir.path().join("man8/big_brother-crm-apply.8"));
     assert!(apply.contains("--config-dir"), "{apply}");
+}
+
+#[test]
+fn sync_agent_page_comes_from_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    let text = man(&dir.path().join("man7/ocf_braintree_ipvs_sync.7"));
+    for p in big_brother::ocf::sync::metadata::PARAMS {
+        assert!(
+            text.contains(&format!("OCF_RESKEY_{}=", p.name)),
+            "{}",
+            p.name
+        );
+    }
+    for (name, _, _) in big_brother::ocf::sync::metadata::ACTIONS {
+        assert!(text.contains(name), "action {name}");
+    }
+    assert!(
+        text.contains("primitive ipvs_sync ocf:braintree:ipvs_sync"),
+        "{text}"
+    );
+    assert!(text.contains("interval=30s"), "{text}");
 }
 
 #[test]

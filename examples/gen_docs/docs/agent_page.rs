@@ -293,7 +293,7 @@ fn pcs_example() -> Vec<String> {
 }
 
 /// A literal block: no filling, no adjusting.
-fn example(r: &mut Roff, lines: &[String]) {
+pub fn example(r: &mut Roff, lines: &[String]) {
     r.control("PP", []);
     r.control("nf", []);
     r.control("RS", ["4"]);

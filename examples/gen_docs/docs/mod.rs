@@ -1,6 +1,6 @@
 //! The documentation generator behind `examples/gen_docs` (and `tests/packaging.rs`, which
 //! includes this directory by path): big_brother(8) and one page per subcommand from the clap
-//! definitions, the agent's page in section 7 from the OCF parameter and action tables, and
+//! definitions, the agents' pages in section 7 from their OCF parameter and action tables, and
 //! bash and zsh completions from the clap definitions. Everything is written under one output
 //! directory as `man8/`, `man7/` and `completions/`, uncompressed (the packaging compresses).
 
@@ -15,6 +15,7 @@ use big_brother::cli::Cli;
 
 pub mod agent_page;
 pub mod commands;
+pub mod sync_page;
 
 /// The operator's command (the `/usr/sbin` link) that the completions complete.
 pub const BIN: &str = "big_brother";
@@ -34,8 +35,9 @@ pub fn generate(out: &Path, date: &str) -> io::Result<Vec<PathBuf>> {
     for (name, text) in commands::pages(date)? {
         files.push(write(&out.join("man8"), &name, &text)?);
     }
-    let (name, text) = agent_page::page(date)?;
-    files.push(write(&out.join("man7"), &name, &text)?);
+    for (name, text) in [agent_page::page(date)?, sync_page::page(date)?] {
+        files.push(write(&out.join("man7"), &name, &text)?);
+    }
     for (shell, name) in [
         (Shell::Bash, BIN.to_string()),
         (Shell::Zsh, format!("_{BIN}")),

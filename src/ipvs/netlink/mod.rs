@@ -44,6 +44,15 @@ use super::{
     Timeouts,
 };
 
+/// The running sync daemons, through a socket opened for this one question (for `status` and
+/// `/metrics`, which read the host's state now and then).
+pub fn sync_daemons() -> Result<Vec<SyncDaemon>, IpvsError> {
+    let mut nl = Netlink::open()?;
+    let mut v = nl.sync_daemons()?;
+    v.sort_by_key(|d| d.state);
+    Ok(v)
+}
+
 /// How long one request may wait for the kernel before failing with `TimedOut`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 

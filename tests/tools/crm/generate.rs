@@ -201,3 +201,102 @@ fn crmsh_loads_and_shows_the_generated_xml() {
     cib.bb(&["crm", "check", &webapp()]).expect_code(0);
     cib.verify();
 }
+
+/// `--sync-interface/--sync-id --format cib`: the clone of `ocf:braintree:ipvs_sync` and one
+/// order per group; `crm_verify` accepts the CIB they make (loaded by cibadmin section by
+/// section, and by crmsh's `load xml update` as the README says), and without the flags the
+/// output is still the golden file.
+#[test]
+fn crm_verify_accepts_the_sync_clone_and_its_orders() {
+    let cib = FileCib::new();
+    let a = cib.spec("a.toml", &spec_text("a", 1, &["192.0.2.10@eth0"]));
+    let b = cib.spec("b.toml", &spec_text("b", 2, &["2001:db8::10/64@eth1"]));
+    let xml = bb(&[
+        "crm",
+        "generate",
+        "--format",
+        "cib",
+        "--sync-interface",
+        "eth9",
+        "--sync-id",
+        "42",
+        "--sync-group",
+        "ff02::81",
+        &a,
+        &b,
+    ])
+    .expect_code(0)
+    .stdout();
+    let section = |name: &str| {
+        let start = xml.find(&format!("<{name}>")).unwrap();
+        let end = xml.find(&format!("</{name}>")).unwrap() + name.len() + 3;
+        xml[start..end].to_string()
+    };
+    for scope in ["resources", "constraints"] {
+        cib.tool(
+            "cibadmin",
+            &["--replace", "--scope", scope, "--xml-text", &section(scope)],
+        )
+        .expect_code(0);
+    }
+    cib.verify();
+    assert!(cib.has_id("ipvs_sync_clone") && cib.has_id("ipvs_sync"));
+    for g in ["a_group", "b_group"] {
+        assert!(cib.has_id(&format!("order_ipvs_sync_clone_{g}")), "{g}");
+    }
+    let conf = cib.configuration();
+    assert!(conf.contains("value=\"ff02::81\""), "{conf}");
+    cib.bb(&["crm", "check", &a, &b]).expect_code(0);
+
+    // crmsh loads the same document in one go.
+    let other = FileCib::new();
+    let crm_conf = crate::util::write(
+        other.dir.path(),
+        "crm.conf",
+        "[core]\ncheck_frequency = never\n",
+    );
+    let file = crate::util::write(other.dir.path(), "sync-cib.xml", &xml);
+    let mut c = other.cmd("crm");
+    c.env("CRM_CONFIG_FILE", &crm_conf).args([
+        "configure",
+        "load",
+        "xml",
+        "update",
+        path_str(&file),
+    ]);
+    crate::util::run(&mut c).expect_code(0);
+    other.verify();
+    assert!(other.has_id("order_ipvs_sync_clone_b_group"));
+
+    // The flags need the cib format, and values the agent accepts.
+    let r = bb(&[
+        "crm",
+        "generate",
+        "--sync-interface",
+        "eth9",
+        "--sync-id",
+        "1",
+        &a,
+    ]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("needs --format cib"), "{}", r.stderr());
+    let r = bb(&[
+        "crm",
+        "generate",
+        "--format",
+        "cib",
+        "--sync-interface",
+        "eth9",
+        "--sync-id",
+        "1",
+        "--sync-group",
+        "10.0.0.1",
+        &a,
+    ]);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("not a multicast address"),
+        "{}",
+        r.stderr()
+    );
+}
