@@ -81,6 +81,30 @@ fn shown(p: &Path) -> String {
     for_terminal(&p.display().to_string()).into_owned()
 }
 
+/// The import found problems inside the file (it was read already): print them, write nothing.
+fn nothing_imported(e: impl std::fmt::Display, source: &Path) -> Failure {
+    eprintln!("{e}");
+    eprintln!(
+        "{}: nothing imported: fix the problems above and run the import again",
+        shown(source)
+    );
+    Failure::Invalid(shown(source))
+}
+
+/// `--cluster NAME` names nothing the file holds: say what it does hold.
+fn not_in_file(source: &Path, what: &str, name: &str, names: &[String]) -> Failure {
+    Failure::Usage(format!(
+        "{}: {what} {} (the file has: {})",
+        shown(source),
+        text::quoted(name, 80),
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    ))
+}
+
 /// `--data-dir` becomes the specs' `override_dir`: absolute, UTF-8 (a path shown lossily would
 /// name another directory), printable, at most PATH_MAX bytes.
 fn data_dir_problem(d: &Path) -> Option<&'static str> {
@@ -138,27 +162,15 @@ fn import(o: &Args) -> Result<(), Failure> {
         o.data_dir.as_deref(),
     ) {
         Ok(i) => i,
-        Err(e) => {
-            eprintln!("{e}");
-            eprintln!(
-                "{}: nothing imported: fix the problems above and run the import again",
-                shown(&source)
-            );
-            // The file was read above: whatever `import` reports is wrong inside the file.
-            return Err(Failure::Invalid(shown(&source)));
-        }
+        Err(e) => return Err(nothing_imported(e, &source)),
     };
     if let (Some(name), true) = (&o.cluster, import.clusters.is_empty()) {
-        return Err(Failure::Usage(format!(
-            "{}: no cluster named {} (the file has: {})",
-            shown(&source),
-            text::quoted(name, 80),
-            if import.names.is_empty() {
-                "none".into()
-            } else {
-                import.names.join(", ")
-            }
-        )));
+        return Err(not_in_file(
+            &source,
+            "no cluster named",
+            name,
+            &import.names,
+        ));
     }
     if import.form == Form::ClusterMap {
         eprintln!(
@@ -360,26 +372,15 @@ fn keepalived(o: &Args) -> Result<(), Failure> {
     let source = std::fs::canonicalize(&o.legacy).unwrap_or_else(|_| o.legacy.clone());
     let import = match keepalived::import(&source, &text, o.cluster.as_deref(), Some(&o.out_dir)) {
         Ok(i) => i,
-        Err(e) => {
-            eprintln!("{e}");
-            eprintln!(
-                "{}: nothing imported: fix the problems above and run the import again",
-                shown(&source)
-            );
-            return Err(Failure::Invalid(shown(&source)));
-        }
+        Err(e) => return Err(nothing_imported(e, &source)),
     };
     if let (Some(name), true) = (&o.cluster, import.clusters.is_empty()) {
-        return Err(Failure::Usage(format!(
-            "{}: no virtual_server imports as {} (the file has: {})",
-            shown(&source),
-            text::quoted(name, 80),
-            if import.names.is_empty() {
-                "none".into()
-            } else {
-                import.names.join(", ")
-            }
-        )));
+        return Err(not_in_file(
+            &source,
+            "no virtual_server imports as",
+            name,
+            &import.names,
+        ));
     }
     // What is not carried: the file's, then each service's, in line order, on stderr.
     let mut err = std::io::stderr().lock();
