@@ -7,7 +7,7 @@
 
 use std::io;
 
-use clap_mangen::roff::{bold, italic, roman, Inline, Roff};
+use clap_mangen::roff::{bold, roman, Inline, Roff};
 
 use big_brother::exit::OcfCode;
 use big_brother::ocf::metadata::{ActionMeta, ACTIONS, AGENT_NAME, LONGDESC, SHORTDESC};
@@ -23,44 +23,22 @@ pub const PAGE_NAME: &str = "ocf_braintree_ocf_big_brother";
 /// `(file name, roff)` of the page.
 pub fn page(date: &str) -> io::Result<(String, Vec<u8>)> {
     let mut r = Roff::new();
-    let title = PAGE_NAME.to_uppercase();
-    r.control(
-        "TH",
-        [
-            title.as_str(),
-            "7",
-            date,
-            super::source().as_str(),
-            "OCF resource agents",
-        ],
-    );
-
-    r.control("SH", ["NAME"]);
-    r.text([roman(format!("{PAGE_NAME} - {SHORTDESC}"))]);
-
-    r.control("SH", ["SYNOPSIS"]);
-    let mut synopsis = Vec::new();
-    for p in PARAMS {
-        let assignment = [
-            bold(format!("OCF_RESKEY_{}", p.name)),
-            roman("="),
-            italic(p.kind.as_str()),
-        ];
-        if p.required {
-            synopsis.extend(assignment);
-        } else {
-            synopsis.push(roman("["));
-            synopsis.extend(assignment);
-            synopsis.push(roman("]"));
-        }
-        synopsis.push(roman(" "));
-    }
-    synopsis.push(bold(AGENT));
-    synopsis.push(roman(format!(" [{}]", action_names().join(" | "))));
-    r.text(synopsis);
-
-    r.control("SH", ["DESCRIPTION"]);
-    r.text([roman(LONGDESC)]);
+    let head = super::AgentHead {
+        page_name: PAGE_NAME,
+        agent: AGENT,
+        shortdesc: SHORTDESC,
+        longdesc: LONGDESC,
+        params: PARAMS
+            .iter()
+            .map(|p| super::SynopsisParam {
+                name: p.name,
+                kind: p.kind.as_str(),
+                required: p.required,
+            })
+            .collect(),
+        actions: action_names(),
+    };
+    super::agent_head(&mut r, date, &head);
 
     r.control("SH", ["SUPPORTED PARAMETERS"]);
     for p in PARAMS {

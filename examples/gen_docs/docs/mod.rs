@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 use clap_complete::Shell;
+use clap_mangen::roff::{bold, italic, roman, Roff};
 
 use big_brother::cli::Cli;
 
@@ -26,6 +27,66 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The footer's source field, as man-pages(7) suggests: project and version.
 pub fn source() -> String {
     format!("big_brother {VERSION}")
+}
+
+/// One OCF parameter as a page's synopsis shows it.
+pub struct SynopsisParam<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub required: bool,
+}
+
+/// What every agent page (section 7) starts with, in resource-agents' order: the header, NAME,
+/// SYNOPSIS (each parameter as an assignment, optional ones bracketed, then the actions) and
+/// DESCRIPTION. Both agents' pages share it so they cannot drift apart in form.
+pub struct AgentHead<'a> {
+    pub page_name: &'a str,
+    pub agent: &'a str,
+    pub shortdesc: &'a str,
+    pub longdesc: &'a str,
+    pub params: Vec<SynopsisParam<'a>>,
+    pub actions: Vec<&'a str>,
+}
+
+/// Writes `head` as the first sections of a section-7 page.
+pub fn agent_head(r: &mut Roff, date: &str, head: &AgentHead) {
+    let title = head.page_name.to_uppercase();
+    r.control(
+        "TH",
+        [
+            title.as_str(),
+            "7",
+            date,
+            source().as_str(),
+            "OCF resource agents",
+        ],
+    );
+    r.control("SH", ["NAME"]);
+    r.text([roman(format!("{} - {}", head.page_name, head.shortdesc))]);
+
+    r.control("SH", ["SYNOPSIS"]);
+    let mut synopsis = Vec::new();
+    for p in &head.params {
+        let assignment = [
+            bold(format!("OCF_RESKEY_{}", p.name)),
+            roman("="),
+            italic(p.kind),
+        ];
+        if p.required {
+            synopsis.extend(assignment);
+        } else {
+            synopsis.push(roman("["));
+            synopsis.extend(assignment);
+            synopsis.push(roman("]"));
+        }
+        synopsis.push(roman(" "));
+    }
+    synopsis.push(bold(head.agent));
+    synopsis.push(roman(format!(" [{}]", head.actions.join(" | "))));
+    r.text(synopsis);
+
+    r.control("SH", ["DESCRIPTION"]);
+    r.text([roman(head.longdesc)]);
 }
 
 /// Writes every page and completion under `out`; returns the files written, sorted.

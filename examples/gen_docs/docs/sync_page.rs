@@ -4,7 +4,7 @@
 
 use std::io;
 
-use clap_mangen::roff::{bold, italic, roman, Roff};
+use clap_mangen::roff::{bold, roman, Roff};
 
 use big_brother::ocf::sync::metadata::{ACTIONS, AGENT_NAME, LONGDESC, PARAMS, SHORTDESC};
 
@@ -16,44 +16,22 @@ pub const PAGE_NAME: &str = "ocf_braintree_ipvs_sync";
 /// `(file name, roff)` of the page.
 pub fn page(date: &str) -> io::Result<(String, Vec<u8>)> {
     let mut r = Roff::new();
-    let title = PAGE_NAME.to_uppercase();
-    r.control(
-        "TH",
-        [
-            title.as_str(),
-            "7",
-            date,
-            super::source().as_str(),
-            "OCF resource agents",
-        ],
-    );
-    r.control("SH", ["NAME"]);
-    r.text([roman(format!("{PAGE_NAME} - {SHORTDESC}"))]);
-
-    r.control("SH", ["SYNOPSIS"]);
-    let mut synopsis = Vec::new();
-    for p in PARAMS {
-        let assignment = [
-            bold(format!("OCF_RESKEY_{}", p.name)),
-            roman("="),
-            italic(p.kind),
-        ];
-        if p.required {
-            synopsis.extend(assignment);
-        } else {
-            synopsis.push(roman("["));
-            synopsis.extend(assignment);
-            synopsis.push(roman("]"));
-        }
-        synopsis.push(roman(" "));
-    }
-    synopsis.push(bold(AGENT_NAME));
-    let names: Vec<&str> = ACTIONS.iter().map(|a| a.0).collect();
-    synopsis.push(roman(format!(" [{}]", names.join(" | "))));
-    r.text(synopsis);
-
-    r.control("SH", ["DESCRIPTION"]);
-    r.text([roman(LONGDESC)]);
+    let head = super::AgentHead {
+        page_name: PAGE_NAME,
+        agent: AGENT_NAME,
+        shortdesc: SHORTDESC,
+        longdesc: LONGDESC,
+        params: PARAMS
+            .iter()
+            .map(|p| super::SynopsisParam {
+                name: p.name,
+                kind: p.kind,
+                required: p.required,
+            })
+            .collect(),
+        actions: ACTIONS.iter().map(|a| a.0).collect(),
+    };
+    super::agent_head(&mut r, date, &head);
 
     r.control("SH", ["SUPPORTED PARAMETERS"]);
     for p in PARAMS {
