@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use super::action::{self, Action, IMPLEMENTED};
-use super::code::ocf_code;
+use super::code::{answer, ocf_code};
 use super::env::OcfEnv;
 use super::monitor::{self, State};
 use super::{metadata, reload, start, stop, validate};
@@ -43,25 +43,8 @@ pub fn run(action: &Action, program: &str) -> OcfCode {
     log::init(program, env.instance.as_deref());
     let started = Instant::now();
     let probe = action.is_monitor() && env.is_probe();
-    let code = match dispatch(action, &env, started) {
-        Ok(code) => code,
-        Err(e) => {
-            let code = ocf_code(&e, action, probe);
-            match code {
-                // The error changed nothing about the answer (stop: nothing to stop; probe: not
-                // running here). Worth a line in the log, not a failure reason.
-                OcfCode::Success | OcfCode::NotRunning => log::warn(&e),
-                _ => log::exit_reason(&e),
-            }
-            code
-        }
-    };
-    log::debug(format!(
-        "{} {action} : {}",
-        env.instance.as_deref().unwrap_or("-"),
-        code.as_u8()
-    ));
-    code
+    let outcome = dispatch(action, &env, started);
+    answer(&env, action, outcome, |e| ocf_code(e, action, probe))
 }
 
 /// The deadline of an action: its timeout minus a margin for Pacemaker's own bookkeeping and

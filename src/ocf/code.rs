@@ -2,11 +2,43 @@
 //! ([`ocf_code`]), which depends on the action too. The supervisor exits with the code this
 //! table gives for `start`, so `start` can pass its verdict on unchanged.
 
+use std::fmt::Display;
+
 use super::action::Action;
+use super::env::OcfEnv;
 use crate::error::Error;
 use crate::exit::OcfCode;
 use crate::ipvs::IpvsError;
+use crate::log;
 use crate::state::backend::BackendError;
+
+/// The end of every agent action (both agents): the outcome becomes the exit code — an error
+/// through `code_of` — and the log says why. An error that changed nothing about the answer
+/// (stop: nothing to stop; probe: not running here) is worth a warning, not a failure reason.
+pub fn answer<E: Display>(
+    env: &OcfEnv,
+    action: &Action,
+    outcome: Result<OcfCode, E>,
+    code_of: impl FnOnce(&E) -> OcfCode,
+) -> OcfCode {
+    let code = match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            let code = code_of(&e);
+            match code {
+                OcfCode::Success | OcfCode::NotRunning => log::warn(&e),
+                _ => log::exit_reason(&e),
+            }
+            code
+        }
+    };
+    log::debug(format!(
+        "{} {action} : {}",
+        env.instance.as_deref().unwrap_or("-"),
+        code.as_u8()
+    ));
+    code
+}
 
 /// What a failure means to Pacemaker, given the action it happened in (the same failure means
 /// different things: a spec Pacemaker cannot read is "not configured" for `start`, "not running

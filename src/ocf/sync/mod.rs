@@ -12,6 +12,7 @@ use self::daemons::Verdict;
 use self::error::{Phase, SyncError};
 use self::params::SyncParams;
 use super::action::Action;
+use super::code::answer;
 use super::env::OcfEnv;
 use crate::exit::OcfCode;
 use crate::ipvs::netlink::{Netlink, DEFAULT_TIMEOUT};
@@ -71,23 +72,8 @@ pub fn run(action: Option<&str>, program: &str) -> OcfCode {
     };
     let env = OcfEnv::from_process();
     log::init(program, env.instance.as_deref());
-    let code = match act(phase, env.is_probe()) {
-        Ok(code) => code,
-        Err(e) => {
-            let code = e.code(phase);
-            match code {
-                OcfCode::Success | OcfCode::NotRunning => log::warn(&e),
-                _ => log::exit_reason(&e),
-            }
-            code
-        }
-    };
-    log::debug(format!(
-        "{} {action} : {}",
-        env.instance.as_deref().unwrap_or("-"),
-        code.as_u8()
-    ));
-    code
+    let outcome = act(phase, env.is_probe());
+    answer(&env, &action, outcome, |e| e.code(phase))
 }
 
 /// The kernel's IPVS. The test fault knob `BIG_BROTHER_FAULT_IPVS_FAMILY` (as for the cluster
