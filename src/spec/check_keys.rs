@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::checker::{abs_path_problem, Checker};
+use super::checker::{abs_path_problem, argv_problem, Checker};
 use super::model::*;
 use super::raw::{RawNode, RawSpec, S};
 use crate::text::{first_unprintable, quoted};
@@ -307,30 +307,12 @@ fn expect_body(c: &mut Checker<'_>, k: &K<'_, String>) -> Option<String> {
 
 fn check_command(c: &mut Checker<'_>, k: &K<'_, Vec<String>>) -> Option<Vec<String>> {
     let argv = k.v.get_ref();
-    let problem = match argv.first() {
-        None => Some("a command as an argument array, like [\"/usr/local/bin/probe\", \"--quick\"], not an empty array".to_string()),
-        Some(p) if !p.starts_with('/') => Some(format!(
-            "an absolute path as the first element (the check runs without a shell or PATH lookup), not {}",
-            quoted(p, 80)
-        )),
-        Some(p) if abs_path_problem(p).is_some() => Some(format!(
-            "a program path as the first element{}",
-            abs_path_problem(p).unwrap_or_default()
-        )),
-        Some(_) if argv.len() > MAX_CHECK_ARGS => Some(format!(
-            "at most {MAX_CHECK_ARGS} arguments, not {}",
-            argv.len()
-        )),
-        Some(_) if argv.iter().any(|a| a.contains('\0')) => {
-            Some("arguments without NUL characters".to_string())
-        }
-        Some(_) if argv.iter().any(|a| a.len() > limits::MAX_ARG_BYTES) => Some(format!(
-            "arguments of at most {} bytes each, not {}",
-            limits::MAX_ARG_BYTES,
-            argv.iter().map(String::len).max().unwrap_or(0)
-        )),
-        Some(_) => None,
-    };
+    let problem = argv_problem(
+        argv,
+        "/usr/local/bin/probe\", \"--quick",
+        "check",
+        MAX_CHECK_ARGS,
+    );
     match problem {
         Some(p) => {
             c.at(k.v, &k.key, p);

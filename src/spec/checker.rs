@@ -180,6 +180,39 @@ impl Checker<'_> {
     }
 }
 
+/// What is wrong with `argv` as a command the spec runs (a check's `check_command`, the
+/// cluster's `on_change`), as an "expected …" text, if anything. What execve(2) can carry: no NUL
+/// (it ends a C string), each argument well under the kernel's 128 KiB, and a program path that
+/// shows as itself in logs. `example` is the program shown in the empty-array message, `what`
+/// the subject of "runs without a shell".
+pub fn argv_problem(argv: &[String], example: &str, what: &str, max_args: usize) -> Option<String> {
+    match argv.first() {
+        None => Some(format!(
+            "a command as an argument array, like [\"{example}\"], not an empty array"
+        )),
+        Some(p) if !p.starts_with('/') => Some(format!(
+            "an absolute path as the first element (the {what} runs without a shell or PATH lookup), not {}",
+            quoted(p, 80)
+        )),
+        Some(p) if abs_path_problem(p).is_some() => Some(format!(
+            "a program path as the first element{}",
+            abs_path_problem(p).unwrap_or_default()
+        )),
+        Some(_) if argv.len() > max_args => {
+            Some(format!("at most {max_args} arguments, not {}", argv.len()))
+        }
+        Some(_) if argv.iter().any(|a| a.contains('\0')) => {
+            Some("arguments without NUL characters".to_string())
+        }
+        Some(_) if argv.iter().any(|a| a.len() > limits::MAX_ARG_BYTES) => Some(format!(
+            "arguments of at most {} bytes each, not {}",
+            limits::MAX_ARG_BYTES,
+            argv.iter().map(String::len).max().unwrap_or(0)
+        )),
+        Some(_) => None,
+    }
+}
+
 /// What is wrong with `path` as an absolute path in the spec, as the end of an "expected …"
 /// sentence (`", not …"`), if anything.
 pub fn abs_path_problem(path: &str) -> Option<String> {

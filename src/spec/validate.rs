@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::checker::{abs_path_problem, Checker};
+use super::checker::{abs_path_problem, argv_problem, Checker};
 use super::model::*;
 use super::raw::{RawOps, RawSpec};
 use super::{duration, Problem};
@@ -663,33 +663,12 @@ fn on_change(c: &mut Checker<'_>, raw: &RawSpec) -> Option<OnChange> {
     }
     let v = raw.on_change.as_ref()?;
     let argv = v.get_ref();
-    // What execve(2) can carry: no NUL (it ends a C string), each argument well under the
-    // kernel's 128 KiB, and a program path that shows as itself in logs.
-    let problem = match argv.first() {
-        None => Some("a command as an argument array, like [\"/usr/local/bin/notify\", \"--team\", \"lb\"], not an empty array".to_string()),
-        Some(p) if !p.starts_with('/') => Some(format!(
-            "an absolute path as the first element (the command runs without a shell or PATH lookup), not {}",
-            quoted(p, 80)
-        )),
-        Some(p) if abs_path_problem(p).is_some() => Some(format!(
-            "a program path as the first element{}",
-            abs_path_problem(p).unwrap_or_default()
-        )),
-        Some(_) if argv.len() > defaults::ON_CHANGE_MAX_ARGS => Some(format!(
-            "at most {} arguments, not {}",
-            defaults::ON_CHANGE_MAX_ARGS,
-            argv.len()
-        )),
-        Some(_) if argv.iter().any(|a| a.contains('\0')) => {
-            Some("arguments without NUL characters".to_string())
-        }
-        Some(_) if argv.iter().any(|a| a.len() > limits::MAX_ARG_BYTES) => Some(format!(
-            "arguments of at most {} bytes each, not {}",
-            limits::MAX_ARG_BYTES,
-            argv.iter().map(String::len).max().unwrap_or(0)
-        )),
-        Some(_) => None,
-    };
+    let problem = argv_problem(
+        argv,
+        "/usr/local/bin/notify\", \"--team\", \"lb",
+        "command",
+        defaults::ON_CHANGE_MAX_ARGS,
+    );
     if let Some(p) = problem {
         c.at(v, "on_change", p);
         return None;
