@@ -137,20 +137,7 @@ fn import(o: &Args) -> Result<(), Failure> {
             )));
         }
     }
-    let text = match source::read_text(&o.legacy) {
-        Ok(t) => t,
-        // Missing or unreadable: as any config named on the command line (6; 4 unreadable).
-        Err(e @ SpecError::Read { .. }) => return Err(Failure::Spec(e)),
-        // Read, but not a config: a FIFO or device, over the size cap, not UTF-8.
-        Err(e) => {
-            eprintln!("{e}");
-            eprintln!(
-                "{}: nothing imported: not a big_brother config",
-                shown(&o.legacy)
-            );
-            return Err(Failure::Invalid(shown(&o.legacy)));
-        }
-    };
+    let text = read_source(&o.legacy, "a big_brother config")?;
     // The header names the source by its full path, so importing from another directory gives
     // the same bytes (and an unchanged file stays unchanged).
     let source = std::fs::canonicalize(&o.legacy).unwrap_or_else(|_| o.legacy.clone());
@@ -349,6 +336,21 @@ fn stage(dir: &Path, text: &str) -> std::io::Result<tempfile::NamedTempFile> {
     Ok(tmp)
 }
 
+/// The file to import, as text. Missing or unreadable: as any config named on the command line
+/// (6; 4 unreadable). Read, but not a config (a FIFO or device, over the size cap, not UTF-8):
+/// "nothing imported", naming what it is not (`kind`).
+fn read_source(path: &Path, kind: &str) -> Result<String, Failure> {
+    match source::read_text(path) {
+        Ok(t) => Ok(t),
+        Err(e @ SpecError::Read { .. }) => Err(Failure::Spec(e)),
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("{}: nothing imported: not {kind}", shown(path));
+            Err(Failure::Invalid(shown(path)))
+        }
+    }
+}
+
 /// `--from keepalived`: as the legacy import (all or nothing, the same exit codes), with what
 /// is not carried listed line by line on stderr.
 fn keepalived(o: &Args) -> Result<(), Failure> {
@@ -357,18 +359,7 @@ fn keepalived(o: &Args) -> Result<(), Failure> {
             "--data-dir: only with --from big_brother (keepalived has no override files)".into(),
         ));
     }
-    let text = match source::read_text(&o.legacy) {
-        Ok(t) => t,
-        Err(e @ SpecError::Read { .. }) => return Err(Failure::Spec(e)),
-        Err(e) => {
-            eprintln!("{e}");
-            eprintln!(
-                "{}: nothing imported: not a keepalived.conf",
-                shown(&o.legacy)
-            );
-            return Err(Failure::Invalid(shown(&o.legacy)));
-        }
-    };
+    let text = read_source(&o.legacy, "a keepalived.conf")?;
     let source = std::fs::canonicalize(&o.legacy).unwrap_or_else(|_| o.legacy.clone());
     let import = match keepalived::import(&source, &text, o.cluster.as_deref(), Some(&o.out_dir)) {
         Ok(i) => i,
