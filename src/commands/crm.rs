@@ -14,7 +14,8 @@ use crate::crm::code;
 use crate::crm::diff::Comparison;
 use crate::crm::generate::{self, Format};
 use crate::crm::local;
-use crate::crm::sync::{render_cib_with_sync, SyncClone};
+use crate::crm::sync::SyncClone;
+use crate::crm::unit::{self, Unit};
 use crate::crm::CrmError;
 use crate::exit::OcfCode;
 use crate::spec::{self, duration, Spec};
@@ -77,11 +78,11 @@ pub struct Common {
 }
 
 impl Common {
-    /// The group each spec should have in the CIB.
-    fn groups(&self, specs: &[Spec]) -> Vec<crate::crm::xml::Element> {
+    /// What each spec should have in the CIB (its group; warm: clone, group, constraints).
+    fn units(&self, specs: &[Spec]) -> Vec<Unit> {
         specs
             .iter()
-            .map(|s| generate::group(s, self.config_dir.as_deref()))
+            .map(|s| Unit::of(s, self.config_dir.as_deref()))
             .collect()
     }
 }
@@ -188,11 +189,16 @@ pub fn run(cmd: CrmCommand) -> OcfCode {
             }
             with_specs(&common, |specs| {
                 let dir = common.config_dir.as_deref();
-                match &sync {
-                    Some(s) => print!("{}", render_cib_with_sync(specs, dir, s)),
-                    None => print!("{}", generate::render_all(specs, dir, format.into())),
+                match unit::render(specs, dir, format.into(), sync.as_ref()) {
+                    Ok(text) => {
+                        print!("{text}");
+                        OcfCode::Success
+                    }
+                    Err(e) => {
+                        eprintln!("crm generate: {e}");
+                        OcfCode::ErrArgs
+                    }
                 }
-                OcfCode::Success
             })
         }
         CrmCommand::Check { common } => with_specs(&common, |specs| check(specs, &common)),
@@ -239,9 +245,9 @@ fn fail(e: &CrmError) -> OcfCode {
 fn per_group<'a, T>(
     specs: &'a [Spec],
     common: &Common,
-    verb: impl FnOnce(&[crate::crm::xml::Element]) -> Result<Vec<T>, CrmError>,
+    verb: impl FnOnce(&[Unit]) -> Result<Vec<T>, CrmError>,
 ) -> Result<Vec<(&'a Spec, String, T)>, CrmError> {
-    let results = verb(&common.groups(specs))?;
+    let results = verb(&common.units(specs))?;
     Ok(specs
         .iter()
         .zip(results)
@@ -355,13 +361,14 @@ fn remove(name: &str, force: bool, timeout: Duration) -> OcfCode {
         return fail(&CrmError::BadName(name.to_string()));
     }
     let gid = generate::group_id(name);
-    match apply::remove(&gid, force, timeout) {
+    match apply::remove(name, force, timeout) {
         Ok(Removed::Absent) => {
             println!("{gid}: not in the CIB, nothing to remove");
             OcfCode::Success
         }
         Ok(Removed::Removed {
             members,
+            also,
             refs,
             waited,
         }) => {
@@ -375,6 +382,9 @@ fn remove(name: &str, force: bool, timeout: Duration) -> OcfCode {
                     "{gid}: removed without stopping first (--force) with its members {}; Pacemaker stops them as orphans",
                     members.join(", ")
                 ),
+            }
+            if !also.is_empty() {
+                println!("  removed with it (warm standby): {}", also.join(", "));
             }
             if !refs.constraints.is_empty() {
                 println!("  removed constraints: {}", refs.constraints.join(", "));

@@ -1,4 +1,5 @@
-//! The CIB face: spec → Pacemaker `<group>` XML, and check/apply/remove against a live or
+//! The CIB face: spec → Pacemaker `<group>` XML (or, for a warm standby, a clone, a VIP group and
+//! their constraints: `warm`, `unit`), and check/apply/remove against a live or
 //! file-backed CIB through `cibadmin`.
 //!
 //! Pure rooms: `xml` (element tree, parse and print), `generate` (spec → group), `diff`
@@ -15,6 +16,9 @@ pub mod generate;
 pub mod local;
 pub mod plan;
 pub mod sync;
+pub mod unit;
+pub mod unit_plan;
+pub mod warm;
 pub mod xml;
 
 pub use error::CrmError;

@@ -1,7 +1,8 @@
 //! The connection-sync clone beside the groups (`crm generate --sync-interface IF --sync-id N
 //! --format cib`): one `ocf:braintree:ipvs_sync` primitive `ipvs_sync`, cloned on every node as
 //! `ipvs_sync_clone` (the kernel's sync daemons are per host, shared by every service), and one
-//! `rsc_order` per group so the clone starts first.
+//! `rsc_order` per cluster so the clone starts first: before a cold cluster's group, before a
+//! warm cluster's big_brother clone.
 //!
 //! The order is `kind="Optional"`: it orders the two whenever they start (or stop) in the same
 //! transition — at cluster start and when a node joins — but a sync daemon that fails and
@@ -9,12 +10,9 @@
 //! its connections; it must never be the reason a service stops.
 
 use std::net::IpAddr;
-use std::path::Path;
 
-use super::generate::{self, group_id};
 use super::xml::Element;
 use crate::ipvs::{SyncDaemon, SyncState};
-use crate::spec::Spec;
 
 /// Pacemaker id of the sync primitive and of its clone.
 pub const PRIMITIVE_ID: &str = "ipvs_sync";
@@ -97,36 +95,15 @@ impl SyncClone {
         Element::new("clone").attr("id", CLONE_ID).child(primitive)
     }
 
-    /// The order constraint that starts the clone before the group of cluster `name`.
-    pub fn order(name: &str) -> Element {
-        let group = group_id(name);
+    /// The order constraint that starts the clone before resource `then`: a cold cluster's
+    /// group, a warm cluster's clone (see `unit::Unit::sync_then`).
+    pub fn order(then: &str) -> Element {
         Element::new("rsc_order")
             .attr("first", CLONE_ID)
-            .attr("id", format!("order_{CLONE_ID}_{group}"))
+            .attr("id", format!("order_{CLONE_ID}_{then}"))
             .attr("kind", "Optional")
-            .attr("then", group)
+            .attr("then", then)
     }
-}
-
-/// The `cib` format with the connection-sync clone: the groups and the clone in `<resources>`,
-/// one order constraint per group (the clone first) in `<constraints>`.
-pub fn render_cib_with_sync(specs: &[Spec], config_dir: Option<&Path>, sync: &SyncClone) -> String {
-    let groups: Vec<Element> = specs
-        .iter()
-        .map(|s| generate::group(s, config_dir))
-        .collect();
-    let resources = generate::wrap(groups).child(sync.clone_element());
-    let constraints = specs
-        .iter()
-        .map(|s| SyncClone::order(&s.name))
-        .fold(Element::new("constraints"), Element::child);
-    Element::new("cib")
-        .child(
-            Element::new("configuration")
-                .child(resources)
-                .child(constraints),
-        )
-        .to_pretty()
 }
 
 #[cfg(test)]
@@ -156,7 +133,7 @@ mod tests {
             !x.contains("mcast_"),
             "defaults are left to the kernel: {x}"
         );
-        let o = SyncClone::order("webapp").to_pretty();
+        let o = SyncClone::order("webapp_group").to_pretty();
         assert_eq!(
             o,
             "<rsc_order first=\"ipvs_sync_clone\" id=\"order_ipvs_sync_clone_webapp_group\" kind=\"Optional\" then=\"webapp_group\"/>\n"
