@@ -16,6 +16,7 @@ use crate::crm::generate::{self, Format};
 use crate::crm::local;
 use crate::crm::sync::SyncClone;
 use crate::crm::unit::{self, Unit};
+use crate::crm::warm;
 use crate::crm::CrmError;
 use crate::exit::OcfCode;
 use crate::spec::{self, duration, Spec};
@@ -311,8 +312,14 @@ fn apply(specs: &[Spec], common: &Common) -> OcfCode {
                 if !kept_meta.is_empty() {
                     println!("  kept operator meta attributes: {}", kept_meta.join(", "));
                 }
-                if !dropped.is_empty() {
-                    println!("  removed primitives: {}", dropped.join(", "));
+                let clone = warm::clone_id(&s.name);
+                let (clones, prims): (Vec<String>, Vec<String>) =
+                    dropped.into_iter().partition(|d| *d == clone);
+                if !prims.is_empty() {
+                    println!("  removed primitives: {}", prims.join(", "));
+                }
+                for c in clones {
+                    println!("  removed {c} and its constraints (standby = \"cold\": ipvs_{} is in the group again)", s.name);
                 }
                 if !refs.constraints.is_empty() {
                     println!(

@@ -75,18 +75,24 @@ fn strip_one(e: &mut Element) {
 pub fn normalize(e: &Element) -> Element {
     let mut attrs = e.attrs.clone();
     attrs.sort();
+    let mut children: Vec<Node> = e
+        .children
+        .iter()
+        .filter_map(|n| match n {
+            Node::Element(c) => Some(Node::Element(normalize(c))),
+            Node::Text(t) => Some(Node::Text(t.clone())),
+            Node::Comment(_) => None,
+        })
+        .collect();
+    // A clone's attribute blocks and its primitive may come in any order (the schema
+    // interleaves them); crmsh writes the blocks first, as the generator does.
+    if e.name == "clone" {
+        children.sort_by_key(|n| !matches!(n, Node::Element(c) if c.name.ends_with("_attributes")));
+    }
     Element {
         name: e.name.clone(),
         attrs,
-        children: e
-            .children
-            .iter()
-            .filter_map(|n| match n {
-                Node::Element(c) => Some(Node::Element(normalize(c))),
-                Node::Text(t) => Some(Node::Text(t.clone())),
-                Node::Comment(_) => None,
-            })
-            .collect(),
+        children,
     }
 }
 

@@ -30,19 +30,20 @@ pub fn order_id(name: &str) -> String {
     format!("order_{}_{}", clone_id(name), group_id(name))
 }
 
-/// `<clone id="ipvs_<name>_clone">` around the big_brother primitive. `interleave=true`: an
+/// `<clone id="ipvs_<name>_clone">` around the big_brother primitive, its meta attributes
+/// first as crmsh writes them. `interleave=true`: an
 /// instance depends only on the instances of other clones on its own node (the sync clone), so
 /// a restart on one director never restarts another director's instance.
 pub fn clone(spec: &Spec, config_dir: Option<&Path>) -> Element {
     let id = clone_id(&spec.name);
     Element::new("clone")
         .attr("id", id.as_str())
-        .child(ipvs_primitive(spec, config_dir))
         .child(
             Element::new("meta_attributes")
                 .attr("id", format!("{id}_meta"))
                 .child(nvpair(&format!("{id}_interleave"), "interleave", "true")),
         )
+        .child(ipvs_primitive(spec, config_dir))
 }
 
 /// `<group id="<name>_group">` of the VIPs only (with the spec's description).
