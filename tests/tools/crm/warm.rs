@@ -309,6 +309,26 @@ fn a_standby_moves_only_the_vips() {
         located.contains(&format!("running on: {vip_node}")),
         "{located}"
     );
+    let other = if vip_node == "n1" { "n2" } else { "n1" };
+    // big_brother failing on the other director: recovered there, the VIPs untouched.
+    let monitor = format!("ipvs_webapp_monitor_61000@{other}=7");
+    let failed = cib
+        .tool(
+            "crm_simulate",
+            &[
+                "--xml-file",
+                path_str(&cib.path),
+                "--simulate",
+                "--op-inject",
+                &monitor,
+            ],
+        )
+        .expect_code(0)
+        .stdout();
+    let failed = summary(&failed);
+    assert!(failed.contains("Recover    ipvs_webapp:"), "{failed}");
+    assert!(!failed.contains("ip_204.109.13.7"), "{failed}");
+
     cib.tool(
         "crm_attribute",
         &[
@@ -324,7 +344,6 @@ fn a_standby_moves_only_the_vips() {
     )
     .expect_code(0);
     let out = summary(&transition(&cib, false));
-    let other = if vip_node == "n1" { "n2" } else { "n1" };
     assert!(
         out.contains(&format!(
             "Move       ip_204.109.13.7   ( {vip_node} -> {other} )"
