@@ -14,11 +14,11 @@ use crate::crm::code;
 use crate::crm::diff::Comparison;
 use crate::crm::generate::{self, Format};
 use crate::crm::local;
-use crate::crm::sync::SyncClone;
 use crate::crm::unit::{self, Unit};
 use crate::crm::warm;
 use crate::crm::CrmError;
 use crate::exit::OcfCode;
+use crate::ipvs::SyncConfig;
 use crate::spec::{self, duration, Spec};
 use crate::state::rsctmp_from_env;
 
@@ -115,11 +115,11 @@ pub struct SyncArgs {
 
 impl SyncArgs {
     /// The clone to add, if asked for and its values pass the agent's own check.
-    fn clone(&self) -> Result<Option<SyncClone>, String> {
+    fn clone(&self) -> Result<Option<SyncConfig>, String> {
         let (Some(interface), Some(sync_id)) = (&self.sync_interface, self.sync_id) else {
             return Ok(None);
         };
-        let c = SyncClone {
+        let c = SyncConfig {
             interface: interface.clone(),
             sync_id,
             group: self.sync_group,

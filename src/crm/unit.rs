@@ -8,9 +8,10 @@
 use std::path::Path;
 
 use super::generate::{self, group_id, Format};
-use super::sync::SyncClone;
+use super::sync;
 use super::warm;
 use super::xml::Element;
+use crate::ipvs::SyncConfig;
 use crate::spec::{Spec, Standby};
 
 /// Everything `crm` manages for one cluster.
@@ -105,7 +106,7 @@ pub fn render(
     specs: &[Spec],
     config_dir: Option<&Path>,
     format: Format,
-    sync: Option<&SyncClone>,
+    sync: Option<&SyncConfig>,
 ) -> Result<String, RenderError> {
     let units: Vec<Unit> = specs.iter().map(|s| Unit::of(s, config_dir)).collect();
     if format != Format::Cib {
@@ -122,8 +123,8 @@ pub fn render(
             let mut constraints: Vec<Element> =
                 units.iter().flat_map(|u| u.constraints.clone()).collect();
             if let Some(s) = sync {
-                res = res.child(s.clone_element());
-                constraints.extend(units.iter().map(|u| SyncClone::order(&u.sync_then())));
+                res = res.child(sync::clone_element(s));
+                constraints.extend(units.iter().map(|u| sync::order(&u.sync_then())));
             }
             let mut conf = Element::new("configuration").child(res);
             // The talk's `cib` document has no <constraints>; it appears only when needed.
@@ -220,14 +221,7 @@ mod tests {
             render(std::slice::from_ref(&spec), None, Format::Group, None),
             Err(RenderError::WarmNeedsCib("w".into()))
         );
-        let sync = SyncClone {
-            interface: "eth1".into(),
-            sync_id: 1,
-            group: None,
-            port: None,
-            ttl: None,
-            max_len: None,
-        };
+        let sync = SyncConfig::new("eth1", 1);
         let text = render(&[spec], None, Format::Cib, Some(&sync)).unwrap();
         let cib = xml::parse(&text).unwrap();
         let cons = cib
