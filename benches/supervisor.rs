@@ -108,6 +108,7 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
         fall: 1,
         rise: 1,
         backend_mode: BackendMode::ActiveActive,
+        standby: big_brother::spec::Standby::Cold,
         sorry_server: None,
         override_dir: big_brother::spec::defaults::OVERRIDE_DIR.into(),
         on_change: None,

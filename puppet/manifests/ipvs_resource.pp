@@ -66,6 +66,10 @@
 #   Good checks in a row before a failed node serves again (1..100, default 1).
 # @param backend_mode
 #   active_active (default: every healthy node, weighted) or active_passive (one node).
+# @param standby
+#   cold (default: the talk's group; big_brother runs only where the VIPs are) or warm
+#   (big_brother and its checks run on every director as a clone; a failover moves only the
+#   VIPs). Switching warm to cold restarts the cluster on its director.
 # @param sorry_server
 #   `address`, optional `port` and `weight`: served only while every node is down.
 # @param override_dir
@@ -124,6 +128,7 @@ define pacemaker::ipvs_resource (
   Optional[Integer[1, 100]]                    $fall                = undef,
   Optional[Integer[1, 100]]                    $rise                = undef,
   Optional[Pacemaker::Backendmode]             $backend_mode        = undef,
+  Optional[Pacemaker::Standby]                 $standby             = undef,
   Optional[Pacemaker::Sorryserver]             $sorry_server        = undef,
   Optional[Pacemaker::Specpath]                $override_dir        = undef,
   Optional[Pacemaker::Onchange]                $on_change           = undef,
@@ -235,6 +240,7 @@ define pacemaker::ipvs_resource (
       'fall'                => $fall,
       'rise'                => $rise,
       'backend_mode'        => $backend_mode,
+      'standby'             => $standby,
       'override_dir'        => $override_dir,
       'on_change'           => $on_change,
       'on_change_timeout'   => $on_change_timeout,

@@ -14,9 +14,11 @@ use crate::crm::code;
 use crate::crm::diff::Comparison;
 use crate::crm::generate::{self, Format};
 use crate::crm::local;
-use crate::crm::sync::{render_cib_with_sync, SyncClone};
+use crate::crm::unit::{self, Unit};
+use crate::crm::warm;
 use crate::crm::CrmError;
 use crate::exit::OcfCode;
+use crate::ipvs::SyncConfig;
 use crate::spec::{self, duration, Spec};
 use crate::state::rsctmp_from_env;
 
@@ -77,11 +79,11 @@ pub struct Common {
 }
 
 impl Common {
-    /// The group each spec should have in the CIB.
-    fn groups(&self, specs: &[Spec]) -> Vec<crate::crm::xml::Element> {
+    /// What each spec should have in the CIB (its group; warm: clone, group, constraints).
+    fn units(&self, specs: &[Spec]) -> Vec<Unit> {
         specs
             .iter()
-            .map(|s| generate::group(s, self.config_dir.as_deref()))
+            .map(|s| Unit::of(s, self.config_dir.as_deref()))
             .collect()
     }
 }
@@ -113,11 +115,11 @@ pub struct SyncArgs {
 
 impl SyncArgs {
     /// The clone to add, if asked for and its values pass the agent's own check.
-    fn clone(&self) -> Result<Option<SyncClone>, String> {
+    fn clone(&self) -> Result<Option<SyncConfig>, String> {
         let (Some(interface), Some(sync_id)) = (&self.sync_interface, self.sync_id) else {
             return Ok(None);
         };
-        let c = SyncClone {
+        let c = SyncConfig {
             interface: interface.clone(),
             sync_id,
             group: self.sync_group,
@@ -188,11 +190,16 @@ pub fn run(cmd: CrmCommand) -> OcfCode {
             }
             with_specs(&common, |specs| {
                 let dir = common.config_dir.as_deref();
-                match &sync {
-                    Some(s) => print!("{}", render_cib_with_sync(specs, dir, s)),
-                    None => print!("{}", generate::render_all(specs, dir, format.into())),
+                match unit::render(specs, dir, format.into(), sync.as_ref()) {
+                    Ok(text) => {
+                        print!("{text}");
+                        OcfCode::Success
+                    }
+                    Err(e) => {
+                        eprintln!("crm generate: {e}");
+                        OcfCode::ErrArgs
+                    }
                 }
-                OcfCode::Success
             })
         }
         CrmCommand::Check { common } => with_specs(&common, |specs| check(specs, &common)),
@@ -239,9 +246,9 @@ fn fail(e: &CrmError) -> OcfCode {
 fn per_group<'a, T>(
     specs: &'a [Spec],
     common: &Common,
-    verb: impl FnOnce(&[crate::crm::xml::Element]) -> Result<Vec<T>, CrmError>,
+    verb: impl FnOnce(&[Unit]) -> Result<Vec<T>, CrmError>,
 ) -> Result<Vec<(&'a Spec, String, T)>, CrmError> {
-    let results = verb(&common.groups(specs))?;
+    let results = verb(&common.units(specs))?;
     Ok(specs
         .iter()
         .zip(results)
@@ -305,8 +312,14 @@ fn apply(specs: &[Spec], common: &Common) -> OcfCode {
                 if !kept_meta.is_empty() {
                     println!("  kept operator meta attributes: {}", kept_meta.join(", "));
                 }
-                if !dropped.is_empty() {
-                    println!("  removed primitives: {}", dropped.join(", "));
+                let clone = warm::clone_id(&s.name);
+                let (clones, prims): (Vec<String>, Vec<String>) =
+                    dropped.into_iter().partition(|d| *d == clone);
+                if !prims.is_empty() {
+                    println!("  removed primitives: {}", prims.join(", "));
+                }
+                for c in clones {
+                    println!("  removed {c} and its constraints (standby = \"cold\": ipvs_{} is in the group again)", s.name);
                 }
                 if !refs.constraints.is_empty() {
                     println!(
@@ -355,13 +368,14 @@ fn remove(name: &str, force: bool, timeout: Duration) -> OcfCode {
         return fail(&CrmError::BadName(name.to_string()));
     }
     let gid = generate::group_id(name);
-    match apply::remove(&gid, force, timeout) {
+    match apply::remove(name, force, timeout) {
         Ok(Removed::Absent) => {
             println!("{gid}: not in the CIB, nothing to remove");
             OcfCode::Success
         }
         Ok(Removed::Removed {
             members,
+            also,
             refs,
             waited,
         }) => {
@@ -375,6 +389,9 @@ fn remove(name: &str, force: bool, timeout: Duration) -> OcfCode {
                     "{gid}: removed without stopping first (--force) with its members {}; Pacemaker stops them as orphans",
                     members.join(", ")
                 ),
+            }
+            if !also.is_empty() {
+                println!("  removed with it (warm standby): {}", also.join(", "));
             }
             if !refs.constraints.is_empty() {
                 println!("  removed constraints: {}", refs.constraints.join(", "));

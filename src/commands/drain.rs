@@ -108,6 +108,14 @@ fn drain(cluster: &str, node: &str, config: Option<&Path>, drain_it: bool) -> Re
         (false, false) => "was not drained",
     };
     println!("{cluster}: {id} {what} ({})", path.display());
+    if spec.standby == spec::Standby::Warm && changed {
+        // Operator state is per host until it becomes cluster-wide (issue 15); a warm
+        // standby that takes over would otherwise serve the node again.
+        println!(
+            "{cluster}: note: standby = \"warm\": big_brother runs on every director and this file is this director's only; run `big_brother {}drain {cluster} {id}` on every director",
+            if drain_it { "" } else { "un" }
+        );
+    }
     Ok(())
 }
 

@@ -15,21 +15,24 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::cib;
-use super::diff::{self, Comparison};
+use super::diff::Comparison;
 use super::error::CrmError;
 use super::plan::{self, Plan, Refs};
+use super::unit::{self, Unit};
+use super::unit_plan::{self, UnitPlan};
 use super::xml::Element;
 use crate::spec::duration;
 
 /// How often `remove` asks Pacemaker whether the group has stopped.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Compares each live group with the generated one in `wanted` (one CIB query for all).
-pub fn check(wanted: &[Element]) -> Result<Vec<Comparison>, CrmError> {
-    let resources = cib::query_resources()?;
+/// Compares each cluster's live part (group; warm: clone, group and constraints) with the
+/// generated one in `wanted` (one CIB query for all).
+pub fn check(wanted: &[Unit]) -> Result<Vec<Comparison>, CrmError> {
+    let config = cib::query_configuration()?;
     Ok(wanted
         .iter()
-        .map(|w| diff::compare(resources.find("group", w.id().unwrap_or_default()), w))
+        .map(|w| unit_plan::compare(&config, w))
         .collect())
 }
 
@@ -54,7 +57,7 @@ pub enum Applied {
 /// The outer error means the CIB could not be read at all; each group then has its own
 /// outcome, so one refused write does not stop the others. The CIB is read once before and,
 /// when anything was written, once after, to prove every write took.
-pub fn apply(wanted: &[Element]) -> Result<Vec<Result<Applied, CrmError>>, CrmError> {
+pub fn apply(wanted: &[Unit]) -> Result<Vec<Result<Applied, CrmError>>, CrmError> {
     let live_cib = cib::query_cib()?;
     let config = configuration(&live_cib)?;
     let mut results: Vec<Result<Applied, CrmError>> = wanted
@@ -78,8 +81,14 @@ pub fn apply(wanted: &[Element]) -> Result<Vec<Result<Applied, CrmError>>, CrmEr
     Ok(results)
 }
 
-fn apply_one(live_cib: &Element, config: &Element, wanted: &Element) -> Result<Applied, CrmError> {
-    let gid = wanted.id().unwrap_or_default().to_string();
+fn apply_one(live_cib: &Element, config: &Element, unit: &Unit) -> Result<Applied, CrmError> {
+    if unit_plan::needed(config, unit) {
+        return apply_unit(live_cib, config, unit);
+    }
+    let Some(wanted) = unit.resources.first() else {
+        return Err(CrmError::Plan(plan::PlanError::NoSection("resources")));
+    };
+    let gid = unit.group_id();
     Ok(match plan::plan_apply(config, wanted)? {
         Plan::InSync => Applied::InSync,
         Plan::Create { group } => {
@@ -118,11 +127,51 @@ fn apply_one(live_cib: &Element, config: &Element, wanted: &Element) -> Result<A
     })
 }
 
-/// Checks the CIB read after the writes: the group must now be in sync, and nothing the write
-/// removed may remain.
-fn verify_applied(config: &Element, wanted: &Element, applied: &Applied) -> Result<(), CrmError> {
-    let gid = wanted.id().unwrap_or_default().to_string();
-    match diff::compare(plan::live_group(config, &gid), wanted) {
+/// A warm cluster, or a switch between shapes: one `cibadmin --patch` (see `unit_plan`).
+fn apply_unit(live_cib: &Element, config: &Element, unit: &Unit) -> Result<Applied, CrmError> {
+    let (new, diff, kept_meta, dropped, refs) = match unit_plan::plan(config, unit)? {
+        UnitPlan::InSync => return Ok(Applied::InSync),
+        UnitPlan::Write {
+            unit,
+            diff,
+            kept_meta,
+            dropped,
+            refs,
+        } => (unit, diff, kept_meta, dropped, refs),
+    };
+    let edited = unit_plan::edited_cib(live_cib, &unit.name, Some(&new), &refs)?;
+    let via = cib::patch(live_cib, &edited)?;
+    Ok(match diff {
+        None => Applied::Created {
+            members: new
+                .elements()
+                .into_iter()
+                .flat_map(|e| {
+                    e.id().into_iter().chain(
+                        e.elements()
+                            .filter(|p| p.name == "primitive")
+                            .filter_map(Element::id),
+                    )
+                })
+                .map(str::to_string)
+                .collect(),
+            via,
+        },
+        Some(diff) => Applied::Replaced {
+            diff,
+            kept_meta,
+            dropped,
+            refs,
+            via,
+        },
+    })
+}
+
+/// Checks the CIB read after the writes: the cluster must now be in sync, and nothing the
+/// write removed may remain.
+fn verify_applied(config: &Element, wanted: &Unit, applied: &Applied) -> Result<(), CrmError> {
+    let gid = wanted.group_id();
+    match unit_plan::compare(config, wanted) {
         Comparison::InSync => {}
         Comparison::Missing => {
             return Err(CrmError::StillDiffers {
@@ -172,58 +221,90 @@ pub enum Removed {
     Absent,
     Removed {
         members: Vec<String>,
+        /// A warm cluster's clone and constraints, removed with the group.
+        also: Vec<String>,
         refs: Refs,
         /// How long it took the group to stop (`None` with `--force`).
         waited: Option<Duration>,
     },
 }
 
-/// Removes group `group_id` safely (see the module doc). `force` skips stopping and waiting:
-/// Pacemaker then stops the orphaned members itself after the delete.
-pub fn remove(group_id: &str, force: bool, timeout: Duration) -> Result<Removed, CrmError> {
+/// Removes cluster `name` safely (see the module doc): its group, and for a warm cluster its
+/// clone and constraints too. `force` skips stopping and waiting: Pacemaker then stops the
+/// orphaned members itself after the delete.
+pub fn remove(name: &str, force: bool, timeout: Duration) -> Result<Removed, CrmError> {
+    let group_id = super::generate::group_id(name);
     let live_cib = cib::query_cib()?;
-    if plan::plan_remove(configuration(&live_cib)?, group_id).is_none() {
+    let Some((_, _)) = unit_plan::plan_remove(configuration(&live_cib)?, name) else {
         return Ok(Removed::Absent);
-    }
+    };
+    let also: Vec<String> = unit::live(configuration(&live_cib)?, name)
+        .into_iter()
+        .filter_map(Element::id)
+        .filter(|id| *id != group_id)
+        .map(str::to_string)
+        .collect();
+    let containers: Vec<String> = unit::live(configuration(&live_cib)?, name)
+        .into_iter()
+        .filter(|e| matches!(e.name.as_str(), "group" | "clone"))
+        .filter_map(Element::id)
+        .map(str::to_string)
+        .collect();
     let waited = if force {
         None
     } else {
-        cib::stop(group_id)?;
-        Some(wait_stopped(group_id, timeout)?)
+        for c in &containers {
+            cib::stop(c)?;
+        }
+        Some(wait_stopped(&group_id, &containers, timeout)?)
     };
     // Read again: stopping changed the CIB, and constraints may have moved meanwhile.
     let live_cib = cib::query_cib()?;
-    let Some(p) = plan::plan_remove(configuration(&live_cib)?, group_id) else {
+    let Some((members, refs)) = unit_plan::plan_remove(configuration(&live_cib)?, name) else {
         return Ok(Removed::Absent);
     };
-    let new = plan::edited_cib(&live_cib, group_id, None, &p.refs)?;
+    let new = unit_plan::edited_cib(&live_cib, name, None, &refs)?;
     cib::patch(&live_cib, &new)?;
 
     let after = cib::query_cib()?;
-    let mut gone: BTreeSet<&str> = p.members.iter().map(String::as_str).collect();
-    gone.insert(group_id);
+    let mut gone: BTreeSet<&str> = members.iter().map(String::as_str).collect();
+    let owned: Vec<String> = unit::resource_ids(name)
+        .into_iter()
+        .chain(unit::constraint_ids(name))
+        .collect();
+    gone.extend(owned.iter().map(String::as_str));
     let left = lingering(configuration(&after)?, &gone);
     if !left.is_empty() {
         return Err(CrmError::Lingering {
-            group: group_id.to_string(),
+            group: group_id,
             ids: left,
         });
     }
     Ok(Removed::Removed {
-        members: p.members,
-        refs: p.refs,
+        members,
+        also,
+        refs,
         waited,
     })
 }
 
-/// Polls `crm_mon` until no member of the group is active, for at most `timeout`.
-fn wait_stopped(group_id: &str, timeout: Duration) -> Result<Duration, CrmError> {
+/// Polls `crm_mon` until no member of the `containers` (the group, a warm cluster's clone) is
+/// active, for at most `timeout`.
+fn wait_stopped(
+    group_id: &str,
+    containers: &[String],
+    timeout: Duration,
+) -> Result<Duration, CrmError> {
     let start = Instant::now();
     // Bounded in count as well as time: one poll per POLL interval, plus the first and last.
     let max_polls = timeout.as_millis() / POLL.as_millis() + 2;
     let mut running = Vec::new();
     for _ in 0..max_polls {
-        running = plan::running_members(&cib::status()?, group_id);
+        let status = cib::status()?;
+        running = containers
+            .iter()
+            .flat_map(|c| plan::running_members(&status, c))
+            .collect();
         if running.is_empty() {
             return Ok(start.elapsed());
         }

@@ -99,6 +99,13 @@ pub fn query_resources() -> Result<Element, CrmError> {
     parse("cibadmin --query --scope resources", &ran.stdout)
 }
 
+/// `cibadmin --query --scope configuration`: resources and constraints, without `<status>`.
+pub fn query_configuration() -> Result<Element, CrmError> {
+    let args = ["--query", "--scope", "configuration"];
+    let ran = run(CIBADMIN, &args, None, &[0])?;
+    parse("cibadmin --query --scope configuration", &ran.stdout)
+}
+
 /// `cibadmin --query`: the whole CIB (`<cib>` with configuration and status).
 pub fn query_cib() -> Result<Element, CrmError> {
     let ran = run(CIBADMIN, &["--query"], None, &[0])?;

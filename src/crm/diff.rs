@@ -38,15 +38,26 @@ pub fn is_operator_nvpair(e: &Element) -> bool {
     e.name == "nvpair" && e.get("name").is_some_and(|n| OPERATOR_META.contains(&n))
 }
 
-/// A copy of `group` without operator meta attributes (on the group and its direct
-/// primitives); a `<meta_attributes>` block left empty disappears.
-pub fn strip_operator_meta(group: &Element) -> Element {
-    let mut g = group.clone();
-    strip_one(&mut g);
-    for p in g.elements_mut().filter(|e| e.name == "primitive") {
-        strip_one(p);
-    }
+/// Resources whose own `<meta_attributes>` may hold operator meta attributes.
+pub fn is_resource(e: &Element) -> bool {
+    matches!(e.name.as_str(), "group" | "clone" | "primitive")
+}
+
+/// A copy of `resource` without operator meta attributes (on it and on the groups, clones and
+/// primitives inside it); a `<meta_attributes>` block left empty disappears.
+pub fn strip_operator_meta(resource: &Element) -> Element {
+    let mut g = resource.clone();
+    strip_all(&mut g);
     g
+}
+
+fn strip_all(e: &mut Element) {
+    if is_resource(e) {
+        strip_one(e);
+    }
+    for c in e.elements_mut().filter(|c| is_resource(c)) {
+        strip_all(c);
+    }
 }
 
 fn strip_one(e: &mut Element) {
@@ -64,33 +75,51 @@ fn strip_one(e: &mut Element) {
 pub fn normalize(e: &Element) -> Element {
     let mut attrs = e.attrs.clone();
     attrs.sort();
+    let mut children: Vec<Node> = e
+        .children
+        .iter()
+        .filter_map(|n| match n {
+            Node::Element(c) => Some(Node::Element(normalize(c))),
+            Node::Text(t) => Some(Node::Text(t.clone())),
+            Node::Comment(_) => None,
+        })
+        .collect();
+    // A clone's attribute blocks and its primitive may come in any order (the schema
+    // interleaves them); crmsh writes the blocks first, as the generator does.
+    if e.name == "clone" {
+        children.sort_by_key(|n| !matches!(n, Node::Element(c) if c.name.ends_with("_attributes")));
+    }
     Element {
         name: e.name.clone(),
         attrs,
-        children: e
-            .children
-            .iter()
-            .filter_map(|n| match n {
-                Node::Element(c) => Some(Node::Element(normalize(c))),
-                Node::Text(t) => Some(Node::Text(t.clone())),
-                Node::Comment(_) => None,
-            })
-            .collect(),
+        children,
     }
 }
 
 /// Compares the live group (if any) with the generated one.
 pub fn compare(live: Option<&Element>, wanted: &Element) -> Comparison {
-    let Some(live) = live else {
+    compare_all(live.as_slice(), &[wanted])
+}
+
+/// Compares what is live of one cluster (its group, clone and constraints, in the generated
+/// order; empty when none) with what the spec generates. One element each side is exactly
+/// [`compare`]: the diff of a cold group reads as it always did.
+pub fn compare_all(live: &[&Element], wanted: &[&Element]) -> Comparison {
+    if live.is_empty() {
         return Comparison::Missing;
+    }
+    let norm = |es: &[&Element]| -> Vec<Element> {
+        es.iter()
+            .map(|e| normalize(&strip_operator_meta(e)))
+            .collect()
     };
-    let l = normalize(&strip_operator_meta(live));
-    let w = normalize(&strip_operator_meta(wanted));
+    let (l, w) = (norm(live), norm(wanted));
     if l == w {
         return Comparison::InSync;
     }
+    let text = |es: &[Element]| es.iter().map(Element::to_pretty).collect::<String>();
     Comparison::Differs {
-        diff: unified(&l.to_pretty(), &w.to_pretty(), "live CIB", "spec"),
+        diff: unified(&text(&l), &text(&w), "live CIB", "spec"),
     }
 }
 

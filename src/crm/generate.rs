@@ -99,7 +99,9 @@ pub fn group(spec: &Spec, config_dir: Option<&Path>) -> Element {
     g
 }
 
-fn ipvs_primitive(spec: &Spec, config_dir: Option<&Path>) -> Element {
+/// The big_brother primitive `ipvs_<name>`: the group's first member (cold) or the clone's
+/// primitive (warm), the same element either way.
+pub fn ipvs_primitive(spec: &Spec, config_dir: Option<&Path>) -> Element {
     let name = &spec.name;
     let id = ipvs_id(name);
     let mut ia = Element::new("instance_attributes")
@@ -121,7 +123,8 @@ fn ipvs_primitive(spec: &Spec, config_dir: Option<&Path>) -> Element {
         .child(operations(&id, &spec.ops.ipvs))
 }
 
-fn vip_primitive(vip: &Vip, ops: &OpSet) -> Element {
+/// One VIP's `ocf:heartbeat:IPaddr2` primitive `ip_<address>`.
+pub fn vip_primitive(vip: &Vip, ops: &OpSet) -> Element {
     let id = vip_id(&vip.address);
     let mut ia = Element::new("instance_attributes")
         .attr("id", format!("{id}_ia"))
@@ -143,7 +146,7 @@ fn vip_primitive(vip: &Vip, ops: &OpSet) -> Element {
         .child(operations(&id, ops))
 }
 
-fn nvpair(id: &str, name: &str, value: &str) -> Element {
+pub fn nvpair(id: &str, name: &str, value: &str) -> Element {
     Element::new("nvpair")
         .attr("id", id)
         .attr("name", name)

@@ -68,7 +68,7 @@ pub enum PlanError {
 }
 
 /// True for a VIP primitive (`ocf:heartbeat:IPaddr2`).
-fn is_vip(e: &Element) -> bool {
+pub fn is_vip(e: &Element) -> bool {
     e.name == "primitive" && e.get("type") == Some("IPaddr2")
 }
 
@@ -205,27 +205,36 @@ pub fn carry_operator_meta(group: &mut Element, live: &Element) -> Vec<String> {
     kept
 }
 
-fn carry_one(to: &mut Element, from: &Element, kept: &mut Vec<String>) {
+/// Copies the operator meta attributes of `from` onto `to`, in a block with the original id:
+/// into `to`'s own block of that id when the generated element has one (a warm clone's
+/// `interleave` block, where `crm_resource --meta` adds `target-role` too), else in a new copy.
+pub fn carry_one(to: &mut Element, from: &Element, kept: &mut Vec<String>) {
     let owner = from.id().unwrap_or_default().to_string();
     for m in from.elements().filter(|e| e.name == "meta_attributes") {
         let pairs: Vec<&Element> = m.elements().filter(|e| is_operator_nvpair(e)).collect();
         if pairs.is_empty() {
             continue;
         }
-        let mut block = Element {
-            name: m.name.clone(),
-            attrs: m.attrs.clone(),
-            children: Vec::new(),
-        };
-        for nv in pairs {
+        for nv in &pairs {
             kept.push(format!(
                 "{owner} {}={}",
                 nv.get("name").unwrap_or_default(),
                 nv.get("value").unwrap_or_default()
             ));
-            block.children.push(Node::Element(nv.clone()));
         }
-        to.children.push(Node::Element(block));
+        let nodes = pairs.into_iter().map(|nv| Node::Element(nv.clone()));
+        let same_id = m.id().and_then(|bid| {
+            to.elements_mut()
+                .find(|e| e.name == "meta_attributes" && e.id() == Some(bid))
+        });
+        match same_id {
+            Some(block) => block.children.extend(nodes),
+            None => to.children.push(Node::Element(Element {
+                name: m.name.clone(),
+                attrs: m.attrs.clone(),
+                children: nodes.collect(),
+            })),
+        }
     }
 }
 
@@ -291,6 +300,13 @@ pub fn edited_cib(
         .first_mut("resources")
         .ok_or(PlanError::NoSection("resources"))?;
     replace_group(resources, group_id, new_group);
+    drop_refs(config, refs);
+    Ok(out)
+}
+
+/// Removes `refs` from `config` (the `<configuration>` element): the constraints, and the tag
+/// members; a tag left without members goes too (the schema wants at least one).
+pub fn drop_refs(config: &mut Element, refs: &Refs) {
     if let Some(cons) = config.first_mut("constraints") {
         cons.children.retain(|n| match n {
             Node::Element(c) => !c
@@ -315,7 +331,6 @@ pub fn edited_cib(
             _ => true,
         });
     }
-    Ok(out)
 }
 
 /// Replaces (or with `None` removes) the first group `group_id` below `parent`, in place.
@@ -348,9 +363,9 @@ pub fn running_members(crm_mon: &Element, group_id: &str) -> Vec<String> {
 }
 
 fn collect_running(e: &Element, group_id: &str, inside: bool, out: &mut Vec<String>) {
-    // A cloned group shows up as `<group id="G:0">`.
+    // A cloned group shows up as `<group id="G:0">`; a warm cluster's clone as `<clone>`.
     let here = inside
-        || (e.name == "group"
+        || (matches!(e.name.as_str(), "group" | "clone")
             && e.id()
                 .is_some_and(|id| id == group_id || id.split(':').next() == Some(group_id)));
     if here && e.name == "resource" {

@@ -19,9 +19,11 @@ pub mod iface;
 
 mod host;
 mod options;
+mod sync_config;
 
 pub use host::{SyncDaemon, SyncState, Timeouts};
 pub use options::{Netmask, SchedFlag};
+pub use sync_config::{param as sync_param, SyncConfig};
 
 use std::fmt;
 use std::net::IpAddr;

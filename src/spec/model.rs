@@ -43,6 +43,27 @@ impl BackendMode {
     }
 }
 
+/// What the other directors do while one holds the VIPs (`standby` in the spec).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Standby {
+    /// The talk's group: the IPVS service and its checks run only where the VIPs are, and a
+    /// failover starts them on the new director first (the default).
+    #[default]
+    Cold,
+    /// The IPVS service and its checks run on every director (a clone); a failover only moves
+    /// the VIPs.
+    Warm,
+}
+
+impl Standby {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standby::Cold => "cold",
+            Standby::Warm => "warm",
+        }
+    }
+}
+
 /// One cluster: an IPVS service, its VIPs and its real servers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spec {
@@ -67,6 +88,8 @@ pub struct Spec {
     /// Consecutive good checks before a failed node starts serving again.
     pub rise: u32,
     pub backend_mode: BackendMode,
+    /// How the CIB runs this cluster: one group (cold) or a clone plus a VIP group (warm).
+    pub standby: Standby,
     pub sorry_server: Option<SorryServer>,
     /// Where the original big_brother's cluster-wide override files live:
     /// `<override_dir>/up/<name>` (every node at full weight) and `<override_dir>/down/<name>`

@@ -25,6 +25,7 @@ pub struct RawSpec {
     pub fall: Option<S<i64>>,
     pub rise: Option<S<i64>>,
     pub backend_mode: Option<S<String>>,
+    pub standby: Option<S<String>>,
     pub sorry_server: Option<RawSorryServer>,
     pub override_dir: Option<S<String>>,
     pub on_change: Option<S<Vec<String>>>,

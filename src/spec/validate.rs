@@ -68,6 +68,7 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
     let sorry_server = sorry_server(&mut c, &raw, service, &seen_nodes);
     let override_dir = override_dir(&mut c, &raw);
     let on_change = on_change(&mut c, &raw);
+    let standby = standby(&mut c, &raw, &vips);
     let ops = ops(&mut c, raw.ops.unwrap_or_default());
 
     if c.problems.is_empty() {
@@ -85,6 +86,7 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             fall,
             rise,
             backend_mode,
+            standby,
             sorry_server,
             override_dir,
             on_change,
@@ -361,6 +363,35 @@ fn scheduling(c: &mut Checker<'_>, raw: &RawSpec) -> Scheduling {
         forward,
         persistence_timeout,
     }
+}
+
+/// `standby`: `cold` (the talk's group, the default) or `warm` (a clone of the big_brother
+/// primitive on every director and a group of the VIPs). A warm cluster needs a VIP: its group
+/// holds only the VIPs, and Pacemaker refuses an empty group.
+fn standby(c: &mut Checker<'_>, raw: &RawSpec, vips: &[Vip]) -> Standby {
+    let Some(s) = &raw.standby else {
+        return Standby::Cold;
+    };
+    let standby = match s.get_ref().as_str() {
+        "cold" => Standby::Cold,
+        "warm" => Standby::Warm,
+        other => {
+            c.at(
+                s,
+                "standby",
+                format!("\"cold\" or \"warm\", not {}", quoted(other, 80)),
+            );
+            return Standby::Cold;
+        }
+    };
+    if standby == Standby::Warm && vips.is_empty() {
+        c.at(
+            s,
+            "standby",
+            "at least one [[vip]] with standby = \"warm\" (the VIP group is what moves on a failover; Pacemaker refuses an empty group)",
+        );
+    }
+    standby
 }
 
 /// How nodes are checked and weighted.
@@ -728,6 +759,34 @@ mod tests {
             .into_iter()
             .map(|p| p.key)
             .collect()
+    }
+
+    #[test]
+    fn standby_is_cold_by_default_warm_needs_a_vip() {
+        assert_eq!(spec("fwmark = 7").unwrap().standby, Standby::Cold);
+        assert_eq!(
+            spec("fwmark = 7\nstandby = \"cold\"").unwrap().standby,
+            Standby::Cold
+        );
+        assert_eq!(
+            spec("fwmark = 7\nstandby = \"warm\"").unwrap().standby,
+            Standby::Warm
+        );
+        let bad = spec("fwmark = 7\nstandby = \"hot\"").unwrap_err();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(
+            (bad[0].key.as_str(), bad[0].line, bad[0].column),
+            ("standby", Some(3), Some(11))
+        );
+        assert!(bad[0]
+            .expected
+            .contains("\"cold\" or \"warm\", not \"hot\""));
+        let text = "name = \"w\"\nstandby = \"warm\"\nfwmark = 7\n[[node]]\naddress = \"198.51.100.1\"\nport = 80\n";
+        let Err(SpecError::Invalid { problems, .. }) = parse(Path::new("t.toml"), text) else {
+            panic!("a warm spec without VIPs must be refused")
+        };
+        assert_eq!(problems[0].key, "standby");
+        assert!(problems[0].expected.contains("at least one [[vip]]"));
     }
 
     #[test]

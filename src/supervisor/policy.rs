@@ -580,6 +580,7 @@ mod tests {
             fall: 1,
             rise: 1,
             backend_mode: BackendMode::ActiveActive,
+            standby: crate::spec::Standby::Cold,
             sorry_server: None,
             override_dir: crate::spec::defaults::OVERRIDE_DIR.into(),
             on_change: None,

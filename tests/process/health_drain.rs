@@ -39,6 +39,50 @@ fn drained(data: &Path) -> Vec<String> {
 }
 
 #[test]
+fn a_warm_cluster_is_reminded_that_drains_are_per_director() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let warm = SPEC.replace("fwmark = 7", "fwmark = 7\nstandby = \"warm\"");
+    let spec = write(dir.path(), "webapp.toml", &warm);
+    let spec = spec.to_str().unwrap();
+    let r = bb_in(&data, &["drain", "webapp", "192.0.2.11", "--config", spec]);
+    r.expect_code(0);
+    assert!(
+        r.stdout().contains("note: standby = \"warm\": big_brother runs on every director and this file is this director's only; run `big_brother drain webapp 192.0.2.11` on every director"),
+        "{}",
+        r.stdout()
+    );
+    let r = bb_in(
+        &data,
+        &["undrain", "webapp", "192.0.2.11", "--config", spec],
+    );
+    assert!(
+        r.expect_code(0)
+            .stdout()
+            .contains("`big_brother undrain webapp 192.0.2.11` on every director"),
+        "{}",
+        r.stdout()
+    );
+    // A cold cluster runs on one director at a time: no note.
+    let cold = write(dir.path(), "cold.toml", SPEC);
+    let r = bb_in(
+        &data,
+        &[
+            "drain",
+            "webapp",
+            "192.0.2.11",
+            "--config",
+            cold.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !r.expect_code(0).stdout().contains("note:"),
+        "{}",
+        r.stdout()
+    );
+}
+
+#[test]
 fn drain_and_undrain_persist() {
     let dir = tempfile::tempdir().unwrap();
     let spec = write(dir.path(), "webapp.toml", SPEC);

@@ -16,6 +16,7 @@ mod generate;
 mod hostile;
 mod random;
 mod remove;
+mod warm;
 
 /// A scratch CIB file, empty except `stonith-enabled=false` (so `crm_verify` judges our
 /// resources, not the missing fencing), plus a place for spec files.

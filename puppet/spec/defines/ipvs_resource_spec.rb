@@ -99,6 +99,7 @@ describe 'pacemaker::ipvs_resource' do
         'fall' => 3,
         'rise' => 2,
         'backend_mode' => 'active_passive',
+        'standby' => 'warm',
         'sorry_server' => { 'weight' => 5, 'address' => '10.0.0.9' },
         'on_change_timeout' => '30s',
         'on_change' => ['/usr/local/bin/lb-notify', '--channel', '#lb'],
@@ -126,6 +127,7 @@ describe 'pacemaker::ipvs_resource' do
         fall = 3
         rise = 2
         backend_mode = "active_passive"
+        standby = "warm"
         override_dir = "/var/lib/big_brother"
         on_change = ["/usr/local/bin/lb-notify", "--channel", "#lb"]
         on_change_timeout = "30s"
@@ -418,6 +420,8 @@ describe 'pacemaker::ipvs_resource' do
     ['a scheduler in capitals', { 'scheduler' => 'WLC' }, /parameter 'scheduler'/],
     ['forward tun', { 'forward' => 'tun' }, /parameter 'forward'/],
     ['backend_mode active', { 'backend_mode' => 'active' }, /parameter 'backend_mode'/],
+    ['standby hot', { 'standby' => 'hot' }, /parameter 'standby' expects a match for Pacemaker::Standby = Enum\['cold', 'warm'\]/],
+    ['standby in capitals', { 'standby' => 'Warm' }, /parameter 'standby'/],
     ['a unitless duration', { 'check_interval' => '2' }, /parameter 'check_interval' expects a match for Pacemaker::Duration = Pattern/],
     ['an integer duration', { 'check_interval' => 2 }, /parameter 'check_interval'/],
     ['a zero duration', { 'ramp_up_time' => '0s' }, /parameter 'ramp_up_time'/],

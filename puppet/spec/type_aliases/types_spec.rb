@@ -95,6 +95,10 @@ require 'spec_helper'
     ok: %w[active_active active_passive],
     bad: ['active', 'active-passive', ''],
   },
+  'Pacemaker::Standby' => {
+    ok: %w[cold warm],
+    bad: ['hot', 'Warm', ''],
+  },
   'Pacemaker::Vip' => {
     ok: [{ 'address' => '204.109.13.7', 'nic' => 'eth10' }, { 'address' => '2001:db8::7', 'cidr_netmask' => 64 },
          { 'address' => '192.0.2.7', 'nic' => 'eth0', 'cidr_netmask' => 32 }],

@@ -12,9 +12,8 @@
 use std::io;
 
 use super::error::SyncError;
-use super::params::SyncParams;
 use crate::ipvs::iface::Interface;
-use crate::ipvs::{Ipvs, IpvsError, SyncDaemon, SyncState};
+use crate::ipvs::{Ipvs, IpvsError, SyncConfig, SyncDaemon, SyncState};
 
 /// Both states, in the order they are started (master first: it is the one with more ways to
 /// fail, so a failure leaves nothing behind more often).
@@ -39,7 +38,7 @@ pub enum Verdict {
 }
 
 /// Both slots, master then backup.
-pub fn slots(ipvs: &mut dyn Ipvs, p: &SyncParams) -> Result<[Slot; 2], SyncError> {
+pub fn slots(ipvs: &mut dyn Ipvs, p: &SyncConfig) -> Result<[Slot; 2], SyncError> {
     let running = ipvs.sync_daemons()?;
     Ok(STATES.map(|state| {
         let want = p.daemon(state);
@@ -67,7 +66,7 @@ fn foreign(d: &SyncDaemon, diff: &[String]) -> SyncError {
 
 /// Monitor: both ours → running; neither ours → stopped; one of them → failed (Pacemaker
 /// recovers by stop + start).
-pub fn monitor(ipvs: &mut dyn Ipvs, p: &SyncParams) -> Result<Verdict, SyncError> {
+pub fn monitor(ipvs: &mut dyn Ipvs, p: &SyncConfig) -> Result<Verdict, SyncError> {
     let slots = slots(ipvs, p)?;
     let ours = slots.iter().filter(|s| matches!(s, Slot::Ours(_))).count();
     let notes: Vec<String> = slots
@@ -102,7 +101,7 @@ pub fn monitor(ipvs: &mut dyn Ipvs, p: &SyncParams) -> Result<Verdict, SyncError
 /// start what is missing, master first; if the second start fails, stop the first again.
 pub fn start(
     ipvs: &mut dyn Ipvs,
-    p: &SyncParams,
+    p: &SyncConfig,
     lookup: &dyn Fn(&str) -> io::Result<Option<Interface>>,
 ) -> Result<(), SyncError> {
     let slots = slots(ipvs, p)?;
@@ -149,7 +148,7 @@ pub fn start(
     }
 }
 
-fn start_one(ipvs: &mut dyn Ipvs, p: &SyncParams, state: SyncState) -> Result<(), SyncError> {
+fn start_one(ipvs: &mut dyn Ipvs, p: &SyncConfig, state: SyncState) -> Result<(), SyncError> {
     let want = p.daemon(state);
     match ipvs.start_sync_daemon(&want) {
         Ok(()) => Ok(()),
@@ -173,7 +172,7 @@ fn start_one(ipvs: &mut dyn Ipvs, p: &SyncParams, state: SyncState) -> Result<()
 
 /// Stop: remove our daemons; leave a foreign one running (a note for the log says so). Stopping
 /// what is stopped succeeds.
-pub fn stop(ipvs: &mut dyn Ipvs, p: &SyncParams) -> Result<Vec<String>, SyncError> {
+pub fn stop(ipvs: &mut dyn Ipvs, p: &SyncConfig) -> Result<Vec<String>, SyncError> {
     let mut notes = Vec::new();
     for slot in slots(ipvs, p)? {
         match slot {
@@ -199,8 +198,8 @@ mod tests {
     use super::*;
     use crate::ipvs::memory::Memory;
 
-    fn params(id: u8) -> SyncParams {
-        SyncParams {
+    fn params(id: u8) -> SyncConfig {
+        SyncConfig {
             interface: "sync0".into(),
             sync_id: id,
             group: None,

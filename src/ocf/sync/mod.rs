@@ -10,7 +10,6 @@ pub mod params;
 
 use self::daemons::Verdict;
 use self::error::{Phase, SyncError};
-use self::params::SyncParams;
 use super::action::Action;
 use super::code::answer;
 use super::env::OcfEnv;
@@ -86,7 +85,7 @@ fn open() -> Result<Netlink, SyncError> {
 }
 
 fn act(phase: Phase, probe: bool) -> Result<OcfCode, SyncError> {
-    let p = SyncParams::from_lookup(|k| std::env::var(k).ok())?;
+    let p = params::from_lookup(|k| std::env::var(k).ok())?;
     if phase == Phase::Validate {
         return Ok(OcfCode::Success);
     }

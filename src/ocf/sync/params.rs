@@ -4,34 +4,16 @@
 //! [`SyncDaemon::check`] checks it, for both daemons, so a bad value is a configuration error
 //! before anything is sent to the kernel.
 
-use std::net::IpAddr;
-
 use super::error::SyncError;
-use crate::ipvs::{SyncDaemon, SyncState};
-
-/// The validated parameters: one configuration for both daemons.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncParams {
-    pub interface: String,
-    pub sync_id: u8,
-    pub group: Option<IpAddr>,
-    pub port: Option<u16>,
-    pub ttl: Option<u8>,
-    pub max_len: Option<u16>,
-}
+use crate::ipvs::SyncConfig;
 
 /// `OCF_RESKEY_<name>`.
 pub fn env_name(name: &str) -> String {
     format!("OCF_RESKEY_{name}")
 }
 
-/// Parameter names, as meta-data advertises them.
-pub const INTERFACE: &str = "interface";
-pub const SYNC_ID: &str = "sync_id";
-pub const MCAST_GROUP: &str = "mcast_group";
-pub const MCAST_PORT: &str = "mcast_port";
-pub const MCAST_TTL: &str = "mcast_ttl";
-pub const SYNC_MAXLEN: &str = "sync_maxlen";
+/// Parameter names, as meta-data advertises them (shared with the CIB generator).
+pub use crate::ipvs::sync_param::*;
 
 fn number<T: std::str::FromStr>(
     name: &'static str,
@@ -45,73 +27,56 @@ fn number<T: std::str::FromStr>(
     })
 }
 
-impl SyncParams {
-    /// Reads and checks the parameters through `get` (the process environment in production).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SyncParams, SyncError> {
-        let val = |name: &str| get(&env_name(name)).filter(|v| !v.is_empty());
-        let interface = val(INTERFACE).ok_or(SyncError::MissingParam { name: INTERFACE })?;
-        let raw_id = val(SYNC_ID).ok_or(SyncError::MissingParam { name: SYNC_ID })?;
-        let sync_id = number(SYNC_ID, &raw_id, "an integer from 0 to 255")?;
-        let group = match val(MCAST_GROUP) {
-            None => None,
-            Some(raw) => Some(number(
-                MCAST_GROUP,
-                &raw,
-                "an IPv4 or IPv6 multicast address",
-            )?),
-        };
-        let port = match val(MCAST_PORT) {
-            None => None,
-            Some(raw) => Some(number(MCAST_PORT, &raw, "a UDP port from 1 to 65535")?),
-        };
-        let ttl = match val(MCAST_TTL) {
-            None => None,
-            Some(raw) => Some(number(MCAST_TTL, &raw, "an integer from 1 to 255")?),
-        };
-        let max_len = match val(SYNC_MAXLEN) {
-            None => None,
-            Some(raw) => Some(number(SYNC_MAXLEN, &raw, "an integer from 1024 to 65507")?),
-        };
-        let p = SyncParams {
-            interface,
-            sync_id,
-            group,
-            port,
-            ttl,
-            max_len,
-        };
-        for state in [SyncState::Master, SyncState::Backup] {
-            p.daemon(state)
-                .check()
-                .map_err(|reason| SyncError::Invalid { reason })?;
-        }
-        Ok(p)
-    }
-
-    /// The daemon of `state` these parameters ask for.
-    pub fn daemon(&self, state: SyncState) -> SyncDaemon {
-        SyncDaemon {
-            state,
-            interface: self.interface.clone(),
-            sync_id: self.sync_id,
-            max_len: self.max_len,
-            group: self.group,
-            port: self.port,
-            ttl: self.ttl,
-        }
-    }
+/// Reads and checks the parameters through `get` (the process environment in production).
+pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SyncConfig, SyncError> {
+    let val = |name: &str| get(&env_name(name)).filter(|v| !v.is_empty());
+    let interface = val(INTERFACE).ok_or(SyncError::MissingParam { name: INTERFACE })?;
+    let raw_id = val(SYNC_ID).ok_or(SyncError::MissingParam { name: SYNC_ID })?;
+    let sync_id = number(SYNC_ID, &raw_id, "an integer from 0 to 255")?;
+    let group = match val(MCAST_GROUP) {
+        None => None,
+        Some(raw) => Some(number(
+            MCAST_GROUP,
+            &raw,
+            "an IPv4 or IPv6 multicast address",
+        )?),
+    };
+    let port = match val(MCAST_PORT) {
+        None => None,
+        Some(raw) => Some(number(MCAST_PORT, &raw, "a UDP port from 1 to 65535")?),
+    };
+    let ttl = match val(MCAST_TTL) {
+        None => None,
+        Some(raw) => Some(number(MCAST_TTL, &raw, "an integer from 1 to 255")?),
+    };
+    let max_len = match val(SYNC_MAXLEN) {
+        None => None,
+        Some(raw) => Some(number(SYNC_MAXLEN, &raw, "an integer from 1024 to 65507")?),
+    };
+    let p = SyncConfig {
+        interface,
+        sync_id,
+        group,
+        port,
+        ttl,
+        max_len,
+    };
+    p.check().map_err(|reason| SyncError::Invalid { reason })?;
+    Ok(p)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<SyncParams, String> {
+    use crate::ipvs::{SyncDaemon, SyncState};
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<SyncConfig, String> {
         let pairs: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| (env_name(k), v.to_string()))
             .collect();
-        SyncParams::from_lookup(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        from_lookup(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .map_err(|e| e.to_string())
     }
 
