@@ -25,6 +25,7 @@ mod process {
     pub mod api;
     mod check_types;
     mod checks;
+    mod faults;
     mod fuzz_corpora;
     mod health;
     mod health_demo;

@@ -39,6 +39,7 @@ fn controller_with(dir: &Path, keys: &str) -> Controller {
         notifier: Notifier::None,
         control: Control::new(),
         drain_file: dir.join("drain"),
+        lock: None,
     };
     let mut c = Controller::new(run, Box::new(Memory::new()), ctx);
     c.nodes = vec![NodeState::new(None, Instant::now())];
