@@ -36,6 +36,7 @@ mod process {
     mod ocf;
     mod ocf_recovery;
     mod parity;
+    mod permissions;
     mod spec;
 }
 
