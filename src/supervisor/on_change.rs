@@ -576,7 +576,10 @@ mod tests {
                 "inherited: {line}\n{text}"
             );
         }
-        assert!(env.contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"), "{text}");
+        assert!(
+            env.contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"),
+            "{text}"
+        );
         // The shell's descriptors (`exec >` replaced its stdout in place): 0, 1, 2 only.
         let fd_lines: Vec<&str> = rest.lines().take_while(|l| *l != "/").collect();
         assert_eq!(fd_lines, ["0", "1", "2"], "{text}");
