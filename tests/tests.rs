@@ -37,6 +37,7 @@ mod process {
     mod ocf_recovery;
     mod parity;
     mod permissions;
+    mod soak;
     mod spec;
 }
 
