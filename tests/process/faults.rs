@@ -331,3 +331,64 @@ fn a_state_directory_removed_under_a_running_supervisor_is_made_again() {
     c.agent("stop", &[]).expect_code(0);
     assert!(!is_supervisor(pid));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The clock stepped
+
+/// Ramps, `fall`/`rise`, check budgets, tick scheduling and the stuck-checker watch measure time
+/// with `Instant` (CLOCK_MONOTONIC), which a step of the wall clock (NTP, an operator's `date`)
+/// does not move. This audits it: in the supervisor and the checks, the wall clock
+/// (`SystemTime`) is read only to stamp what is published (`status.json`'s `started_at`,
+/// `updated_at`, a reload's `at`) — never to decide a weight or a deadline. (The heartbeat
+/// itself is Unix seconds compared by `monitor`, another process: see README, "How big_brother
+/// is tested", for what a step does to it.)
+#[test]
+fn weights_and_deadlines_never_read_the_wall_clock() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    walk(&root.join("supervisor"), &mut files);
+    walk(&root.join("health"), &mut files);
+    // Where the wall clock may be read, and for what.
+    let allowed = [
+        ("supervisor/mod.rs", "started_at"),
+        ("supervisor/controller/mod.rs", "plan::status"),
+        ("supervisor/controller/watch.rs", "at: status::unix_secs"),
+        (
+            "supervisor/controller/reload.rs",
+            "let at = status::unix_secs",
+        ),
+    ];
+    let mut readers = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let rel = f
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("SystemTime::now()") {
+                let ok = allowed
+                    .iter()
+                    .any(|(file, what)| rel == *file && line.contains(what));
+                if !ok {
+                    readers.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        readers.is_empty(),
+        "wall clock read for something else: {readers:#?}"
+    );
+}
