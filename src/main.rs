@@ -11,6 +11,12 @@ use big_brother::cli::{Cli, Command};
 use big_brother::commands::{self, agent::Mode};
 
 fn main() -> ExitCode {
+    // Every face writes root's files that others must not write, whatever umask Pacemaker or a
+    // shell hands it: the lock holds the PID `stop` signals, the drain file decides weights, the
+    // state directory's parents hold every cluster's status. Explicit modes cover some files;
+    // this covers every directory and file made on the way (issue 19).
+    // SAFETY: umask(2) only sets this process's file mode mask; no memory is involved.
+    unsafe { libc::umask(0o022) };
     let args: Vec<_> = std::env::args_os().collect();
     let instance_set = std::env::var_os("OCF_RESOURCE_INSTANCE").is_some_and(|v| !v.is_empty());
     match commands::agent::mode(&args, instance_set) {

@@ -25,6 +25,8 @@ mod process {
     pub mod api;
     mod check_types;
     mod checks;
+    mod faults;
+    mod fuzz_corpora;
     mod health;
     mod health_demo;
     mod health_drain;
@@ -34,6 +36,8 @@ mod process {
     mod ocf;
     mod ocf_recovery;
     mod parity;
+    mod permissions;
+    mod soak;
     mod spec;
 }
 

@@ -33,7 +33,8 @@ use super::{CheckError, Health, Phase};
 pub const OUTPUT_LIMIT: usize = 4096;
 /// Most argv items (the spec's bound too).
 pub const ARGV_LIMIT: usize = 64;
-const ENV_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+/// The `PATH` of programs big_brother starts (`exec` checks, `on_change`).
+pub const ENV_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The program must be an absolute path; items must hold no NUL (exec could not pass them).
 pub fn validate(argv: &[String]) -> Result<(), String> {
@@ -277,7 +278,7 @@ impl Run {
 
 /// Marks every descriptor from 3 up close-on-exec (in the child, before exec). Marking rather
 /// than closing keeps std's own exec-error pipe working until the exec.
-fn cloexec_from_3() {
+pub fn cloexec_from_3() {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range only changes descriptor flags; no memory is passed.
     let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };

@@ -11,7 +11,19 @@ use super::{flock, open_lock_file, Liveness, StateDir};
 /// The held lifetime lock. Dropping it (or dying) releases it.
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    file: File,
+}
+
+/// What [`Lock::keep`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Kept {
+    /// The lock file at the path is still ours.
+    Held,
+    /// The state directory or the lock file was removed (an operator's `rm -rf`, a tmpfiles
+    /// cleaner): the directory and the lock were made again, and are held.
+    Recreated,
+    /// Another process holds the lock now at the path (`pid`, when it wrote one).
+    Lost { pid: Option<i32> },
 }
 
 impl Lock {
@@ -31,7 +43,7 @@ impl Lock {
                     if same_file(&file, &path)? {
                         file.set_len(0)?;
                         writeln!(file, "{}", std::process::id())?;
-                        return Ok(Lock { _file: file });
+                        return Ok(Lock { file });
                     }
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
@@ -51,6 +63,40 @@ impl Lock {
                 Err(e) => return Err(e),
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Lock {
+    /// Makes sure the lock at `state`'s path is still this one. Liveness is "someone holds the
+    /// file at the path": a supervisor whose state directory was removed would hold a lock
+    /// nobody can see, and `monitor` would call a running supervisor stopped (Pacemaker would
+    /// then start a second one). So the supervisor calls this every tick and takes the lock
+    /// again at once, with its PID, when the file is gone.
+    pub fn keep(&mut self, state: &StateDir) -> io::Result<Kept> {
+        let path = state.lock();
+        if same_file(&self.file, &path)? {
+            return Ok(Kept::Held);
+        }
+        state.create()?;
+        let mut file = open_lock_file(&path)?;
+        match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) if same_file(&file, &path)? => {
+                file.set_len(0)?;
+                writeln!(file, "{}", std::process::id())?;
+                self.file = file;
+                Ok(Kept::Recreated)
+            }
+            // Unlinked again between our open and our flock: try on the next tick.
+            Ok(()) => Ok(Kept::Recreated),
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
+                let pid = match state.liveness() {
+                    Ok(Liveness::Running { pid }) => pid,
+                    _ => None,
+                };
+                Ok(Kept::Lost { pid })
+            }
+            Err(e) => Err(e),
         }
     }
 }
@@ -84,5 +130,25 @@ mod tests {
         assert!(err.to_string().contains("another supervisor"), "{err}");
         drop(held);
         Lock::acquire(&s, Duration::from_millis(10)).unwrap();
+    }
+
+    #[test]
+    fn a_removed_state_directory_is_made_again_and_the_lock_retaken() {
+        let (dir, s) = StateDir::temp();
+        let mut held = Lock::acquire(&s, Duration::from_millis(10)).unwrap();
+        assert_eq!(held.keep(&s).unwrap(), Kept::Held);
+        std::fs::remove_dir_all(s.path()).unwrap();
+        assert_eq!(held.keep(&s).unwrap(), Kept::Recreated);
+        let me = Liveness::Running {
+            pid: Some(std::process::id() as i32),
+        };
+        assert_eq!(s.liveness().unwrap(), me);
+        assert_eq!(held.keep(&s).unwrap(), Kept::Held);
+        // Someone else took the new file first: lost, and said so.
+        std::fs::remove_file(s.lock()).unwrap();
+        let other = Lock::acquire(&s, Duration::from_millis(10)).unwrap();
+        assert!(matches!(held.keep(&s).unwrap(), Kept::Lost { .. }));
+        drop(other);
+        drop(dir);
     }
 }

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use super::control::Control;
+use crate::state::lock::Lock;
 use crate::state::notify::Notifier;
 use crate::state::StateDir;
 
@@ -16,6 +17,9 @@ pub struct Context {
     pub control: Control,
     /// The cluster's persistent drain file (`state::drain::path`, or the demo's own).
     pub drain_file: PathBuf,
+    /// The supervisor's lifetime lock, kept (re-taken if its file vanishes) every tick; `None`
+    /// for the demo and unit tests, which hold none.
+    pub lock: Option<Lock>,
 }
 
 /// Who this supervisor is (fixed for its life).

@@ -77,7 +77,7 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         path: state.path().to_path_buf(),
         source,
     })?;
-    let _lock = Lock::acquire(&state, LOCK_PATIENCE).map_err(|source| {
+    let lock = Lock::acquire(&state, LOCK_PATIENCE).map_err(|source| {
         if source.kind() == std::io::ErrorKind::WouldBlock {
             Error::AlreadyRunning(source.to_string())
         } else {
@@ -118,6 +118,7 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
         state,
         notifier: notifier.clone(),
         control,
+        lock: Some(lock),
     };
     let mut ctl = Controller::new(run, ipvs, ctx);
     if let Err(e) = ctl.start(args.ready_within) {

@@ -202,13 +202,27 @@ fn run_tracked(
 ) -> Result<(Outcome, String), io::Error> {
     let (read_end, write_end) = pipe()?;
     let mut cmd = Command::new(&hook.argv[0]);
+    // A minimal environment, as for `exec` checks: PATH and the summary, nothing inherited from
+    // the supervisor (Pacemaker's OCF_* and HA_* variables, whatever started it).
     cmd.args(&hook.argv[1..])
+        .env_clear()
+        .env("PATH", crate::health::exec::ENV_PATH)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::from(write_end.try_clone()?))
         .stderr(Stdio::from(write_end))
         // Its own process group, so a timeout kills what it started too.
         .process_group(0);
+    // SAFETY: the closure runs in the child between fork and exec and makes only
+    // async-signal-safe system calls (close_range, getrlimit, fcntl); it allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            // No descriptor the supervisor inherited without close-on-exec reaches the command.
+            crate::health::exec::cloexec_from_3();
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn()?;
     // Our copies of the write end are gone with `cmd`: EOF comes when the command's are.
     drop(cmd);
@@ -526,6 +540,50 @@ mod tests {
             std::fs::read_to_string(&out).unwrap(),
             "CRITICAL|a;b|arg; touch /nonexistent-should-not-run"
         );
+    }
+
+    #[test]
+    fn runs_with_a_minimal_environment_and_no_inherited_descriptor() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        // A descriptor without close-on-exec, as a careless parent would leave one.
+        let mut fds = [0; 2];
+        // SAFETY: two ints for pipe(2) to fill.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let h = hook(
+            &[
+                "/bin/sh",
+                "-c",
+                "exec > \"$0\"; env | sort; echo fds; ls /proc/$$/fd; pwd",
+                out.to_str().unwrap(),
+            ],
+            5_000,
+        );
+        let r = run_checked(&h, &summary(&["a"], 2), None, &AtomicI32::new(0));
+        // SAFETY: the two descriptors made above, closed once.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        r.unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let (env, rest) = text.split_once("fds\n").unwrap();
+        for line in env.lines() {
+            let name = line.split('=').next().unwrap();
+            // sh itself sets PWD (and may set SHLVL, _); nothing else may come from outside.
+            assert!(
+                name.starts_with("BB_") || ["PATH", "PWD", "SHLVL", "_"].contains(&name),
+                "inherited: {line}\n{text}"
+            );
+        }
+        assert!(
+            env.contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"),
+            "{text}"
+        );
+        // The shell's descriptors (`exec >` replaced its stdout in place): 0, 1, 2 only.
+        let fd_lines: Vec<&str> = rest.lines().take_while(|l| *l != "/").collect();
+        assert_eq!(fd_lines, ["0", "1", "2"], "{text}");
+        assert!(rest.ends_with("/\n"), "cwd /: {text}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::ipvs::{Dest, DestStats, Ipvs, IpvsError, ServiceKey};
 use crate::log;
 use crate::spec::{self, Spec};
 use crate::state::drain;
+use crate::state::lock::{Kept, Lock};
 use crate::state::notify::Notifier;
 use crate::state::overrides::{self};
 use crate::state::status::{self, ReloadStatus, Status};
@@ -49,6 +50,7 @@ pub struct Controller {
     state: StateDir,
     notifier: Notifier,
     control: Control,
+    lock: Option<Lock>,
     /// systemd-style watchdog requested (`WATCHDOG_USEC` for this process): ping every tick.
     watchdog: bool,
     tx: Sender<Observation>,
@@ -111,6 +113,7 @@ impl Controller {
             notifier,
             control,
             drain_file,
+            lock,
         } = ctx;
         let (tx, rx) = mpsc::channel();
         let drains = drain::Watch::new(drain_file);
@@ -126,6 +129,7 @@ impl Controller {
             state,
             notifier,
             control,
+            lock,
             watchdog: super::signals::watchdog_requested(),
             tx,
             rx,
@@ -286,6 +290,7 @@ impl Controller {
         self.notify_change(now);
         self.backend_error = None;
         self.tick += 1;
+        self.keep_lock();
         self.write_status();
         let ping = if self.watchdog { "\nWATCHDOG=1" } else { "" };
         self.notify(&format!(
@@ -329,6 +334,33 @@ impl Controller {
             checker_error: self.checker_error.as_deref(),
         };
         plan::status(&view, Instant::now(), status::unix_secs(SystemTime::now()))
+    }
+
+    /// Re-takes the lifetime lock when its file (or the whole state directory) was removed, so
+    /// `monitor` never calls this running supervisor stopped (see [`Lock::keep`]).
+    fn keep_lock(&mut self) {
+        let Some(lock) = self.lock.as_mut() else {
+            return;
+        };
+        match lock.keep(&self.state) {
+            Ok(Kept::Held) => {}
+            Ok(Kept::Recreated) => log::warn(format!(
+                "{}: {} was removed; made it again and took the lock",
+                self.ident.cluster,
+                self.state.lock().display()
+            )),
+            Ok(Kept::Lost { pid }) => log::error(format!(
+                "{}: another process{} holds {} now",
+                self.ident.cluster,
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                self.state.lock().display()
+            )),
+            Err(e) => log::error(format!(
+                "{}: cannot keep {}: {e}",
+                self.ident.cluster,
+                self.state.lock().display()
+            )),
+        }
     }
 
     fn write_status(&self) {

@@ -39,6 +39,7 @@ fn controller_with(dir: &Path, keys: &str) -> Controller {
         notifier: Notifier::None,
         control: Control::new(),
         drain_file: dir.join("drain"),
+        lock: None,
     };
     let mut c = Controller::new(run, Box::new(Memory::new()), ctx);
     c.nodes = vec![NodeState::new(None, Instant::now())];
@@ -197,4 +198,152 @@ fn a_runnable_spec_comes_from_one_bounded_read_of_a_regular_file() {
     std::fs::write(&file, text).unwrap();
     let run = spec::load_runnable(&file, "t").unwrap();
     assert_eq!(run.digest, spec::source::digest(text.as_bytes()));
+}
+
+/// The kernel's faults, injected (issue 19): the in-memory table behind a backend that fails
+/// the next calls with what netlink returns for `ENOBUFS` (the socket's queue overflowed),
+/// `EINTR` (a handler interrupted) and silence (no reply within the socket's timeout).
+mod netlink_faults {
+    use super::*;
+    use crate::ipvs::{Info, Service, SyncDaemon, SyncState, Timeouts};
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Faulty {
+        table: Memory,
+        /// Failures for the next calls that talk to the kernel, in order.
+        next: Arc<Mutex<VecDeque<IpvsError>>>,
+    }
+
+    impl Faulty {
+        fn fault(&self) -> Result<(), IpvsError> {
+            match self.next.lock().unwrap().pop_front() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        }
+        fn inject(&self, e: IpvsError) {
+            self.next.lock().unwrap().push_back(e);
+        }
+    }
+
+    impl Ipvs for Faulty {
+        fn info(&mut self) -> Result<Info, IpvsError> {
+            self.fault()?;
+            self.table.info()
+        }
+        fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
+            self.fault()?;
+            self.table.services()
+        }
+        fn add_service(&mut self, svc: &Service) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.add_service(svc)
+        }
+        fn edit_service(&mut self, svc: &Service) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.edit_service(svc)
+        }
+        fn del_service(&mut self, key: &ServiceKey) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.del_service(key)
+        }
+        fn dests(&mut self, key: &ServiceKey) -> Result<Vec<crate::ipvs::DestEntry>, IpvsError> {
+            self.fault()?;
+            self.table.dests(key)
+        }
+        fn add_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.add_dest(key, dest)
+        }
+        fn edit_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.edit_dest(key, dest)
+        }
+        fn del_dest(&mut self, key: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.del_dest(key, addr, port)
+        }
+        fn sync_daemons(&mut self) -> Result<Vec<SyncDaemon>, IpvsError> {
+            self.fault()?;
+            self.table.sync_daemons()
+        }
+        fn start_sync_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.start_sync_daemon(daemon)
+        }
+        fn stop_sync_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.stop_sync_daemon(state)
+        }
+        fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
+            self.fault()?;
+            self.table.timeouts()
+        }
+        fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), IpvsError> {
+            self.fault()?;
+            self.table.set_timeouts(timeouts)
+        }
+    }
+
+    fn enobufs() -> IpvsError {
+        IpvsError::Io {
+            op: "get destinations",
+            source: std::io::Error::from_raw_os_error(libc::ENOBUFS),
+        }
+    }
+
+    fn eintr() -> IpvsError {
+        IpvsError::Kernel {
+            op: "set destination",
+            errno: std::io::Error::from_raw_os_error(libc::EINTR),
+        }
+    }
+
+    fn silence() -> IpvsError {
+        IpvsError::Io {
+            op: "get destinations",
+            source: std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "recv(AF_NETLINK): no complete reply from the kernel within 5s",
+            ),
+        }
+    }
+
+    #[test]
+    fn a_failed_tick_changes_nothing_half_way_and_the_next_one_converges() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = controller(dir.path());
+        let faulty = Faulty::default();
+        c.ipvs = Box::new(faulty.clone());
+        let node = &c.spec.nodes[0];
+        let (addr, port) = (node.address, node.real_port);
+        let key = c.key;
+        let weight = |f: &Faulty| f.table.weight(&key, addr, port);
+        c.observe(&obs(0, Ok(Health::new(50.0))));
+        std::thread::sleep(Duration::from_millis(5)); // past the 1 ms ramp
+        c.tick().unwrap();
+        c.tick().unwrap();
+        assert_eq!(weight(&faulty), Some(50));
+
+        for (fault, health) in [(enobufs(), 80.0), (eintr(), 30.0), (silence(), 90.0)] {
+            let what = fault.to_string();
+            let before = weight(&faulty);
+            // The health changes, and the kernel fails the next call of the tick.
+            c.observe(&obs(0, Ok(Health::new(health))));
+            faulty.inject(fault);
+            let e = c.tick().expect_err(&what);
+            assert_eq!(e.to_string(), what);
+            assert!(
+                weight(&faulty) == before || weight(&faulty) == Some(health as u32),
+                "{what}: a weight that is neither old nor new: {:?}",
+                weight(&faulty)
+            );
+            // Nothing is lost: the next tick dumps afresh and applies the new weight.
+            c.tick().unwrap();
+            assert_eq!(weight(&faulty), Some(health as u32), "after {what}");
+            assert_eq!(c.backend_error, None, "after {what}");
+        }
+    }
 }
