@@ -23,6 +23,7 @@ mod util;
 
 mod process {
     pub mod api;
+    mod check_spread;
     mod check_types;
     mod checks;
     mod faults;

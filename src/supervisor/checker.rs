@@ -4,8 +4,15 @@
 //! Invariants:
 //! - a node that hangs delays nobody: each thread has its own connection and its own deadline
 //!   (`check_timeout`, never more than the interval);
-//! - threads start staggered across the first interval, so 1,000 nodes do not open 1,000
-//!   connections in the same millisecond;
+//! - **every node keeps its own phase** (issue 18): node `i` of `n` is checked at
+//!   `epoch + interval × i/n + k × interval`, so 1,000 nodes never open 1,000 connections in the
+//!   same millisecond — and stay spread. A check never runs into the node's next slot (its
+//!   budget is `check_timeout`, cut to end at that slot), a check more than [`grace`] late (the
+//!   machine stalled, not the node) waits for the node's next slot instead of starting at once,
+//!   and a restarted thread resumes on the node's grid. Before, a check that overran its slot
+//!   started the next one "at once": threads delayed together (a stall, a saturated shared
+//!   endpoint making every check time out) then timed out together and started together for
+//!   good, so 100 checks arrived as one burst each interval;
 //! - a late check never causes a burst: missed slots are skipped, not caught up;
 //! - **a checker that stops never goes unnoticed** (issue 12): a panic inside a check is caught
 //!   and becomes that node's check error ([`CheckError::Internal`]), with a fresh connection for
@@ -282,6 +289,8 @@ pub struct Supervision {
 pub struct Checkers {
     flag: Arc<StopFlag>,
     slots: Vec<Slot>,
+    /// Origin of every node's grid of slots (see [`Checkers::origin`]).
+    epoch: Instant,
     interval: Duration,
     timeout: Duration,
     tx: Sender<Observation>,
@@ -390,7 +399,10 @@ impl Checkers {
             };
             if let Some(event) = event {
                 self.slots[i].last_restart = Some(now);
-                match self.start(i, now) {
+                // On the node's own grid, not at `now`: nodes restarted by the same tick
+                // (every stale node after a stall) must not start checking in step.
+                let first = slot_at_or_after(self.origin(i), self.interval, now);
+                match self.start(i, first) {
                     Ok(()) => {
                         let slot = &mut self.slots[i];
                         slot.restarts = slot.restarts.saturating_add(1);
@@ -421,7 +433,15 @@ impl Checkers {
         out
     }
 
-    /// Starts slot `i`'s thread, its first check at `first`.
+    /// Where node `i`'s grid of slots starts: `epoch + interval × i/n`.
+    fn origin(&self, i: usize) -> Instant {
+        later(
+            self.epoch,
+            stagger(self.interval, i, self.slots.len().max(1)),
+        )
+    }
+
+    /// Starts slot `i`'s thread, its first check at `first` (a slot of the node's grid).
     fn start(&mut self, i: usize, first: Instant) -> io::Result<()> {
         let slot = &mut self.slots[i];
         if self
@@ -524,15 +544,14 @@ pub fn spawn_with(
                 start_error: None,
             })
             .collect(),
+        epoch: Instant::now(),
         interval,
         timeout,
         tx,
         fault,
     };
-    let start = Instant::now();
-    let n = targets.len().max(1);
     for i in 0..targets.len() {
-        if let Err(e) = checkers.start(i, later(start, stagger(interval, i, n))) {
+        if let Err(e) = checkers.start(i, checkers.origin(i)) {
             checkers.stop();
             return Err(e);
         }
@@ -557,20 +576,41 @@ fn later(t: Instant, d: Duration) -> Instant {
         .unwrap_or(t)
 }
 
-/// The next slot on the grid after a check that was due at `due` and ended at `at`: one
-/// interval later; a check that ran into the next slot (a hung node uses its whole budget, which
-/// may equal the interval) starts the next one at once; slots missed entirely are skipped
-/// instead of caught up in a burst.
-fn next_slot(due: Instant, interval: Duration, at: Instant) -> Instant {
-    let next = later(due, interval);
-    if next >= at {
-        return next;
+/// How late a check may start and still use its slot: a tenth of the interval. Later than that
+/// the thread was held up (a stalled machine, a restart), and starting at once would put it in
+/// step with every other thread held up with it; it waits for the node's next slot instead.
+fn grace(interval: Duration) -> Duration {
+    interval / 10
+}
+
+/// The first slot of the grid `origin + k × interval` (k ≥ 0) at or after `t`.
+fn slot_at_or_after(origin: Instant, interval: Duration, t: Instant) -> Instant {
+    if t <= origin {
+        return origin;
     }
-    let behind = at.saturating_duration_since(next).as_nanos() / interval.as_nanos().max(1);
-    later(
-        next,
-        interval.saturating_mul(u32::try_from(behind).unwrap_or(u32::MAX)),
-    )
+    let since = t.saturating_duration_since(origin).as_nanos();
+    let step = interval.as_nanos().max(1);
+    let k = since.div_ceil(step);
+    let nanos = step.saturating_mul(k);
+    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+    // The remainder is below 10^9, so it fits a u32.
+    later(origin, Duration::new(secs, (nanos % 1_000_000_000) as u32))
+}
+
+/// When the check due at `due` may run, seen at `now`: `Ok(budget)` to run it now, with
+/// `timeout` cut so that it ends by the node's next slot (`due + interval`); `Err(slot)` when it
+/// is more than [`grace`] late, with the node's next slot to wait for instead.
+fn admit(
+    due: Instant,
+    interval: Duration,
+    timeout: Duration,
+    now: Instant,
+) -> Result<Duration, Instant> {
+    if now.saturating_duration_since(due) > grace(interval) {
+        return Err(slot_at_or_after(due, interval, now));
+    }
+    let end = later(due, interval);
+    Ok(timeout.min(end.saturating_duration_since(now)))
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to at least `needed` (never above the hard limit); best
@@ -616,11 +656,18 @@ impl Worker {
         // A plan that cannot run (an unreadable CA file) fails every check of its node, with the
         // reason in status, and is tried again at each check: the file may be fixed.
         let mut prober = Prober::new(self.target.plan.clone());
-        let mut next = first;
+        let mut due = first;
         loop {
-            if self.flag.sleep_until(next) || self.done() {
+            if self.flag.sleep_until(due) || self.done() {
                 return;
             }
+            let budget = match admit(due, self.interval, self.timeout, Instant::now()) {
+                Ok(budget) => budget,
+                Err(slot) => {
+                    due = slot;
+                    continue;
+                }
+            };
             if let Some(f) = &self.fault {
                 f.count(self.target.addr);
             }
@@ -641,11 +688,11 @@ impl Worker {
                     panic!("fault knob: check of {} panics", self.target.addr);
                 }
                 match &mut prober {
-                    Ok(p) => p.check(self.timeout),
+                    Ok(p) => p.check(budget),
                     Err(_) => {
                         prober = Prober::new(self.target.plan.clone());
                         match &mut prober {
-                            Ok(p) => p.check(self.timeout),
+                            Ok(p) => p.check(budget),
                             Err(e) => Err(CheckError::Tls(e.to_string())),
                         }
                     }
@@ -682,7 +729,10 @@ impl Worker {
             if self.tx.send(obs).is_err() {
                 return; // the controller is gone
             }
-            next = next_slot(next, self.interval, at);
+            // The next slot of the node's grid: the check ended by it (its budget), or a
+            // moment after it (then `admit` runs it at once, or skips it if the thread was
+            // held up longer than the grace).
+            due = later(due, self.interval);
         }
     }
 }
@@ -918,12 +968,58 @@ mod tests {
         let huge = stagger(Duration::MAX, 999, 1000);
         assert!(huge < Duration::MAX && huge > Duration::MAX / 2);
         assert!(later(now, Duration::MAX) > now);
-        assert!(next_slot(now, Duration::MAX, now) > now);
         let ms = Duration::from_millis;
-        assert_eq!(next_slot(now, ms(100), now + ms(50)), now + ms(100));
-        // Ran past the next slot: the slot it is in (already due: at once), none skipped.
-        assert_eq!(next_slot(now, ms(100), now + ms(250)), now + ms(200));
-        assert_eq!(next_slot(now, ms(100), now + ms(450)), now + ms(400));
+        assert!(slot_at_or_after(now, Duration::MAX, now + ms(1)) > now);
+        assert_eq!(slot_at_or_after(now, ms(100), now), now);
+        assert_eq!(slot_at_or_after(now + ms(30), ms(100), now), now + ms(30));
+        assert_eq!(slot_at_or_after(now, ms(100), now + ms(1)), now + ms(100));
+        assert_eq!(slot_at_or_after(now, ms(100), now + ms(250)), now + ms(300));
+        assert_eq!(slot_at_or_after(now, ms(100), now + ms(400)), now + ms(400));
+        assert!(admit(now, Duration::MAX, Duration::MAX, now).is_ok());
+        assert!(admit(now, Duration::MAX, Duration::MAX, now + ms(1)).is_ok());
+    }
+
+    #[test]
+    fn a_check_keeps_its_nodes_phase() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        // On time: the whole timeout.
+        assert_eq!(admit(now, ms(1000), ms(500), now), Ok(ms(500)));
+        // A little late (within the grace of a tenth): runs at once, cut to end at the next slot.
+        assert_eq!(admit(now, ms(1000), ms(1000), now + ms(40)), Ok(ms(960)));
+        assert_eq!(admit(now, ms(1000), ms(500), now + ms(100)), Ok(ms(500)));
+        // Later than that (the thread was held up): the node's next slot, not "at once".
+        assert_eq!(
+            admit(now, ms(1000), ms(1000), now + ms(101)),
+            Err(now + ms(1000))
+        );
+        assert_eq!(
+            admit(now, ms(1000), ms(1000), now + ms(2500)),
+            Err(now + ms(3000))
+        );
+    }
+
+    #[test]
+    fn restarts_resume_on_the_nodes_grid() {
+        let (tx, _rx) = mpsc::channel();
+        let a = LitmusServer::start("127.0.0.1:0".parse().unwrap(), "app", 60.0).unwrap();
+        let targets: Vec<Target> = (0..4).map(|i| target(i, &a)).collect();
+        let interval = Duration::from_secs(1);
+        let c = spawn_targets(&targets, interval, interval, tx).unwrap();
+        let ms = Duration::from_millis;
+        assert_eq!(c.origin(0), c.epoch);
+        assert_eq!(c.origin(3), c.epoch + ms(750));
+        // A restart at 5.1 s resumes node 2 at its phase (5.5 s), node 0 at 6 s.
+        let t = c.epoch + ms(5100);
+        assert_eq!(
+            slot_at_or_after(c.origin(2), interval, t),
+            c.epoch + ms(5500)
+        );
+        assert_eq!(
+            slot_at_or_after(c.origin(0), interval, t),
+            c.epoch + ms(6000)
+        );
+        c.stop();
         assert_eq!(stale_after(Duration::MAX, Duration::MAX), Duration::MAX);
         assert_eq!(stale_after(ms(100), ms(100)), STALE_MIN);
         assert_eq!(
