@@ -10,12 +10,12 @@ DIR/ready once all of them have echoed steadily (each within 2 intervals + 0.5 s
 create DIR/fault.k (the host creates it right before the fault: standby, power cut, failback) and
 measures, from the moment it sees that file:
 
-  failover_ms  until a *new* connection to VIP:PORT is served again (connected and its byte
-               echoed) after the outage: a new connection is attempted every 50 ms, each given up
-               after 1 s (before its SYN would be retransmitted); the outage ends with the first
-               served connection after the last one that failed, once every connection attempted
-               since has been served for 3 s (a standby keeps serving through the old director
-               for a while: what counts is service after the VIP moved);
+  failover_ms  until a *new* connection to VIP:PORT is served (connected and its byte echoed)
+               through the other director: a new connection is attempted every 50 ms, each given
+               up after 1 s (before its SYN would be retransmitted), and counts only when the
+               VIP's MAC address in the client's ARP table differed, when it started, from the
+               one at the fault (a standby keeps serving through the old director for a while;
+               IPaddr2's gratuitous ARPs move the VIP);
   survived     connections that got no reset (or other error) and caught up — every byte they
                had sent when the new connection was served came back — before a deadline of
                2 s plus the connection's own retransmission timeout at that moment (TCP backs off
@@ -46,7 +46,6 @@ SEND_EVERY = 0.1
 PROBE_EVERY = 0.05
 PROBE_GIVE_UP = 1.0
 GRACE = 2.0
-SETTLE = 3.0
 SERVE_LIMIT = 180.0
 
 
@@ -131,10 +130,11 @@ class Conn:
 class Probe:
     """One new connection: served when its byte comes back."""
 
-    def __init__(self, sel, addr):
+    def __init__(self, sel, addr, mac):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setblocking(False)
         self.sel = sel
+        self.mac = mac
         self.started = now()
         self.done = False
         self.served_at = None
@@ -166,6 +166,17 @@ class Probe:
                 self.close()
         except OSError:
             self.close()
+
+
+def vip_mac(vip):
+    """The VIP's hardware address in this namespace's ARP table (complete entries only): which
+    director the next packet to the VIP goes to."""
+    with open("/proc/net/arp") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 4 and fields[0] == vip and fields[2] == "0x2":
+                return fields[3]
+    return None
 
 
 def pump(sel, conns, t_end):
@@ -232,6 +243,7 @@ def main():
         while not os.path.exists(fault):
             pump(sel, conns, now() + TICK)
         t_fault = now()
+        old_mac = vip_mac(vip)
         alive_before = sum(1 for c in conns if c.error is None)
         probes = []
         finished = []
@@ -243,7 +255,7 @@ def main():
                 write_json(os.path.join(out, f"result.{k}"), {"error": f"no new connection served steadily within {SERVE_LIMIT:.0f} s"})
                 return 1
             if t >= next_probe:
-                probes.append(Probe(sel, addr))
+                probes.append(Probe(sel, addr, vip_mac(vip)))
                 next_probe += PROBE_EVERY
             pump(sel, conns, min(next_probe, t + TICK))
             for p in probes:
@@ -252,15 +264,11 @@ def main():
                 if p.done:
                     finished.append(p)
             probes = [p for p in probes if not p.done]
-            # The outage: the last new connection that failed; served: the first of the ones
-            # started after it that came back, once they have kept coming back for SETTLE s.
-            failed = [p.started for p in finished if p.served_at is None]
-            if not failed:
-                continue
-            last_fail = max(failed)
-            ok = [p.served_at for p in finished if p.served_at is not None and p.started > last_fail]
-            served = min(ok) if ok else None
-            if served is not None and now() - served >= SETTLE:
+            # Served: the first new connection that went through another director than the one
+            # serving at the fault (the VIP's MAC in this namespace's ARP table when it started).
+            ok = [p.served_at for p in finished if p.served_at is not None and p.mac not in (None, old_mac)]
+            if ok:
+                served = min(ok)
                 break
         for p in probes:
             p.close()
@@ -289,6 +297,8 @@ def main():
         reset = sum(1 for c in conns if c.error is not None) - (n - alive_before)
         result = {
             "failover_ms": round((served - t_fault) * 1000),
+            "from_mac": old_mac,
+            "to_mac": vip_mac(vip),
             "survived": survived,
             "conns": n,
             "alive_before": alive_before,

@@ -633,7 +633,7 @@ lb_setup_outside() {
 # The CIB of each scenario, built from `big_brother crm generate --format cib` (sed keeps one
 # section: cibadmin replaces a section at a time, leaving crm_config and rsc_defaults alone).
 cib_section() { sed -n "/<$1>/,/<\/$1>/p" "$2"; }
-# load_scenario floor|cold|cold+sync|warm|warm+sync: replaces the resources and constraints.
+# load_scenario floor|floor+sync|cold|cold+sync|warm|warm+sync: replaces the resources and constraints.
 load_scenario() {
   local f=$CL_LOG/scenario.xml sync=() gen=()
   case $1 in
@@ -643,7 +643,7 @@ load_scenario() {
     warm*) gen=(--warm) ;;
   esac
   big_brother crm generate --format cib "${gen[@]}" "${sync[@]}" "$CL_SPEC" >"$f" || fail "crm generate failed"
-  if [[ $1 == floor ]]; then
+  if [[ $1 == floor* ]]; then
     # The floor: the same group without the big_brother primitive, the VIP alone.
     sed -i '/type="ocf_big_brother"/,/<\/primitive>/d' "$f"
   fi
@@ -694,4 +694,15 @@ synced_at_least() {
   printf -v vip '%02X%02X%02X%02X' ${CL_VIP//./ }
   printf -v port '%04X' "$CL_PORT"
   [[ $(awk -v v="$vip" -v p="$port" '$4 == v && $5 == p && $8 == "ESTABLISHED"' /proc/net/ip_vs_conn | wc -l) -ge $1 ]]
+}
+# conn_report: what this director's IPVS holds for the clients (after a failover).
+conn_report() {
+  echo "---- ipvsadm -Ln --stats"
+  timeout 20 ipvsadm -Ln --stats 2>&1
+  echo "---- ipvsadm -L --daemon"
+  timeout 20 ipvsadm -L --daemon 2>&1
+  echo "---- ipvsadm -Lnc ($(($(wc -l </proc/net/ip_vs_conn) - 1)) entries), first 5"
+  timeout 20 ipvsadm -Lnc 2>&1 | head -n 7
+  echo "---- dmesg, last 5"
+  dmesg 2>&1 | tail -n 5
 }
