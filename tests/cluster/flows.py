@@ -17,10 +17,11 @@ measures, from the moment it sees that file:
                one at the fault (a standby keeps serving through the old director for a while;
                IPaddr2's gratuitous ARPs move the VIP);
   survived     connections that got no reset (or other error) and caught up — every byte they
-               had sent when the new connection was served came back — before a deadline of
-               2 s plus the connection's own retransmission timeout at that moment (TCP backs off
-               exponentially during the outage: its next retransmission is due within that RTO,
-               which no director can shorten; a connection not caught up 2 s after it is a stall);
+               had sent when the new connection was served came back — within 2 s of their first
+               retransmission after that moment (TCP backs off exponentially during the outage, so
+               that retransmission may come many seconds later: no director can shorten it; it is
+               the first packet of the connection the new director sees, and a connection not
+               caught up 2 s after it is a stall);
   reset        connections that ended with an error (ECONNRESET when the new director has no
                entry for them and its stack answers the retransmission with a reset);
   stalled      the rest.
@@ -46,6 +47,7 @@ SEND_EVERY = 0.1
 PROBE_EVERY = 0.05
 PROBE_GIVE_UP = 1.0
 GRACE = 2.0
+RTO_MAX = 120.0  # Linux's TCP_RTO_MAX: no retransmission is further apart
 SERVE_LIMIT = 180.0
 
 
@@ -53,13 +55,13 @@ def now():
     return time.monotonic()
 
 
-def rto_seconds(sock):
-    # struct tcp_info: 8 one-byte fields, then __u32 tcpi_rto in microseconds.
+def total_retrans(sock):
+    # struct tcp_info: 8 one-byte fields, then 23 __u32 up to tcpi_total_retrans at offset 100.
     try:
         info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-        return struct.unpack_from("I", info, 8)[0] / 1e6
-    except OSError:
-        return 0.0
+        return struct.unpack_from("I", info, 100)[0]
+    except (OSError, struct.error):
+        return 0
 
 
 class Conn:
@@ -272,15 +274,19 @@ def main():
                 break
         for p in probes:
             p.close()
-        # Every live connection must catch up with what it had sent when service came back.
+        # Every live connection must catch up with what it had sent when service came back,
+        # within GRACE of its first retransmission after that (TCP backed off during the outage:
+        # that retransmission is the first packet of it the new director sees).
         want = {}
-        deadline = {}
+        retx0 = {}
+        first_retx = {}
         for c in conns:
             if c.error is None:
                 want[c] = bisect.bisect_right(c.send_times, served)
-                deadline[c] = served + rto_seconds(c.sock) + GRACE
+                retx0[c] = total_retrans(c.sock)
         pending = set(want)
         resumed_ms = []
+        give_up = served + RTO_MAX + GRACE
         while pending:
             t = now()
             for c in list(pending):
@@ -289,10 +295,15 @@ def main():
                 elif c.echoed >= want[c]:
                     resumed_ms.append(round((max(t, served) - served) * 1000))
                     pending.discard(c)
-                elif t > deadline[c]:
+                elif c in first_retx:
+                    if t > first_retx[c] + GRACE:
+                        pending.discard(c)
+                elif total_retrans(c.sock) > retx0[c]:
+                    first_retx[c] = t
+                elif t > give_up:
                     pending.discard(c)
             if pending:
-                pump(sel, conns, now() + TICK)
+                pump(sel, conns, now() + 0.1)
         survived = len(resumed_ms)
         reset = sum(1 for c in conns if c.error is not None) - (n - alive_before)
         result = {

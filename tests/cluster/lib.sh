@@ -635,14 +635,22 @@ lb_setup_outside() {
 cib_section() { sed -n "/<$1>/,/<\/$1>/p" "$2"; }
 # load_scenario floor|floor+sync|cold|cold+sync|warm|warm+sync: replaces the resources and constraints.
 load_scenario() {
-  local f=$CL_LOG/scenario.xml sync=() gen=()
+  local f=$CL_LOG/scenario.xml sync=()
   case $1 in
     *+sync) sync=(--sync-interface eth0 --sync-id 14) ;;
   esac
+  local spec=$CL_SPEC
   case $1 in
-    warm*) gen=(--warm) ;;
+    warm*)
+      # The warm shape (spec key standby = "warm"): the big_brother primitive a clone, the VIPs
+      # a group colocated with and ordered after it. Generated from a copy: the directors' own
+      # spec stays as it is (the agent reads the same cluster either way).
+      spec=$CL_LOG/warm/webapp.toml
+      mkdir -p "$CL_LOG/warm"
+      sed 's/^forward = "ipip"$/&\nstandby = "warm"/' "$CL_SPEC" >"$spec"
+      ;;
   esac
-  big_brother crm generate --format cib "${gen[@]}" "${sync[@]}" "$CL_SPEC" >"$f" || fail "crm generate failed"
+  big_brother crm generate --format cib "${sync[@]}" "$spec" >"$f" || fail "crm generate failed"
   if [[ $1 == floor* ]]; then
     # The floor: the same group without the big_brother primitive, the VIP alone.
     sed -i '/type="ocf_big_brother"/,/<\/primitive>/d' "$f"
