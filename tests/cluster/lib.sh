@@ -138,6 +138,14 @@ totem {
 	crypto_cipher: none
 	crypto_hash: none
 	transport: knet
+EOF
+  # The timing profile under test (tests/cluster/failover --token MS); without it Corosync's
+  # defaults (Corosync 3: token 3000 ms, consensus 1.2 × token).
+  if [[ -n ${CL_TOKEN_MS:-} ]]; then
+    printf '\ttoken: %d\n' "$CL_TOKEN_MS"
+    [[ -n ${CL_CONSENSUS_MS:-} ]] && printf '\tconsensus: %d\n' "$CL_CONSENSUS_MS"
+  fi
+  cat <<EOF
 }
 logging {
 	to_stderr: no
@@ -539,4 +547,170 @@ takeover_breakdown() {
   init=$(pcmk_event_us "Requesting local execution of start operation for $CL_PRIMITIVE on $CL_NODE") || return 0
   ipvs=$(pcmk_event_us "Result of start operation for $CL_PRIMITIVE on $CL_NODE: ok") || return 0
   say "BREAKDOWN after the controller requested the big_brother start: service seen +$(secs $((svc - init))) s, start returned +$(secs $((ipvs - init))) s, VIP seen +$(secs $((vip - init))) s, full weights +$(secs $((full - init))) s"
+}
+
+# ---- the command loop of the multi-VM parts ----------------------------------------------------
+# command_loop: runs the commands the host drops into $BB_VM_OUT/cmd/: N.sh is sourced in a
+# subshell (lib.sh's functions available), its output goes to N.out and its status to N.rc;
+# returns when the host creates cmd/quit.
+command_loop() {
+  local cmd=$BB_VM_OUT/cmd n=1
+  mkdir -p "$cmd"
+  while true; do
+    if [[ -f $cmd/$n.sh ]]; then
+      : >"$cmd/$n.started"
+      (
+        trap - EXIT
+        # shellcheck disable=SC1090 # the host's command
+        . "$cmd/$n.sh"
+      ) >"$cmd/$n.out" 2>&1
+      echo $? >"$cmd/$n.rc.tmp" && mv "$cmd/$n.rc.tmp" "$cmd/$n.rc"
+      n=$((n + 1))
+    elif [[ -f $cmd/quit ]]; then
+      break
+    else
+      nap 0.05
+    fi
+  done
+}
+
+# ---- the outside topology (tests/cluster/failover) ---------------------------------------------
+# The client and the real servers live in a third VM (tests/cluster/outside) on the same private
+# segment as the directors' eth0. The service is VIP:7 over TCP (an echo server on each real
+# server: the measurement needs traffic, and a VIP:port service needs no firewall mark rule), the
+# VIP sits on eth0 (IPaddr2's gratuitous ARPs move it), ipip to 198.51.100.1-3, reached on-link.
+CL_PORT=7
+CL_RS=(198.51.100.1 198.51.100.2 198.51.100.3)
+
+write_spec_outside() {
+  local file=$1 a
+  mkdir -p "$(dirname "$file")"
+  {
+    cat <<EOS
+# The talk's cluster as a VIP:port service, real servers outside the directors (tests/cluster/lib.sh).
+name = "webapp"
+description = "Braintree Webapp (cluster tier, failover measurement)"
+protocol = "tcp"
+address = "$CL_VIP"
+port = $CL_PORT
+scheduler = "wlc"
+forward = "ipip"
+check_interval = "1s"
+ramp_up_time = "2s"
+
+[[vip]]
+address = "$CL_VIP"
+nic = "eth0"
+cidr_netmask = 32
+
+[ops.ipvs]
+monitor_interval = "5s"
+
+[ops.vip]
+monitor_interval = "10s"
+EOS
+    for a in "${CL_RS[@]}"; do
+      printf '\n[[node]]\naddress = "%s"\nport = 80\npath = "/webapp/status"\n' "$a"
+    done
+  } >"$file.tmp" && mv "$file.tmp" "$file"
+}
+
+# lb_setup_outside: a director whose real servers are in the outside VM: the route to them, the
+# agent and the spec. Their health endpoints must answer before the stack starts.
+lb_setup_outside() {
+  local a
+  ip route add 198.51.100.0/24 dev eth0 || fail "cannot route 198.51.100.0/24 on-link"
+  [[ -x ${BB_CLUSTER_BIN:-} ]] || fail "BB_CLUSTER_BIN (the big_brother binary under test) is not set or not executable: '${BB_CLUSTER_BIN:-}'"
+  "$CL_REPO/agents/install" "$BB_CLUSTER_BIN" >"$CL_LOG/install.out" 2>&1 ||
+    fail "agents/install failed: $(cat "$CL_LOG/install.out")"
+  write_spec_outside "$CL_SPEC"
+  big_brother validate "$CL_SPEC" || fail "the tier's own spec does not validate"
+  for a in "${CL_RS[@]}"; do
+    wait_for 240 "health endpoint $a answers (outside VM)" litmus_answers "$a"
+  done
+}
+
+# The CIB of each scenario, built from `big_brother crm generate --format cib` (sed keeps one
+# section: cibadmin replaces a section at a time, leaving crm_config and rsc_defaults alone).
+cib_section() { sed -n "/<$1>/,/<\/$1>/p" "$2"; }
+# load_scenario floor|floor+sync|cold|cold+sync|warm|warm+sync: replaces the resources and constraints.
+load_scenario() {
+  local f=$CL_LOG/scenario.xml sync=()
+  case $1 in
+    *+sync) sync=(--sync-interface eth0 --sync-id 14) ;;
+  esac
+  local spec=$CL_SPEC
+  case $1 in
+    warm*)
+      # The warm shape (spec key standby = "warm"): the big_brother primitive a clone, the VIPs
+      # a group colocated with and ordered after it. Generated from a copy: the directors' own
+      # spec stays as it is (the agent reads the same cluster either way).
+      spec=$CL_LOG/warm/webapp.toml
+      mkdir -p "$CL_LOG/warm"
+      sed 's/^forward = "ipip"$/&\nstandby = "warm"/' "$CL_SPEC" >"$spec"
+      ;;
+  esac
+  big_brother crm generate --format cib "${sync[@]}" "$spec" >"$f" || fail "crm generate failed"
+  if [[ $1 == floor* ]]; then
+    # The floor: the same group without the big_brother primitive, the VIP alone.
+    sed -i '/type="ocf_big_brother"/,/<\/primitive>/d' "$f"
+  fi
+  local res con
+  res=$(cib_section resources "$f")
+  con=$(cib_section constraints "$f")
+  [[ -n $con ]] || con="<constraints/>"
+  timeout 60 cibadmin --replace --scope constraints --xml-text "<constraints/>" || fail "cibadmin: clearing constraints"
+  timeout 60 cibadmin --replace --scope resources --xml-text "$res" || fail "cibadmin: resources of $1"
+  timeout 60 cibadmin --replace --scope constraints --xml-text "$con" || fail "cibadmin: constraints of $1"
+}
+# clear_scenario: no resources, no constraints (Pacemaker stops what ran).
+clear_scenario() {
+  timeout 60 cibadmin --replace --scope constraints --xml-text "<constraints/>" || fail "cibadmin: clearing constraints"
+  timeout 60 cibadmin --replace --scope resources --xml-text "<resources/>" || fail "cibadmin: clearing resources"
+}
+# runs_nothing: no resource active on this node (crm_mon's whole report read, see nodes_online),
+# no VIP, no IPVS service, no sync daemon.
+runs_nothing() {
+  local out line
+  out=$(timeout 20 crm_mon -1 --output-as=xml 2>/dev/null) || return 1
+  [[ $out != *'active="true"'* ]] || return 1
+  addr_is_local "$CL_VIP" && return 1
+  while IFS= read -r line; do
+    [[ $line == TCP* || $line == UDP* || $line == FWM* ]] && return 1
+  done </proc/net/ip_vs
+  [[ -z $(timeout 20 ipvsadm -L --daemon 2>/dev/null) ]]
+}
+# The floor's IPVS: programmed by hand on both directors before the VIP-only group starts, so
+# what the floor measures is Pacemaker moving the VIP and nothing else.
+floor_ipvs() {
+  local a w=(100 80 60) i=0
+  ipvsadm -A -t "$CL_VIP:$CL_PORT" -s wlc || return 1
+  for a in "${CL_RS[@]}"; do
+    ipvsadm -a -t "$CL_VIP:$CL_PORT" -r "$a:$CL_PORT" -i -w "${w[$i]}" || return 1
+    i=$((i + 1))
+  done
+}
+# serving_vip: the VIP is local and the service has the three real servers at non-zero weights.
+serving_vip() {
+  addr_is_local "$CL_VIP" || return 1
+  [[ $(timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" 2>/dev/null | awk '$1 == "->" && $2 ~ /^[0-9]/ && $4 > 0' | wc -l) -eq 3 ]]
+}
+# synced_at_least N: this node's IPVS holds N or more ESTABLISHED entries for VIP:port (on a
+# passive director only the backup sync daemon creates them).
+synced_at_least() {
+  local vip port
+  printf -v vip '%02X%02X%02X%02X' ${CL_VIP//./ }
+  printf -v port '%04X' "$CL_PORT"
+  [[ $(awk -v v="$vip" -v p="$port" '$4 == v && $5 == p && $8 == "ESTABLISHED"' /proc/net/ip_vs_conn | wc -l) -ge $1 ]]
+}
+# conn_report: what this director's IPVS holds for the clients (after a failover).
+conn_report() {
+  echo "---- ipvsadm -Ln --stats"
+  timeout 20 ipvsadm -Ln --stats 2>&1
+  echo "---- ipvsadm -L --daemon"
+  timeout 20 ipvsadm -L --daemon 2>&1
+  echo "---- ipvsadm -Lnc ($(($(wc -l </proc/net/ip_vs_conn) - 1)) entries), first 5"
+  timeout 20 ipvsadm -Lnc 2>&1 | head -n 7
+  echo "---- dmesg, last 5"
+  dmesg 2>&1 | tail -n 5
 }
