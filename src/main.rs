@@ -14,9 +14,13 @@ fn main() -> ExitCode {
     // Every face writes root's files that others must not write, whatever umask Pacemaker or a
     // shell hands it: the lock holds the PID `stop` signals, the drain file decides weights, the
     // state directory's parents hold every cluster's status. Explicit modes cover some files;
-    // this covers every directory and file made on the way (issue 19).
+    // this covers every directory and file made on the way (issue 19). A stricter mask the
+    // caller chose (077) is kept: group and others' write bits are only ever added.
     // SAFETY: umask(2) only sets this process's file mode mask; no memory is involved.
-    unsafe { libc::umask(0o022) };
+    unsafe {
+        let inherited = libc::umask(0o022);
+        libc::umask(inherited | 0o022);
+    }
     let args: Vec<_> = std::env::args_os().collect();
     let instance_set = std::env::var_os("OCF_RESOURCE_INSTANCE").is_some_and(|v| !v.is_empty());
     match commands::agent::mode(&args, instance_set) {
