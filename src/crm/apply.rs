@@ -235,19 +235,21 @@ pub enum Removed {
 pub fn remove(name: &str, force: bool, timeout: Duration) -> Result<Removed, CrmError> {
     let group_id = super::generate::group_id(name);
     let live_cib = cib::query_cib()?;
-    let Some((_, _)) = unit_plan::plan_remove(configuration(&live_cib)?, name) else {
+    // Nothing of the cluster in the CIB: nothing to stop or remove (plan_remove's `None`).
+    let live = unit::live(configuration(&live_cib)?, name);
+    if live.is_empty() {
         return Ok(Removed::Absent);
-    };
-    let also: Vec<String> = unit::live(configuration(&live_cib)?, name)
-        .into_iter()
-        .filter_map(Element::id)
+    }
+    let also: Vec<String> = live
+        .iter()
+        .filter_map(|e| e.id())
         .filter(|id| *id != group_id)
         .map(str::to_string)
         .collect();
-    let containers: Vec<String> = unit::live(configuration(&live_cib)?, name)
-        .into_iter()
+    let containers: Vec<String> = live
+        .iter()
         .filter(|e| matches!(e.name.as_str(), "group" | "clone"))
-        .filter_map(Element::id)
+        .filter_map(|e| e.id())
         .map(str::to_string)
         .collect();
     let waited = if force {

@@ -89,7 +89,11 @@ pub fn plan_apply(config: &Element, wanted: &Element) -> Result<Plan, PlanError>
 
     // Ids the new group brings must not be used outside the group it replaces.
     let mut outside = BTreeSet::new();
-    ids_outside(config, &gid, &mut outside);
+    ids_outside(
+        config,
+        &|e: &Element| e.name == "group" && e.id() == Some(gid.as_str()),
+        &mut outside,
+    );
     let clash: Vec<String> = wanted
         .ids()
         .into_iter()
@@ -174,15 +178,21 @@ pub fn primitive_ids(group: &Element) -> Vec<&str> {
         .collect()
 }
 
-fn ids_outside<'a>(e: &'a Element, skip_group: &str, out: &mut BTreeSet<&'a str>) {
-    if e.name == "group" && e.id() == Some(skip_group) {
+/// Every id in `e` outside the elements `mine` says belong to the cluster being written (whose
+/// ids it may reuse): the group alone here, the whole unit in `unit_plan`.
+pub fn ids_outside<'a>(
+    e: &'a Element,
+    mine: &impl Fn(&Element) -> bool,
+    out: &mut BTreeSet<&'a str>,
+) {
+    if mine(e) {
         return;
     }
     if let Some(id) = e.id() {
         out.insert(id);
     }
     for c in e.elements() {
-        ids_outside(c, skip_group, out);
+        ids_outside(c, mine, out);
     }
 }
 

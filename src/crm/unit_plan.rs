@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diff::{self, is_resource, Comparison};
-use super::plan::{carry_one, drop_refs, is_vip, references, PlanError, Refs};
+use super::plan::{carry_one, drop_refs, ids_outside, is_vip, references, PlanError, Refs};
 use super::unit::{self, Unit};
 use super::xml::{Element, Node};
 
@@ -58,7 +58,14 @@ pub fn plan(config: &Element, wanted: &Unit) -> Result<UnitPlan, PlanError> {
     let owned: BTreeSet<String> = owned_ids(&wanted.name);
 
     let mut outside = BTreeSet::new();
-    ids_outside(config, &owned, &mut outside);
+    // This cluster's own top-level elements (ids in `owned`) may be replaced by the unit.
+    let mine = |e: &Element| {
+        matches!(
+            e.name.as_str(),
+            "group" | "clone" | "rsc_colocation" | "rsc_order"
+        ) && e.id().is_some_and(|id| owned.contains(id))
+    };
+    ids_outside(config, &mine, &mut outside);
     let clash: Vec<String> = wanted
         .elements()
         .into_iter()
@@ -153,23 +160,6 @@ fn resource_ids(e: &Element) -> Vec<&str> {
         out.extend(resource_ids(c));
     }
     out
-}
-
-/// Ids in `e` outside this cluster's own top-level elements (ids in `owned`).
-fn ids_outside<'a>(e: &'a Element, owned: &BTreeSet<String>, out: &mut BTreeSet<&'a str>) {
-    let mine = matches!(
-        e.name.as_str(),
-        "group" | "clone" | "rsc_colocation" | "rsc_order"
-    ) && e.id().is_some_and(|id| owned.contains(id));
-    if mine {
-        return;
-    }
-    if let Some(id) = e.id() {
-        out.insert(id);
-    }
-    for c in e.elements() {
-        ids_outside(c, owned, out);
-    }
 }
 
 /// Carries operator meta attributes from the live resources (at any depth) to the new ones
