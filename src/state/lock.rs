@@ -31,43 +31,31 @@ impl Lock {
     /// lock for a few microseconds, which must not make a start fail. Fails with `WouldBlock` when
     /// another supervisor holds it for longer.
     pub fn acquire(state: &StateDir, patience: Duration) -> io::Result<Lock> {
-        let path = state.lock();
         let deadline = Instant::now() + patience;
         loop {
-            let mut file = open_lock_file(&path)?;
-            match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
-                Ok(()) => {
-                    // `stop` may have unlinked the file between our open and our flock (it
-                    // removes the state directory of a stopped cluster): then we hold a lock
-                    // nobody else can see. Only the file still at the path counts.
-                    if same_file(&file, &path)? {
-                        file.set_len(0)?;
-                        writeln!(file, "{}", std::process::id())?;
-                        return Ok(Lock { file });
-                    }
+            match take(&state.lock())? {
+                Taken::Held(file) => return Ok(Lock { file }),
+                // Unlinked between our open and our flock: open the new file at once.
+                Taken::Unlinked => {}
+                Taken::Busy if Instant::now() >= deadline => {
+                    let holder = match state.liveness() {
+                        Ok(Liveness::Running { pid: Some(p) }) => format!(" (pid {p})"),
+                        _ => String::new(),
+                    };
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        format!(
+                            "another supervisor{holder} holds {}",
+                            state.lock().display()
+                        ),
+                    ));
                 }
-                Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
-                    if Instant::now() >= deadline {
-                        let holder = match state.liveness() {
-                            Ok(Liveness::Running { pid: Some(p) }) => {
-                                format!(" (pid {p})")
-                            }
-                            _ => String::new(),
-                        };
-                        return Err(io::Error::new(
-                            io::ErrorKind::WouldBlock,
-                            format!("another supervisor{holder} holds {}", path.display()),
-                        ));
-                    }
-                }
-                Err(e) => return Err(e),
+                Taken::Busy => {}
             }
             std::thread::sleep(Duration::from_millis(5));
         }
     }
-}
 
-impl Lock {
     /// Makes sure the lock at `state`'s path is still this one. Liveness is "someone holds the
     /// file at the path": a supervisor whose state directory was removed would hold a lock
     /// nobody can see, and `monitor` would call a running supervisor stopped (Pacemaker would
@@ -79,25 +67,45 @@ impl Lock {
             return Ok(Kept::Held);
         }
         state.create()?;
-        let mut file = open_lock_file(&path)?;
-        match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) if same_file(&file, &path)? => {
-                file.set_len(0)?;
-                writeln!(file, "{}", std::process::id())?;
+        Ok(match take(&path)? {
+            Taken::Held(file) => {
                 self.file = file;
-                Ok(Kept::Recreated)
+                Kept::Recreated
             }
             // Unlinked again between our open and our flock: try on the next tick.
-            Ok(()) => Ok(Kept::Recreated),
-            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
-                let pid = match state.liveness() {
+            Taken::Unlinked => Kept::Recreated,
+            Taken::Busy => Kept::Lost {
+                pid: match state.liveness() {
                     Ok(Liveness::Running { pid }) => pid,
                     _ => None,
-                };
-                Ok(Kept::Lost { pid })
-            }
-            Err(e) => Err(e),
+                },
+            },
+        })
+    }
+}
+
+/// One attempt at the lock file at `path`.
+enum Taken {
+    /// Locked, and still the file at the path: it now holds our PID.
+    Held(File),
+    /// Locked, but `stop` (or an operator) unlinked the file between our open and our flock
+    /// (`stop` removes a stopped cluster's state directory): a lock nobody else can see.
+    Unlinked,
+    /// Another process holds it.
+    Busy,
+}
+
+fn take(path: &std::path::Path) -> io::Result<Taken> {
+    let mut file = open_lock_file(path)?;
+    match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) if same_file(&file, path)? => {
+            file.set_len(0)?;
+            writeln!(file, "{}", std::process::id())?;
+            Ok(Taken::Held(file))
         }
+        Ok(()) => Ok(Taken::Unlinked),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(Taken::Busy),
+        Err(e) => Err(e),
     }
 }
 
