@@ -34,7 +34,7 @@ pub const OUTPUT_LIMIT: usize = 4096;
 /// Most argv items (the spec's bound too).
 pub const ARGV_LIMIT: usize = 64;
 /// The `PATH` of programs big_brother starts (`exec` checks, `on_change`).
-pub const ENV_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+const ENV_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The program must be an absolute path; items must hold no NUL (exec could not pass them).
 pub fn validate(argv: &[String]) -> Result<(), String> {
@@ -72,27 +72,14 @@ pub fn check(
         let out = write
             .try_clone()
             .map_err(|e| CheckError::Spawn(format!("pipe: {e}")))?;
-        let mut cmd = Command::new(prog);
+        let mut cmd = confined(prog);
         cmd.args(args)
-            .env_clear()
-            .env("PATH", ENV_PATH)
             .env("BB_NODE_ADDRESS", plan.addr.ip().to_string())
             .env("BB_NODE_PORT", plan.addr.port().to_string())
             .env("BB_REAL_PORT", plan.real_port.to_string())
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .current_dir("/")
-            .stdin(Stdio::null())
             .stdout(Stdio::from(out))
-            .stderr(Stdio::from(write))
-            .process_group(0);
-        // SAFETY: the closure runs in the child between fork and exec and makes only
-        // async-signal-safe system calls (close_range, getrlimit, fcntl); it allocates nothing.
-        unsafe {
-            cmd.pre_exec(|| {
-                cloexec_from_3();
-                Ok(())
-            });
-        }
+            .stderr(Stdio::from(write));
         // The Command (and with it our copies of the pipe's write end) is dropped at the end of
         // this block: from then on, end of file means every writer is gone.
         cmd.spawn()
@@ -276,9 +263,31 @@ impl Run {
     }
 }
 
+/// A command for `prog` confined as every program big_brother starts (`exec` checks,
+/// `on_change`) is: nothing inherited — an empty environment but `PATH`, cwd `/`, stdin from
+/// /dev/null, no descriptor beyond 0–2 — and its own process group, so a timeout kills what it
+/// started too. The caller adds arguments, its `BB_*` variables and its output.
+pub fn confined(prog: &str) -> Command {
+    let mut cmd = Command::new(prog);
+    cmd.env_clear()
+        .env("PATH", ENV_PATH)
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .process_group(0);
+    // SAFETY: the closure runs in the child between fork and exec and makes only
+    // async-signal-safe system calls (close_range, getrlimit, fcntl); it allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            cloexec_from_3();
+            Ok(())
+        });
+    }
+    cmd
+}
+
 /// Marks every descriptor from 3 up close-on-exec (in the child, before exec). Marking rather
 /// than closing keeps std's own exec-error pipe working until the exec.
-pub fn cloexec_from_3() {
+fn cloexec_from_3() {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range only changes descriptor flags; no memory is passed.
     let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };

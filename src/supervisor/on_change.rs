@@ -23,8 +23,8 @@
 use crate::state::status::HookStats;
 use std::io::{self, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -201,28 +201,13 @@ fn run_tracked(
     running: &AtomicI32,
 ) -> Result<(Outcome, String), io::Error> {
     let (read_end, write_end) = pipe()?;
-    let mut cmd = Command::new(&hook.argv[0]);
-    // A minimal environment, as for `exec` checks: PATH and the summary, nothing inherited from
-    // the supervisor (Pacemaker's OCF_* and HA_* variables, whatever started it).
+    // Confined as `exec` checks are: PATH and the summary, nothing inherited from the supervisor
+    // (Pacemaker's OCF_* and HA_* variables, its descriptors), its own process group.
+    let mut cmd = crate::health::exec::confined(&hook.argv[0]);
     cmd.args(&hook.argv[1..])
-        .env_clear()
-        .env("PATH", crate::health::exec::ENV_PATH)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .current_dir("/")
-        .stdin(Stdio::null())
         .stdout(Stdio::from(write_end.try_clone()?))
-        .stderr(Stdio::from(write_end))
-        // Its own process group, so a timeout kills what it started too.
-        .process_group(0);
-    // SAFETY: the closure runs in the child between fork and exec and makes only
-    // async-signal-safe system calls (close_range, getrlimit, fcntl); it allocates nothing.
-    unsafe {
-        cmd.pre_exec(|| {
-            // No descriptor the supervisor inherited without close-on-exec reaches the command.
-            crate::health::exec::cloexec_from_3();
-            Ok(())
-        });
-    }
+        .stderr(Stdio::from(write_end));
     let mut child = cmd.spawn()?;
     // Our copies of the write end are gone with `cmd`: EOF comes when the command's are.
     drop(cmd);
