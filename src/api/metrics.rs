@@ -14,12 +14,12 @@
 //!   `group`, `port`), 1 per running daemon ([`render_sync`]).
 
 use std::fmt::Write as _;
-use std::time::SystemTime;
 
 use super::text::prometheus_label;
 use super::view::ClusterView;
 use crate::ipvs::SyncDaemon;
 use crate::state::overrides::Override;
+use crate::state::status::Now;
 
 /// A sample value: integers as integers, floats in full (Rust never prints an exponent), and
 /// the format's own spelling of the non-finite ones (Rust's would be `inf`).
@@ -109,7 +109,8 @@ pub fn render_sync(out: &mut String, daemons: Option<&[SyncDaemon]>) {
 }
 
 /// The whole `/metrics` page for `views` at `now`.
-pub fn render(views: &[ClusterView], now: SystemTime) -> String {
+pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
+    let now = now.into();
     let mut running = Family::new(
         "big_brother_cluster_running",
         "gauge",

@@ -14,7 +14,6 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::time::SystemTime;
 
 use super::text::html;
 use super::view::ClusterView;
@@ -22,7 +21,7 @@ use crate::ipvs::ServiceKey;
 use crate::spec::defaults;
 use crate::state::overrides::Override;
 use crate::state::repr::DestRepr;
-use crate::state::status::{unix_secs, NodeStatus, Status};
+use crate::state::status::{unix_secs, NodeStatus, Now, Status};
 use crate::text::ago;
 
 /// How often the page reloads itself, in seconds.
@@ -101,8 +100,9 @@ td.note:empty{display:none}
 "#;
 
 /// The page for `views` as seen at `now` on the director called `host`.
-pub fn render(views: &[ClusterView], host: Option<&str>, now: SystemTime) -> String {
-    let now_unix = unix_secs(now);
+pub fn render(views: &[ClusterView], host: Option<&str>, now: impl Into<Now>) -> String {
+    let now = now.into();
+    let now_unix = unix_secs(now.wall);
     let mut out = String::with_capacity(16 * 1024);
     let title = match host {
         Some(h) => format!("big_brother · {}", html(h)),
@@ -125,7 +125,7 @@ pub fn render(views: &[ClusterView], host: Option<&str>, now: SystemTime) -> Str
         );
     }
     for v in views {
-        cluster(&mut out, v, now_unix);
+        cluster(&mut out, v, now);
     }
     let _ = write!(
         out,
@@ -183,7 +183,8 @@ fn service(s: &Status) -> String {
     )
 }
 
-fn cluster(out: &mut String, v: &ClusterView, now: u64) {
+fn cluster(out: &mut String, v: &ClusterView, at: Now) {
+    let now = unix_secs(at.wall);
     let name = html(&v.name);
     let _ = write!(
         out,
@@ -211,7 +212,7 @@ fn cluster(out: &mut String, v: &ClusterView, now: u64) {
         "<span class=\"svc\">{}</span><span class=\"dim\">heartbeat {} ago</span>\
          <span class=\"cw\"><b>{}</b> combined weight</span></div>",
         service(s),
-        ago(now.saturating_sub(s.updated_at)),
+        ago(s.age(at).as_secs()),
         v.combined_weight()
     );
     alerts(out, v, Some(s));
@@ -526,7 +527,7 @@ mod tests {
         }
     }
 
-    fn at(secs: u64) -> SystemTime {
+    fn at(secs: u64) -> std::time::SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
     }
 

@@ -13,8 +13,6 @@
 //!
 //! An unknown cluster is 404 `Cluster NAME not found`, as in the original.
 
-use std::time::SystemTime;
-
 use super::http::{Request, Response, HTML, JSON, PROMETHEUS};
 use super::metrics;
 use super::negotiate::prefers_html;
@@ -22,6 +20,7 @@ use super::page;
 use super::text::{json_string, plain};
 use super::view::{ClusterView, Clusters};
 use crate::ipvs::ServiceKey;
+use crate::state::status::Now;
 
 /// What a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +53,9 @@ fn parse(path: &str) -> Option<Route<'_>> {
 }
 
 /// Answers one request.
-pub fn respond(req: &Request, src: &impl Clusters, now: SystemTime) -> Response {
+/// `now`: take [`Now::read`] (heartbeat ages by the boot-time clock, see [`Status::age`]).
+pub fn respond(req: &Request, src: &impl Clusters, now: impl Into<Now>) -> Response {
+    let now = now.into();
     let Some(route) = parse(&req.path) else {
         return Response::text(404, "Not Found\n");
     };
@@ -237,7 +238,7 @@ mod tests {
             content_length: None,
             accept: None,
         };
-        respond(&r, &table(), SystemTime::now())
+        respond(&r, &table(), Now::read())
     }
 
     fn body(r: &Response) -> String {
@@ -307,7 +308,7 @@ mod tests {
             content_length: None,
             accept: accept.map(str::to_string),
         };
-        respond(&r, &table(), SystemTime::now())
+        respond(&r, &table(), Now::read())
     }
 
     /// The page goes to clients that prefer HTML; everyone else gets the original's text,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::ipvs::SyncDaemon;
 use crate::spec::validate::is_valid_name;
 use crate::state::liveness::{verdict, Verdict};
-use crate::state::status::Status;
+use crate::state::status::{Now, Status};
 use crate::state::StateDir;
 
 /// One cluster as the API answers for it.
@@ -107,7 +107,7 @@ impl Clusters for Files {
             return None;
         }
         let leftover = || Status::read(&state.status()).ok().flatten();
-        let view = match verdict(&state, std::time::SystemTime::now()) {
+        let view = match verdict(&state, Now::read()) {
             Ok(Verdict::Running(status)) => ClusterView {
                 name: name.to_string(),
                 running: true,

@@ -18,7 +18,7 @@ use crate::exit::OcfCode;
 use crate::ipvs::{Service, ServiceKey};
 use crate::state::drain;
 use crate::state::liveness::{verdict, Verdict};
-use crate::state::status::{unix_secs, Status};
+use crate::state::status::{unix_secs, Now, Status};
 use crate::state::{FileError, StateDir};
 use crate::text::ago;
 
@@ -42,7 +42,8 @@ pub struct Report {
 }
 
 /// Reads one cluster's state directory.
-pub fn report(rsctmp: &Path, cluster: &str, now: SystemTime) -> Report {
+pub fn report(rsctmp: &Path, cluster: &str, now: impl Into<Now>) -> Report {
+    let now = now.into();
     let dir = StateDir::new(rsctmp, cluster);
     let mut error = None;
     let verdict = verdict(&dir, now).unwrap_or_else(|e| {
@@ -103,7 +104,7 @@ pub fn run(a: &Args) -> OcfCode {
 
 fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
     let rsctmp: PathBuf = crate::state::rsctmp_from_env();
-    let now = SystemTime::now();
+    let now = Now::read();
     let names = match cluster {
         Some(c) => vec![c.to_string()],
         None => clusters(&rsctmp),
@@ -128,7 +129,7 @@ fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
             rsctmp.join("big_brother").display()
         );
     } else {
-        print!("{}", human(&reports, now));
+        print!("{}", human(&reports, now.wall));
     }
     if !json {
         // Host-level, not a cluster's: the kernel is the sync agent's only state. Printed only

@@ -11,7 +11,7 @@
 //! - `OCF_CHECK_LEVEL` ≥ 10: also the service and its destinations in IPVS must be exactly what
 //!   the status file says the supervisor applied.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::env::{OcfEnv, Params};
 use super::read_status;
@@ -21,7 +21,7 @@ use crate::ipvs::{Ipvs, ServiceKey};
 use crate::state::backend::{open_backend, BackendError};
 use crate::state::liveness::{verdict, Verdict};
 use crate::state::repr::DestRepr;
-use crate::state::status::Status;
+use crate::state::status::{Now, Status};
 use crate::state::StateDir;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub enum State {
 
 pub fn monitor(env: &OcfEnv, params: &Params, level: u32) -> Result<State, Error> {
     let state = StateDir::new(&env.rsctmp, &params.cluster);
-    let status = match verdict(&state, SystemTime::now())? {
+    let status = match verdict(&state, Now::read())? {
         Verdict::Stopped => return stopped(&state, params),
         Verdict::Running(status) => status,
         unhealthy => {

@@ -6,7 +6,7 @@
 //! the `ocf-exit-reason:` line.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::env::{OcfEnv, Params};
 use super::read_status;
@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::ipvs::ServiceKey;
 use crate::log;
 use crate::state::backend::open_backend;
-use crate::state::status::Status;
+use crate::state::status::{Now, Status};
 use crate::state::{Liveness, StateDir};
 
 pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Error> {
@@ -123,7 +123,7 @@ fn already_running(state: &StateDir, pid: Option<i32>, deadline: Instant) -> Res
     loop {
         let status = read_status(state)?;
         if let Some(s) = status {
-            if s.age(SystemTime::now()) <= s.stale_after() {
+            if s.fresh(Now::read()) {
                 log::info(format!(
                     "{}: already running (supervisor pid {})",
                     s.cluster, s.pid

@@ -12,9 +12,9 @@
 //! Reads only; creates nothing.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use super::status::Status;
+use super::status::{Now, Status};
 use super::{Liveness, StateDir};
 
 /// A file of the state directory that could not be read.
@@ -42,6 +42,8 @@ pub enum Verdict {
         pid: Option<i32>,
         status: Box<Status>,
         age: Duration,
+        /// `boot-time` or `wall` ([`Status::age_clock`]): which clock measured `age`.
+        clock: &'static str,
     },
     /// The supervisor runs but says it cannot do its job.
     Failing {
@@ -87,9 +89,12 @@ impl Verdict {
                 "{who} holds the lock but has not reported ready (no {})",
                 state.status().display()
             )),
-            Verdict::Stale { status, age, .. } => Some(format!(
-                "{who} stopped reporting: last heartbeat {}s ago (limit {}s)",
+            Verdict::Stale {
+                status, age, clock, ..
+            } => Some(format!(
+                "{who} stopped reporting: last heartbeat {}s ago by the {} clock (limit {}s)",
                 age.as_secs(),
+                clock,
                 status.stale_after().as_secs()
             )),
             Verdict::Failing { reason, .. } => Some(format!("{who} {reason}")),
@@ -97,8 +102,10 @@ impl Verdict {
     }
 }
 
-/// The verdict at `now`.
-pub fn verdict(state: &StateDir, now: SystemTime) -> Result<Verdict, ReadError> {
+/// The verdict at `now` (take [`Now::read`]: a bare wall-clock reading judges the heartbeat by
+/// the wall clock, see [`Status::age`]).
+pub fn verdict(state: &StateDir, now: impl Into<Now>) -> Result<Verdict, ReadError> {
+    let now = now.into();
     let liveness = state.liveness().map_err(|source| ReadError {
         what: "lock",
         path: state.lock(),
@@ -119,7 +126,13 @@ pub fn verdict(state: &StateDir, now: SystemTime) -> Result<Verdict, ReadError> 
     let status = Box::new(status);
     if !status.fresh(now) {
         let age = status.age(now);
-        return Ok(Verdict::Stale { pid, status, age });
+        let clock = status.age_clock(now);
+        return Ok(Verdict::Stale {
+            pid,
+            status,
+            age,
+            clock,
+        });
     }
     let reason = match (&status.backend_error, &status.checkers.error) {
         (Some(e), _) => Some(format!("cannot program IPVS: {e}")),

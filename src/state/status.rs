@@ -4,6 +4,13 @@
 //! backend; `reload` is how `reload-agent` learns the outcome of its SIGHUP. Operators and the
 //! `big_brother status` command read the same file. Unknown fields are ignored and missing
 //! optional ones default, so readers and writers of neighbouring versions get along.
+//!
+//! The heartbeat's age is measured on `CLOCK_BOOTTIME` (`updated_boottime_ms`): one clock for
+//! every process of the machine, which a step of the wall clock (NTP, an operator's `date`) does
+//! not move, so a step forward cannot fail a healthy supervisor and a step back cannot hide a
+//! stuck one. `updated_at` (Unix seconds) stays for humans, and is the fallback for a file that
+//! carries no boot-time stamp (written by a release before this one, during an upgrade) or one
+//! stamped during an earlier boot.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -32,8 +39,12 @@ pub struct Status {
     pub dry_run: bool,
     /// Unix seconds.
     pub started_at: u64,
-    /// Unix seconds; the heartbeat.
+    /// Unix seconds of the heartbeat, for humans (and the fallback described above).
     pub updated_at: u64,
+    /// `CLOCK_BOOTTIME` of the heartbeat in milliseconds: what its age is measured by. Absent in
+    /// files of releases before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_boottime_ms: Option<u64>,
     pub check_interval_ms: u64,
     /// Controller ticks since start.
     pub tick: u64,
@@ -187,7 +198,7 @@ impl Status {
     }
 
     /// Whether the heartbeat is recent enough at `now` (see [`Status::stale_after`]).
-    pub fn fresh(&self, now: SystemTime) -> bool {
+    pub fn fresh(&self, now: impl Into<Now>) -> bool {
         self.age(now) <= self.stale_after()
     }
 
@@ -199,9 +210,27 @@ impl Status {
             .max(STALE_MIN)
     }
 
-    /// Age of the heartbeat at `now` (zero if the clock went backwards).
-    pub fn age(&self, now: SystemTime) -> Duration {
-        Duration::from_secs(unix_secs(now).saturating_sub(self.updated_at))
+    /// Age of the heartbeat at `now`: by `CLOCK_BOOTTIME` when both the file and `now` have a
+    /// reading of it, else by the wall clock (zero if that went backwards). A boot-time reading
+    /// behind the file's stamp means the file was written during an earlier boot (a state
+    /// directory that survived a reboot): only the wall clock can compare those.
+    pub fn age(&self, now: impl Into<Now>) -> Duration {
+        let now = now.into();
+        if let (Some(then), Some(boot)) = (self.updated_boottime_ms, now.boot) {
+            if let Some(age) = boot.checked_sub(Duration::from_millis(then)) {
+                return age;
+            }
+        }
+        Duration::from_secs(unix_secs(now.wall).saturating_sub(self.updated_at))
+    }
+
+    /// Which clock [`Status::age`] uses at `now`, for messages: `boot-time` or `wall`.
+    pub fn age_clock(&self, now: impl Into<Now>) -> &'static str {
+        let now = now.into();
+        match (self.updated_boottime_ms, now.boot) {
+            (Some(then), Some(boot)) if boot >= Duration::from_millis(then) => "boot-time",
+            _ => "wall",
+        }
     }
 
     pub fn write(&self, path: &Path) -> io::Result<()> {
@@ -254,6 +283,57 @@ fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// One reading of the clocks a heartbeat is stamped with and judged by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// The wall clock: what humans read, and what old status files carry.
+    pub wall: SystemTime,
+    /// `CLOCK_BOOTTIME` since boot; `None` when it cannot be read (the wall clock is then used).
+    pub boot: Option<Duration>,
+}
+
+impl Now {
+    /// Both clocks, now.
+    pub fn read() -> Now {
+        Now {
+            wall: SystemTime::now(),
+            boot: boottime(),
+        }
+    }
+
+    /// The boot-time reading in whole milliseconds, as the status file stores it.
+    pub fn boot_ms(&self) -> Option<u64> {
+        self.boot
+            .map(|b| u64::try_from(b.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// A wall-clock reading alone (tests, and callers that only display): ages use the wall clock.
+impl From<SystemTime> for Now {
+    fn from(wall: SystemTime) -> Now {
+        Now { wall, boot: None }
+    }
+}
+
+/// `CLOCK_BOOTTIME`: monotonic like `Instant` (never stepped), counting suspend, and the same
+/// clock in every process of the machine (not per process like `Instant`'s origin), so the
+/// supervisor's stamp and `monitor`'s reading compare. `None` if the kernel refuses it.
+pub fn boottime() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec, which we own, and reads nothing else.
+    if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } != 0 {
+        return None;
+    }
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
+    Some(Duration::new(secs, nanos))
+}
+
 pub fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -296,6 +376,7 @@ pub(crate) mod tests {
             dry_run: true,
             started_at: 1_000,
             updated_at: 1_000,
+            updated_boottime_ms: None,
             check_interval_ms: 2_000,
             tick: 1,
             ready: true,
@@ -340,6 +421,100 @@ pub(crate) mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_100);
         assert_eq!(s.age(now), Duration::from_secs(100));
         assert_eq!(s.age(UNIX_EPOCH), Duration::ZERO);
+    }
+
+    /// Issue 19: the heartbeat is judged by CLOCK_BOOTTIME, so a step of the wall clock either
+    /// way changes nothing (readings injected: the logic is pure).
+    #[test]
+    fn a_wall_clock_step_neither_fails_nor_hides_a_heartbeat() {
+        let mut s = sample();
+        s.updated_at = 1_000_000;
+        s.updated_boottime_ms = Some(50_000);
+        let hour = Duration::from_secs(3_600);
+        let wall = UNIX_EPOCH + Duration::from_secs(1_000_001);
+        let boot = Some(Duration::from_millis(51_000));
+        for stepped in [wall + hour, wall - hour, wall] {
+            let now = Now {
+                wall: stepped,
+                boot,
+            };
+            assert_eq!(s.age(now), Duration::from_secs(1), "{stepped:?}");
+            assert!(s.fresh(now));
+            assert_eq!(s.age_clock(now), "boot-time");
+        }
+        // Boot time moved on past the bound while the wall clock was stepped back to the
+        // stamp: stale (a wall-clock comparison would have said fresh).
+        let late = Some(Duration::from_millis(50_000) + s.stale_after() + Duration::from_secs(1));
+        for stepped in [
+            wall - hour,
+            UNIX_EPOCH + Duration::from_secs(1_000_000),
+            wall,
+        ] {
+            let now = Now {
+                wall: stepped,
+                boot: late,
+            };
+            assert!(!s.fresh(now), "{stepped:?}");
+            assert_eq!(s.age(now), s.stale_after() + Duration::from_secs(1));
+        }
+    }
+
+    /// A file without the boot-time stamp (an older supervisor during an upgrade), a reader
+    /// without the clock, or a stamp from an earlier boot: the wall clock decides, as before.
+    #[test]
+    fn without_a_comparable_boot_time_the_wall_clock_decides() {
+        let mut s = sample();
+        s.updated_at = 1_000;
+        let now = |wall: u64, boot: Option<u64>| Now {
+            wall: UNIX_EPOCH + Duration::from_secs(wall),
+            boot: boot.map(Duration::from_millis),
+        };
+        // Old file, new reader.
+        assert_eq!(s.age(now(1_005, Some(9_999_999))), Duration::from_secs(5));
+        assert!(!s.fresh(now(1_000 + 11, Some(0))));
+        assert_eq!(s.age_clock(now(1_005, Some(1))), "wall");
+        // New file, reader without the clock.
+        s.updated_boottime_ms = Some(500_000);
+        assert_eq!(s.age(now(1_005, None)), Duration::from_secs(5));
+        // A stamp ahead of the reading: written during an earlier boot.
+        assert_eq!(s.age(now(1_500, Some(1_000))), Duration::from_secs(500));
+        assert_eq!(s.age_clock(now(1_500, Some(1_000))), "wall");
+        // A stamp from this boot; the wall clock is ignored, even stepped before the stamp.
+        assert_eq!(s.age(now(0, Some(503_000))), Duration::from_secs(3));
+        // Hostile numbers saturate, never panic.
+        s.updated_boottime_ms = Some(u64::MAX);
+        s.updated_at = u64::MAX;
+        assert_eq!(s.age(now(0, Some(u64::MAX))), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_boot_time_clock_reads_and_moves_forward() {
+        let a = boottime().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let b = Now::read();
+        assert!(
+            b.boot.unwrap() >= a + Duration::from_millis(20),
+            "{a:?} {b:?}"
+        );
+        assert!(b.boot_ms().unwrap() >= 20);
+        // The status file's own fields round-trip; an old file without them reads as None.
+        let mut s = sample();
+        s.updated_boottime_ms = b.boot_ms();
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v["updated_boottime_ms"],
+            serde_json::json!(b.boot_ms().unwrap())
+        );
+        assert_eq!(serde_json::from_value::<Status>(v).unwrap(), s);
+        let mut old = serde_json::to_value(sample()).unwrap();
+        assert!(old.get("updated_boottime_ms").is_none());
+        old["updated_at"] = serde_json::json!(7);
+        assert_eq!(
+            serde_json::from_value::<Status>(old)
+                .unwrap()
+                .updated_boottime_ms,
+            None
+        );
     }
 
     /// A status file from before `max_weight` and the connection counts were recorded (as

@@ -14,7 +14,7 @@ use crate::spec::{self, OnChange, Spec};
 use crate::state::overrides::{Current, Override};
 use crate::state::repr::{DestRepr, ServiceRepr};
 use crate::state::status::{
-    CheckerStatus, HookStats, NodeStatus, OverrideStatus, ReloadStatus, Status,
+    unix_secs, CheckerStatus, HookStats, NodeStatus, Now, OverrideStatus, ReloadStatus, Status,
 };
 
 /// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
@@ -131,7 +131,7 @@ pub struct View<'a> {
 }
 
 /// The status file at `now` (`now_unix` is the same moment in Unix seconds).
-pub fn status(v: &View, now: Instant, now_unix: u64) -> Status {
+pub fn status(v: &View, now: Instant, at: Now) -> Status {
     let nodes = v
         .spec
         .nodes
@@ -152,7 +152,7 @@ pub fn status(v: &View, now: Instant, now_unix: u64) -> Status {
                 last_latency_ms: sum.last_latency_ms,
                 last_error: sum.last_error,
                 forced_reason: sum.forced_reason,
-                since: now_unix.saturating_sub(sum.since_secs as u64),
+                since: unix_secs(at.wall).saturating_sub(sum.since_secs as u64),
                 checks,
                 check_failures,
                 max_weight: Some(n.max_weight),
@@ -174,7 +174,8 @@ pub fn status(v: &View, now: Instant, now_unix: u64) -> Status {
         config_digest: v.digest.to_string(),
         dry_run: v.ident.dry_run,
         started_at: v.ident.started_at,
-        updated_at: now_unix,
+        updated_at: unix_secs(at.wall),
+        updated_boottime_ms: at.boot_ms(),
         check_interval_ms: u64::try_from(v.spec.check_interval.as_millis()).unwrap_or(u64::MAX),
         tick: v.tick,
         ready: v.ready,
@@ -331,12 +332,19 @@ mod tests {
             restarts: &restarts,
             checker_error: Some("cannot start"),
         };
-        let st = status(&v, t0, 1_000);
+        let at = Now {
+            wall: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000),
+            boot: Some(std::time::Duration::from_millis(77_500)),
+        };
+        let st = status(&v, t0, at);
         assert_eq!(
             (st.cluster.as_str(), st.pid, st.tick, st.drift),
             ("t", 42, 7, 2)
         );
-        assert_eq!(st.updated_at, 1_000);
+        assert_eq!(
+            (st.updated_at, st.updated_boottime_ms),
+            (1_000, Some(77_500))
+        );
         let n = &st.nodes[0];
         assert_eq!((n.weight, n.checks, n.check_failures), (40, 5, 1));
         assert_eq!((n.active_conns, n.inactive_conns), (Some(3), Some(4)));

@@ -339,9 +339,9 @@ fn a_state_directory_removed_under_a_running_supervisor_is_made_again() {
 /// with `Instant` (CLOCK_MONOTONIC), which a step of the wall clock (NTP, an operator's `date`)
 /// does not move. This audits it: in the supervisor and the checks, the wall clock
 /// (`SystemTime`) is read only to stamp what is published (`status.json`'s `started_at`,
-/// `updated_at`, a reload's `at`) — never to decide a weight or a deadline. (The heartbeat
-/// itself is Unix seconds compared by `monitor`, another process: see README, "How big_brother
-/// is tested", for what a step does to it.)
+/// `updated_at`, a reload's `at`) — never to decide a weight or a deadline. (The heartbeat is
+/// stamped on CLOCK_BOOTTIME as well, through `state::status::Now::read`, and judged by it:
+/// `the_heartbeat_is_judged_by_the_boot_time_clock` below.)
 #[test]
 fn weights_and_deadlines_never_read_the_wall_clock() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -391,4 +391,77 @@ fn weights_and_deadlines_never_read_the_wall_clock() {
         readers.is_empty(),
         "wall clock read for something else: {readers:#?}"
     );
+}
+
+/// Issue 19: the heartbeat carries a CLOCK_BOOTTIME stamp (the same clock in every process) and
+/// `monitor` judges by it, so a wall-clock step either way changes nothing: a step forward of
+/// an hour does not fail a live supervisor, a step back does not hide a stuck one. A file
+/// without the stamp (written by an older supervisor during an upgrade) is judged by the wall
+/// clock, as that release did. The steps are simulated in the file: `monitor` sees the same
+/// difference between the two clocks either way, and the machine's clock is not ours to step.
+#[test]
+fn the_heartbeat_is_judged_by_the_boot_time_clock() {
+    // The library's reading, checked against the kernel's own by the unit tests.
+    let boottime_ms = || {
+        let b = big_brother::state::status::boottime().expect("CLOCK_BOOTTIME");
+        u64::try_from(b.as_millis()).unwrap()
+    };
+    let c = Cluster::new("boot1", &[UP]);
+    c.agent("start", &[]).expect_code(0);
+    let pid = c.pid().unwrap();
+    let before = boottime_ms();
+    // A fresh heartbeat: the next tick's stamp lies between two of our own readings.
+    let stamped = || {
+        c.status().filter(|st| {
+            st["updated_boottime_ms"]
+                .as_u64()
+                .is_some_and(|b| b >= before)
+        })
+    };
+    wait_for(
+        "a heartbeat stamped with CLOCK_BOOTTIME",
+        Duration::from_secs(5),
+        || stamped().is_some(),
+    );
+    let st = stamped().unwrap();
+    let stamp = st["updated_boottime_ms"].as_u64().unwrap();
+    assert!(stamp <= boottime_ms(), "{stamp} is in the future");
+    assert!(st["updated_at"].as_u64().unwrap() > 1_600_000_000, "{st}");
+    c.agent("monitor", &[]).expect_code(0);
+
+    signal(pid, libc::SIGSTOP);
+    let path = c.state_dir().join("status.json");
+    let write = |st: &serde_json::Value| {
+        std::fs::write(&path, serde_json::to_vec(st).unwrap()).unwrap();
+    };
+    let wall = st["updated_at"].as_u64().unwrap();
+    // The wall clock stepped forward an hour since the heartbeat: still fresh.
+    let mut stepped = st.clone();
+    stepped["updated_at"] = (wall - 3_600).into();
+    write(&stepped);
+    c.agent("monitor", &[]).expect_code(0);
+    // The wall clock stepped back an hour, while the supervisor has been stuck for a minute by
+    // the boot-time clock: stale.
+    stepped["updated_at"] = (wall + 3_600).into();
+    stepped["updated_boottime_ms"] = (stamp - 60_000).into();
+    write(&stepped);
+    let r = c.agent("monitor", &[]);
+    r.expect_code(1);
+    expect_reason(&r, "stopped reporting");
+    expect_reason(&r, "by the boot-time clock");
+    // An older supervisor's file (no stamp): the wall clock decides, both ways.
+    let mut old = st.clone();
+    old.as_object_mut().unwrap().remove("updated_boottime_ms");
+    old["updated_at"] = (wall - 3_600).into();
+    write(&old);
+    let r = c.agent("monitor", &[]);
+    r.expect_code(1);
+    expect_reason(&r, "by the wall clock");
+    old["updated_at"] = wall.into();
+    write(&old);
+    c.agent("monitor", &[]).expect_code(0);
+
+    signal(pid, libc::SIGCONT);
+    c.agent("stop", &[]).expect_code(0);
+    assert!(!is_supervisor(pid));
 }

@@ -469,6 +469,7 @@ fn a_stuck_supervisor_fails_monitor() {
     let path = c.state_dir().join("status.json");
     let mut st = c.status().unwrap();
     st["updated_at"] = (st["updated_at"].as_u64().unwrap() - 60).into();
+    st["updated_boottime_ms"] = (st["updated_boottime_ms"].as_u64().unwrap() - 60_000).into();
     std::fs::write(&path, serde_json::to_vec(&st).unwrap()).unwrap();
     let r = c.agent("monitor", &[]);
     r.expect_code(1);

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::checker::{Checkers, Observation};
 use super::context::{Context, Ident};
@@ -333,7 +333,7 @@ impl Controller {
             restarts: &self.restarts,
             checker_error: self.checker_error.as_deref(),
         };
-        plan::status(&view, Instant::now(), status::unix_secs(SystemTime::now()))
+        plan::status(&view, Instant::now(), status::Now::read())
     }
 
     /// Re-takes the lifetime lock when its file (or the whole state directory) was removed, so

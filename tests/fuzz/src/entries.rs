@@ -19,7 +19,8 @@ use big_brother::health::plan::{CheckPlan, Probe};
 use big_brother::health::probe::Prober;
 use big_brother::ipvs::netlink::{codec, family, message};
 use big_brother::ipvs::{Family, ServiceKey};
-use big_brother::state::{snapshot, status::Status, StateDir};
+use big_brother::state::status::{Now, Status};
+use big_brother::state::{snapshot, StateDir};
 
 /// One entry point: bytes in, nothing out (a panic or a hang is the finding).
 pub type Entry = fn(&[u8]);
@@ -256,8 +257,13 @@ pub fn status_json(data: &[u8]) {
     let _ = state.create();
     let _ = std::fs::write(state.status(), data);
     if let Ok(Some(status)) = Status::read(&state.status()) {
-        let now = SystemTime::now();
-        let _ = (status.fresh(now), status.age(now), status.combined_weight());
+        let now = Now::read();
+        let wall = now.wall;
+        let _ = (
+            status.fresh(now),
+            status.age(wall),
+            status.combined_weight(),
+        );
     }
     // The files as the API reads them, without asking the kernel for its sync daemons.
     struct NoKernel(Files);
@@ -273,7 +279,7 @@ pub fn status_json(data: &[u8]) {
         rsctmp,
         config_dir: None,
     });
-    let now = SystemTime::now();
+    let now = Now::read();
     for head in [
         "GET / HTTP/1.1\r\nAccept: text/html\r\n\r\n",
         "GET / HTTP/1.1\r\n\r\n",
