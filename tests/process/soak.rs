@@ -14,7 +14,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::ocf_support::Cluster;
 use crate::util::run;
@@ -191,11 +191,17 @@ fn proc_field(pid: i32, name: &str) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+/// The heartbeat's age as `monitor` measures it: this process's CLOCK_BOOTTIME against the
+/// status file's boot-time stamp (whole seconds, rounded down).
+fn heartbeat_age_s(st: &serde_json::Value) -> u64 {
+    let now = big_brother::state::status::boottime().expect("CLOCK_BOOTTIME");
+    let stamp = st["updated_boottime_ms"]
+        .as_u64()
+        .expect("a boot-time stamp");
+    (u64::try_from(now.as_millis())
         .unwrap()
-        .as_secs()
+        .saturating_sub(stamp))
+        / 1000
 }
 
 #[test]
@@ -236,7 +242,7 @@ fn two_hundred_churning_nodes_reloads_and_drains() {
         if now >= next_sample {
             next_sample += sample_every;
             let st = c.status().expect("a status file");
-            let age = unix_now().saturating_sub(st["updated_at"].as_u64().unwrap());
+            let age = heartbeat_age_s(&st);
             samples.push(Sample {
                 at_s: started.elapsed().as_secs(),
                 rss_kib: proc_field(pid, "VmRSS:"),
