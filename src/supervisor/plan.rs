@@ -279,7 +279,10 @@ mod tests {
         // Without options the JSON keeps its old shape.
         let plain = ServiceRepr::from(&service_of(&spec("", &["198.51.100.1"]), key(&s)));
         let json = serde_json::to_string(&plain).unwrap();
-        assert!(!json.contains("netmask") && !json.contains("one_packet"), "{json}");
+        assert!(
+            !json.contains("netmask") && !json.contains("one_packet"),
+            "{json}"
+        );
     }
 
     #[test]
