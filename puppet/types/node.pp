@@ -1,7 +1,8 @@
 # @summary One real server. `port` is its litmus_paper port (health checks); `path` defaults to
 #   `/<name>/status`; `real_port` is the IPVS real-server port (not for fwmark services);
 #   `max_weight` caps its weight (default 100); lower `priority` serves first in active_passive;
-#   `upper_threshold` / `lower_threshold` are its connection thresholds; the check keys (`check`, `expect_status`, ... `tls_verify`) override the cluster's.
+#   `upper_threshold` / `lower_threshold` are its connection thresholds; the check keys
+#   (`check`, `expect_status`, ... `tls_verify`) override the cluster's.
 type Pacemaker::Node = Struct[{
     'address'              => Pacemaker::Ipaddress,
     'port'                 => Pacemaker::Port,
