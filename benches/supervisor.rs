@@ -102,6 +102,9 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
         scheduler: "wlc".into(),
         forward: Forward::Ipip,
         persistence_timeout: None,
+        persistence_netmask: None,
+        scheduler_flags: vec![],
+        one_packet: false,
         check_interval: interval,
         check_timeout: interval,
         ramp_up_time: Duration::from_millis(1),
@@ -122,6 +125,8 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
                 real_port: 0,
                 max_weight: 100,
                 priority: 0,
+                upper_threshold: 0,
+                lower_threshold: 0,
                 check: Default::default(),
             })
             .collect(),

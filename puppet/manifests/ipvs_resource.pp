@@ -39,7 +39,9 @@
 # @param nodes
 #   The real servers: `address`, `port` (litmus_paper's port), optional `path` (default
 #   `/<supervisor_id>/status`), `real_port` (TCP/UDP services only), `max_weight` (default 100),
-#   `priority` (active_passive: lowest serves). Empty means staged.
+#   `priority` (active_passive: lowest serves), `upper_threshold` (no new connections past this
+#   many, 0 none) and `lower_threshold` (takes new ones again under this many; at most the upper
+#   one). Empty means staged.
 # @param fwmark
 #   The service as a firewall mark (the talk's `fwmark 7`). Exclusive with protocol/address/port.
 # @param protocol
@@ -54,6 +56,15 @@
 #   How packets reach nodes: ipip (the talk's tunnels, default), dr or nat.
 # @param persistence_timeout
 #   Client persistence (`ipvsadm -p`), whole seconds, e.g. `300s`. Default: none.
+# @param persistence_netmask
+#   Persistence granularity (`ipvsadm -M`): a netmask like `255.255.255.0` for an IPv4 service,
+#   a prefix length like 64 for an IPv6 one. Needs persistence_timeout. Default: one client.
+# @param scheduler_flags
+#   Scheduler flags (`ipvsadm -b`): `sh-fallback`, `sh-port` with scheduler sh, `mh-fallback`,
+#   `mh-port` with mh. Default: none.
+# @param one_packet
+#   One-packet scheduling (`ipvsadm -o`): each UDP datagram scheduled on its own. Not for a TCP
+#   service. Default: false.
 # @param check_interval
 #   Time between health checks of a node (default 2s).
 # @param check_timeout
@@ -122,6 +133,9 @@ define pacemaker::ipvs_resource (
   Optional[Pacemaker::Scheduler]               $scheduler           = undef,
   Optional[Enum['ipip', 'dr', 'nat']]          $forward             = undef,
   Optional[Pacemaker::Duration]                $persistence_timeout = undef,
+  Optional[Pacemaker::Persistencenetmask]      $persistence_netmask = undef,
+  Optional[Array[Pacemaker::Schedulerflag]]    $scheduler_flags     = undef,
+  Optional[Boolean]                            $one_packet          = undef,
   Optional[Pacemaker::Duration]                $check_interval      = undef,
   Optional[Pacemaker::Duration]                $check_timeout       = undef,
   Optional[Pacemaker::Duration]                $ramp_up_time        = undef,
@@ -201,6 +215,32 @@ define pacemaker::ipvs_resource (
       fail("${who}: ${what}: tls_server_name, tls_ca_file and tls_verify need tls => true")
     }
   }
+  # The service options (issue 17), as big_brother's validate checks them.
+  if $persistence_netmask =~ NotUndef {
+    if $persistence_timeout =~ Undef {
+      fail("${who}: persistence_netmask needs persistence_timeout (the kernel only groups clients by netmask for a persistent service)")
+    }
+    if $address =~ NotUndef and ($address =~ Pacemaker::Ipv4) != ($persistence_netmask =~ Pacemaker::Ipv4) {
+      fail("${who}: persistence_netmask must be a dotted netmask for an IPv4 service, a prefix length for an IPv6 one")
+    }
+  }
+  $flag_scheduler = $scheduler.lest || { 'wlc' }
+  ($scheduler_flags.lest || { [] }).each |$f| {
+    if $f.split('-')[0] != $flag_scheduler {
+      fail("${who}: scheduler flag ${f} is not read by scheduler ${flag_scheduler} (sh-* are for sh, mh-* for mh)")
+    }
+  }
+  if $one_packet == true and $addr_service and ($protocol.lest || { 'tcp' }) == 'tcp' {
+    fail("${who}: one_packet needs protocol => 'udp' or a fwmark service (the kernel schedules only UDP datagrams one by one)")
+  }
+  $nodes.each |$n| {
+    $upper = $n['upper_threshold'].lest || { 0 }
+    if $n['lower_threshold'] =~ NotUndef and $n['lower_threshold'] > 0 {
+      if $upper < $n['lower_threshold'] {
+        fail("${who}: ${n['address']}: lower_threshold needs an upper_threshold at least as high")
+      }
+    }
+  }
   $has_service = $fwmark =~ NotUndef or $addr_service
   if !$has_service and (!$nodes.empty or $sorry_server =~ NotUndef) {
     fail("${who}: nodes and sorry_server need a service: set fwmark, or protocol/address/port")
@@ -234,6 +274,9 @@ define pacemaker::ipvs_resource (
       'scheduler'           => $scheduler,
       'forward'             => $forward,
       'persistence_timeout' => $persistence_timeout,
+      'persistence_netmask' => $persistence_netmask,
+      'scheduler_flags'     => $scheduler_flags,
+      'one_packet'          => $one_packet,
       'check_interval'      => $check_interval,
       'check_timeout'       => $check_timeout,
       'ramp_up_time'        => $ramp_up_time,
@@ -268,6 +311,8 @@ define pacemaker::ipvs_resource (
         'real_port'  => $n['real_port'],
         'max_weight' => $n['max_weight'],
         'priority'   => $n['priority'],
+        'upper_threshold' => $n['upper_threshold'],
+        'lower_threshold' => $n['lower_threshold'],
       } + $check_keys.reduce({}) |$m, $k| { $m + { $k => $n[$k] } }]
     }
     $op_tables = ['ipvs', 'vip'].filter |$which| { $ops[$which] =~ NotUndef }.map |$which| {

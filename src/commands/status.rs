@@ -191,6 +191,54 @@ fn check_line(n: &crate::state::status::NodeStatus) -> Option<String> {
     Some(crate::text::for_terminal(&line).into_owned())
 }
 
+/// The service options beyond the scheduler, as ipvsadm words them (`persistent 300 mask
+/// 255.255.255.0`, `flags sh-fallback,sh-port`, `ops`), each after a comma; empty when none.
+fn service_options(s: &crate::state::repr::ServiceRepr) -> String {
+    let mut out = String::new();
+    if s.flags & 0x1 != 0 {
+        let _ = write!(out, ", persistent {}s", s.timeout);
+        if let Some(m) = &s.persistence_netmask {
+            let _ = write!(out, " mask {}", crate::text::for_terminal(m));
+        }
+    }
+    if !s.scheduler_flags.is_empty() {
+        let names: Vec<_> = s
+            .scheduler_flags
+            .iter()
+            .map(|f| crate::text::for_terminal(f).into_owned())
+            .collect();
+        let _ = write!(out, ", flags {}", names.join(","));
+    }
+    if s.one_packet {
+        out.push_str(", one-packet");
+    }
+    out
+}
+
+/// `thresholds: upper U, lower L` for the node whose destination carries any (issue 17).
+fn threshold_line(dests: &[crate::state::repr::DestRepr], id: &str) -> Option<String> {
+    let d = dests.iter().find(|d| {
+        let did = match (d.address, d.port) {
+            (a, 0) => a.to_string(),
+            (std::net::IpAddr::V6(a), p) => format!("[{a}]:{p}"),
+            (a, p) => format!("{a}:{p}"),
+        };
+        did == id
+    })?;
+    if d.upper_threshold == 0 && d.lower_threshold == 0 {
+        return None;
+    }
+    Some(format!(
+        "thresholds: upper {}, lower {}",
+        d.upper_threshold,
+        if d.lower_threshold == 0 {
+            "3/4 of upper (kernel default)".to_string()
+        } else {
+            d.lower_threshold.to_string()
+        }
+    ))
+}
+
 pub fn render(r: &Report, now: SystemTime) -> String {
     let mut out = String::new();
     let now_unix = unix_secs(now);
@@ -202,6 +250,7 @@ pub fn render(r: &Report, now: SystemTime) -> String {
         let key = ServiceKey::from(s.service.key);
         let svc = Service::from(&s.service);
         let _ = write!(head, ", {key} {}", svc.scheduler);
+        head.push_str(&service_options(&s.service));
         if s.dry_run {
             head.push_str(", dry run");
         }
@@ -326,6 +375,9 @@ pub fn render(r: &Report, now: SystemTime) -> String {
         );
         // The check, when it is not today's default litmus check, and what it said (issue 16).
         if let Some(line) = check_line(n) {
+            let _ = writeln!(out, "    {line}");
+        }
+        if let Some(line) = threshold_line(&s.dests, &n.id) {
             let _ = writeln!(out, "    {line}");
         }
     }
@@ -502,6 +554,43 @@ mod tests {
             ],
             "{text}"
         );
+    }
+
+    /// Issue 17: the service options in the header, a node's thresholds under it.
+    #[test]
+    fn options_and_thresholds_are_shown() {
+        use crate::ipvs::{Dest, Forward, Netmask, Service, ServiceKey};
+        let mut status = crate::state::status::tests::sample();
+        status.nodes = vec![node("192.0.2.1", None), node("192.0.2.2", None)];
+        let key = ServiceKey::Fwmark {
+            family: crate::ipvs::Family::V4,
+            mark: 7,
+        };
+        let svc = Service {
+            flags: 0x1 | 0x4 | 0x8,
+            timeout: 300,
+            netmask: Netmask::V4([255, 255, 255, 0].into()),
+            ..Service::new(key, "sh")
+        };
+        status.service = (&svc).into();
+        let with = Dest {
+            upper_threshold: 10,
+            ..Dest::new("192.0.2.1".parse().unwrap(), 0, Forward::Dr, 100)
+        };
+        let without = Dest::new("192.0.2.2".parse().unwrap(), 0, Forward::Dr, 100);
+        status.dests = vec![(&with).into(), (&without).into()];
+        let text = render(&running(status), std::time::UNIX_EPOCH);
+        assert!(
+            text.lines().next().unwrap().contains(
+                "FWM 7 sh, persistent 300s mask 255.255.255.0, flags sh-fallback, one-packet"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n    thresholds: upper 10, lower 3/4 of upper (kernel default)\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("thresholds:").count(), 1, "{text}");
     }
 
     /// Issue 12 item 6: what a status file quotes reaches the terminal escaped, whatever wrote

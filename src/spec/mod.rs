@@ -2,6 +2,7 @@
 //! `validate` meaning) into the [`Spec`] model that every other face uses.
 
 pub mod check_keys;
+pub mod check_options;
 pub mod checker;
 pub mod duration;
 pub mod keepalived;

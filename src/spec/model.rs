@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{Problem, SpecError};
 use crate::health::probe::{CheckPlan, Probe, TlsPlan};
-use crate::ipvs::{Forward, ServiceKey};
+use crate::ipvs::{Forward, Netmask, SchedFlag, ServiceKey};
 
 /// Schedulers the kernel ships (`net/netfilter/ipvs/ip_vs_*.c`).
 pub const SCHEDULERS: &[&str] = &[
@@ -79,6 +79,12 @@ pub struct Spec {
     pub forward: Forward,
     /// Persistence timeout (`ipvsadm -p`), if any.
     pub persistence_timeout: Option<Duration>,
+    /// Persistence granularity (`ipvsadm -M`); `None`: one template per client address.
+    pub persistence_netmask: Option<Netmask>,
+    /// Scheduler flags (`ipvsadm -b`), each one the scheduler reads, in bit order.
+    pub scheduler_flags: Vec<SchedFlag>,
+    /// One-packet scheduling (`ipvsadm -o`): every UDP datagram is scheduled on its own.
+    pub one_packet: bool,
     pub check_interval: Duration,
     /// Whole-check budget (connect + response + body); never longer than `check_interval`.
     pub check_timeout: Duration,
@@ -155,6 +161,12 @@ pub struct Node {
     pub max_weight: u32,
     /// Lower serves first in `active_passive` mode.
     pub priority: i64,
+    /// Connection threshold (`ipvsadm -x`): past this many connections the node gets no new
+    /// ones. 0: no limit.
+    pub upper_threshold: u32,
+    /// `ipvsadm -y`: an overloaded node takes new connections again under this many (0: the
+    /// kernel's three quarters of the upper threshold).
+    pub lower_threshold: u32,
     /// How the node is checked (`check` and its keys; litmus without TLS by default).
     pub check: Check,
 }
@@ -394,6 +406,10 @@ pub mod limits {
     pub const MAX_PATH_BYTES: usize = 4096;
     /// Bytes in a node's health-check `path` (it goes into the request line).
     pub const MAX_URL_PATH_BYTES: usize = 1024;
+    /// `upper_threshold` and `lower_threshold`: connections to one real server (the kernel
+    /// counts them in an `int`; a million connections on one server is already far past what a
+    /// threshold is meant for).
+    pub const MAX_THRESHOLD: i64 = 1_000_000;
     /// Characters in a `description`.
     pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::checker::{abs_path_problem, argv_problem, Checker};
 use super::model::*;
 use super::raw::{RawOps, RawSpec};
-use super::{duration, Problem};
+use super::{check_options, duration, Problem};
 use crate::ipvs::{Family, Forward, Protocol, ServiceKey};
 use crate::text::{first_unprintable, quoted};
 
@@ -56,6 +56,11 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
         forward,
         persistence_timeout,
     } = scheduling(&mut c, &raw);
+    let check_options::ServiceOptions {
+        persistence_netmask,
+        scheduler_flags,
+        one_packet,
+    } = check_options::service_options(&mut c, &raw, service, &scheduler, persistence_timeout);
     let Checks {
         check_interval,
         check_timeout,
@@ -80,6 +85,9 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             scheduler,
             forward,
             persistence_timeout,
+            persistence_netmask,
+            scheduler_flags,
+            one_packet,
             check_interval,
             check_timeout,
             ramp_up_time,
@@ -546,6 +554,7 @@ fn nodes(
             })
             .map_or(defaults::MAX_WEIGHT, |w| u32::try_from(w).unwrap_or(0));
         let priority = n.priority.as_ref().map_or(0, |p| *p.get_ref());
+        let (upper_threshold, lower_threshold) = check_options::thresholds(c, n, &key);
         let check = super::check_keys::check(c, raw, Some(n), &key);
         // litmus_paper serves `/<service>/status`; a plain web application's root is `/`.
         let path = match (&check.kind, &n.path) {
@@ -579,6 +588,8 @@ fn nodes(
             real_port,
             max_weight,
             priority,
+            upper_threshold,
+            lower_threshold,
             check,
         });
     }

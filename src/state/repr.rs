@@ -100,7 +100,20 @@ pub struct ServiceRepr {
     pub flags: u32,
     #[serde(default)]
     pub timeout: u32,
+    /// Persistence granularity as ipvsadm `-M` prints it (`"255.255.255.0"`, or `"64"` for an
+    /// IPv6 prefix); absent when it is the full mask (one template per client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence_netmask: Option<String>,
+    /// The scheduler flags set in `flags`, by name (`sh-fallback`, …); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduler_flags: Vec<String>,
+    /// One-packet scheduling (`flags` & 0x4), spelled out for readers of status.json.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub one_packet: bool,
 }
+
+/// `IP_VS_SVC_F_ONEPACKET` (`linux/ip_vs.h`).
+const SVC_F_ONEPACKET: u32 = 0x0004;
 
 impl From<&Service> for ServiceRepr {
     fn from(s: &Service) -> Self {
@@ -109,6 +122,14 @@ impl From<&Service> for ServiceRepr {
             scheduler: s.scheduler.clone(),
             flags: s.flags,
             timeout: s.timeout,
+            persistence_netmask: (s.netmask != Netmask::full(s.key.family()))
+                .then(|| s.netmask.to_string()),
+            scheduler_flags: s
+                .sched_flags()
+                .into_iter()
+                .map(|f| f.name().to_string())
+                .collect(),
+            one_packet: s.flags & SVC_F_ONEPACKET != 0,
         }
     }
 }
@@ -116,14 +137,30 @@ impl From<&Service> for ServiceRepr {
 impl From<&ServiceRepr> for Service {
     fn from(s: &ServiceRepr) -> Self {
         let key: ServiceKey = s.key.into();
+        // A mask that does not parse (a hand-edited file) reads as the full one: the
+        // representation is only ever shown or compared, never programmed from.
+        let netmask = s
+            .persistence_netmask
+            .as_deref()
+            .and_then(|m| parse_netmask(m, key.family()))
+            .unwrap_or_else(|| Netmask::full(key.family()));
         Service {
             key,
             scheduler: s.scheduler.clone(),
             flags: s.flags,
             timeout: s.timeout,
-            netmask: Netmask::full(key.family()),
+            netmask,
         }
     }
+}
+
+/// The inverse of `Netmask`'s display for `family`.
+fn parse_netmask(s: &str, family: Family) -> Option<Netmask> {
+    let m = match family {
+        Family::V4 => Netmask::V4(s.parse().ok()?),
+        Family::V6 => Netmask::V6(s.parse().ok()?),
+    };
+    m.check(family).ok().map(|()| m)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

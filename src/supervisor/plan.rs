@@ -19,22 +19,38 @@ use crate::state::status::{
 
 /// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
 const SVC_F_PERSISTENT: u32 = 0x0001;
+/// `IP_VS_SVC_F_ONEPACKET` (`linux/ip_vs.h`).
+const SVC_F_ONEPACKET: u32 = 0x0004;
 
-/// The kernel service a spec asks for.
+/// The kernel service a spec asks for: scheduler, persistence (timeout and netmask), one-packet
+/// scheduling and scheduler flags. The kernel edits every one of these in place
+/// (`ip_vs_edit_service`), so a reload never has to re-create the service for them.
 pub fn service_of(spec: &Spec, key: ServiceKey) -> Service {
-    let (flags, timeout) = match spec.persistence_timeout {
+    let (mut flags, timeout) = match spec.persistence_timeout {
         Some(t) => (
             SVC_F_PERSISTENT,
             u32::try_from(t.as_secs()).unwrap_or(u32::MAX),
         ),
         None => (0, 0),
     };
+    if spec.one_packet {
+        flags |= SVC_F_ONEPACKET;
+    }
+    for f in &spec.scheduler_flags {
+        flags |= f.bit();
+    }
+    // The kernel reports the full mask for a service without persistence, so the spec's mask
+    // only applies with a timeout (the validator refuses it without one).
+    let netmask = match (spec.persistence_timeout, spec.persistence_netmask) {
+        (Some(_), Some(m)) => m,
+        _ => Netmask::full(key.family()),
+    };
     Service {
         key,
         scheduler: spec.scheduler.clone(),
         flags,
         timeout,
-        netmask: Netmask::full(key.family()),
+        netmask,
     }
 }
 
@@ -240,6 +256,48 @@ mod tests {
         let svc = service_of(&s, key(&s));
         assert_eq!((svc.flags, svc.timeout), (0, 0));
         assert_eq!(svc.netmask, Netmask::full(key(&s).family()));
+    }
+
+    #[test]
+    fn the_service_carries_netmask_flags_and_one_packet_and_survives_status_json() {
+        let s = spec(
+            "scheduler = \"sh\"\npersistence_timeout = \"300s\"\n\
+             persistence_netmask = \"255.255.255.0\"\nscheduler_flags = [\"sh-fallback\", \"sh-port\"]\n\
+             one_packet = true",
+            &["198.51.100.1"],
+        );
+        let svc = service_of(&s, key(&s));
+        // persistent 0x1 | one-packet 0x4 | sh-fallback 0x8 | sh-port 0x10
+        assert_eq!((svc.flags, svc.timeout), (0x1d, 300));
+        assert_eq!(svc.netmask, Netmask::V4([255, 255, 255, 0].into()));
+        let repr = ServiceRepr::from(&svc);
+        assert_eq!(repr.persistence_netmask.as_deref(), Some("255.255.255.0"));
+        assert_eq!(repr.scheduler_flags, vec!["sh-fallback", "sh-port"]);
+        assert!(repr.one_packet);
+        let json = serde_json::to_string(&repr).unwrap();
+        let back: ServiceRepr = serde_json::from_str(&json).unwrap();
+        assert_eq!(Service::from(&back), svc);
+        // Without options the JSON keeps its old shape.
+        let plain = ServiceRepr::from(&service_of(&spec("", &["198.51.100.1"]), key(&s)));
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(
+            !json.contains("netmask") && !json.contains("one_packet"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn nodes_carry_their_thresholds_into_the_kernel() {
+        let text = "name = \"t\"\nfwmark = 7\nramp_up_time = \"1ms\"\n[[vip]]\naddress = \"192.0.2.7\"\n\
+                    [[node]]\naddress = \"198.51.100.1\"\nport = 9\nupper_threshold = 10\nlower_threshold = 4\n";
+        let s = spec::parse(Path::new("/etc/big_brother/t.toml"), text).unwrap();
+        // No state yet: the node is at weight 0 but its thresholds are already the spec's.
+        let d = crate::supervisor::policy::desired(&s, &[], &BTreeSet::new(), Instant::now());
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].weight, d[0].upper_threshold, d[0].lower_threshold),
+            (0, 10, 4)
+        );
     }
 
     #[test]

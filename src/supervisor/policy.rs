@@ -447,7 +447,11 @@ pub fn desired_with_override(
         .nodes
         .iter()
         .zip(&weights)
-        .map(|(n, &weight)| Dest::new(n.address, n.real_port, spec.forward, weight))
+        .map(|(n, &weight)| Dest {
+            upper_threshold: n.upper_threshold,
+            lower_threshold: n.lower_threshold,
+            ..Dest::new(n.address, n.real_port, spec.forward, weight)
+        })
         .collect();
     if let (true, Some(s)) = (all_down, spec.sorry_server) {
         dests.push(Dest::new(s.address, s.port, spec.forward, s.weight));
@@ -574,6 +578,9 @@ mod tests {
             scheduler: "wlc".into(),
             forward: Forward::Ipip,
             persistence_timeout: None,
+            persistence_netmask: None,
+            scheduler_flags: vec![],
+            one_packet: false,
             check_interval: 2 * SEC,
             check_timeout: 2 * SEC,
             ramp_up_time: 120 * SEC,
@@ -593,6 +600,8 @@ mod tests {
                     real_port: 0,
                     max_weight: 100,
                     priority: 0,
+                    upper_threshold: 0,
+                    lower_threshold: 0,
                     check: Default::default(),
                 })
                 .collect(),

@@ -517,3 +517,77 @@ fn hostile_text_in_answers_is_cleaned_everywhere() {
     );
     lb.agent("stop").expect_code(0);
 }
+
+/// Issue 17: the service options and node thresholds reach the (dry-run) kernel table and the
+/// status (text and JSON), and a reload changes them in place: same service, nodes kept.
+#[test]
+fn service_options_and_thresholds_are_programmed_shown_and_reloaded_in_place() {
+    let lb = Lb::new("core3", &[100.0, 100.0]);
+    let spec = |mask: &str, upper: u32| {
+        let mut s = format!(
+            "name = \"core3\"\nfwmark = 43\ncheck_interval = \"500ms\"\nramp_up_time = \"1ms\"\n\
+             scheduler = \"sh\"\nscheduler_flags = [\"sh-fallback\", \"sh-port\"]\none_packet = true\n\
+             persistence_timeout = \"300s\"\npersistence_netmask = \"{mask}\"\n\
+             [[vip]]\naddress = \"192.0.2.43\"\n"
+        );
+        for srv in &lb.servers {
+            s.push_str(&format!(
+                "[[node]]\naddress = \"{}\"\nport = {}\npath = \"/core3/status\"\n\
+                 upper_threshold = {upper}\nlower_threshold = 10\n",
+                srv.addr().ip(),
+                srv.addr().port(),
+            ));
+        }
+        std::fs::write(&lb.config, s).unwrap();
+    };
+    spec("255.255.255.0", 100);
+    lb.agent("start").expect_code(0);
+    lb.wait_weights("both nodes up", |w| w == [100, 100]);
+    let table = || -> Value {
+        let text = std::fs::read_to_string(lb.state_dir().join("dryrun-ipvs.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let t = table();
+    let svc = &t["services"][0]["service"];
+    // persistent 0x1 | one-packet 0x4 | sh-fallback 0x8 | sh-port 0x10
+    assert_eq!(svc["flags"], 0x1 | 0x4 | 0x8 | 0x10, "{t}");
+    assert_eq!(svc["timeout"], 300, "{t}");
+    assert_eq!(svc["persistence_netmask"], "255.255.255.0", "{t}");
+    for d in t["services"][0]["dests"].as_array().unwrap() {
+        assert_eq!(
+            (&d["upper_threshold"], &d["lower_threshold"]),
+            (&100.into(), &10.into()),
+            "{t}"
+        );
+    }
+    let st = lb.status_json();
+    let s = &st["status"]["service"];
+    assert_eq!(
+        s["scheduler_flags"],
+        serde_json::json!(["sh-fallback", "sh-port"]),
+        "{st}"
+    );
+    assert_eq!(s["one_packet"], true, "{st}");
+    assert_eq!(s["persistence_netmask"], "255.255.255.0", "{st}");
+    assert_eq!(st["status"]["dests"][0]["upper_threshold"], 100, "{st}");
+    let out = lb.bb(&["status", "core3"]).stdout();
+    assert!(
+        out.contains("persistent 300s mask 255.255.255.0, flags sh-fallback,sh-port, one-packet"),
+        "{out}"
+    );
+    assert!(out.contains("thresholds: upper 100, lower 10"), "{out}");
+
+    // A reload with a new mask and thresholds: edited in place, weights kept.
+    spec("255.255.0.0", 200);
+    lb.agent("reload-agent").expect_code(0);
+    wait_for("the new options", Duration::from_secs(15), || {
+        let t = table();
+        t["services"][0]["service"]["persistence_netmask"] == "255.255.0.0"
+            && t["services"][0]["dests"][0]["upper_threshold"] == 200
+    });
+    let t = table();
+    assert_eq!(t["services"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(lb.weights(), [100, 100]);
+    assert_eq!(lb.status_json()["status"]["reload"]["ok"], true);
+    lb.agent("stop").expect_code(0);
+}

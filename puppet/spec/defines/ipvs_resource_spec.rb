@@ -495,7 +495,81 @@ describe 'pacemaker::ipvs_resource' do
      /parameter 'expect_status' .*expects a value of type Integer\[100, 599\] or Pattern/],
     ['an unknown check type', { 'check' => 'ping' }, /parameter 'check' expects a match for Pacemaker::Check/],
     ['an expect_body over 1 KiB', { 'check' => 'http', 'expect_body' => 'x' * 1025 }, /parameter 'expect_body' expects a match for Pacemaker::Expectbody/],
+    # The service options and thresholds (issue 17).
+    ['a CIDR persistence_netmask', { 'fwmark' => 7, 'persistence_timeout' => '5m', 'persistence_netmask' => '/24' },
+     /parameter 'persistence_netmask' expects a Pacemaker::Persistencenetmask = Variant/],
+    ['a prefix length of 129', { 'fwmark' => 7, 'persistence_timeout' => '5m', 'persistence_netmask' => 129 }, /parameter 'persistence_netmask'/],
+    ['persistence_netmask without persistence_timeout', { 'fwmark' => 7, 'persistence_netmask' => '255.255.255.0' },
+     /persistence_netmask needs persistence_timeout/],
+    ['a prefix length on an IPv4 service', { 'address' => '192.0.2.7', 'port' => 80, 'persistence_timeout' => '5m', 'persistence_netmask' => 24 },
+     /persistence_netmask must be a dotted netmask for an IPv4 service, a prefix length for an IPv6 one/],
+    ['an unknown scheduler flag', { 'scheduler' => 'sh', 'scheduler_flags' => ['flag-1'] }, /parameter 'scheduler_flags' index 0 expects a match for Pacemaker::Schedulerflag/],
+    ['a flag of another scheduler', { 'scheduler' => 'sh', 'scheduler_flags' => ['mh-port'] },
+     /scheduler flag mh-port is not read by scheduler sh/],
+    ['a flag with the default scheduler', { 'scheduler_flags' => ['sh-port'] }, /scheduler flag sh-port is not read by scheduler wlc/],
+    ['one_packet on a TCP service', { 'address' => '192.0.2.7', 'port' => 80, 'one_packet' => true }, /one_packet needs protocol => 'udp' or a fwmark service/],
+    ['a negative upper_threshold', { 'fwmark' => 7, 'nodes' => [{ 'address' => '10.0.0.1', 'port' => 80, 'upper_threshold' => -1 }] },
+     /parameter 'nodes' index 0 entry 'upper_threshold'/],
+    ['lower_threshold above upper', { 'fwmark' => 7, 'nodes' => [{ 'address' => '10.0.0.1', 'port' => 80, 'upper_threshold' => 5, 'lower_threshold' => 6 }] },
+     /10.0.0.1: lower_threshold needs an upper_threshold at least as high/],
+    ['lower_threshold alone', { 'fwmark' => 7, 'nodes' => [{ 'address' => '10.0.0.1', 'port' => 80, 'lower_threshold' => 6 }] },
+     /lower_threshold needs an upper_threshold/],
   ]
+
+  context 'with the service options and thresholds (issue 17)' do
+    let(:params) do
+      TALK.merge(
+        'protocol' => 'udp', 'address' => '192.0.2.7', 'port' => 53, 'scheduler' => 'sh',
+        'persistence_timeout' => '300s', 'persistence_netmask' => '255.255.255.0',
+        'scheduler_flags' => ['sh-fallback', 'sh-port'], 'one_packet' => true,
+        'nodes' => [
+          { 'address' => '10.0.0.1', 'port' => 80, 'upper_threshold' => 100, 'lower_threshold' => 50 },
+          { 'address' => '10.0.0.2', 'port' => 80, 'upper_threshold' => 10 },
+        ],
+      )
+    end
+
+    it { is_expected.to compile.with_all_deps }
+
+    it 'writes them where big_brother reads them' do
+      is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(HEADER + <<~TOML)
+        name = "webapp"
+        description = "Braintree Webapp"
+        protocol = "udp"
+        address = "192.0.2.7"
+        port = 53
+        scheduler = "sh"
+        persistence_timeout = "300s"
+        persistence_netmask = "255.255.255.0"
+        scheduler_flags = ["sh-fallback", "sh-port"]
+        one_packet = true
+
+        [[vip]]
+        address = "204.109.13.7"
+        nic = "eth10"
+
+        [[node]]
+        address = "10.0.0.1"
+        port = 80
+        upper_threshold = 100
+        lower_threshold = 50
+
+        [[node]]
+        address = "10.0.0.2"
+        port = 80
+        upper_threshold = 10
+      TOML
+    end
+  end
+
+  context 'with an IPv6 persistence prefix' do
+    let(:params) do
+      TALK.merge('address' => '2001:db8::7', 'port' => 443, 'persistence_timeout' => '1m', 'persistence_netmask' => 64,
+                 'nodes' => [{ 'address' => '2001:db8::1', 'port' => 80 }])
+    end
+
+    it { is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(/^persistence_netmask = 64$/) }
+  end
 
   rejected.each do |what, overrides, message|
     context "with #{what}" do

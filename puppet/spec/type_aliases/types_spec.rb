@@ -36,6 +36,18 @@ require 'spec_helper'
     ok: ['eth10', 'eth70', 'bond0.100', 'br-lan', 'a', 'a23456789012345', '.a', 'en+p0'],
     bad: ['', 'eth0:1', 'eth/0', 'eth 0', '.', '..', 'a234567890123456', "eth0\n", "eth\t0", 'ethé'],
   },
+  'Pacemaker::Schedulerflag' => {
+    ok: ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'],
+    bad: ['flag-1', 'SH-PORT', 'sh_port', '', 'sh-fallback '],
+  },
+  'Pacemaker::Persistencenetmask' => {
+    ok: ['255.255.255.0', '255.255.0.0', 1, 64, 128],
+    bad: ['/24', '255.255.255.0/24', '24', 0, 129, -1, ''],
+  },
+  'Pacemaker::Threshold' => {
+    ok: [0, 1, 1_000_000],
+    bad: [-1, 1_000_001, '10'],
+  },
   'Pacemaker::Check' => {
     ok: ['litmus', 'http', 'tcp', 'agent', 'exec'],
     bad: ['', 'HTTP', 'https', 'ping', 'misc'],

@@ -62,6 +62,9 @@ pub struct NodePlan {
     /// The real server's port, when it differs from the service's (not for fwmark).
     pub real_port: Option<u16>,
     pub max_weight: u32,
+    /// `uthreshold` / `lthreshold`, when given.
+    pub upper_threshold: Option<u32>,
+    pub lower_threshold: Option<u32>,
     pub check: Check,
     /// The keepalived checker it came from (for the comment above the node).
     pub from: String,
@@ -76,6 +79,12 @@ pub struct Plan {
     pub forward: &'static str,
     pub forward_given: bool,
     pub persistence: Option<u64>,
+    /// `persistence_granularity` as the spec writes it (`"255.255.255.0"` or `64`).
+    pub netmask: Option<String>,
+    /// Scheduler flags by name (`sh-port`, …), resolved against the scheduler.
+    pub sched_flags: Vec<&'static str>,
+    /// `ops`.
+    pub one_packet: bool,
     pub interval: Duration,
     pub interval_given: bool,
     pub timeout: Option<Duration>,
@@ -406,6 +415,9 @@ fn virtual_server(
         forward: "nat",
         forward_given: false,
         persistence: None,
+        netmask: None,
+        sched_flags: Vec::new(),
+        one_packet: false,
         interval: kdefaults::DELAY_LOOP,
         interval_given: false,
         timeout: None,
@@ -426,6 +438,8 @@ fn virtual_server(
         }
     }
     let mut real_servers = Vec::new();
+    // Flags are read after the block: `lvs_sched` may come after them.
+    let mut flags: Vec<&Stmt> = Vec::new();
     for k in block {
         match k.key.as_str() {
             "lb_algo" | "lvs_sched" => {
@@ -497,7 +511,9 @@ fn virtual_server(
             }
             "real_server" => real_servers.push(k),
             "retry" | "connect_timeout" => {}
-            "persistence_granularity" => c.drop(k, "big_brother's persistence is per client address (no netmask)"),
+            "persistence_granularity" => plan.netmask = granularity(c, k, &plan.service),
+            "ops" => plan.one_packet = true,
+            "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" | "flag-1" | "flag-2" | "flag-3" => flags.push(k),
             "sorry_server_inhibit" | "sorry_server_lvs_method" => c.drop(k, "big_brother adds the sorry server with weight 1 and the service's forwarding method while every node is down"),
             "ha_suspend" => c.drop(k, "big_brother's service follows its Pacemaker group, not a VRRP state"),
             "alpha" => c.drop(k, "big_brother starts a new node at weight 0 and ramps it up after its first good check (ramp_up_time)"),
@@ -508,8 +524,18 @@ fn virtual_server(
             "inhibit_on_failure" => c.notes.push(format!("line {}: inhibit_on_failure is what big_brother always does: a failed node stays at weight 0", k.line)),
             "smtp_alert" => c.drop(k, "big_brother sends no mail: use on_change"),
             "ip_family" => c.drop(k, "the service's family is its address's (or the VIPs' for a fwmark)"),
-            "ops" | "one_packet_scheduling" | "lb_flags" | "lvs_flags" | "mh-port" | "mh-fallback" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" => c.drop(k, "an IPVS scheduler flag big_brother does not set"),
             _ => c.drop(k, "not a virtual_server keyword big_brother knows"),
+        }
+    }
+    sched_flags(c, &mut plan, &flags);
+    if plan.netmask.is_some() && plan.persistence.is_none() {
+        c.notes.push("persistence_granularity is left out: without persistence_timeout the kernel does not use it".into());
+        plan.netmask = None;
+    }
+    if plan.one_packet {
+        if let Service::Addr { tcp: true, .. } = plan.service {
+            c.notes.push("ops is left out: the kernel schedules only UDP datagrams one by one, and this service is TCP".into());
+            plan.one_packet = false;
         }
     }
     if real_servers.len() > MAX_NODES {
@@ -574,6 +600,7 @@ fn real_server(
     let rport = port(c, rs, p, "a real server port");
     let (address, rport) = (address?, rport?);
     let mut weight = kdefaults::WEIGHT;
+    let (mut upper, mut lower) = (None, None);
     let mut inherit = inherit;
     for k in rs.children() {
         match k.key.as_str() {
@@ -608,7 +635,8 @@ fn real_server(
             "retry" | "connect_timeout" => {}
             "inhibit_on_failure" => c.notes.push(format!("line {}: inhibit_on_failure is what big_brother always does: a failed node stays at weight 0", k.line)),
             "notify_up" | "notify_down" => c.drop(k, "big_brother runs one cluster-wide on_change command (the number of down nodes and each node's state in its environment)"),
-            "uthreshold" | "lthreshold" => c.drop(k, "big_brother sets no connection thresholds"),
+            "uthreshold" => upper = threshold(c, k),
+            "lthreshold" => lower = threshold(c, k),
             "smtp_alert" => c.drop(k, "big_brother sends no mail: use on_change"),
             "delay_before_retry" => c.drop(k, "big_brother retries at the next check_interval (fall counts the failures)"),
             "alpha" => c.drop(k, "big_brother starts a new node at weight 0 and ramps it up after its first good check (ramp_up_time)"),
@@ -621,6 +649,16 @@ fn real_server(
         Service::Addr { port, .. } if port != rport => Some(rport),
         _ => None,
     };
+    // big_brother's rules: a lower threshold only under an upper one, never above it.
+    if let Some(l) = lower.filter(|l| *l > 0) {
+        if upper.unwrap_or(0) < l {
+            c.notes.push(format!(
+                "line {}: real_server {a} lthreshold {l} is left out: it needs a uthreshold at least as high",
+                rs.line
+            ));
+            lower = None;
+        }
+    }
     let shown = format!("real_server {a} {p}");
     let Some(first) = checkers.first() else {
         c.notes.push(format!(
@@ -633,6 +671,8 @@ fn real_server(
                 port: rport,
                 real_port,
                 max_weight: weight,
+                upper_threshold: upper,
+                lower_threshold: lower,
                 check: Check::Tcp,
                 from: "no checker: tcp".into(),
             },
@@ -656,10 +696,99 @@ fn real_server(
             port: cport.unwrap_or(rport),
             real_port,
             max_weight: weight,
+            upper_threshold: upper,
+            lower_threshold: lower,
             check,
             from: format!("{} line {}", first.key, first.line),
         },
         timeout,
         retry.map(|r| r.saturating_add(1).min(100)),
     ))
+}
+
+/// `uthreshold N` / `lthreshold N`: a connection count within big_brother's bound.
+fn threshold(c: &mut Ctx, k: &Stmt) -> Option<u32> {
+    let n = count(c, k, u32::MAX)?;
+    if i64::from(n) > limits::MAX_THRESHOLD {
+        c.bad(
+            k,
+            format!(
+                "a connection threshold from 0 to {}, not {n}",
+                limits::MAX_THRESHOLD
+            ),
+        );
+        return None;
+    }
+    Some(n)
+}
+
+/// `persistence_granularity`: a dotted IPv4 netmask, or a prefix length (an IPv6 service's, or
+/// an IPv4 one's, written as the netmask it stands for).
+fn granularity(c: &mut Ctx, k: &Stmt, service: &Service) -> Option<String> {
+    let a = c.arg(k, "a netmask or prefix length")?;
+    let v6 = matches!(
+        service,
+        Service::Addr {
+            address: IpAddr::V6(_),
+            ..
+        }
+    );
+    if let Ok(m) = a.parse::<std::net::Ipv4Addr>() {
+        if v6 {
+            c.bad(
+                k,
+                format!(
+                    "a prefix length from 1 to 128 for an IPv6 service, not {}",
+                    quoted(a, 80)
+                ),
+            );
+            return None;
+        }
+        return Some(format!("\"{m}\""));
+    }
+    let max: u8 = if v6 { 128 } else { 32 };
+    match a.trim_start_matches('/').parse::<u8>() {
+        Ok(n) if (1..=max).contains(&n) && v6 => Some(n.to_string()),
+        Ok(n) if (1..=max).contains(&n) => {
+            let mask = u32::MAX.checked_shl(u32::from(32 - n)).unwrap_or(0);
+            Some(format!("\"{}\"", std::net::Ipv4Addr::from(mask)))
+        }
+        _ => {
+            c.bad(
+                k,
+                format!(
+                    "a netmask such as 255.255.255.0 or a prefix length from 1 to {max}, not {}",
+                    quoted(a, 80)
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// keepalived's scheduler flags (`sh-port`, `flag-2`, …) as the names the plan's scheduler
+/// reads; a flag it does not read is left out with a note, as the kernel would ignore it.
+fn sched_flags(c: &mut Ctx, plan: &mut Plan, flags: &[&Stmt]) {
+    let scheduler = plan.scheduler.clone().unwrap_or_else(|| "wlc".to_string());
+    for k in flags {
+        let name = match (k.key.as_str(), scheduler.as_str()) {
+            ("flag-1", "sh") => "sh-fallback",
+            ("flag-2", "sh") => "sh-port",
+            ("flag-1", "mh") => "mh-fallback",
+            ("flag-2", "mh") => "mh-port",
+            (n, _) => n,
+        };
+        match crate::ipvs::SchedFlag::parse(name, &scheduler) {
+            Ok(f) if !plan.sched_flags.contains(&f.name()) => plan.sched_flags.push(f.name()),
+            Ok(_) => {}
+            Err(_) => c.drop(
+                k,
+                format!(
+                    "scheduler {} does not read this flag",
+                    quoted(&scheduler, 20)
+                ),
+            ),
+        }
+    }
+    plan.sched_flags.sort_unstable();
 }

@@ -73,6 +73,16 @@ pub fn render(source: &Path, plan: &Plan) -> String {
     if let Some(p) = plan.persistence {
         let _ = writeln!(t, "persistence_timeout = \"{p}s\"");
     }
+    if let Some(m) = &plan.netmask {
+        let _ = writeln!(t, "persistence_netmask = {m}");
+    }
+    if !plan.sched_flags.is_empty() {
+        let items: Vec<String> = plan.sched_flags.iter().map(|f| string(f)).collect();
+        let _ = writeln!(t, "scheduler_flags = [{}]", items.join(", "));
+    }
+    if plan.one_packet {
+        t.push_str("one_packet = true\n");
+    }
     let _ = writeln!(
         t,
         "check_interval = {}{}",
@@ -129,6 +139,12 @@ pub fn render(source: &Path, plan: &Plan) -> String {
             let _ = writeln!(t, "real_port = {p}");
         }
         let _ = writeln!(t, "max_weight = {}", n.max_weight);
+        if let Some(u) = n.upper_threshold {
+            let _ = writeln!(t, "upper_threshold = {u}");
+        }
+        if let Some(l) = n.lower_threshold {
+            let _ = writeln!(t, "lower_threshold = {l}");
+        }
         match &n.check {
             Check::Tcp => t.push_str("check = \"tcp\"\n"),
             Check::Exec { argv } => {

@@ -392,3 +392,50 @@ fn converted_specs_validate_without_their_check_keys() {
         }
     }
 }
+
+/// Issue 17: persistence_granularity, ops, the scheduler flags and the real servers'
+/// thresholds are carried (they were dropped before), and the spec they make validates.
+#[test]
+fn service_options_and_thresholds_are_carried() {
+    let text = "virtual_server 192.0.2.53 53 {\n  protocol UDP\n  lvs_sched sh\n  flag-1\n  sh-port\n  ops\n  persistence_timeout 300\n  persistence_granularity 255.255.255.0\n  real_server 10.0.0.1 53 {\n    uthreshold 100\n    lthreshold 50\n    TCP_CHECK {\n      connect_port 53\n    }\n  }\n  real_server 10.0.0.2 53 {\n    lthreshold 5\n    TCP_CHECK {\n      connect_port 53\n    }\n  }\n}\nvirtual_server 2001:db8::80 80 {\n  lvs_sched wlc\n  sh-port\n  ops\n  persistence_timeout 60\n  persistence_granularity 64\n  real_server 2001:db8::1 80 {\n    TCP_CHECK {\n    }\n  }\n}\nvirtual_server 192.0.2.80 80 {\n  persistence_granularity 24\n  real_server 10.0.0.1 80 {\n  }\n}\n";
+    let i = import(Path::new(SOURCE), text, None, None).unwrap_or_else(|e| panic!("{e}"));
+    let udp = &i.clusters[0].toml;
+    for line in [
+        "persistence_timeout = \"300s\"\n",
+        "persistence_netmask = \"255.255.255.0\"\n",
+        "scheduler_flags = [\"sh-fallback\", \"sh-port\"]\n",
+        "one_packet = true\n",
+        "upper_threshold = 100\nlower_threshold = 50\n",
+    ] {
+        assert!(udp.contains(line), "{line:?} not in\n{udp}");
+    }
+    assert!(udp.contains("lthreshold 5 is left out"), "{udp}");
+    let v6 = &i.clusters[1].toml;
+    assert!(v6.contains("persistence_netmask = 64\n"), "{v6}");
+    assert!(
+        !v6.contains("scheduler_flags") && !v6.contains("one_packet"),
+        "{v6}"
+    );
+    assert!(
+        v6.contains("sh-port: scheduler \"wlc\" does not read this flag"),
+        "{v6}"
+    );
+    assert!(v6.contains("ops is left out"), "{v6}");
+    // A prefix length on an IPv4 service becomes its netmask; without persistence it is left out.
+    let v4 = &i.clusters[2].toml;
+    assert!(!v4.contains("persistence_netmask ="), "{v4}");
+    assert!(v4.contains("persistence_granularity is left out"), "{v4}");
+    let p = problems("virtual_server 192.0.2.1 80 {\n  persistence_timeout 5\n  persistence_granularity 33\n}\nvirtual_server 192.0.2.2 80 {\n  real_server 10.0.0.1 80 {\n    uthreshold 1000001\n  }\n}\n");
+    let all = p.join("\n");
+    assert!(all.contains("/k.conf:3:3: persistence_granularity: expected a netmask such as 255.255.255.0 or a prefix length from 1 to 32, not \"33\""), "{all}");
+    assert!(
+        all.contains("uthreshold: expected a connection threshold from 0 to 1000000, not 1000001"),
+        "{all}"
+    );
+    let ok = conv(
+        "virtual_server 192.0.2.1 80 {\n  persistence_timeout 5\n  persistence_granularity 24\n}\n",
+    );
+    assert!(ok.clusters[0]
+        .toml
+        .contains("persistence_netmask = \"255.255.255.0\"\n"));
+}

@@ -59,16 +59,22 @@ impl Controller {
         };
         let mut restored = Vec::new();
         for d in dests {
-            let in_spec = self
+            let node = self
                 .spec
                 .nodes
                 .iter()
-                .any(|n| n.address == d.addr && n.real_port == d.port);
-            if !in_spec || d.weight == 0 {
+                .find(|n| n.address == d.addr && n.real_port == d.port);
+            let Some(node) = node else {
+                continue;
+            };
+            if d.weight == 0 {
                 continue;
             }
+            // The weight is the snapshot's; forwarding and thresholds are the spec's.
             let d = Dest {
                 forward: self.spec.forward,
+                upper_threshold: node.upper_threshold,
+                lower_threshold: node.lower_threshold,
                 ..d
             };
             self.ipvs.add_dest(key, &d).map_err(|e| self.ipvs_err(e))?;
@@ -98,13 +104,17 @@ impl Controller {
         };
         if have != want {
             log::info(format!(
-                "{}: updating {} (scheduler {} → {}, persistence {}s → {}s)",
+                "{}: updating {} in place (scheduler {} → {}, persistence {}s → {}s, netmask {} → {}, flags {:#x} → {:#x})",
                 self.ident.cluster,
                 want.key,
                 have.scheduler,
                 want.scheduler,
                 have.timeout,
-                want.timeout
+                want.timeout,
+                have.netmask,
+                want.netmask,
+                have.flags,
+                want.flags
             ));
             self.ipvs
                 .edit_service(&want)
