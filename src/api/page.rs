@@ -226,7 +226,7 @@ fn cluster(out: &mut String, v: &ClusterView, at: Now) {
         node(out, n, s, now);
     }
     for d in &s.dests {
-        let id = dest_id(d);
+        let id = d.id();
         if !s.nodes.iter().any(|n| n.id == id) {
             sorry(out, d, &id, s);
         }
@@ -446,14 +446,6 @@ fn override_pill(out: &mut String, s: &Status) {
             "<span class=\"pill p-warn\">override {}</span>",
             o.state.as_str()
         );
-    }
-}
-
-fn dest_id(d: &DestRepr) -> String {
-    match (d.address, d.port) {
-        (a, 0) => a.to_string(),
-        (std::net::IpAddr::V6(a), p) => format!("[{a}]:{p}"),
-        (a, p) => format!("{a}:{p}"),
     }
 }
 

@@ -195,7 +195,7 @@ fn check_line(n: &crate::state::status::NodeStatus) -> Option<String> {
 /// 255.255.255.0`, `flags sh-fallback,sh-port`, `ops`), each after a comma; empty when none.
 fn service_options(s: &crate::state::repr::ServiceRepr) -> String {
     let mut out = String::new();
-    if s.flags & 0x1 != 0 {
+    if s.flags & crate::ipvs::netlink::ip_vs::IP_VS_SVC_F_PERSISTENT != 0 {
         let _ = write!(out, ", persistent {}s", s.timeout);
         if let Some(m) = &s.persistence_netmask {
             let _ = write!(out, " mask {}", crate::text::for_terminal(m));
@@ -217,14 +217,7 @@ fn service_options(s: &crate::state::repr::ServiceRepr) -> String {
 
 /// `thresholds: upper U, lower L` for the node whose destination carries any (issue 17).
 fn threshold_line(dests: &[crate::state::repr::DestRepr], id: &str) -> Option<String> {
-    let d = dests.iter().find(|d| {
-        let did = match (d.address, d.port) {
-            (a, 0) => a.to_string(),
-            (std::net::IpAddr::V6(a), p) => format!("[{a}]:{p}"),
-            (a, p) => format!("{a}:{p}"),
-        };
-        did == id
-    })?;
+    let d = dests.iter().find(|d| d.id() == id)?;
     if d.upper_threshold == 0 && d.lower_threshold == 0 {
         return None;
     }

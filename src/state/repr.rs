@@ -175,6 +175,18 @@ pub struct DestRepr {
     pub lower_threshold: u32,
 }
 
+impl DestRepr {
+    /// The destination named as operators name a node ([`crate::spec::Node::id`]): the
+    /// address, plus the port when it matters.
+    pub fn id(&self) -> String {
+        match (self.address, self.port) {
+            (a, 0) => a.to_string(),
+            (IpAddr::V6(a), p) => format!("[{a}]:{p}"),
+            (a, p) => format!("{a}:{p}"),
+        }
+    }
+}
+
 impl From<&Dest> for DestRepr {
     fn from(d: &Dest) -> Self {
         DestRepr {

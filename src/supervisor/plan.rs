@@ -17,10 +17,9 @@ use crate::state::status::{
     unix_secs, CheckerStatus, HookStats, NodeStatus, Now, OverrideStatus, ReloadStatus, Status,
 };
 
-/// `IP_VS_SVC_F_PERSISTENT` (`linux/ip_vs.h`).
-const SVC_F_PERSISTENT: u32 = 0x0001;
-/// `IP_VS_SVC_F_ONEPACKET` (`linux/ip_vs.h`).
-const SVC_F_ONEPACKET: u32 = 0x0004;
+use crate::ipvs::netlink::ip_vs::{
+    IP_VS_SVC_F_ONEPACKET as SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT as SVC_F_PERSISTENT,
+};
 
 /// The kernel service a spec asks for: scheduler, persistence (timeout and netmask), one-packet
 /// scheduling and scheduler flags. The kernel edits every one of these in place
