@@ -18,7 +18,7 @@ use crate::crm::unit::{self, Unit};
 use crate::crm::warm;
 use crate::crm::CrmError;
 use crate::exit::OcfCode;
-use crate::ipvs::SyncConfig;
+use crate::ipvs::{HostSettings, Setting, SyncConfig};
 use crate::spec::{self, duration, Spec};
 use crate::state::rsctmp_from_env;
 
@@ -111,6 +111,50 @@ pub struct SyncArgs {
     /// The clone's largest sync message payload (default: from the MTU).
     #[arg(long, value_name = "BYTES", requires = "sync_interface")]
     sync_maxlen: Option<u16>,
+    /// The clone's host-wide IPVS connection timeouts in seconds: TCP,TCPFIN,UDP (a 0 leaves
+    /// that one at the kernel's value), the agent's tcp_timeout, tcpfin_timeout, udp_timeout.
+    #[arg(long, value_name = "TCP,TCPFIN,UDP", requires = "sync_interface", value_parser = parse_timeouts)]
+    ipvs_timeouts: Option<Timeouts3>,
+    /// The clone's net.ipv4.vs.expire_nodest_conn, 0 or 1 (default: leave the host's).
+    #[arg(long, value_name = "0|1", requires = "sync_interface", value_parser = parse_bit)]
+    expire_nodest_conn: Option<u32>,
+    /// The clone's net.ipv4.vs.expire_quiescent_template, 0 or 1 (default: leave the host's).
+    #[arg(long, value_name = "0|1", requires = "sync_interface", value_parser = parse_bit)]
+    expire_quiescent_template: Option<u32>,
+    /// The clone's net.ipv4.vs.sloppy_tcp, 0 or 1 (default: leave the host's).
+    #[arg(long, value_name = "0|1", requires = "sync_interface", value_parser = parse_bit)]
+    sloppy_tcp: Option<u32>,
+}
+
+/// `--ipvs-timeouts`: tcp, tcpfin, udp, each `None` for "leave the kernel's".
+type Timeouts3 = [Option<u32>; 3];
+
+fn parse_timeouts(s: &str) -> Result<Timeouts3, String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [tcp, fin, udp] = parts.as_slice() else {
+        return Err("expected three numbers TCP,TCPFIN,UDP".into());
+    };
+    let one = |setting: Setting, raw: &str| {
+        if raw.trim().is_empty() {
+            return Err(format!("{setting}: expected {}", setting.expected()));
+        }
+        setting
+            .parse(raw)
+            .map_err(|e| format!("{setting}: expected {e}"))
+    };
+    Ok([
+        one(Setting::TcpTimeout, tcp)?,
+        one(Setting::TcpFinTimeout, fin)?,
+        one(Setting::UdpTimeout, udp)?,
+    ])
+}
+
+fn parse_bit(s: &str) -> Result<u32, String> {
+    match s {
+        "0" => Ok(0),
+        "1" => Ok(1),
+        _ => Err("expected 0 or 1".into()),
+    }
 }
 
 impl SyncArgs {
@@ -119,6 +163,18 @@ impl SyncArgs {
         let (Some(interface), Some(sync_id)) = (&self.sync_interface, self.sync_id) else {
             return Ok(None);
         };
+        let mut host = HostSettings::default();
+        if let Some([tcp, fin, udp]) = self.ipvs_timeouts {
+            host.set(Setting::TcpTimeout, tcp);
+            host.set(Setting::TcpFinTimeout, fin);
+            host.set(Setting::UdpTimeout, udp);
+        }
+        host.set(Setting::ExpireNodestConn, self.expire_nodest_conn);
+        host.set(
+            Setting::ExpireQuiescentTemplate,
+            self.expire_quiescent_template,
+        );
+        host.set(Setting::SloppyTcp, self.sloppy_tcp);
         let c = SyncConfig {
             interface: interface.clone(),
             sync_id,
@@ -126,6 +182,7 @@ impl SyncArgs {
             port: self.sync_port,
             ttl: self.sync_ttl,
             max_len: self.sync_maxlen,
+            host,
         };
         c.check()?;
         Ok(Some(c))

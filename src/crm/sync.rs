@@ -42,6 +42,9 @@ pub fn clone_element(c: &SyncConfig) -> Element {
     if let Some(l) = c.max_len {
         ia = ia.child(nv(param::SYNC_MAXLEN, l.to_string()));
     }
+    for (setting, value) in c.host.wanted() {
+        ia = ia.child(nv(setting.param(), value.to_string()));
+    }
     let op = |name: &str, interval: &str, timeout: &str| {
         Element::new("op")
             .attr("id", format!("{PRIMITIVE_ID}_op_{name}"))
@@ -77,6 +80,7 @@ pub fn order(then: &str) -> Element {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ipvs::Setting;
 
     fn sync() -> SyncConfig {
         SyncConfig::new("eth1", 42)
@@ -99,16 +103,25 @@ mod tests {
             o,
             "<rsc_order first=\"ipvs_sync_clone\" id=\"order_ipvs_sync_clone_webapp_group\" kind=\"Optional\" then=\"webapp_group\"/>\n"
         );
-        let all = SyncConfig {
+        let mut all = SyncConfig {
             group: Some("ff02::81".parse().unwrap()),
             port: Some(9000),
             ttl: Some(2),
             max_len: Some(1400),
             ..sync()
         };
+        all.host.set(Setting::UdpTimeout, Some(30));
+        all.host.set(Setting::ExpireNodestConn, Some(1));
         let x = clone_element(&all).to_pretty();
         for v in ["ff02::81", "9000", "\"2\"", "1400"] {
             assert!(x.contains(v), "{v}: {x}");
         }
+        for v in [
+            "<nvpair id=\"ipvs_sync_udp_timeout\" name=\"udp_timeout\" value=\"30\"/>",
+            "<nvpair id=\"ipvs_sync_expire_nodest_conn\" name=\"expire_nodest_conn\" value=\"1\"/>",
+        ] {
+            assert!(x.contains(v), "{v}: {x}");
+        }
+        assert!(!x.contains("tcp_timeout"), "unset ones are left out: {x}");
     }
 }

@@ -18,10 +18,12 @@ pub mod netlink;
 pub mod iface;
 
 mod host;
+pub mod host_settings;
 mod options;
 mod sync_config;
 
 pub use host::{SyncDaemon, SyncState, Timeouts};
+pub use host_settings::{HostSettings, Setting};
 pub use options::{Netmask, SchedFlag};
 pub use sync_config::{param as sync_param, SyncConfig};
 

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use super::host::{SyncDaemon, SyncState};
+use super::host_settings::HostSettings;
 
 /// The `ipvs_sync` agent's parameter names: its meta-data, its `OCF_RESKEY_*` variables and the
 /// nvpairs `crm generate` writes.
@@ -16,6 +17,7 @@ pub mod param {
     pub const MCAST_PORT: &str = "mcast_port";
     pub const MCAST_TTL: &str = "mcast_ttl";
     pub const SYNC_MAXLEN: &str = "sync_maxlen";
+    // The host-wide settings' names are `crate::ipvs::Setting::param`.
 }
 
 /// `interface` and `sync_id` required; the rest `None` for the kernel's default.
@@ -27,6 +29,8 @@ pub struct SyncConfig {
     pub port: Option<u16>,
     pub ttl: Option<u8>,
     pub max_len: Option<u16>,
+    /// Host-wide timeouts and sysctls to set while the resource runs (all optional).
+    pub host: HostSettings,
 }
 
 impl SyncConfig {
@@ -39,6 +43,7 @@ impl SyncConfig {
             port: None,
             ttl: None,
             max_len: None,
+            host: HostSettings::default(),
         }
     }
 

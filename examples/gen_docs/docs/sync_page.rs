@@ -58,13 +58,15 @@ pub fn page(date: &str) -> io::Result<(String, Vec<u8>)> {
     r.control("SH", ["EXAMPLE CRM SHELL"]);
     r.text([roman(
         "A clone on every director, started before the big_brother groups (`big_brother crm \
-         generate --format cib --sync-interface IF --sync-id N` writes the same):",
+         generate --format cib --sync-interface IF --sync-id N --ipvs-timeouts 0,0,60 \
+         --expire-quiescent-template 1` writes the same):",
     )]);
     example(
         &mut r,
         &[
             format!("primitive ipvs_sync ocf:{PROVIDER}:{AGENT_NAME} \\"),
-            "  params interface=eth1 sync_id=42 \\".into(),
+            "  params interface=eth1 sync_id=42 udp_timeout=60 expire_quiescent_template=1 \\"
+                .into(),
             "  op monitor interval=30s timeout=20s".into(),
             "clone ipvs_sync_clone ipvs_sync".into(),
             "order order_ipvs_sync_clone_webapp_group Optional: ipvs_sync_clone webapp_group"
@@ -76,7 +78,8 @@ pub fn page(date: &str) -> io::Result<(String, Vec<u8>)> {
         &mut r,
         &[
             format!(
-                "pcs resource create ipvs_sync ocf:{PROVIDER}:{AGENT_NAME} interface=eth1 sync_id=42 clone"
+                "pcs resource create ipvs_sync ocf:{PROVIDER}:{AGENT_NAME} interface=eth1 sync_id=42 \
+                 udp_timeout=60 expire_quiescent_template=1 clone"
             ),
             "pcs constraint order start ipvs_sync-clone then start webapp_group kind=Optional"
                 .into(),
@@ -103,15 +106,19 @@ fn action_text(name: &str) -> io::Result<&'static str> {
         "start" => {
             "Starts whatever of the master and backup daemons is missing, with the configured \
              values. Fails (1) without changing anything when a daemon someone else started with \
-             other values runs; 5 when the interface does not exist or has no IPv4 address."
+             other values runs; 5 when the interface does not exist or has no IPv4 address. \
+             Then saves the original of each configured host setting and sets it; 6 names a \
+             parameter with a value out of range."
         }
         "stop" => {
             "Stops this resource's daemons; a daemon with other values is left running (and \
-             logged). Stopping a stopped resource succeeds."
+             logged). Restores each host setting start changed, unless someone else changed \
+             it since (then it is left and logged). Stopping a stopped resource succeeds."
         }
         "monitor" => {
             "0 when both daemons run with the configured values, 7 when neither does, 1 when \
-             only one of them does."
+             only one of them does, or when a configured host setting has another value (so \
+             that Pacemaker restarts the resource, which sets it again)."
         }
         "validate-all" => "Checks the parameters as the kernel would.",
         "meta-data" => "Prints the agent's meta-data XML.",

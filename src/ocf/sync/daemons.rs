@@ -199,14 +199,7 @@ mod tests {
     use crate::ipvs::memory::Memory;
 
     fn params(id: u8) -> SyncConfig {
-        SyncConfig {
-            interface: "sync0".into(),
-            sync_id: id,
-            group: None,
-            port: None,
-            ttl: None,
-            max_len: None,
-        }
+        SyncConfig::new("sync0", id)
     }
 
     fn with_v4(_: &str) -> io::Result<Option<Interface>> {

@@ -2,6 +2,7 @@
 //! the one place that decides which OCF code Pacemaker gets for each failure and action.
 
 use crate::exit::OcfCode;
+use crate::ipvs::host_settings::HostError;
 use crate::ipvs::{IpvsError, SyncState};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,18 @@ pub enum SyncError {
     Interfaces(std::io::Error),
     #[error(transparent)]
     Ipvs(#[from] IpvsError),
+    /// Reading or writing a host-wide setting failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// Monitor (or start's read-back): a configured host-wide setting has another value.
+    #[error("{0}")]
+    HostChanged(String),
+    /// The file of saved originals could not be read or written.
+    #[error("saved host settings {}: {reason}", path.display())]
+    Saved {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 /// The action a code is decided for (the table differs for stop and monitor).
@@ -72,15 +85,30 @@ impl SyncError {
                 Phase::Monitor => OcfCode::NotRunning,
                 Phase::Start | Phase::Validate => OcfCode::ErrInstalled,
             },
-            E::Ipvs(IpvsError::Permission { .. }) => OcfCode::ErrPerm,
+            E::Ipvs(IpvsError::Permission { .. })
+            | E::Host(HostError::Ipvs {
+                source: IpvsError::Permission { .. },
+                ..
+            }) => OcfCode::ErrPerm,
+            E::Host(HostError::Sysctl { source, .. })
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                OcfCode::ErrPerm
+            }
             // This node lacks what the configuration needs; another node may have it.
             E::NoInterface { .. }
             | E::NoIpv4 { .. }
             | E::Ipvs(IpvsError::NoSuchInterface { .. }) => OcfCode::ErrInstalled,
             E::Ipvs(IpvsError::Invalid { .. }) => OcfCode::ErrConfigured,
-            E::Foreign { .. } | E::Partial(_) | E::Interfaces(_) | E::Ipvs(_) => {
-                OcfCode::ErrGeneric
-            }
+            // A changed host setting fails the resource on purpose: Pacemaker stops it (which
+            // leaves the other party's value alone) and starts it again (which sets ours).
+            E::Foreign { .. }
+            | E::Partial(_)
+            | E::Interfaces(_)
+            | E::Ipvs(_)
+            | E::Host(_)
+            | E::HostChanged(_)
+            | E::Saved { .. } => OcfCode::ErrGeneric,
         }
     }
 }
@@ -139,6 +167,29 @@ mod tests {
             ),
             (foreign(), Start, OcfCode::ErrGeneric),
             (SyncError::Partial("p".into()), Monitor, OcfCode::ErrGeneric),
+            (
+                SyncError::HostChanged("h".into()),
+                Monitor,
+                OcfCode::ErrGeneric,
+            ),
+            (
+                SyncError::BadParam {
+                    name: "sloppy_tcp",
+                    value: "2".into(),
+                    expected: "0 or 1".into(),
+                },
+                Validate,
+                OcfCode::ErrConfigured,
+            ),
+            (
+                SyncError::Host(HostError::Sysctl {
+                    setting: crate::ipvs::Setting::SloppyTcp,
+                    path: "/proc/sys/net/ipv4/vs/sloppy_tcp".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                }),
+                Start,
+                OcfCode::ErrPerm,
+            ),
             (
                 SyncError::Ipvs(IpvsError::Permission { op: "x" }),
                 Monitor,

@@ -1,8 +1,10 @@
 //! The sync agent's `meta-data` XML. The golden copy is `agents/ipvs_sync-meta-data.xml` (a
 //! test keeps them equal). No parameter is reloadable: the kernel cannot change a running sync
-//! daemon, so a changed value means stop and start (Pacemaker's default for a changed parameter).
+//! daemon, so a changed value means stop and start (Pacemaker's default for a changed parameter;
+//! for a host setting that restores the original, then sets the new value).
 
 use super::params;
+use crate::ipvs::Setting;
 
 /// The file name Pacemaker runs: `ocf:braintree:ipvs_sync`.
 pub const AGENT_NAME: &str = "ipvs_sync";
@@ -17,7 +19,14 @@ every IPVS service on the host: run this resource as a clone on every director, 
 big_brother groups after it. start creates both daemons over generic netlink (no ipvsadm); \
 monitor checks that both run with the configured values; stop removes exactly this resource's \
 daemons. A daemon someone else started with other values is never adopted or stopped: start \
-fails naming it. Stateless: the kernel holds the daemons.";
+fails naming it. The kernel holds the daemons. Optionally, host-wide IPVS settings go with \
+the resource: the connection timeouts (tcp_timeout, tcpfin_timeout, udp_timeout, as ipvsadm \
+--set) and the sysctls net.ipv4.vs.expire_nodest_conn, expire_quiescent_template and \
+sloppy_tcp. start saves each one's original value (in $HA_RSCTMP/big_brother_ipvs_sync/) and \
+sets it; monitor fails (1, so that Pacemaker restarts the resource and start sets it again) \
+when one of them has another value than configured; stop restores an original only where the \
+host still has the value start set, and leaves (and logs) a value someone else changed since. \
+Unset parameters leave the host's values alone.";
 
 /// One advertised parameter (the man page reads the same table).
 #[derive(Clone, Copy, Debug)]
@@ -94,6 +103,62 @@ pub const PARAMS: &[ParamMeta] = &[
         "Largest sync message payload",
         "Largest payload of a sync message in bytes (a backup needs at least 1024). Unset: \
          derived by the kernel from the MTU.",
+    ),
+    param(
+        Setting::TcpTimeout.param(),
+        false,
+        "integer",
+        "IPVS TCP timeout (seconds)",
+        "How long an idle established TCP connection keeps its IPVS entry (and so its real \
+         server), in seconds, host-wide (ipvsadm --set's first value). 0 or unset: leave the \
+         kernel's value (Linux starts with 900).",
+    ),
+    param(
+        Setting::TcpFinTimeout.param(),
+        false,
+        "integer",
+        "IPVS TCP FIN timeout (seconds)",
+        "How long a TCP connection keeps its IPVS entry after the client's FIN, in seconds, \
+         host-wide (ipvsadm --set's second value). 0 or unset: leave the kernel's value (Linux \
+         starts with 120).",
+    ),
+    param(
+        Setting::UdpTimeout.param(),
+        false,
+        "integer",
+        "IPVS UDP timeout (seconds)",
+        "How long an idle UDP flow keeps its IPVS entry, in seconds, host-wide (ipvsadm --set's \
+         third value). 0 or unset: leave the kernel's value (Linux starts with 300).",
+    ),
+    param(
+        Setting::ExpireNodestConn.param(),
+        false,
+        "integer",
+        "net.ipv4.vs.expire_nodest_conn (0 or 1)",
+        "1: a packet for a connection whose real server was deleted expires the connection at \
+         once (the client sees a reset and reconnects to a live server); 0: such packets are \
+         dropped until the entry times out. Matters only for deleted real servers: big_brother \
+         quiesces a failed node with weight 0, which keeps its connections. Unset: leave the \
+         host's value.",
+    ),
+    param(
+        Setting::ExpireQuiescentTemplate.param(),
+        false,
+        "integer",
+        "net.ipv4.vs.expire_quiescent_template (0 or 1)",
+        "1: a persistence template pointing at a weight-0 (quiesced) real server is expired when \
+         the client comes back, so a persistent service sends the client to a live server; 0: \
+         persistent clients keep going to the quiesced server until the template times out. \
+         Unset: leave the host's value.",
+    ),
+    param(
+        Setting::SloppyTcp.param(),
+        false,
+        "integer",
+        "net.ipv4.vs.sloppy_tcp (0 or 1)",
+        "1: IPVS creates a connection entry for any TCP packet, not only a SYN, so a director \
+         taking over mid-connection (without connection sync) can forward it. Unset: leave the \
+         host's value.",
     ),
 ];
 

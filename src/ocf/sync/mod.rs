@@ -1,10 +1,13 @@
 //! The connection-sync agent `ocf:braintree:ipvs_sync`, served by the same binary when it is
 //! called as `ipvs_sync`: the kernel's IPVS master and backup sync daemons as one stateless
-//! resource (the kernel holds the daemons; no process, no state directory). [`run`] is the
-//! entry point; [`daemons`] decides, [`error`] maps failures to OCF codes.
+//! resource (the kernel holds the daemons; no process). Optional host-wide settings (IPVS
+//! timeouts, `net.ipv4.vs.*` sysctls) are set on start and put back on stop ([`host`], the one
+//! file it keeps: the originals). [`run`] is the entry point; [`daemons`] and [`host`] decide,
+//! [`error`] maps failures to OCF codes.
 
 pub mod daemons;
 pub mod error;
+pub mod host;
 pub mod metadata;
 pub mod params;
 
@@ -14,6 +17,7 @@ use super::action::Action;
 use super::code::answer;
 use super::env::OcfEnv;
 use crate::exit::OcfCode;
+use crate::ipvs::host_settings::{Kernel, SYSCTL_DIR};
 use crate::ipvs::netlink::{Netlink, DEFAULT_TIMEOUT};
 use crate::ipvs::{iface, Ipvs};
 use crate::log;
@@ -71,7 +75,7 @@ pub fn run(action: Option<&str>, program: &str) -> OcfCode {
     };
     let env = OcfEnv::from_process();
     log::init(program, env.instance.as_deref());
-    let outcome = act(phase, env.is_probe());
+    let outcome = act(phase, env.is_probe(), &host::saved_path(&env.rsctmp));
     answer(&env, &action, outcome, |e| e.code(phase))
 }
 
@@ -84,30 +88,54 @@ fn open() -> Result<Netlink, SyncError> {
     Ok(Netlink::open()?)
 }
 
-fn act(phase: Phase, probe: bool) -> Result<OcfCode, SyncError> {
+/// The host's settings: timeouts over `nl`, sysctls in the kernel's directory.
+fn kernel(nl: &mut Netlink) -> Kernel<'_> {
+    Kernel {
+        ipvs: nl,
+        sysctl_dir: SYSCTL_DIR.into(),
+    }
+}
+
+fn act(phase: Phase, probe: bool, saved: &std::path::Path) -> Result<OcfCode, SyncError> {
     let p = params::from_lookup(|k| std::env::var(k).ok())?;
     if phase == Phase::Validate {
         return Ok(OcfCode::Success);
     }
     let mut nl = open()?;
-    let ipvs: &mut dyn Ipvs = &mut nl;
     match phase {
         Phase::Start => {
-            daemons::start(ipvs, &p, &iface::lookup)?;
+            daemons::start(&mut nl, &p, &iface::lookup)?;
             log::info(format!(
                 "started the master and backup sync daemons on {} (sync id {})",
                 p.interface, p.sync_id
             ));
+            for note in host::apply(&mut kernel(&mut nl), &p.host, saved)? {
+                log::info(note);
+            }
             Ok(OcfCode::Success)
         }
         Phase::Stop => {
+            let ipvs: &mut dyn Ipvs = &mut nl;
             for note in daemons::stop(ipvs, &p)? {
+                log::warn(note);
+            }
+            for note in host::restore(&mut kernel(&mut nl), saved) {
                 log::warn(note);
             }
             Ok(OcfCode::Success)
         }
-        Phase::Monitor => match daemons::monitor(ipvs, &p)? {
-            Verdict::Running => Ok(OcfCode::Success),
+        Phase::Monitor => match daemons::monitor(&mut nl, &p)? {
+            Verdict::Running => {
+                let diff = host::differences(&mut kernel(&mut nl), &p.host)?;
+                if diff.is_empty() {
+                    Ok(OcfCode::Success)
+                } else {
+                    Err(SyncError::HostChanged(format!(
+                        "a host setting was changed since start: {}",
+                        diff.join("; ")
+                    )))
+                }
+            }
             Verdict::Stopped { notes } => {
                 if !probe {
                     for note in notes {

@@ -1,11 +1,13 @@
 //! The sync agent's instance parameters (`OCF_RESKEY_*`): `interface` and `sync_id` required,
-//! the multicast group, port, TTL and maximum length optional (unset = the kernel's default).
+//! the multicast group, port, TTL and maximum length optional (unset = the kernel's default),
+//! and the host-wide settings ([`Setting`]: three timeouts, three sysctls) optional (unset =
+//! leave the host's value).
 //! Parsing is pure (a lookup function), and every value is checked the way
 //! [`SyncDaemon::check`] checks it, for both daemons, so a bad value is a configuration error
 //! before anything is sent to the kernel.
 
 use super::error::SyncError;
-use crate::ipvs::SyncConfig;
+use crate::ipvs::{HostSettings, Setting, SyncConfig};
 
 /// `OCF_RESKEY_<name>`.
 pub fn env_name(name: &str) -> String {
@@ -53,6 +55,19 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SyncConfig, S
         None => None,
         Some(raw) => Some(number(SYNC_MAXLEN, &raw, "an integer from 1024 to 65507")?),
     };
+    let mut host = HostSettings::default();
+    for setting in Setting::ALL {
+        if let Some(raw) = val(setting.param()) {
+            let v = setting
+                .parse(&raw)
+                .map_err(|expected| SyncError::BadParam {
+                    name: setting.param(),
+                    value: raw.clone(),
+                    expected,
+                })?;
+            host.set(setting, v);
+        }
+    }
     let p = SyncConfig {
         interface,
         sync_id,
@@ -60,6 +75,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SyncConfig, S
         port,
         ttl,
         max_len,
+        host,
     };
     p.check().map_err(|reason| SyncError::Invalid { reason })?;
     Ok(p)
@@ -113,6 +129,32 @@ mod tests {
             (p.port, p.ttl, p.max_len),
             (Some(9000), Some(2), Some(1400))
         );
+        assert!(p.host.is_empty(), "host settings unset by default");
+    }
+
+    #[test]
+    fn host_settings_are_read_and_a_zero_timeout_leaves_the_kernels() {
+        let p = parse(&[
+            ("interface", "eth1"),
+            ("sync_id", "1"),
+            ("tcp_timeout", "100"),
+            ("tcpfin_timeout", "0"),
+            ("udp_timeout", ""),
+            ("expire_nodest_conn", "1"),
+            ("expire_quiescent_template", "0"),
+            ("sloppy_tcp", "1"),
+        ])
+        .unwrap();
+        let got: Vec<(Setting, u32)> = p.host.wanted().collect();
+        assert_eq!(
+            got,
+            vec![
+                (Setting::TcpTimeout, 100),
+                (Setting::ExpireNodestConn, 1),
+                (Setting::ExpireQuiescentTemplate, 0),
+                (Setting::SloppyTcp, 1),
+            ]
+        );
     }
 
     #[test]
@@ -133,6 +175,13 @@ mod tests {
         assert!(with("mcast_port", "70000").contains("expected a UDP port"));
         assert!(with("mcast_ttl", "0").contains("TTL 0"));
         assert!(with("sync_maxlen", "100").contains("outside 1024..=65507 for a backup"));
+        assert_eq!(
+            with("sloppy_tcp", "yes"),
+            "parameter sloppy_tcp=\"yes\": expected 0 or 1 (empty: leave the host's value)"
+        );
+        assert!(with("expire_nodest_conn", "2").contains("expected 0 or 1"));
+        assert!(with("tcp_timeout", "99999999").contains("seconds from 0 to 2147483"));
+        assert!(with("udp_timeout", "-5").starts_with("parameter udp_timeout=\"-5\""));
         assert!(parse(&[("interface", "a/b"), ("sync_id", "1")])
             .unwrap_err()
             .contains("not an interface name"));
