@@ -295,6 +295,11 @@ struct Bench {
 impl Bench {
     /// A dummy interface with the nodes' addresses, one endpoint per node, and the spec.
     fn new(kind: Kind) -> Bench {
+        Bench::with_spec(kind, |s| s)
+    }
+
+    /// As [`Bench::new`], the spec's text passed through `edit` before it is written.
+    fn with_spec(kind: Kind, edit: impl Fn(String) -> String) -> Bench {
         ip(&["link", "add", "bb0", "type", "dummy"]);
         for i in 0..START_HEALTH.len() {
             let a = kind.node(i);
@@ -341,7 +346,7 @@ impl Bench {
                 s.addr().port()
             ));
         }
-        std::fs::write(&c.config, spec).unwrap();
+        std::fs::write(&c.config, edit(spec)).unwrap();
         Bench { kind, c, servers }
     }
 
@@ -640,4 +645,135 @@ fn supervisor_kernel_tcp_vip_port_ipv4() {
 #[ignore = "kernel tier: root + ip_vs, run tests/vm/run"]
 fn supervisor_kernel_tcp_vip_port_ipv6() {
     in_netns(|| scenario(Kind::TcpV6));
+}
+
+/// The talk's fwmark service with every issue-17 option: sh with both flags, one-packet,
+/// persistence with a /24 netmask, thresholds on every node.
+fn with_options(mask: &str, upper: u32) -> impl Fn(String) -> String + '_ {
+    move |spec: String| {
+        let spec = spec.replace(
+            "scheduler = \"wlc\"\n",
+            &format!(
+                "scheduler = \"sh\"\nscheduler_flags = [\"sh-fallback\", \"sh-port\"]\n\
+                 one_packet = true\npersistence_timeout = \"300s\"\n\
+                 persistence_netmask = \"{mask}\"\n"
+            ),
+        );
+        let mut out = String::new();
+        for line in spec.lines() {
+            out.push_str(line);
+            out.push('\n');
+            if line.starts_with("port = ") {
+                out.push_str(&format!(
+                    "upper_threshold = {upper}\nlower_threshold = 10\n"
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// `ipvsadm ARGS` (split on blanks), its lines with whitespace collapsed, headers dropped.
+fn ipvsadm_lines(args: &str) -> Vec<String> {
+    let r = run(Command::new(require_tool("ipvsadm")).args(args.split(' ')));
+    r.expect_code(0);
+    r.stdout()
+        .lines()
+        .skip(3)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Issue 17: the options a spec gives a service and its nodes, programmed by the supervisor,
+/// read back through `ipvsadm -Ln` (`--thresholds`, `--persistent-conn`) and our netlink dump;
+/// a reload with other values edits the service and the destinations in place.
+#[test]
+#[ignore = "kernel tier: root + ip_vs, run tests/vm/run"]
+fn supervisor_kernel_programs_service_options_and_thresholds() {
+    use big_brother::ipvs::netlink::Netlink;
+    use big_brother::ipvs::{Family, Ipvs, Netmask, SchedFlag, ServiceKey};
+    in_netns(|| {
+        let kind = Kind::FwmarkV4;
+        let b = Bench::with_spec(kind, with_options("255.255.255.0", 100));
+        b.agent("start").expect_code(0);
+        b.wait_weights("start", [100, 60, 0], INTERVAL + RAMP + SLACK);
+        let key = ServiceKey::fwmark(Family::V4, 7);
+        let check = |mask: [u8; 4], upper: u32| {
+            let line = format!(
+                "FWM 7 sh (sh-fallback,sh-port) persistent 300 mask {}.{}.{}.{} ops",
+                mask[0], mask[1], mask[2], mask[3]
+            );
+            let t = ipvsadm_lines("-Ln");
+            assert_eq!(t[0], line, "ipvsadm -Ln: {t:#?}");
+            let pc = ipvsadm_lines("-Ln --persistent-conn");
+            assert_eq!(pc[0], line, "ipvsadm -Ln --persistent-conn: {pc:#?}");
+            let thr = ipvsadm_lines("-Ln --thresholds");
+            let mut rows: Vec<String> = thr[1..].to_vec();
+            rows.sort();
+            let mut want: Vec<String> = (0..3)
+                .map(|i| format!("-> {}:0 {upper} 10", kind.node(i)))
+                .collect();
+            want.sort();
+            let got: Vec<String> = rows
+                .iter()
+                .map(|l| l.split(' ').take(4).collect::<Vec<_>>().join(" "))
+                .collect();
+            assert_eq!(got, want, "ipvsadm -Ln --thresholds: {thr:#?}");
+
+            let mut nl = Netlink::open().unwrap();
+            let svc = nl.service(&key).unwrap().expect("the service in our dump");
+            assert_eq!(svc.scheduler, "sh");
+            assert_eq!(
+                svc.sched_flags(),
+                vec![SchedFlag::ShFallback, SchedFlag::ShPort]
+            );
+            // persistent 0x1 | one-packet 0x4 | sh-fallback 0x8 | sh-port 0x10
+            assert_eq!(svc.flags & 0x1d, 0x1d, "flags {:#x}", svc.flags);
+            assert_eq!(svc.timeout, 300);
+            assert_eq!(svc.netmask, Netmask::V4(mask.into()));
+            let dests = nl.dests(&key).unwrap();
+            assert_eq!(dests.len(), 3);
+            for d in &dests {
+                assert_eq!(
+                    (d.dest.upper_threshold, d.dest.lower_threshold),
+                    (upper, 10),
+                    "{d:?}"
+                );
+            }
+        };
+        check([255, 255, 255, 0], 100);
+
+        // A reload with a wider mask and a higher threshold: edited in place, weights kept.
+        let spec = std::fs::read_to_string(&b.c.config)
+            .unwrap()
+            .replace("mask = \"255.255.255.0\"", "mask = \"255.255.0.0\"")
+            .replace("upper_threshold = 100", "upper_threshold = 200");
+        std::fs::write(&b.c.config, spec).unwrap();
+        b.agent("reload-agent").expect_code(0);
+        let t0 = Instant::now();
+        loop {
+            let mut nl = Netlink::open().unwrap();
+            let svc = nl.service(&key).unwrap().expect("the service stays");
+            let d = nl.dests(&key).unwrap();
+            if svc.netmask == Netmask::V4([255, 255, 0, 0].into())
+                && d.iter().all(|e| e.dest.upper_threshold == 200)
+            {
+                break;
+            }
+            assert!(
+                t0.elapsed() < INTERVAL * 3 + SLACK,
+                "the reload's options in the kernel: {svc:?} {d:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        check([255, 255, 0, 0], 200);
+        assert_eq!(
+            kernel().map(|svc| weights(kind, &svc)),
+            Some([Some(100), Some(60), Some(0)]),
+            "weights kept across the reload"
+        );
+        b.agent("stop").expect_code(0);
+        assert_eq!(proc_table(), Vec::<Svc>::new());
+    });
 }

@@ -51,6 +51,8 @@ fn ipvsadm_daemons() -> Vec<String> {
 struct Agent {
     _dir: tempfile::TempDir,
     path: PathBuf,
+    /// The agent's `HA_RSCTMP` (where it saves the host settings' originals).
+    rsctmp: PathBuf,
 }
 
 impl Agent {
@@ -58,7 +60,21 @@ impl Agent {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ipvs_sync");
         std::os::unix::fs::symlink(bin(), &path).unwrap();
-        Agent { _dir: dir, path }
+        let rsctmp = dir.path().join("rsctmp");
+        Agent {
+            _dir: dir,
+            path,
+            rsctmp,
+        }
+    }
+
+    /// The agent's `HA_LOGFILE`.
+    fn log(&self) -> PathBuf {
+        self._dir.path().join("agent.log")
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log()).unwrap_or_default()
     }
 
     /// Runs `action` with `params` as `OCF_RESKEY_*`; `monitor` as a recurring one (interval
@@ -69,6 +85,8 @@ impl Agent {
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .env("HA_LOGFACILITY", "none")
+            .env("HA_RSCTMP", &self.rsctmp)
+            .env("HA_LOGFILE", self.log())
             .env("OCF_RESOURCE_INSTANCE", "ipvs_sync")
             .env("OCF_RESKEY_CRM_meta_interval", "30000");
         for (k, v) in params {
@@ -266,6 +284,148 @@ fn sync_agent_explains_interface_errors() {
     });
 }
 
+/// `net.ipv4.vs.<name>` of the calling thread's namespace, read as the agent reads it.
+fn sysctl(name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv4/vs/{name}"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn set_sysctl(name: &str, value: &str) {
+    std::fs::write(format!("/proc/sys/net/ipv4/vs/{name}"), value).unwrap();
+}
+
+/// `ipvsadm -L --timeout`'s three numbers, and the same through our GET_CONFIG.
+fn timeouts() -> String {
+    let r = run(Command::new(require_tool("ipvsadm")).args(["-L", "--timeout"]));
+    r.expect_code(0);
+    let text = r.stdout().trim().to_string();
+    let ours = Netlink::open().unwrap().timeouts().unwrap().to_string();
+    assert_eq!(
+        text,
+        format!("Timeout (tcp tcpfin udp): {ours}"),
+        "ipvsadm and GET_CONFIG agree"
+    );
+    ours
+}
+
+const SYSCTLS: [&str; 3] = [
+    "expire_nodest_conn",
+    "expire_quiescent_template",
+    "sloppy_tcp",
+];
+
+/// The host settings: start sets them (read back through ipvsadm, GET_CONFIG and /proc/sys),
+/// monitor fails when one changes, stop restores what is still ours and leaves someone else's.
+#[test]
+#[ignore = "kernel tier: root + ip_vs, run tests/vm/run"]
+fn sync_agent_sets_watches_and_restores_host_settings() {
+    in_netns(|| {
+        sync_if("sync0", Some("192.0.2.1/24"));
+        // The module's sysctls exist once ip_vs is loaded (opening the family loads it).
+        drop(Netlink::open().unwrap());
+        assert_eq!(timeouts(), "900 120 300", "a fresh namespace");
+        for name in SYSCTLS {
+            assert_eq!(sysctl(name), "0", "{name} in a fresh namespace");
+        }
+        let p: Vec<(&str, &str)> = [
+            ("tcp_timeout", "100"),
+            ("tcpfin_timeout", "0"),
+            ("udp_timeout", "30"),
+            ("expire_nodest_conn", "1"),
+            ("expire_quiescent_template", "1"),
+            ("sloppy_tcp", "1"),
+        ]
+        .into_iter()
+        .chain(OURS)
+        .collect();
+        let a = Agent::new();
+        // Validation names the parameter and what it expects, and changes nothing.
+        let bad: Vec<(&str, &str)> = OURS.into_iter().chain([("sloppy_tcp", "2")]).collect();
+        let r = a.run("validate-all", &bad);
+        r.expect_code(6);
+        expect_reason(&r, "parameter sloppy_tcp=\"2\": expected 0 or 1");
+        let bad: Vec<(&str, &str)> = OURS
+            .into_iter()
+            .chain([("udp_timeout", "2147484")])
+            .collect();
+        let r = a.run("start", &bad);
+        r.expect_code(6);
+        expect_reason(&r, "parameter udp_timeout=\"2147484\": expected seconds");
+        assert_eq!(daemons(), vec![]);
+
+        a.run("start", &p).expect_code(0);
+        assert_eq!(timeouts(), "100 120 30", "tcpfin 0 leaves the kernel's");
+        for name in SYSCTLS {
+            assert_eq!(sysctl(name), "1", "{name} set by start");
+        }
+        let saved = a.rsctmp.join("big_brother_ipvs_sync/host-settings.json");
+        let text = std::fs::read_to_string(&saved).unwrap();
+        assert!(
+            text.contains(
+                "\"setting\": \"tcp_timeout\",\n      \"original\": 900,\n      \"set\": 100"
+            ),
+            "{text}"
+        );
+        a.run("monitor", &p).expect_code(0);
+        a.run("start", &p).expect_code(0);
+        assert_eq!(
+            std::fs::read_to_string(&saved).unwrap(),
+            text,
+            "a second start keeps the first originals"
+        );
+
+        // Someone turns a sysctl back: monitor says which, so Pacemaker restarts us.
+        set_sysctl("sloppy_tcp", "0");
+        let r = a.run("monitor", &p);
+        r.expect_code(1);
+        expect_reason(
+            &r,
+            "net.ipv4.vs.sloppy_tcp is 0, this resource sets 1 (parameter sloppy_tcp)",
+        );
+        set_sysctl("sloppy_tcp", "1");
+        a.run("monitor", &p).expect_code(0);
+        // Someone sets the udp timeout to their own value.
+        run(Command::new(require_tool("ipvsadm")).args(["--set", "0", "0", "45"])).expect_code(0);
+        let r = a.run("monitor", &p);
+        r.expect_code(1);
+        expect_reason(&r, "the IPVS udp timeout is 45, this resource sets 30");
+
+        let r = a.run("stop", &p);
+        r.expect_code(0);
+        assert_eq!(timeouts(), "900 120 45", "ours restored, theirs left");
+        for name in SYSCTLS {
+            assert_eq!(sysctl(name), "0", "{name} restored by stop");
+        }
+        let log = a.log_text();
+        assert!(
+            log.contains(
+                "the IPVS udp timeout left at 45: changed by someone else since start \
+                 (big_brother set 30, the original was 300)"
+            ),
+            "{log}"
+        );
+        assert!(
+            log.contains("net.ipv4.vs.expire_nodest_conn restored to 0 (was 1)"),
+            "{log}"
+        );
+        assert!(!saved.exists(), "stop removes the saved originals");
+        assert_eq!(daemons(), vec![]);
+        a.run("stop", &p).expect_code(0);
+        assert_eq!(timeouts(), "900 120 45", "a second stop changes nothing");
+
+        // Without host parameters the host is not touched.
+        set_sysctl("sloppy_tcp", "1");
+        a.run("start", &OURS).expect_code(0);
+        a.run("monitor", &OURS).expect_code(0);
+        a.run("stop", &OURS).expect_code(0);
+        assert_eq!(sysctl("sloppy_tcp"), "1");
+        assert_eq!(timeouts(), "900 120 45");
+        assert!(!saved.exists());
+    });
+}
+
 /// `agents/install` into a prefix, then ocf-tester against the installed `ipvs_sync` link.
 #[test]
 #[ignore = "kernel tier: root + ip_vs, run tests/vm/run"]
@@ -293,13 +453,30 @@ fn sync_agent_passes_ocf_tester() {
                 "interface=sync0",
                 "-o",
                 "sync_id=42",
+                "-o",
+                "udp_timeout=60",
+                "-o",
+                "expire_quiescent_template=1",
             ])
             .arg(agent)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("HA_RSCTMP", d.path().join("rsctmp"))
             .env("HA_LOGFACILITY", "none"));
         r.expect_code(0);
         assert!(r.stdout().contains("passed all tests"), "{}", r.stdout());
         assert_eq!(daemons(), vec![], "ocf-tester ends stopped");
+        assert_eq!(
+            timeouts(),
+            "900 120 300",
+            "and with the host's settings restored"
+        );
+        assert_eq!(sysctl("expire_quiescent_template"), "0");
+        assert!(
+            !d.path()
+                .join("rsctmp/big_brother_ipvs_sync/host-settings.json")
+                .exists(),
+            "the saved originals were used and removed"
+        );
     });
 }
