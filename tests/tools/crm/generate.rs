@@ -222,6 +222,10 @@ fn crm_verify_accepts_the_sync_clone_and_its_orders() {
         "42",
         "--sync-group",
         "ff02::81",
+        "--ipvs-timeouts",
+        "0,0,60",
+        "--expire-quiescent-template",
+        "1",
         &a,
         &b,
     ])
@@ -246,6 +250,21 @@ fn crm_verify_accepts_the_sync_clone_and_its_orders() {
     }
     let conf = cib.configuration();
     assert!(conf.contains("value=\"ff02::81\""), "{conf}");
+    // Host settings: the ones given, as the agent's parameters; a 0 timeout is left out.
+    for nv in [
+        "name=\"udp_timeout\" value=\"60\"",
+        "name=\"expire_quiescent_template\" value=\"1\"",
+    ] {
+        assert!(conf.contains(nv), "{nv}: {conf}");
+    }
+    for absent in [
+        "tcp_timeout",
+        "tcpfin_timeout",
+        "expire_nodest_conn",
+        "sloppy_tcp",
+    ] {
+        assert!(!conf.contains(absent), "{absent}: {conf}");
+    }
     cib.bb(&["crm", "check", &a, &b]).expect_code(0);
 
     // crmsh loads the same document in one go.
@@ -299,4 +318,45 @@ fn crm_verify_accepts_the_sync_clone_and_its_orders() {
         "{}",
         r.stderr()
     );
+    // Host settings: bounded, named in the error, and only with the sync clone.
+    for (flag, value, says) in [
+        (
+            "--ipvs-timeouts",
+            "1,2",
+            "expected three numbers TCP,TCPFIN,UDP",
+        ),
+        (
+            "--ipvs-timeouts",
+            "1,2,99999999",
+            "udp_timeout: expected seconds from 0 to 2147483",
+        ),
+        ("--sloppy-tcp", "2", "expected 0 or 1"),
+    ] {
+        let r = bb(&[
+            "crm",
+            "generate",
+            "--format",
+            "cib",
+            "--sync-interface",
+            "eth9",
+            "--sync-id",
+            "1",
+            flag,
+            value,
+            &a,
+        ]);
+        r.expect_code(2);
+        assert!(r.stderr().contains(says), "{flag} {value}: {}", r.stderr());
+    }
+    let r = bb(&[
+        "crm",
+        "generate",
+        "--format",
+        "cib",
+        "--expire-nodest-conn",
+        "1",
+        &a,
+    ]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("--sync-interface"), "{}", r.stderr());
 }
