@@ -137,6 +137,10 @@ fn status(cluster: Option<&str>, json: bool) -> Result<OcfCode, Failure> {
         if let Ok(daemons) = crate::ipvs::netlink::sync_daemons() {
             if let Some(line) = sync_line(&daemons) {
                 println!("{line}");
+                // The host-wide settings the sync agent may set, beside its daemons.
+                if let Some(line) = host_settings_line() {
+                    println!("{line}");
+                }
             }
         }
     }
@@ -155,6 +159,27 @@ pub fn sync_line(daemons: &[crate::ipvs::SyncDaemon]) -> Option<String> {
         "\nconnection sync (host): {}",
         crate::text::for_terminal(&parts.join("; "))
     ))
+}
+
+/// `IPVS host settings: tcp_timeout 900, …, sloppy_tcp 0` as the kernel has them now (those it
+/// could read), `None` when it cannot be asked.
+fn host_settings_line() -> Option<String> {
+    use crate::ipvs::host_settings::{HostAccess, Kernel, SYSCTL_DIR};
+    let mut nl = crate::ipvs::netlink::Netlink::open().ok()?;
+    let mut k = Kernel {
+        ipvs: &mut nl,
+        sysctl_dir: SYSCTL_DIR.into(),
+    };
+    Some(settings_line(
+        crate::ipvs::Setting::ALL
+            .into_iter()
+            .filter_map(|s| k.read(s).ok().map(|v| (s, v))),
+    ))
+}
+
+fn settings_line(values: impl Iterator<Item = (crate::ipvs::Setting, u32)>) -> String {
+    let parts: Vec<String> = values.map(|(s, v)| format!("{s} {v}")).collect();
+    format!("IPVS host settings: {}", parts.join(", "))
 }
 
 /// Every report in the human form, blank-line separated, ready for a terminal: the tables quote
@@ -436,6 +461,15 @@ mod tests {
         );
         assert!(line.contains("; backup sync daemon (mcast=eth"), "{line}");
         assert!(!line.contains('\u{1b}'), "{line}");
+    }
+
+    #[test]
+    fn the_host_settings_line_names_each_setting() {
+        use crate::ipvs::Setting;
+        assert_eq!(
+            settings_line([(Setting::TcpTimeout, 900), (Setting::SloppyTcp, 1)].into_iter()),
+            "IPVS host settings: tcp_timeout 900, sloppy_tcp 1"
+        );
     }
 
     #[test]

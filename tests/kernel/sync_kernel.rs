@@ -369,6 +369,18 @@ fn sync_agent_sets_watches_and_restores_host_settings() {
             "{text}"
         );
         a.run("monitor", &p).expect_code(0);
+        // `big_brother status` shows the host's settings beside the sync daemons.
+        let st = run(Command::new(bin())
+            .arg("status")
+            .env("HA_RSCTMP", &a.rsctmp));
+        assert!(
+            st.stdout().contains(
+                "\nIPVS host settings: tcp_timeout 100, tcpfin_timeout 120, udp_timeout 30, \
+                 expire_nodest_conn 1, expire_quiescent_template 1, sloppy_tcp 1\n"
+            ),
+            "{}",
+            st.stdout()
+        );
         a.run("start", &p).expect_code(0);
         assert_eq!(
             std::fs::read_to_string(&saved).unwrap(),
