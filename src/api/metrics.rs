@@ -11,13 +11,15 @@
 //!   `…_checks_total`, `…_check_failures_total`, `…_drained`;
 //! - per host, read from the kernel (GET_DAEMON) when it can be asked:
 //!   `big_brother_ipvs_sync_daemon` (labels `state` = master|backup, `interface`, `sync_id`,
-//!   `group`, `port`), 1 per running daemon ([`render_sync`]).
+//!   `group`, `port`), 1 per running daemon ([`render_sync`]); `big_brother_ipvs_host_setting`
+//!   (label `name` = tcp_timeout|tcpfin_timeout|udp_timeout|expire_nodest_conn|
+//!   expire_quiescent_template|sloppy_tcp), the value the kernel has ([`render_host_settings`]).
 
 use std::fmt::Write as _;
 
 use super::text::prometheus_label;
 use super::view::ClusterView;
-use crate::ipvs::SyncDaemon;
+use crate::ipvs::{Setting, SyncDaemon};
 use crate::state::overrides::Override;
 use crate::state::status::Now;
 
@@ -262,12 +264,52 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
     out
 }
 
+/// The host-wide IPVS settings as one gauge family; nothing at all when the kernel cannot be
+/// asked (`None`).
+pub fn render_host_settings(out: &mut String, settings: Option<&[(Setting, u32)]>) {
+    let Some(settings) = settings else {
+        return;
+    };
+    let mut fam = Family::new(
+        "big_brother_ipvs_host_setting",
+        "gauge",
+        "Host-wide IPVS settings as the kernel has them: connection timeouts in seconds (tcp_timeout, tcpfin_timeout, udp_timeout) and the net.ipv4.vs sysctls expire_nodest_conn, expire_quiescent_template, sloppy_tcp (ocf:braintree:ipvs_sync can set them).",
+    );
+    for (s, v) in settings {
+        fam.add(vec![("name", s.param())], f64::from(*v));
+    }
+    fam.render(out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::status::tests::sample;
     use crate::state::status::{NodeStatus, OverrideStatus};
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn host_settings_are_one_family() {
+        let mut out = String::new();
+        render_host_settings(&mut out, None);
+        assert_eq!(out, "");
+        render_host_settings(
+            &mut out,
+            Some(&[(Setting::UdpTimeout, 300), (Setting::SloppyTcp, 1)]),
+        );
+        assert!(
+            out.contains("# TYPE big_brother_ipvs_host_setting gauge\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("big_brother_ipvs_host_setting{name=\"udp_timeout\"} 300\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("big_brother_ipvs_host_setting{name=\"sloppy_tcp\"} 1\n"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn sync_daemons_are_one_family_of_ones() {

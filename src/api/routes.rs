@@ -88,6 +88,7 @@ pub fn respond(req: &Request, src: &impl Clusters, now: impl Into<Now>) -> Respo
             let views: Vec<ClusterView> = src.names().iter().filter_map(|n| src.view(n)).collect();
             let mut page = metrics::render(&views, now);
             metrics::render_sync(&mut page, src.sync_daemons().as_deref());
+            metrics::render_host_settings(&mut page, src.host_settings().as_deref());
             let mut r = Response::text(200, page);
             r.content_type = PROMETHEUS;
             r

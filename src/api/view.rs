@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::ipvs::SyncDaemon;
+use crate::ipvs::{Setting, SyncDaemon};
 use crate::spec::validate::is_valid_name;
 use crate::state::liveness::{verdict, Verdict};
 use crate::state::status::{Now, Status};
@@ -46,6 +46,11 @@ pub trait Clusters {
     fn sync_daemons(&self) -> Option<Vec<SyncDaemon>> {
         None
     }
+    /// The host-wide IPVS settings (timeouts, `net.ipv4.vs.*` sysctls) the kernel has now, those
+    /// it could read; `None` when it cannot be asked.
+    fn host_settings(&self) -> Option<Vec<(Setting, u32)>> {
+        None
+    }
 }
 
 /// The filesystem source: state directories under `<rsctmp>/big_brother/`, plus, to list
@@ -71,6 +76,21 @@ impl Files {
 impl Clusters for Files {
     fn sync_daemons(&self) -> Option<Vec<SyncDaemon>> {
         crate::ipvs::netlink::sync_daemons().ok()
+    }
+
+    fn host_settings(&self) -> Option<Vec<(Setting, u32)>> {
+        use crate::ipvs::host_settings::{HostAccess, Kernel, SYSCTL_DIR};
+        let mut nl = crate::ipvs::netlink::Netlink::open().ok()?;
+        let mut k = Kernel {
+            ipvs: &mut nl,
+            sysctl_dir: SYSCTL_DIR.into(),
+        };
+        Some(
+            Setting::ALL
+                .into_iter()
+                .filter_map(|s| k.read(s).ok().map(|v| (s, v)))
+                .collect(),
+        )
     }
 
     fn names(&self) -> Vec<String> {

@@ -381,6 +381,18 @@ fn sync_agent_sets_watches_and_restores_host_settings() {
             "{}",
             st.stdout()
         );
+        // `/metrics` has them as one gauge family.
+        let api = Api::start(&a.rsctmp, &a.rsctmp);
+        let m = api.get("/metrics").body;
+        for (name, v) in [
+            ("tcp_timeout", 100),
+            ("tcpfin_timeout", 120),
+            ("sloppy_tcp", 1),
+        ] {
+            let sample = format!("big_brother_ipvs_host_setting{{name=\"{name}\"}} {v}\n");
+            assert!(m.contains(&sample), "{sample} in:\n{m}");
+        }
+        drop(api);
         a.run("start", &p).expect_code(0);
         assert_eq!(
             std::fs::read_to_string(&saved).unwrap(),
