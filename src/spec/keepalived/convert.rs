@@ -159,6 +159,28 @@ fn top_level_why(key: &str) -> Option<&'static str> {
     })
 }
 
+/// The two `global_defs` keywords that have a big_brother home outside the spec: IPVS connection
+/// sync and the host's IPVS timeouts are host-wide, so they belong to the `ipvs_sync` agent (one
+/// per director), not to a cluster's spec. Each gets its own note saying where, beside the
+/// block's general one.
+fn host_wide_notes(top: &mut Ctx, global_defs: &Stmt) {
+    for s in global_defs.block.as_deref().unwrap_or_default() {
+        match s.key.as_str() {
+            "lvs_sync_daemon" => top.drop(
+                s,
+                "connection sync is host-wide: run the ipvs_sync agent (interface=IF sync_id=N; \
+                 crm generate --sync-interface IF --sync-id N)",
+            ),
+            "lvs_timeouts" => top.drop(
+                s,
+                "IPVS timeouts are host-wide: set tcp_timeout, tcpfin_timeout, udp_timeout on the \
+                 ipvs_sync agent (crm generate --ipvs-timeouts TCP,TCPFIN,UDP)",
+            ),
+            _ => {}
+        }
+    }
+}
+
 pub fn file(source: &Path, stmts: &[Stmt], only: Option<&str>) -> FileOut {
     let mut top = Ctx::new();
     let mut names = Vec::new();
@@ -217,6 +239,10 @@ pub fn file(source: &Path, stmts: &[Stmt], only: Option<&str>) -> FileOut {
             }
             "include" => {}
             k if k.starts_with('$') || k.starts_with('@') => {}
+            "global_defs" => {
+                top.drop(s, top_level_why("global_defs").unwrap_or_default());
+                host_wide_notes(&mut top, s);
+            }
             k => match top_level_why(k) {
                 Some(why) => top.drop(s, why),
                 None => top.drop(s, "not a keepalived keyword big_brother knows"),

@@ -439,3 +439,29 @@ fn service_options_and_thresholds_are_carried() {
         .toml
         .contains("persistence_netmask = \"255.255.255.0\"\n"));
 }
+
+#[test]
+fn host_wide_global_defs_point_to_the_ipvs_sync_agent() {
+    let text = "global_defs {\n  router_id lb1\n  lvs_timeouts tcp 7200 tcpfin 120 udp 300\n  \
+                lvs_sync_daemon eth1 VI_1 id 42\n}\n\
+                virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.1 80 {\n    \
+                TCP_CHECK {\n    }\n  }\n}\n";
+    let i = conv(text);
+    let notes: Vec<String> = i
+        .dropped
+        .iter()
+        .map(|d| d.message(Path::new("/k.conf")))
+        .collect();
+    assert_eq!(notes.len(), 3, "{notes:#?}");
+    assert!(notes[0].starts_with("/k.conf:1: global_defs: not carried"));
+    assert!(
+        notes[1].starts_with("/k.conf:3: lvs_timeouts")
+            && notes[1].contains("ipvs_sync agent (crm generate --ipvs-timeouts"),
+        "{notes:#?}"
+    );
+    assert!(
+        notes[2].starts_with("/k.conf:4: lvs_sync_daemon")
+            && notes[2].contains("--sync-interface IF --sync-id N"),
+        "{notes:#?}"
+    );
+}
