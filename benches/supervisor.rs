@@ -10,6 +10,10 @@
 //! 2. Reaction: time from a node's health change (litmus_paper side) to the new weight in the
 //!    table, and the part of it the supervisor itself adds (observation → weight applied).
 //!
+//! 3. The real supervisor process on the same nodes: CPU time, context switches per check, RSS;
+//!    with `BB_BENCH_REFERENCE_BIN=<another big_brother>` the two builds are measured in turn
+//!    (3 interleaved windows each) and `RESULT` lines give the medians and their ratio.
+//!
 //! Options: `--quick` (100 nodes only, fewer trials).
 
 // A benchmark, like a test, may stop at the first surprise.
@@ -219,7 +223,7 @@ fn scale(n: usize, hung: usize) {
     let mut states: Vec<NodeState> = (0..n).map(|_| NodeState::new(None, t0)).collect();
     let rss_before = proc_status("VmRSS");
     let (tx, rx) = mpsc::channel();
-    let checkers = checker::spawn(&spec, tx).expect("checker threads");
+    let checkers = checker::spawn(&spec, tx.into()).expect("checker threads");
     let spawn_time = t0.elapsed();
 
     let warmup = 2u32;
@@ -370,9 +374,97 @@ fn proc_cpu_of(pid: u32) -> Duration {
     Duration::from_millis(ticks * 1000 / hz)
 }
 
+/// Context switches of every thread of a process (voluntary + involuntary), from
+/// /proc/<pid>/task/*/status: each is a thread put to sleep or woken, what the controller's
+/// bell saves (issue 18).
+fn ctx_switches_of(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .map(|t| {
+            let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// One measurement of a supervisor process.
+struct Sample {
+    ready: Duration,
+    cpu: Duration,
+    ctx: u64,
+    rss: u64,
+    hwm: u64,
+    threads: u64,
+    healthy: Vec<Duration>,
+    hung: Vec<Duration>,
+    serving: usize,
+    nodes: usize,
+    ticks: serde_json::Value,
+    stop: Duration,
+}
+
+/// Rounds of one measurement window.
+const ROUNDS: u32 = 10;
+
 /// The same nodes watched by the real supervisor process (`big_brother supervise --dry-run`):
-/// its CPU time and RSS as the operating system sees them.
+/// its CPU time, context switches and RSS as the operating system sees them. With
+/// `BB_BENCH_REFERENCE_BIN` set to another build of big_brother (main's, say), both are measured
+/// in turn, three windows each, interleaved, and the medians compared: a before/after of a
+/// design change in one run.
 fn supervisor_process(targets: &[Target], is_hung: &[bool], interval: Duration) {
+    let this = env!("CARGO_BIN_EXE_big_brother").to_string();
+    let Ok(reference) = std::env::var("BB_BENCH_REFERENCE_BIN") else {
+        let s = measure_supervisor(&this, targets, is_hung, interval);
+        print_sample(&s, interval);
+        return;
+    };
+    let checks = (targets.len() as f64) * f64::from(ROUNDS);
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        mine.push(measure_supervisor(&this, targets, is_hung, interval));
+        theirs.push(measure_supervisor(&reference, targets, is_hung, interval));
+    }
+    let med = |v: &[Sample], f: &dyn Fn(&Sample) -> f64| {
+        let mut x: Vec<f64> = v.iter().map(f).collect();
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let cpu = |s: &Sample| s.cpu.as_secs_f64() * 1000.0 / checks;
+    let ctx = |s: &Sample| s.ctx as f64 / checks;
+    println!(
+        "  -- this build against BB_BENCH_REFERENCE_BIN={reference}, 3 interleaved windows of \
+         {ROUNDS} rounds each, medians"
+    );
+    println!(
+        "  RESULT {} nodes cpu_ms_per_check this={:.4} reference={:.4} ratio={:.2}",
+        targets.len(),
+        med(&mine, &cpu),
+        med(&theirs, &cpu),
+        med(&mine, &cpu) / med(&theirs, &cpu).max(1e-9)
+    );
+    println!(
+        "  RESULT {} nodes ctx_switches_per_check this={:.2} reference={:.2} ratio={:.2}",
+        targets.len(),
+        med(&mine, &ctx),
+        med(&theirs, &ctx),
+        med(&mine, &ctx) / med(&theirs, &ctx).max(1e-9)
+    );
+    print_sample(&mine[0], interval);
+}
+
+fn measure_supervisor(
+    bin: &str,
+    targets: &[Target],
+    is_hung: &[bool],
+    interval: Duration,
+) -> Sample {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut spec = format!(
         "name = \"bench\"\nfwmark = 7\ncheck_interval = \"{}ms\"\nramp_up_time = \"1s\"\n\
@@ -391,7 +483,7 @@ fn supervisor_process(targets: &[Target], is_hung: &[bool], interval: Duration) 
     std::fs::write(&config, spec).expect("spec");
     let state = dir.path().join("state");
     let started = Instant::now();
-    let mut sup = Command::new(env!("CARGO_BIN_EXE_big_brother"))
+    let mut sup = Command::new(bin)
         .args(["supervise", "--cluster", "bench", "--dry-run", "--config"])
         .arg(&config)
         .arg("--state-dir")
@@ -417,14 +509,15 @@ fn supervisor_process(targets: &[Target], is_hung: &[bool], interval: Duration) 
     }
     let ready = started.elapsed();
     std::thread::sleep(interval * 2);
-    let rounds = 5u32;
     let cpu0 = proc_cpu_of(pid);
+    let ctx0 = ctx_switches_of(pid);
     let mut threads = 0;
-    for _ in 0..rounds {
+    for _ in 0..ROUNDS {
         std::thread::sleep(interval);
         threads = threads.max(proc_status_of(pid, "Threads"));
     }
     let cpu = proc_cpu_of(pid) - cpu0;
+    let ctx = ctx_switches_of(pid).saturating_sub(ctx0);
     let rss = proc_status_of(pid, "VmRSS");
     let hwm = proc_status_of(pid, "VmHWM");
     let st = read_status().expect("status");
@@ -451,34 +544,54 @@ fn supervisor_process(targets: &[Target], is_hung: &[bool], interval: Duration) 
     }
     let t = Instant::now();
     let _ = sup.wait();
-    let stop = t.elapsed();
+    Sample {
+        ready,
+        cpu,
+        ctx,
+        rss,
+        hwm,
+        threads,
+        healthy,
+        hung,
+        serving,
+        nodes: nodes.len(),
+        ticks: st["tick"].clone(),
+        stop: t.elapsed(),
+    }
+}
+
+fn print_sample(s: &Sample, interval: Duration) {
     println!("  -- the real supervisor process (big_brother supervise --dry-run, same nodes)");
-    println!("  ready (first round checked and applied)  {}", ms(ready));
+    println!("  ready (first round checked and applied)  {}", ms(s.ready));
     println!(
         "  CPU time per round          {}  ({:.1} % of one CPU; dry-run backend writes its table file on changes)",
-        ms(cpu / rounds),
-        100.0 * cpu.as_secs_f64() / (interval * rounds).as_secs_f64()
+        ms(s.cpu / ROUNDS),
+        100.0 * s.cpu.as_secs_f64() / (interval * ROUNDS).as_secs_f64()
     );
     println!(
-        "  RSS                         {:.1} MiB (peak {:.1} MiB); threads {threads}",
-        rss as f64 / 1024.0,
-        hwm as f64 / 1024.0
+        "  context switches per check  {:.2}  (all threads; {} in {ROUNDS} rounds)",
+        s.ctx as f64 / (s.nodes.max(1) as f64 * f64::from(ROUNDS)),
+        s.ctx
+    );
+    println!(
+        "  RSS                         {:.1} MiB (peak {:.1} MiB); threads {}",
+        s.rss as f64 / 1024.0,
+        s.hwm as f64 / 1024.0,
+        s.threads
     );
     println!(
         "  last check latency          healthy p50 {}  max {}; hung p50 {}",
-        ms(pct(&healthy, 0.5)),
-        ms(pct(&healthy, 1.0)),
-        ms(pct(&hung, 0.5))
+        ms(pct(&s.healthy, 0.5)),
+        ms(pct(&s.healthy, 1.0)),
+        ms(pct(&s.hung, 0.5))
     );
     println!(
-        "  serving                     {serving} of {}; ticks {}",
-        nodes.len(),
-        st["tick"]
+        "  serving                     {} of {}; ticks {}",
+        s.serving, s.nodes, s.ticks
     );
-    println!("  stop (SIGTERM to exit)      {}\n", ms(stop));
+    println!("  stop (SIGTERM to exit)      {}\n", ms(s.stop));
 }
 
-/// Time from a health change to the new weight in the table.
 fn reaction(trials: usize) {
     let interval = Duration::from_secs(1);
     // Distinct addresses: a node's identity in IPVS is its address (fwmark real servers).
@@ -502,7 +615,7 @@ fn reaction(trials: usize) {
         .map(|_| NodeState::new(Some(100), Instant::now()))
         .collect();
     let (tx, rx) = mpsc::channel();
-    let checkers = checker::spawn(&spec, tx).expect("checkers");
+    let checkers = checker::spawn(&spec, tx.into()).expect("checkers");
     // An event-driven controller: apply as soon as observations arrive. Returns them as
     // (node, at, health).
     let mut step = |states: &mut Vec<NodeState>, wait: Duration| -> Vec<(usize, Instant, f64)> {

@@ -1,5 +1,6 @@
 //! One named thread per node, each checking its node every `check_interval` and sending an
-//! [`Observation`] to the controller over an mpsc channel — and what keeps those threads alive.
+//! [`Observation`] to the controller over an mpsc channel, ringing the controller's bell only
+//! when the result may change a weight ([`super::bell`]) — and what keeps those threads alive.
 //!
 //! Invariants:
 //! - a node that hangs delays nobody: each thread has its own connection and its own deadline
@@ -32,11 +33,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+pub use super::bell::Outbox;
 pub use super::policy::Observation;
 use crate::health::clean_text;
 use crate::health::probe::{CheckPlan, Probe, Prober, Verdict};
@@ -293,7 +294,7 @@ pub struct Checkers {
     epoch: Instant,
     interval: Duration,
     timeout: Duration,
-    tx: Sender<Observation>,
+    tx: Outbox,
     fault: Option<Arc<Fault>>,
 }
 
@@ -488,7 +489,7 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Starts one checker per node of `spec`.
-pub fn spawn(spec: &Spec, tx: Sender<Observation>) -> io::Result<Checkers> {
+pub fn spawn(spec: &Spec, tx: Outbox) -> io::Result<Checkers> {
     let targets: Vec<Target> = spec
         .nodes
         .iter()
@@ -509,9 +510,9 @@ pub fn spawn_targets(
     targets: &[Target],
     interval: Duration,
     timeout: Duration,
-    tx: Sender<Observation>,
+    tx: impl Into<Outbox>,
 ) -> io::Result<Checkers> {
-    spawn_with(targets, interval, timeout, tx, None)
+    spawn_with(targets, interval, timeout, tx.into(), None)
 }
 
 /// [`spawn_targets`] with a fault to inject (tests).
@@ -519,7 +520,7 @@ pub fn spawn_with(
     targets: &[Target],
     interval: Duration,
     timeout: Duration,
-    tx: Sender<Observation>,
+    tx: Outbox,
     fault: Option<Arc<Fault>>,
 ) -> io::Result<Checkers> {
     let timeout = timeout.min(interval);
@@ -637,7 +638,7 @@ struct Worker {
     timeout: Duration,
     flag: Arc<StopFlag>,
     retired: Arc<AtomicBool>,
-    tx: Sender<Observation>,
+    tx: Outbox,
     fault: Option<Arc<Fault>>,
 }
 
@@ -794,7 +795,7 @@ mod tests {
             &[target(0, &a), target(1, &b)],
             interval,
             interval,
-            tx,
+            tx.into(),
             Some(fault),
         )
         .unwrap();

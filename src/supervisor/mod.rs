@@ -15,6 +15,7 @@
 //! parity work with the original big_brother, [`overrides`] (its cluster-wide `up`/`down` files)
 //! and [`on_change`] (the notification hook that replaces its `send_nsca`).
 
+pub mod bell;
 pub mod checker;
 pub mod context;
 pub mod control;

@@ -105,6 +105,24 @@ pub struct LastCheck {
     pub forced_reason: Option<String>,
 }
 
+/// A check result as far as a node's weight can tell: a health above 0 (by its exact value), or
+/// a failure (an error, or a health of 0 or below, forced or not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResultClass {
+    /// Health above 0; the `f64`'s bits, so two results match only when equal.
+    Good(u64),
+    Failed,
+}
+
+impl ResultClass {
+    pub fn of(result: &Result<Health, CheckError>) -> ResultClass {
+        match result {
+            Ok(h) if h.value > 0.0 => ResultClass::Good(h.value.to_bits()),
+            _ => ResultClass::Failed,
+        }
+    }
+}
+
 /// One node's policy state. Keep one per `spec.nodes` entry, in the same order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeState {
@@ -176,6 +194,23 @@ impl NodeState {
     /// Consecutive failed checks so far (below `fall` while still up).
     pub fn fails(&self) -> u32 {
         self.fails
+    }
+
+    /// The one kind of result that leaves this node where it is, if there is one: observing it
+    /// changes neither the node's weight nor this answer (a fixed point; the unit tests check
+    /// it). A serving node with no failure counted settles on its current health; a down node
+    /// with no good check counted settles on failures. A new, adopted, counting (some of
+    /// `rise` or `fall` seen) node settles on nothing: any result may move it. The checker
+    /// uses it to decide whether a result is worth waking the controller for (issue 18); ramps
+    /// move with time, not results, and the controller's ticks carry them.
+    pub fn settled_on(&self) -> Option<ResultClass> {
+        match self.mode {
+            Mode::Up if self.fails == 0 && self.adopted.is_none() => {
+                self.health.map(|h| ResultClass::Good(h.to_bits()))
+            }
+            Mode::Down if self.goods == 0 => Some(ResultClass::Failed),
+            _ => None,
+        }
     }
 
     /// Whether the weight is still climbing towards the health at `now`.
@@ -862,6 +897,31 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn nodes_settle_only_where_a_repeat_changes_nothing() {
+        let p = policy(3, 2, 0);
+        let t = Instant::now();
+        let mut s = NodeState::new(None, t);
+        assert_eq!(s.settled_on(), None, "new: any result moves it");
+        s.observe(&ok(t, 60.0), &p);
+        assert_eq!(s.settled_on(), None, "one good of rise 2 counted");
+        s.observe(&ok(t, 60.0), &p);
+        assert_eq!(s.settled_on(), Some(ResultClass::Good(60f64.to_bits())));
+        s.observe(&err(t), &p);
+        assert_eq!(s.settled_on(), None, "one failure of fall 3 counted");
+        s.observe(&ok(t, 50.0), &p);
+        assert_eq!(s.settled_on(), Some(ResultClass::Good(50f64.to_bits())));
+        s.observe(&forced(t), &p);
+        assert_eq!(s.settled_on(), Some(ResultClass::Failed), "down at once");
+        let adopted = NodeState::new(Some(40), t);
+        assert_eq!(
+            adopted.settled_on(),
+            None,
+            "adopted: the first health moves it"
+        );
+        assert_eq!(ResultClass::of(&ok(t, -0.0).result), ResultClass::Failed);
+    }
+
     proptest! {
         /// Whatever happens, the weight stays within 0..=max_weight and is 0 unless up.
         #[test]
@@ -877,6 +937,32 @@ mod tests {
                 let w = s.weight(&p, max, at);
                 prop_assert!(w <= max);
                 prop_assert_eq!(w == 0, s.mode() != Mode::Up);
+            }
+        }
+
+        /// `settled_on` is a fixed point: whenever a node says it is settled on the class of the
+        /// next result, observing that result changes neither its weight nor the answer — so a
+        /// checker may leave the controller asleep for it (the bell, issue 18) without a weight
+        /// ever lagging. The sequence mixes every kind of result, with repeats so that nodes do
+        /// settle, from every start (new, adopted up, adopted down).
+        #[test]
+        fn settled_on_is_a_fixed_point(results in proptest::collection::vec((any_result(), 1usize..4), 0..30),
+                                       adopted in proptest::option::of(0u32..200),
+                                       fall in 1u32..5, rise in 1u32..5, ramp in 0u64..30) {
+            let p = policy(fall, rise, ramp);
+            let t0 = Instant::now();
+            let mut s = NodeState::new(adopted, t0);
+            for (i, (r, repeat)) in results.into_iter().enumerate() {
+                for k in 0..repeat {
+                    let at = t0 + Duration::from_secs(3 * i as u64 + k as u64);
+                    let obs = Observation { node: 0, at, latency: Duration::ZERO, result: r.clone(), drain: false, output: None };
+                    let before = (s.weight(&p, 100, at), s.settled_on());
+                    s.observe(&obs, &p);
+                    if before.1 == Some(ResultClass::of(&obs.result)) {
+                        prop_assert_eq!(s.weight(&p, 100, at), before.0);
+                        prop_assert_eq!(s.settled_on(), before.1);
+                    }
+                }
             }
         }
 

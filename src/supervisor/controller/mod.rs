@@ -14,9 +14,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::bell::Bell;
 use super::checker::{Checkers, Observation};
 use super::context::{Context, Ident};
 use super::control::Control;
@@ -55,6 +57,8 @@ pub struct Controller {
     watchdog: bool,
     tx: Sender<Observation>,
     rx: Receiver<Observation>,
+    /// Rung by a checker whose result may change a weight (see [`super::bell`]).
+    bell: Arc<Bell>,
     checkers: Option<Checkers>,
     nodes: Vec<NodeState>,
     /// Whether each node has answered (or failed) a check since the checkers started.
@@ -133,6 +137,7 @@ impl Controller {
             watchdog: super::signals::watchdog_requested(),
             tx,
             rx,
+            bell: Arc::new(Bell::new(0)),
             checkers: None,
             nodes: Vec::new(),
             observed: Vec::new(),
@@ -204,15 +209,17 @@ impl Controller {
                 next = now + self.tick_every();
                 continue;
             }
-            // Wake at least every 100 ms to notice signals.
+            // Wake at least every 100 ms to notice signals; otherwise only when a checker rings
+            // (a result that may change a weight). The others wait in the channel for the tick.
             let wait = (next - now).min(Duration::from_millis(100));
-            match self.rx.recv_timeout(wait) {
-                Ok(obs) => {
-                    if self.observe(&obs) {
-                        next = early_tick(next, last);
-                    }
+            if self.bell.wait(wait) {
+                let mut changed = false;
+                while let Ok(obs) = self.rx.try_recv() {
+                    changed |= self.observe(&obs);
                 }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+                if changed {
+                    next = early_tick(next, last);
+                }
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Start-up: the service created (or adopted after a crash, or restored from the snapshot a
 //! `stop` kept), the checkers started, and the first round of checks awaited (bounded).
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use super::{fault_ready_delay, Controller};
@@ -9,7 +9,8 @@ use crate::error::Error;
 use crate::ipvs::{Dest, DestEntry, DestStats, ServiceKey};
 use crate::log;
 use crate::state::snapshot;
-use crate::supervisor::checker;
+use crate::supervisor::bell::Bell;
+use crate::supervisor::checker::{self, Outbox};
 use crate::supervisor::plan::service_of;
 use crate::supervisor::policy::NodeState;
 
@@ -146,6 +147,7 @@ impl Controller {
         let (tx, rx) = mpsc::channel();
         self.tx = tx;
         self.rx = rx;
+        self.bell = Arc::new(Bell::new(self.spec.nodes.len()));
         let now = Instant::now();
         self.nodes.clear();
         self.observed.clear();
@@ -165,7 +167,11 @@ impl Controller {
             self.nodes.push(NodeState::new(adopted, now));
             self.observed.push(false);
         }
-        let checkers = checker::spawn(&self.spec, self.tx.clone()).map_err(|source| Error::Io {
+        let checkers = checker::spawn(
+            &self.spec,
+            Outbox::new(self.tx.clone(), Arc::clone(&self.bell)),
+        )
+        .map_err(|source| Error::Io {
             what: "cannot start checker threads for",
             path: self.spec.file.clone(),
             source,

@@ -9,6 +9,7 @@ use crate::log;
 use crate::spec;
 use crate::state::overrides::Override;
 use crate::state::status;
+use crate::supervisor::bell::Settled;
 use crate::supervisor::checker::{self, Observation};
 use crate::supervisor::on_change;
 use crate::supervisor::plan::applied_weight;
@@ -74,6 +75,13 @@ impl Controller {
             }
         }
         let changed = changed || drain_changed;
+        self.bell.settle(
+            obs.node,
+            state.settled_on().map(|class| Settled {
+                class,
+                drain: obs.drain,
+            }),
+        );
         let c = self.counters.entry(node.id()).or_default();
         c.0 = c.0.saturating_add(1);
         c.1 = c.1.saturating_add(u64::from(obs.result.is_err()));
@@ -125,6 +133,8 @@ impl Controller {
                 },
                 &self.policy,
             );
+            // Its next real result, whatever it is, wakes the controller.
+            self.bell.settle(i, None);
         }
         let Some(checkers) = &mut self.checkers else {
             return;
