@@ -31,11 +31,12 @@ mod process {
     mod health;
     mod health_demo;
     mod health_drain;
-    mod health_supervisor;
+    pub mod health_supervisor;
     mod import;
     mod import_keepalived;
     mod ocf;
     mod ocf_recovery;
+    mod operator_state;
     mod parity;
     mod permissions;
     mod soak;

@@ -20,6 +20,7 @@ pub mod context;
 pub mod control;
 pub mod controller;
 pub mod on_change;
+pub mod panic;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;

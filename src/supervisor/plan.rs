@@ -8,13 +8,15 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use super::context::Ident;
-use super::policy::{NodeState, Policy};
+use super::panic::{Panic, Share};
+use super::policy::{Mode, NodeState, Policy};
 use crate::ipvs::{Dest, DestStats, Netmask, Service, ServiceKey};
 use crate::spec::{self, OnChange, Spec};
 use crate::state::overrides::{Current, Override};
 use crate::state::repr::{DestRepr, ServiceRepr};
 use crate::state::status::{
-    unix_secs, CheckerStatus, HookStats, NodeStatus, Now, OverrideStatus, ReloadStatus, Status,
+    unix_secs, CheckerStatus, HookStats, NodeStatus, Now, OverrideStatus, PanicStatus,
+    ReloadStatus, Status,
 };
 
 use crate::ipvs::netlink::ip_vs::{
@@ -143,6 +145,48 @@ pub struct View<'a> {
     /// Per node id: checker restarts.
     pub restarts: &'a BTreeMap<String, u64>,
     pub checker_error: Option<&'a str>,
+    /// The panic threshold's state and the last tick's healthy share.
+    pub panic: &'a Panic,
+    pub share: Share,
+}
+
+/// The panic threshold's part of the status file; `None` when the spec sets none.
+fn panic_status(v: &View, now: Instant, at: Now) -> Option<PanicStatus> {
+    let threshold = v.spec.panic_threshold;
+    if threshold == 0 {
+        return None;
+    }
+    let active = v.panic.active();
+    // Held: unhealthy, undrained nodes that panic keeps at a weight (an override wins over
+    // panic, so under one nobody is held by it).
+    let held = if active && v.override_now.state.is_none() {
+        v.spec
+            .nodes
+            .iter()
+            .zip(v.nodes)
+            .filter(|(n, s)| {
+                s.mode() != Mode::Up
+                    && !v.drained.contains(&n.id())
+                    && applied_weight(v.applied, n) > 0
+            })
+            .map(|(n, _)| n.id())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some(PanicStatus {
+        threshold,
+        exit_level: Panic::exit_level(threshold),
+        active,
+        since: v
+            .panic
+            .since()
+            .map(|s| unix_secs(at.wall).saturating_sub(now.saturating_duration_since(s).as_secs())),
+        healthy: v.share.healthy,
+        counted: v.share.counted,
+        entered: v.panic.entered(),
+        held,
+    })
 }
 
 /// The status file at `now` (`now_unix` is the same moment in Unix seconds).
@@ -200,6 +244,7 @@ pub fn status(v: &View, now: Instant, at: Now) -> Status {
         backend_error: owned(v.backend_error),
         drain_error: owned(v.drain_error),
         drift: v.drift,
+        panic: panic_status(v, now, at),
         override_state: v.override_now.state.map(|state| {
             let (up, down) = v.override_files;
             OverrideStatus {
@@ -388,6 +433,8 @@ mod tests {
             hook: None,
             restarts: &restarts,
             checker_error: Some("cannot start"),
+            panic: &Panic::default(),
+            share: Share::default(),
         };
         let at = Now {
             wall: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000),

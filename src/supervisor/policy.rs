@@ -103,6 +103,19 @@ pub struct LastCheck {
     pub reported: f64,
     pub error: Option<String>,
     pub forced_reason: Option<String>,
+    /// The check reached the node over TCP (an answer, even a 503; see
+    /// [`CheckError::reached_node`]): what the panic threshold keeps serving.
+    pub answered: bool,
+}
+
+/// The weight a node had while it was last good, which the panic threshold keeps it at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Held {
+    /// Its last good health (scaled by `max_weight` when used, so a reload's new `max_weight`
+    /// applies).
+    Health(f64),
+    /// The weight it was adopted at from the kernel, before any good check.
+    Adopted(u32),
 }
 
 /// One node's policy state. Keep one per `spec.nodes` entry, in the same order.
@@ -119,6 +132,8 @@ pub struct NodeState {
     ramp: Option<Ramp>,
     drained: bool,
     last: Option<LastCheck>,
+    /// Last good weight, kept through a fall (unlike `health`): the panic threshold's fallback.
+    held: Option<Held>,
 }
 
 impl NodeState {
@@ -148,6 +163,7 @@ impl NodeState {
             ramp,
             drained: false,
             last: None,
+            held: adopted.map(Held::Adopted),
         }
     }
 
@@ -176,6 +192,28 @@ impl NodeState {
     /// Consecutive failed checks so far (below `fall` while still up).
     pub fn fails(&self) -> u32 {
         self.fails
+    }
+
+    /// The weight the panic threshold gives this node when its own weight is 0: its last good
+    /// weight (without a ramp: the point is to keep capacity) while its last check still reached
+    /// it over TCP; 0 for a node forced down by its operator (a decision, not a symptom), one
+    /// never good, or one that does not answer TCP.
+    pub fn panic_weight(&self, max_weight: u32) -> u32 {
+        let Some(last) = &self.last else {
+            // Not checked yet: an adopted node keeps what the kernel had.
+            return match self.held {
+                Some(Held::Adopted(w)) => w.min(max_weight),
+                _ => 0,
+            };
+        };
+        if !last.answered || last.forced_reason.is_some() {
+            return 0;
+        }
+        match self.held {
+            Some(Held::Health(h)) => scale(h, max_weight),
+            Some(Held::Adopted(w)) => w.min(max_weight),
+            None => 0,
+        }
     }
 
     /// Whether the weight is still climbing towards the health at `now`.
@@ -210,7 +248,14 @@ impl NodeState {
                 .as_ref()
                 .ok()
                 .and_then(|h| h.forced_reason.clone()),
+            answered: obs
+                .result
+                .as_ref()
+                .map_or_else(CheckError::reached_node, |_| true),
         });
+        if good {
+            self.held = Some(Held::Health(reported));
+        }
         if self.ramp.is_some_and(|r| progress(r, policy, now) >= 1.0) {
             self.ramp = None;
         }
@@ -424,7 +469,30 @@ pub fn desired_with_override(
     ovr: Option<Override>,
     now: Instant,
 ) -> Vec<Dest> {
+    desired_in(spec, states, drained, ovr, false, now)
+}
+
+/// [`desired_with_override`], and in `panic` (see `super::panic`) every undrained node whose
+/// own weight is 0 keeps its [`NodeState::panic_weight`] (its last good weight while it still
+/// answers TCP). An override file is an operator's decision and wins over panic. The cluster
+/// rules then apply as usual: a node kept by panic counts as serving, so the sorry server comes
+/// in only when no node answers TCP at all.
+pub fn desired_in(
+    spec: &Spec,
+    states: &[NodeState],
+    drained: &BTreeSet<String>,
+    ovr: Option<Override>,
+    panic: bool,
+    now: Instant,
+) -> Vec<Dest> {
     let mut weights = node_weights(spec, states, drained, ovr, now);
+    if panic && ovr.is_none() {
+        for ((n, w), s) in spec.nodes.iter().zip(weights.iter_mut()).zip(states) {
+            if *w == 0 && !drained.contains(&n.id()) {
+                *w = s.panic_weight(n.max_weight);
+            }
+        }
+    }
     if spec.backend_mode == BackendMode::ActivePassive {
         // The healthy node with the lowest priority; ties go to the lowest address (numeric,
         // where the original compared strings), then port. Switching is one reconcile: the new
@@ -591,6 +659,8 @@ mod tests {
             sorry_server: None,
             override_dir: crate::spec::defaults::OVERRIDE_DIR.into(),
             on_change: None,
+            panic_threshold: 0,
+            removal_timeout: crate::spec::defaults::REMOVAL_TIMEOUT,
             vips: vec![],
             nodes: (0..n)
                 .map(|i| Node {

@@ -21,6 +21,7 @@ use super::checker::{Checkers, Observation};
 use super::context::{Context, Ident};
 use super::control::Control;
 use super::on_change::Hook;
+use super::panic::{self, Panic, Share};
 use super::plan;
 use super::policy::{self, NodeState, Policy};
 use super::reconcile;
@@ -80,9 +81,12 @@ pub struct Controller {
     override_now: overrides::Current,
     override_error: Option<String>,
     hook: Option<Hook>,
-    /// The down-node count of the last tick (`None` until the first, and after the hook
-    /// changed), for `on_change`.
-    last_down: Option<usize>,
+    /// The down-node count and panic flag of the last tick (`None` until the first, and after
+    /// the hook changed), for `on_change`.
+    last_down: Option<(usize, bool)>,
+    /// The panic threshold's state, and the healthy share of the last tick.
+    panic: Panic,
+    share: Share,
     /// Per node id: checks and failed checks since start (carried across reloads by id).
     counters: BTreeMap<String, (u64, u64)>,
     applied: Vec<Dest>,
@@ -150,6 +154,8 @@ impl Controller {
             override_error: None,
             hook,
             last_down: None,
+            panic: Panic::default(),
+            share: Share::default(),
             counters: BTreeMap::new(),
             applied: Vec::new(),
             applied_valid: false,
@@ -252,8 +258,16 @@ impl Controller {
         self.poll_overrides(now);
         let drained = self.drains_in_force();
         policy::apply_drains(&self.spec, &mut self.nodes, &drained, now);
+        self.step_panic(&drained, now);
         let ovr = self.override_now.state;
-        let want = policy::desired_with_override(&self.spec, &self.nodes, &drained, ovr, now);
+        let want = policy::desired_in(
+            &self.spec,
+            &self.nodes,
+            &drained,
+            ovr,
+            self.panic.active(),
+            now,
+        );
         let key = self.key;
         let last = self.applied_valid.then_some(self.applied.as_slice());
         self.applied_valid = false;
@@ -300,6 +314,35 @@ impl Controller {
         Ok(())
     }
 
+    /// The panic threshold's step for this tick, said loudly when it changes mode: an error
+    /// line on entry (health is being ignored), a warning on the way out.
+    fn step_panic(&mut self, drained: &BTreeSet<String>, now: Instant) {
+        let share = Share::of(&self.spec, &self.nodes, drained);
+        self.share = share;
+        let threshold = self.spec.panic_threshold;
+        match self
+            .panic
+            .step(threshold, share, self.spec.check_interval, now)
+        {
+            Some(panic::Transition::Entered) => log::error(format!(
+                "{}: PANIC: {} of {} nodes healthy ({:.0} %, below panic_threshold {threshold} %): \
+                 health is not trusted; nodes that still answer TCP keep their last good weight",
+                self.ident.cluster,
+                share.healthy,
+                share.counted,
+                share.percent()
+            )),
+            Some(panic::Transition::Left) => log::warn(format!(
+                "{}: panic over: {} of {} nodes healthy ({:.0} %); weights follow health again",
+                self.ident.cluster,
+                share.healthy,
+                share.counted,
+                share.percent()
+            )),
+            None => {}
+        }
+    }
+
     /// Drains from the drain file and from agent checks: the policy treats both alike.
     fn drains_in_force(&self) -> BTreeSet<String> {
         self.drained.union(&self.agent_drained).cloned().collect()
@@ -332,6 +375,8 @@ impl Controller {
             hook: self.hook.as_ref().map(Hook::stats),
             restarts: &self.restarts,
             checker_error: self.checker_error.as_deref(),
+            panic: &self.panic,
+            share: self.share,
         };
         plan::status(&view, Instant::now(), status::Now::read())
     }

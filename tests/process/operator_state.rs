@@ -1,0 +1,151 @@
+//! Operator state that follows the cluster (issue 15), end to end with the real binary, the
+//! dry-run backend and litmus_paper look-alikes on loopback: the panic threshold (a bad
+//! health-endpoint deploy must not empty the pool), graceful removal of nodes a reload takes
+//! out, and `drain --wait`.
+
+use std::time::Duration;
+
+use crate::ocf_support::wait_for;
+use crate::process::health_supervisor::Lb;
+
+/// What a broken health endpoint deploy answers on every node: a bare 503.
+const BARE_503: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/// An `on_change` hook that appends `BB_PANIC BB_NODES_DOWN` to `file`.
+fn panic_hook(file: &std::path::Path) -> String {
+    format!(
+        "on_change = [\"/bin/sh\", \"-c\", \"echo \\\"$BB_PANIC $BB_NODES_DOWN\\\" >> \\\"$0\\\"\", \"{}\"]",
+        file.display()
+    )
+}
+
+fn panic_of(lb: &Lb) -> serde_json::Value {
+    lb.status_file()["panic"].clone()
+}
+
+/// Issue 15 item 4: every node answers 503 at once. With `panic_threshold` the weights stay
+/// (loudly: status, status.json, the hook), a node that stops answering TCP still goes to 0,
+/// and panic ends only with hysteresis: at the threshold it holds; above threshold + margin for
+/// two check intervals it ends.
+#[test]
+fn every_node_503_keeps_the_pool_in_panic_and_panic_ends_with_hysteresis() {
+    let mut lb = Lb::new("panic1", &[80.0, 60.0, 100.0, 40.0, 70.0]);
+    let hook = lb.dir.path().join("hook.log");
+    *lb.extra.borrow_mut() = format!("panic_threshold = 50\n{}", panic_hook(&hook));
+    lb.write_spec("1ms");
+    lb.agent("start").expect_code(0);
+    lb.wait_weights("weights = health", |w| w == [80, 60, 100, 40, 70]);
+    assert_eq!(panic_of(&lb)["active"], false);
+
+    for s in &lb.servers {
+        s.set_raw(Some(BARE_503.to_vec()));
+    }
+    wait_for("panic", Duration::from_secs(10), || {
+        panic_of(&lb)["active"] == true
+    });
+    // Three check intervals later nothing moved: the pool is kept at its last good weights.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(lb.weights(), [80, 60, 100, 40, 70]);
+    let p = panic_of(&lb);
+    assert_eq!(
+        (p["healthy"].as_u64(), p["counted"].as_u64()),
+        (Some(0), Some(5))
+    );
+    assert_eq!(p["held"].as_array().map(Vec::len), Some(5), "{p}");
+    let st = lb.status_file();
+    assert_eq!(st["nodes"][0]["state"], "down", "health says down: {st}");
+    let r = lb.bb(&["status", "panic1"]);
+    let out = r.expect_code(0).stdout();
+    assert!(
+        out.contains("PANIC") && out.contains("0 of 5 nodes healthy, below panic_threshold 50 %"),
+        "{out}"
+    );
+    assert!(
+        out.contains("kept at its last good weight (answers TCP)"),
+        "{out}"
+    );
+    // Checks are staggered: panic begins at the first share below 50 %, whichever that is.
+    assert!(
+        lb.log().contains("% healthy, below panic_threshold 50 %)")
+            || lb.log().contains("%, below panic_threshold 50 %)"),
+        "{}",
+        lb.log()
+    );
+
+    // A node that no longer answers TCP is not kept.
+    let gone = lb.servers.pop().expect("five servers");
+    drop(gone);
+    wait_for("the silent node at 0", Duration::from_secs(10), || {
+        lb.status_file()["nodes"][4]["weight"] == 0
+    });
+    assert_eq!(lb.weights(), [80, 60, 100, 40]);
+
+    // Two of five healthy (40 %): still below 50 %, panic stays.
+    lb.servers[0].set_raw(None);
+    lb.servers[1].set_raw(None);
+    wait_for("two healthy", Duration::from_secs(10), || {
+        panic_of(&lb)["healthy"] == 2
+    });
+    // Three of five (60 %) reaches the exit level (50 + 10): panic ends after two intervals.
+    lb.servers[2].set_raw(None);
+    wait_for("panic to end", Duration::from_secs(10), || {
+        panic_of(&lb)["active"] == false
+    });
+    lb.wait_weights("weights follow health again", |w| w == [80, 60, 100, 0]);
+    assert_eq!(panic_of(&lb)["entered"], 1);
+    let lines = std::fs::read_to_string(&hook).unwrap_or_default();
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.first(), Some(&"0 0"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("1 ")), "{lines:?}");
+    assert_eq!(lines.last(), Some(&"0 2"), "{lines:?}");
+    lb.agent("stop").expect_code(0);
+}
+
+/// Hysteresis at the boundary: with 4 nodes and threshold 50, two healthy nodes (50 %) are
+/// not enough to leave panic (the exit level is 60 %), however long it lasts.
+#[test]
+fn panic_holds_at_the_threshold() {
+    let lb = Lb::new("panic2", &[80.0, 60.0, 100.0, 40.0]);
+    *lb.extra.borrow_mut() = "panic_threshold = 50".into();
+    lb.write_spec("1ms");
+    lb.agent("start").expect_code(0);
+    lb.wait_weights("weights = health", |w| w == [80, 60, 100, 40]);
+    for s in &lb.servers {
+        s.set_raw(Some(BARE_503.to_vec()));
+    }
+    wait_for("panic", Duration::from_secs(10), || {
+        panic_of(&lb)["active"] == true
+    });
+    lb.servers[0].set_raw(None);
+    lb.servers[1].set_raw(None);
+    wait_for("two healthy", Duration::from_secs(10), || {
+        panic_of(&lb)["healthy"] == 2
+    });
+    // Four check intervals at exactly the threshold: still in panic, the others still held.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(panic_of(&lb)["active"], true);
+    assert_eq!(lb.weights(), [80, 60, 100, 40]);
+    lb.servers[2].set_raw(None);
+    wait_for("panic to end at 75 %", Duration::from_secs(10), || {
+        panic_of(&lb)["active"] == false
+    });
+    lb.wait_weights("the unhealthy node at 0", |w| w == [80, 60, 100, 0]);
+    lb.agent("stop").expect_code(0);
+}
+
+/// Without a threshold (the default), the same bad deploy empties the pool: the behaviour
+/// panic exists to prevent, and proof that the test above can fail.
+#[test]
+fn without_a_threshold_every_node_503_empties_the_pool() {
+    let lb = Lb::new("panic3", &[80.0, 60.0, 100.0]);
+    lb.write_spec("1ms");
+    lb.agent("start").expect_code(0);
+    lb.wait_weights("weights = health", |w| w == [80, 60, 100]);
+    for s in &lb.servers {
+        s.set_raw(Some(BARE_503.to_vec()));
+    }
+    lb.wait_weights("every node at 0", |w| w == [0, 0, 0]);
+    assert!(lb.status_file().get("panic").is_none_or(|p| p.is_null()));
+    lb.agent("stop").expect_code(0);
+}
