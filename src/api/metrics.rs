@@ -7,7 +7,8 @@
 //!   `…_override` (`state` = up|down), `…_drift_repairs_total`, `…_checker_restarts_total`,
 //!   `…_checker_error`, `…_reloads_total`,
 //!   `…_reload_failed`, `…_on_change_runs_total`, `…_on_change_failures_total`, and with a
-//!   `panic_threshold` `…_panic` (1 while health is not trusted) and `…_panics_total`;
+//!   `panic_threshold` `…_panic` (1 while health is not trusted) and `…_panics_total`,
+//!   `…_nodes_removing` (nodes a reload took out, waiting for their connections);
 //! - per node: `big_brother_node_health`, `…_weight`, `…_check_latency_seconds`,
 //!   `…_checks_total`, `…_check_failures_total`, `…_drained`, `…_panic_held` (with a
 //!   `panic_threshold`: 1 while panic keeps the unhealthy node serving);
@@ -178,6 +179,11 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
         "counter",
         "Times the cluster entered panic since its supervisor started.",
     );
+    let mut removing = Family::new(
+        "big_brother_cluster_nodes_removing",
+        "gauge",
+        "Nodes a reload took out of the spec whose destinations wait at weight 0 for their active connections to end (or removal_timeout).",
+    );
     let mut panic_held = Family::new(
         "big_brother_node_panic_held",
         "gauge",
@@ -239,6 +245,7 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
             hook_runs.add(vec![("cluster", c)], h.runs as f64);
             hook_failures.add(vec![("cluster", c)], h.failures as f64);
         }
+        removing.add(vec![("cluster", c)], s.removing.len() as f64);
         if let Some(p) = &s.panic {
             panic.add(vec![("cluster", c)], f64::from(u8::from(p.active)));
             panics.add(vec![("cluster", c)], p.entered as f64);
@@ -276,6 +283,7 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
         &hook_failures,
         &panic,
         &panics,
+        &removing,
         &health,
         &weight,
         &latency,

@@ -420,6 +420,24 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             (std::net::IpAddr::V6(a), p) => format!("[{a}]:{p}"),
             (a, p) => format!("{a}:{p}"),
         };
+        if let Some(r) = s.removing.iter().find(|r| r.id == id) {
+            // A node a reload took out, waiting for its connections (issue 15).
+            let count = |c: Option<u32>| c.map_or_else(|| "-".into(), |c| c.to_string());
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8} {:>7} {:>7}  out of the spec: deleted when its active connections end, or in {} at the latest",
+                id,
+                "-",
+                d.weight,
+                "removing",
+                ago(now_unix.saturating_sub(r.since)),
+                "-",
+                count(r.active_conns),
+                count(r.inactive_conns),
+                ago(r.deadline.saturating_sub(now_unix)),
+            );
+            continue;
+        }
         if !s.nodes.iter().any(|n| n.id == id) {
             let _ = writeln!(
                 out,

@@ -80,7 +80,26 @@ pub struct Status {
     /// The panic threshold's state, when the spec sets one (issue 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub panic: Option<PanicStatus>,
+    /// Nodes a reload took out of the spec, kept at weight 0 until their active connections end
+    /// or `removal_timeout` passes (issue 15). Their destinations are in `dests`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing: Vec<RemovingStatus>,
     pub nodes: Vec<NodeStatus>,
+}
+
+/// A node being removed gracefully.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovingStatus {
+    /// The node's id as it was in the spec.
+    pub id: String,
+    /// Unix seconds: when the reload took it out, and when it is deleted at the latest.
+    pub since: u64,
+    pub deadline: u64,
+    /// The kernel's counters for its destination at the last tick.
+    #[serde(default)]
+    pub active_conns: Option<u32>,
+    #[serde(default)]
+    pub inactive_conns: Option<u32>,
 }
 
 /// The panic threshold (`supervisor::panic`): while `active`, health is not trusted and the
@@ -428,6 +447,7 @@ pub(crate) mod tests {
             checkers: CheckerStatus::default(),
             drift: 0,
             panic: None,
+            removing: Vec::new(),
             nodes: vec![],
         }
     }

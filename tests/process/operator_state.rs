@@ -149,3 +149,149 @@ fn without_a_threshold_every_node_503_empties_the_pool() {
     assert!(lb.status_file().get("panic").is_none_or(|p| p.is_null()));
     lb.agent("stop").expect_code(0);
 }
+
+/// The dry-run table's destinations: id → weight.
+fn table(lb: &Lb) -> std::collections::BTreeMap<String, u64> {
+    let text = std::fs::read_to_string(lb.state_dir().join("dryrun-ipvs.json")).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    v["services"][0]["dests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            (
+                d["address"].as_str().unwrap_or("").to_string(),
+                d["weight"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect()
+}
+
+/// Pretends `active` connections on each id in the dry-run table (`state::dryrun`).
+fn pretend_conns(lb: &Lb, conns: &[(&str, u32)]) {
+    let map: serde_json::Map<String, serde_json::Value> = conns
+        .iter()
+        .map(|(id, n)| {
+            (
+                id.to_string(),
+                serde_json::json!({"active_conns": n, "inactive_conns": 1}),
+            )
+        })
+        .collect();
+    let tmp = lb.state_dir().join("dryrun-conns.json.tmp");
+    std::fs::write(&tmp, serde_json::Value::Object(map).to_string()).unwrap();
+    std::fs::rename(&tmp, lb.state_dir().join("dryrun-conns.json")).unwrap();
+}
+
+fn removing_ids(lb: &Lb) -> Vec<String> {
+    lb.status_file()["removing"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Issue 15 item 3: a node a reload takes out goes to weight 0 and keeps its destination while
+/// it has active connections; a node added in the same reload serves at once; putting the node
+/// back cancels the removal; once its connections end, its destination is deleted.
+#[test]
+fn a_removed_node_waits_for_its_connections_and_a_re_add_cancels_the_removal() {
+    use big_brother::health::serve::LitmusServer;
+    let mut lb = Lb::new("removal1", &[80.0, 60.0, 100.0]);
+    *lb.extra.borrow_mut() = "removal_timeout = \"60s\"".into();
+    lb.write_spec("1ms");
+    lb.agent("start").expect_code(0);
+    lb.wait_weights("weights = health", |w| w == [80, 60, 100]);
+    let gone = lb.id(0);
+    pretend_conns(&lb, &[(&gone, 2)]);
+    wait_for(
+        "the kernel's count in status",
+        Duration::from_secs(10),
+        || lb.status_file()["nodes"][0]["active_conns"] == 2,
+    );
+
+    // Reload: node 0 out, a new node in.
+    let removed = lb.servers.remove(0);
+    lb.servers
+        .push(LitmusServer::start("127.0.2.9:0".parse().unwrap(), "removal1", 50.0).unwrap());
+    lb.write_spec("1ms");
+    lb.agent("reload-agent").expect_code(0);
+    lb.wait_weights("the new node serves", |w| w == [60, 100, 50]);
+    assert_eq!(table(&lb).get(&gone), Some(&0), "kept at weight 0");
+    assert_eq!(removing_ids(&lb), std::slice::from_ref(&gone));
+    assert_eq!(lb.status_file()["removing"][0]["active_conns"], 2);
+    let out = lb.bb(&["status", "removal1"]).expect_code(0).stdout();
+    assert!(
+        out.lines().any(|l| l.contains(&gone)
+            && l.contains("removing")
+            && l.contains("deleted when its active connections end")),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        table(&lb).get(&gone),
+        Some(&0),
+        "still there with connections"
+    );
+
+    // Back in the spec during its grace: the removal is cancelled and it serves again.
+    lb.servers.insert(0, removed);
+    lb.write_spec("1ms");
+    lb.agent("reload-agent").expect_code(0);
+    lb.wait_weights("the re-added node serves", |w| w == [80, 60, 100, 50]);
+    assert!(removing_ids(&lb).is_empty());
+    assert!(lb
+        .log()
+        .contains("is back in the spec: its removal is cancelled"));
+
+    // Out again; its connections end: the destination is deleted.
+    let removed = lb.servers.remove(0);
+    lb.write_spec("1ms");
+    lb.agent("reload-agent").expect_code(0);
+    wait_for("the removal", Duration::from_secs(10), || {
+        removing_ids(&lb) == [gone.clone()]
+    });
+    pretend_conns(&lb, &[(&gone, 0)]);
+    wait_for("the destination deleted", Duration::from_secs(10), || {
+        !table(&lb).contains_key(&gone) && removing_ids(&lb).is_empty()
+    });
+    assert!(
+        lb.log().contains("removed: no active connections left"),
+        "{}",
+        lb.log()
+    );
+    drop(removed);
+    lb.agent("stop").expect_code(0);
+}
+
+/// `removal_timeout` bounds the wait: connections that never end do not keep a destination.
+#[test]
+fn a_removal_ends_at_removal_timeout() {
+    let mut lb = Lb::new("removal2", &[80.0, 60.0]);
+    *lb.extra.borrow_mut() = "removal_timeout = \"1s\"".into();
+    lb.write_spec("1ms");
+    lb.agent("start").expect_code(0);
+    lb.wait_weights("weights = health", |w| w == [80, 60]);
+    let gone = lb.id(1);
+    pretend_conns(&lb, &[(&gone, 9)]);
+    wait_for("the count", Duration::from_secs(10), || {
+        lb.status_file()["nodes"][1]["active_conns"] == 9
+    });
+    let _removed = lb.servers.pop();
+    lb.write_spec("1ms");
+    lb.agent("reload-agent").expect_code(0);
+    assert_eq!(table(&lb).get(&gone), Some(&0));
+    wait_for("the timeout", Duration::from_secs(10), || {
+        !table(&lb).contains_key(&gone)
+    });
+    assert!(
+        lb.log().contains("removed after removal_timeout (")
+            && lb.log().contains(" s) with 9 active connections left"),
+        "{}",
+        lb.log()
+    );
+    lb.agent("stop").expect_code(0);
+}

@@ -87,6 +87,8 @@ pub struct Controller {
     /// The panic threshold's state, and the healthy share of the last tick.
     panic: Panic,
     share: Share,
+    /// Nodes a reload took out, kept at weight 0 until their connections end (issue 15).
+    removing: BTreeMap<plan::DestKey, plan::Removing>,
     /// Per node id: checks and failed checks since start (carried across reloads by id).
     counters: BTreeMap<String, (u64, u64)>,
     applied: Vec<Dest>,
@@ -156,6 +158,7 @@ impl Controller {
             last_down: None,
             panic: Panic::default(),
             share: Share::default(),
+            removing: BTreeMap::new(),
             counters: BTreeMap::new(),
             applied: Vec::new(),
             applied_valid: false,
@@ -259,14 +262,23 @@ impl Controller {
         let drained = self.drains_in_force();
         policy::apply_drains(&self.spec, &mut self.nodes, &drained, now);
         self.step_panic(&drained, now);
+        self.finish_removals(now);
         let ovr = self.override_now.state;
-        let want = policy::desired_in(
+        let mut want = policy::desired_in(
             &self.spec,
             &self.nodes,
             &drained,
             ovr,
             self.panic.active(),
             now,
+        );
+        // Nodes being removed keep their destination at weight 0 until their connections end.
+        want.extend(
+            self.removing
+                .values()
+                .filter(|r| !want.iter().any(|d| d.id() == r.dest.id()))
+                .map(|r| r.dest)
+                .collect::<Vec<_>>(),
         );
         let key = self.key;
         let last = self.applied_valid.then_some(self.applied.as_slice());
@@ -343,6 +355,31 @@ impl Controller {
         }
     }
 
+    /// Ends the removals that are over by the last dump's counters: their destinations are
+    /// left out of this tick's desired set, so this tick deletes them.
+    fn finish_removals(&mut self, now: Instant) {
+        for (key, end) in plan::removals_due(&self.removing, &self.dest_stats, now) {
+            let Some(r) = self.removing.remove(&key) else {
+                continue;
+            };
+            let waited = now.saturating_duration_since(r.since).as_secs();
+            match end {
+                plan::RemovalEnd::Drained => log::info(format!(
+                    "{}: node {} removed: no active connections left after {waited} s",
+                    self.ident.cluster, r.id
+                )),
+                plan::RemovalEnd::TimedOut { active } => log::warn(format!(
+                    "{}: node {} removed after removal_timeout ({waited} s) with {active} active connections left",
+                    self.ident.cluster, r.id
+                )),
+                plan::RemovalEnd::Gone => log::info(format!(
+                    "{}: node {} being removed: its destination was already gone",
+                    self.ident.cluster, r.id
+                )),
+            }
+        }
+    }
+
     /// Drains from the drain file and from agent checks: the policy treats both alike.
     fn drains_in_force(&self) -> BTreeSet<String> {
         self.drained.union(&self.agent_drained).cloned().collect()
@@ -377,6 +414,7 @@ impl Controller {
             checker_error: self.checker_error.as_deref(),
             panic: &self.panic,
             share: self.share,
+            removing: &self.removing,
         };
         plan::status(&view, Instant::now(), status::Now::read())
     }
