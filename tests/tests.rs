@@ -58,6 +58,7 @@ mod tools {
 mod kernel {
     mod ipvs_kernel;
     mod ocf_kernel;
+    mod operator_state_kernel;
     mod parity_kernel;
     mod supervisor_kernel;
     mod sync_kernel;

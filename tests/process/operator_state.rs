@@ -295,3 +295,93 @@ fn a_removal_ends_at_removal_timeout() {
     );
     lb.agent("stop").expect_code(0);
 }
+
+/// Issue 15 item 2: `drain --wait` returns 0 once the node is at weight 0 with no active
+/// connection on this director, 1 on timeout with the count left, 7 where the cluster does not
+/// run; `undrain --wait` is a usage error.
+#[test]
+fn drain_wait_returns_when_the_connections_end_and_times_out_with_the_count_left() {
+    let lb = Lb::new("dwait1", &[80.0, 60.0]);
+    lb.write_spec("1ms");
+    lb.agent("start").expect_code(0);
+    lb.wait_weights("weights = health", |w| w == [80, 60]);
+    let node = lb.id(0);
+    pretend_conns(&lb, &[(&node, 2)]);
+    let config = lb.config.display().to_string();
+    let out = lb.dir.path().join("wait.out");
+    let mut child = lb
+        .command(&[
+            "drain", "dwait1", &node, "--config", &config, "--wait", "30s",
+        ])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .spawn()
+        .unwrap();
+    // The drain takes effect, the connections hold the wait.
+    lb.wait_weights("the drain", |w| w == [0, 60]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(child.try_wait().unwrap().is_none(), "still waiting");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains(&format!(
+            "dwait1: {node}: weight 0, 2 active connections; waiting (at most 30s)"
+        )),
+        "{text}"
+    );
+    pretend_conns(&lb, &[(&node, 0)]);
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "drain --wait did not return"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains(&format!(
+            "dwait1: {node}: weight 0 and no active connections on this director after"
+        )),
+        "{text}"
+    );
+
+    // Timeout: the count left is said, exit 1.
+    let other = lb.id(1);
+    pretend_conns(&lb, &[(&other, 3)]);
+    wait_for("the count", Duration::from_secs(10), || {
+        lb.status_file()["nodes"][1]["active_conns"] == 3
+    });
+    let r = lb.bb(&[
+        "drain", "dwait1", &other, "--config", &config, "--wait", "1500ms",
+    ]);
+    r.expect_code(1);
+    assert!(
+        r.stderr().contains(&format!(
+            "dwait1: {other}: timed out after 1500ms: 3 active connections left (weight 0)"
+        )),
+        "{}",
+        r.stderr()
+    );
+
+    // undrain has nothing to wait for.
+    let r = lb.bb(&[
+        "undrain", "dwait1", &other, "--config", &config, "--wait", "1s",
+    ]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("--wait is for drain"), "{}", r.stderr());
+    lb.agent("stop").expect_code(0);
+
+    // Nothing runs here any more: 7, and the drain is still recorded.
+    let r = lb.bb(&[
+        "drain", "dwait1", &other, "--config", &config, "--wait", "1s",
+    ]);
+    r.expect_code(7);
+    assert!(
+        r.stderr().contains("nothing to wait for on this director"),
+        "{}",
+        r.stderr()
+    );
+}
