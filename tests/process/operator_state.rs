@@ -61,6 +61,20 @@ fn every_node_503_keeps_the_pool_in_panic_and_panic_ends_with_hysteresis() {
         out.contains("PANIC") && out.contains("0 of 5 nodes healthy, below panic_threshold 50 %"),
         "{out}"
     );
+    // /metrics of `big_brother api` says it too.
+    let api = crate::process::api::Api::start(&lb.rsctmp(), lb.dir.path());
+    let m = api.get("/metrics").body;
+    for line in [
+        "big_brother_cluster_panic{cluster=\"panic1\"} 1".to_string(),
+        "big_brother_cluster_panics_total{cluster=\"panic1\"} 1".to_string(),
+        format!(
+            "big_brother_node_panic_held{{cluster=\"panic1\",node=\"{}\"}} 1",
+            lb.id(0)
+        ),
+    ] {
+        assert!(m.lines().any(|l| l == line), "missing {line} in\n{m}");
+    }
+    drop(api);
     assert!(
         out.contains("kept at its last good weight (answers TCP)"),
         "{out}"
@@ -236,6 +250,9 @@ fn a_removed_node_waits_for_its_connections_and_a_re_add_cancels_the_removal() {
         Some(&0),
         "still there with connections"
     );
+    // The deep monitor compares the table with status.json: the kept destination is in both.
+    lb.agent_env("monitor", &[("OCF_CHECK_LEVEL", "10")])
+        .expect_code(0);
 
     // Back in the spec during its grace: the removal is cancelled and it serves again.
     lb.servers.insert(0, removed);
