@@ -376,6 +376,43 @@ mod tests {
         assert_eq!(d.len(), 3, "sorry server added: {d:?}");
     }
 
+    /// A node panic kept at 80 that recovers keeps serving: its ramp starts from what it was
+    /// serving at, not from 0 (a bad health deploy being fixed must not cost capacity).
+    #[test]
+    fn a_held_node_that_recovers_ramps_from_its_held_weight() {
+        let spec = spec(2);
+        let p = Policy {
+            fall: 1,
+            rise: 1,
+            ramp_up_time: 100 * SEC,
+        };
+        let t0 = Instant::now();
+        let mut states: Vec<NodeState> = (0..2)
+            .map(|_| {
+                let mut s = NodeState::new(Some(80), t0);
+                s.observe(&obs(t0, Ok(Health::new(80.0))), &p);
+                s
+            })
+            .collect();
+        for s in &mut states {
+            s.observe(&obs(t0, Err(http_503())), &p);
+        }
+        let none = BTreeSet::new();
+        let d = desired_in(&spec, &states, &none, None, true, t0);
+        assert_eq!(d.iter().map(|d| d.weight).collect::<Vec<_>>(), [80, 80]);
+        crate::supervisor::policy::note_applied(&spec, &mut states, &d);
+        let t1 = t0 + SEC;
+        states[0].observe(&obs(t1, Ok(Health::new(100.0))), &p);
+        assert_eq!(states[0].mode(), Mode::Up);
+        assert_eq!(states[0].weight(&p, 100, t1), 80, "no dip to 1");
+        assert_eq!(states[0].weight(&p, 100, t1 + 50 * SEC), 90);
+        // Outside panic a down node was at 0 and ramps from 0 as always.
+        let d = desired_in(&spec, &states, &none, None, false, t1);
+        crate::supervisor::policy::note_applied(&spec, &mut states, &d);
+        states[1].observe(&obs(t1, Ok(Health::new(100.0))), &p);
+        assert_eq!(states[1].weight(&p, 100, t1), 1);
+    }
+
     /// An adopted node (found serving in the kernel at start-up) keeps the kernel's weight in
     /// panic, before and after a failed check that still reached it.
     #[test]

@@ -11,7 +11,8 @@
 //! - **ramp-up**: whenever a node starts serving from weight 0 (new, recovered, or undrained), its
 //!   weight climbs linearly from 0 to its health over `ramp_up_time` (the original's
 //!   `health × age / ramp_up_time`, but re-run after every recovery). A weight going *down* is
-//!   never delayed.
+//!   never delayed. A recovery ramps from the weight the node was really serving at
+//!   ([`note_applied`]): 0 as a rule, its held weight when the panic threshold kept it serving.
 //! - **adoption**: a supervisor that starts and finds the node in the kernel at weight W > 0
 //!   treats it as up at W and converges to its health along the same ramp (from W instead of 0),
 //!   so a restart never drops a serving node to 0.
@@ -134,6 +135,9 @@ pub struct NodeState {
     last: Option<LastCheck>,
     /// Last good weight, kept through a fall (unlike `health`): the panic threshold's fallback.
     held: Option<Held>,
+    /// The weight the cluster rules last gave the node ([`note_applied`]); a recovery ramps
+    /// from it.
+    applied: u32,
 }
 
 impl NodeState {
@@ -164,6 +168,7 @@ impl NodeState {
             drained: false,
             last: None,
             held: adopted.map(Held::Adopted),
+            applied: adopted.unwrap_or(0),
         }
     }
 
@@ -278,9 +283,12 @@ impl NodeState {
                     self.mode = Mode::Up;
                     self.since = now;
                     self.fails = 0;
+                    // From what it was serving at: 0 as a rule, but a node the panic threshold
+                    // (or an `up` override) kept serving has connections already, and must not
+                    // lose its share by recovering.
                     self.ramp = Some(Ramp {
                         start: now,
-                        from: 0,
+                        from: self.applied,
                     });
                 }
             }
@@ -408,6 +416,17 @@ pub fn carry_over(
                 .unwrap_or(fresh)
         })
         .collect()
+}
+
+/// Tells each node the weight the tick's desired set gives it (cluster rules, panic and
+/// overrides included), so that a recovery ramps from what it was really serving at.
+pub fn note_applied(spec: &Spec, states: &mut [NodeState], desired: &[Dest]) {
+    for (n, s) in spec.nodes.iter().zip(states.iter_mut()) {
+        s.applied = desired
+            .iter()
+            .find(|d| d.addr == n.address && d.port == n.real_port)
+            .map_or(0, |d| d.weight);
+    }
 }
 
 /// Brings each state's drained flag in line with the drain set (ids as [`crate::spec::Node::id`]).

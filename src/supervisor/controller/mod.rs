@@ -272,6 +272,7 @@ impl Controller {
             self.panic.active(),
             now,
         );
+        policy::note_applied(&self.spec, &mut self.nodes, &want);
         // Nodes being removed keep their destination at weight 0 until their connections end.
         want.extend(
             self.removing
