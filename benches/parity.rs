@@ -195,6 +195,7 @@ fn main() {
         down: vec!["10.0.0.1".into()],
         combined_weight: 810,
         override_state: None,
+        panic: false,
         at: 0,
     };
     report(

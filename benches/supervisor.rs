@@ -119,6 +119,8 @@ fn spec_for(targets: &[Target], interval: Duration) -> Spec {
         sorry_server: None,
         override_dir: big_brother::spec::defaults::OVERRIDE_DIR.into(),
         on_change: None,
+        panic_threshold: 0,
+        removal_timeout: big_brother::spec::defaults::REMOVAL_TIMEOUT,
         vips: vec![],
         nodes: targets
             .iter()

@@ -31,11 +31,12 @@ mod process {
     mod health;
     mod health_demo;
     mod health_drain;
-    mod health_supervisor;
+    pub mod health_supervisor;
     mod import;
     mod import_keepalived;
     mod ocf;
     mod ocf_recovery;
+    mod operator_state;
     mod parity;
     mod permissions;
     mod soak;
@@ -57,6 +58,7 @@ mod tools {
 mod kernel {
     mod ipvs_kernel;
     mod ocf_kernel;
+    mod operator_state_kernel;
     mod parity_kernel;
     mod supervisor_kernel;
     mod sync_kernel;

@@ -6,9 +6,12 @@
 //! - per cluster: `big_brother_cluster_running`, `…_combined_weight`, `…_heartbeat_age_seconds`,
 //!   `…_override` (`state` = up|down), `…_drift_repairs_total`, `…_checker_restarts_total`,
 //!   `…_checker_error`, `…_reloads_total`,
-//!   `…_reload_failed`, `…_on_change_runs_total`, `…_on_change_failures_total`;
+//!   `…_reload_failed`, `…_on_change_runs_total`, `…_on_change_failures_total`, and with a
+//!   `panic_threshold` `…_panic` (1 while health is not trusted) and `…_panics_total`,
+//!   `…_nodes_removing` (nodes a reload took out, waiting for their connections);
 //! - per node: `big_brother_node_health`, `…_weight`, `…_check_latency_seconds`,
-//!   `…_checks_total`, `…_check_failures_total`, `…_drained`;
+//!   `…_checks_total`, `…_check_failures_total`, `…_drained`, `…_panic_held` (with a
+//!   `panic_threshold`: 1 while panic keeps the unhealthy node serving);
 //! - per host, read from the kernel (GET_DAEMON) when it can be asked:
 //!   `big_brother_ipvs_sync_daemon` (labels `state` = master|backup, `interface`, `sync_id`,
 //!   `group`, `port`), 1 per running daemon ([`render_sync`]); `big_brother_ipvs_host_setting`
@@ -168,6 +171,26 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
         "counter",
         "on_change commands that failed to start, exited non-zero, died or timed out.",
     );
+    let mut panic = Family::new(
+        "big_brother_cluster_panic",
+        "gauge",
+        "1 while the panic threshold is in force: fewer than panic_threshold percent of the nodes are healthy, health is not trusted and nodes that answer TCP keep their last good weight.",
+    );
+    let mut panics = Family::new(
+        "big_brother_cluster_panics_total",
+        "counter",
+        "Times the cluster entered panic since its supervisor started.",
+    );
+    let mut removing = Family::new(
+        "big_brother_cluster_nodes_removing",
+        "gauge",
+        "Nodes a reload took out of the spec whose destinations wait at weight 0 for their active connections to end (or removal_timeout).",
+    );
+    let mut panic_held = Family::new(
+        "big_brother_node_panic_held",
+        "gauge",
+        "1 while panic keeps this unhealthy node at its last good weight (it answers TCP).",
+    );
     let mut health = Family::new(
         "big_brother_node_health",
         "gauge",
@@ -224,8 +247,16 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
             hook_runs.add(vec![("cluster", c)], h.runs as f64);
             hook_failures.add(vec![("cluster", c)], h.failures as f64);
         }
+        removing.add(vec![("cluster", c)], s.removing.len() as f64);
+        if let Some(p) = &s.panic {
+            panic.add(vec![("cluster", c)], f64::from(u8::from(p.active)));
+            panics.add(vec![("cluster", c)], p.entered as f64);
+        }
         for n in &s.nodes {
             let l = || vec![("cluster", c), ("node", n.id.as_str())];
+            if let Some(p) = &s.panic {
+                panic_held.add(l(), f64::from(u8::from(p.held.contains(&n.id))));
+            }
             if let Some(h) = n.health {
                 health.add(l(), h);
             }
@@ -252,12 +283,16 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
         &reload_failed,
         &hook_runs,
         &hook_failures,
+        &panic,
+        &panics,
+        &removing,
         &health,
         &weight,
         &latency,
         &checks,
         &failures,
         &drained,
+        &panic_held,
     ] {
         f.render(&mut out);
     }
@@ -285,7 +320,7 @@ pub fn render_host_settings(out: &mut String, settings: Option<&[(Setting, u32)]
 mod tests {
     use super::*;
     use crate::state::status::tests::sample;
-    use crate::state::status::{NodeStatus, OverrideStatus};
+    use crate::state::status::{NodeStatus, OverrideStatus, PanicStatus, Status};
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
@@ -420,6 +455,50 @@ mod tests {
             "no health sample before a check"
         );
         assert!(text.ends_with('\n'));
+    }
+
+    /// Issue 15: the panic threshold is loud on /metrics: the cluster gauge, the count of
+    /// panics, and which nodes panic keeps serving; nothing of it without a threshold.
+    #[test]
+    fn panic_is_on_the_page() {
+        let mut s = sample();
+        s.nodes = vec![node("192.0.2.1", Some(0.0), 70), node("192.0.2.2", None, 0)];
+        let view = |s: Status| ClusterView {
+            name: "webapp".into(),
+            running: true,
+            problem: None,
+            status: Some(s),
+        };
+        let text = render(&[view(s.clone())], UNIX_EPOCH);
+        assert!(
+            !text
+                .lines()
+                .any(|l| !l.starts_with('#') && l.contains("panic")),
+            "no panic samples without a threshold: {text}"
+        );
+        s.panic = Some(PanicStatus {
+            threshold: 50,
+            exit_level: 60,
+            active: true,
+            since: Some(10),
+            healthy: 0,
+            counted: 2,
+            entered: 3,
+            held: vec!["192.0.2.1".into()],
+        });
+        let text = render(&[view(s)], UNIX_EPOCH);
+        for line in [
+            "# TYPE big_brother_cluster_panic gauge",
+            "big_brother_cluster_panic{cluster=\"webapp\"} 1",
+            "big_brother_cluster_panics_total{cluster=\"webapp\"} 3",
+            "big_brother_node_panic_held{cluster=\"webapp\",node=\"192.0.2.1\"} 1",
+            "big_brother_node_panic_held{cluster=\"webapp\",node=\"192.0.2.2\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
     }
 
     #[test]

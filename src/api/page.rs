@@ -251,6 +251,23 @@ fn alerts(out: &mut String, v: &ClusterView, s: Option<&Status>) {
         if let Some(e) = &s.backend_error {
             items.push(("bad", format!("Backend error: {}", html(e))));
         }
+        if let Some(p) = s.panic.as_ref().filter(|p| p.active) {
+            items.push((
+                "bad",
+                format!(
+                    "PANIC: {} of {} nodes healthy, below panic_threshold {} %: health is not \
+                     trusted; kept at their last good weight because they answer TCP: {}",
+                    p.healthy,
+                    p.counted,
+                    p.threshold,
+                    if p.held.is_empty() {
+                        "none".to_string()
+                    } else {
+                        html(&p.held.join(", ")).into_owned()
+                    }
+                ),
+            ));
+        }
         if let (false, Some(e)) = (s.reload.ok, &s.reload.error) {
             items.push((
                 "warn",
@@ -415,8 +432,28 @@ fn check_note(out: &mut String, n: &NodeStatus) {
     }
 }
 
-/// A destination that is no node: the sorry server while every node is down.
+/// A destination that is no node: the sorry server while every node is down, or a node a
+/// reload took out, kept at weight 0 until its connections end (issue 15).
 fn sorry(out: &mut String, d: &DestRepr, id: &str, s: &Status) {
+    if let Some(r) = s.removing.iter().find(|r| r.id == id) {
+        let id = html(id);
+        let _ = write!(
+            out,
+            "<tr class=\"node s-removing\" data-node=\"{id}\"><td class=\"id\" data-label=\"Node\"><span>{id}</span></td>\
+             <td class=\"n\" data-label=\"Health\">–</td>"
+        );
+        weight_cell(out, d.weight, d.weight.max(1));
+        let _ = writeln!(
+            out,
+            "<td data-label=\"State\"><span class=\"pill p-warn\">removing</span></td>\
+             <td class=\"n\" data-label=\"Since\">–</td><td class=\"n\" data-label=\"Latency\">–</td>\
+             <td class=\"n\" data-label=\"Active\">{}</td><td class=\"n\" data-label=\"Inactive\">{}</td>\
+             <td class=\"note\" data-label=\"Note\">out of the spec: deleted when its active connections end</td></tr>",
+            count(r.active_conns),
+            count(r.inactive_conns)
+        );
+        return;
+    }
     let id = html(id);
     let _ = write!(
         out,
@@ -617,6 +654,53 @@ mod tests {
         assert!(r.contains("https://10.0.0.2:443/"), "{r}");
         let r = row("10.0.0.3");
         assert!(!r.contains("litmus"), "the default stays as it was: {r}");
+    }
+
+    /// Issue 15: a panic is a problem line naming the nodes kept; a node being removed is a
+    /// `removing` row with its connections, never taken for the sorry server.
+    #[test]
+    fn panic_and_removals_show() {
+        let mut v = view("api", true, vec![node("10.0.0.1", 40, Some(100), "down")]);
+        let s = v.status.as_mut().unwrap();
+        s.panic = Some(crate::state::status::PanicStatus {
+            threshold: 50,
+            exit_level: 60,
+            active: true,
+            since: Some(900),
+            healthy: 0,
+            counted: 1,
+            entered: 1,
+            held: vec!["10.0.0.1".into()],
+        });
+        s.removing = vec![crate::state::status::RemovingStatus {
+            id: "10.0.0.9".into(),
+            since: 990,
+            deadline: 1_290,
+            active_conns: Some(4),
+            inactive_conns: Some(2),
+        }];
+        s.dests = vec![DestRepr {
+            address: "10.0.0.9".parse().unwrap(),
+            port: 0,
+            forward: crate::state::repr::ForwardRepr::Ipip,
+            weight: 0,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        }];
+        let page = render(&[v], None, at(1_000));
+        assert!(
+            page.contains("PANIC: 0 of 1 nodes healthy, below panic_threshold 50 %"),
+            "{page}"
+        );
+        let row = page
+            .split("<tr class=\"node ")
+            .find(|r| r.contains("data-node=\"10.0.0.9\""))
+            .unwrap_or_else(|| panic!("no removing row: {page}"));
+        assert!(
+            row.contains(">removing</span>") && row.contains(">4</td>"),
+            "{row}"
+        );
+        assert!(!row.contains("sorry"), "{row}");
     }
 
     #[test]

@@ -6,11 +6,11 @@
 //! | code | meaning on the command line |
 //! |---|---|
 //! | 0 | done (`status`: every cluster running) |
-//! | 1 | a write failed or did not take effect, a different spec is in the way (`import` without `--force`), the API stopped serving; `status`: some cluster stale or failing |
+//! | 1 | a write failed or did not take effect, a different spec is in the way (`import` without `--force`), the API stopped serving; `status`: some cluster stale or failing; `drain --wait`: timed out (the count left is said), or the IPVS table could not be read |
 //! | 2 | bad arguments (clap's own, an unknown node or cluster, a path that cannot be used) |
 //! | 4 | permission denied on a file |
 //! | 6 | a spec or legacy config named on the command line cannot be used: missing, not a regular file, over the size cap, not UTF-8, or wrong inside |
-//! | 7 | `status`: nothing running |
+//! | 7 | `status`: nothing running; `drain --wait`: the cluster is not running on this director |
 //!
 //! **A missing spec file is 6 here and 5 from the agent, on purpose.** On the command line the
 //! file is an argument: a path that does not exist is a configuration given wrong, like a file
@@ -51,6 +51,15 @@ pub enum Failure {
     Demo(#[from] DemoError),
     #[error(transparent)]
     Drain(#[from] DrainError),
+    /// `drain --wait`: the node still had active connections (or weight) when time ran out.
+    #[error("{0}")]
+    Timeout(String),
+    /// `drain --wait`: the cluster does not run on this director.
+    #[error("{0}")]
+    NotHere(String),
+    /// The IPVS table could not be read.
+    #[error("{0}")]
+    Kernel(String),
 }
 
 /// The exit code of a failure (the table in the module doc).
@@ -68,7 +77,10 @@ pub fn code(f: &Failure) -> OcfCode {
         {
             OcfCode::ErrPerm
         }
+        Failure::NotHere(_) => OcfCode::NotRunning,
         Failure::Io(_)
+        | Failure::Timeout(_)
+        | Failure::Kernel(_)
         | Failure::Conflict(_)
         | Failure::Api(_)
         | Failure::Demo(_)
@@ -147,6 +159,9 @@ mod tests {
             ),
             (Failure::Invalid("2 specs".into()), OcfCode::ErrConfigured),
             (Failure::Usage("no node x".into()), OcfCode::ErrArgs),
+            (Failure::Timeout("3 left".into()), OcfCode::ErrGeneric),
+            (Failure::NotHere("not here".into()), OcfCode::NotRunning),
+            (Failure::Kernel("EPERM".into()), OcfCode::ErrGeneric),
             (
                 Failure::Io(FileError {
                     what: "drain file",

@@ -4,7 +4,8 @@
 //! The node is checked against the cluster's spec (so a typo never drains nothing), then
 //! recorded in the persistent drain file (see `supervisor::drain`). The running supervisor
 //! notices within one tick; one that starts later reads it at start. Undraining a node that is no
-//! longer in the spec is allowed, to clean up.
+//! longer in the spec is allowed, to clean up. `drain --wait` then waits for the node's
+//! connections on this director (`super::drain_wait`).
 
 use std::path::{Path, PathBuf};
 
@@ -66,17 +67,37 @@ pub struct Args {
     /// The cluster's spec (default /etc/big_brother/CLUSTER.toml).
     #[arg(long, value_name = "SPEC")]
     pub config: Option<PathBuf>,
+    /// drain only: then wait until the node is at weight 0 with no active connection in this
+    /// director's IPVS table (exit 0), at most DURATION (`30s`, `5m`; exit 1 with the count
+    /// left). Exit 7 when the cluster does not run on this director.
+    #[arg(long, value_name = "DURATION", value_parser = super::drain_wait::parse_wait)]
+    pub wait: Option<std::time::Duration>,
 }
 
 pub fn run(a: &Args, drain_it: bool) -> OcfCode {
     let verb = if drain_it { "drain" } else { "undrain" };
+    if a.wait.is_some() && !drain_it {
+        return finish(
+            verb,
+            Err(Failure::Usage(
+                "--wait is for drain (undrain has nothing to wait for)".into(),
+            )),
+        );
+    }
     finish(
         verb,
-        drain(&a.cluster, &a.node, a.config.as_deref(), drain_it).map(|()| OcfCode::Success),
+        drain(&a.cluster, &a.node, a.config.as_deref(), drain_it, a.wait)
+            .map(|()| OcfCode::Success),
     )
 }
 
-fn drain(cluster: &str, node: &str, config: Option<&Path>, drain_it: bool) -> Result<(), Failure> {
+fn drain(
+    cluster: &str,
+    node: &str,
+    config: Option<&Path>,
+    drain_it: bool,
+    wait: Option<std::time::Duration>,
+) -> Result<(), Failure> {
     let file = spec_path(cluster, config);
     let spec = spec::load(&file)?;
     if spec.name != cluster {
@@ -115,6 +136,14 @@ fn drain(cluster: &str, node: &str, config: Option<&Path>, drain_it: bool) -> Re
             "{cluster}: note: standby = \"warm\": big_brother runs on every director and this file is this director's only; run `big_brother {}drain {cluster} {id}` on every director",
             if drain_it { "" } else { "un" }
         );
+    }
+    if let Some(limit) = wait {
+        let (Ok(key), Some(n)) = (spec.runnable(), spec.nodes.iter().find(|n| n.id() == id)) else {
+            return Err(Failure::Usage(format!(
+                "{cluster}: --wait needs a runnable spec with node {id}"
+            )));
+        };
+        super::drain_wait::wait(cluster, &id, *key, (n.address, n.real_port), limit)?;
     }
     Ok(())
 }

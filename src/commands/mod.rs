@@ -7,6 +7,7 @@ pub mod code;
 pub mod crm;
 pub mod demo;
 pub mod drain;
+pub mod drain_wait;
 pub mod import;
 pub mod status;
 pub mod supervise;

@@ -240,6 +240,37 @@ fn service_options(s: &crate::state::repr::ServiceRepr) -> String {
     out
 }
 
+/// The panic threshold's line: loud while in panic, a quiet reminder of the setting otherwise.
+fn panic_line(s: &Status, now_unix: u64) -> Option<String> {
+    let p = s.panic.as_ref()?;
+    if !p.active {
+        return Some(format!(
+            "panic threshold {} %: not in panic ({} of {} nodes healthy){}",
+            p.threshold,
+            p.healthy,
+            p.counted,
+            if p.entered > 0 {
+                format!(", entered {} times since start", p.entered)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Some(format!(
+        "PANIC{}: {} of {} nodes healthy, below panic_threshold {} %: health is NOT trusted; {} kept at their last good weight because they answer TCP ({}); ends at {} % healthy held for {} check intervals",
+        p.since
+            .map(|t| format!(" for {}", ago(now_unix.saturating_sub(t))))
+            .unwrap_or_default(),
+        p.healthy,
+        p.counted,
+        p.threshold,
+        p.held.len(),
+        if p.held.is_empty() { "none".to_string() } else { p.held.join(", ") },
+        p.exit_level,
+        crate::supervisor::panic::HOLD_INTERVALS,
+    ))
+}
+
 /// `thresholds: upper U, lower L` for the node whose destination carries any (issue 17).
 fn threshold_line(dests: &[crate::state::repr::DestRepr], id: &str) -> Option<String> {
     let d = dests.iter().find(|d| d.id() == id)?;
@@ -330,6 +361,9 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             s.drift
         );
     }
+    if let Some(line) = panic_line(s, now_unix) {
+        let _ = writeln!(out, "  {line}");
+    }
     if let Some(o) = &s.override_state {
         let _ = writeln!(
             out,
@@ -379,7 +413,12 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             && n.check_output
                 .as_deref()
                 .is_some_and(|o| o.contains("drain"));
+        let held = s.panic.as_ref().is_some_and(|p| p.held.contains(&n.id));
         let note = match (&n.forced_reason, &n.last_error) {
+            (_, e) if held => format!(
+                "PANIC: kept at its last good weight (answers TCP){}",
+                e.as_ref().map(|e| format!("; {e}")).unwrap_or_default()
+            ),
             _ if n.drained && agent_drain => "drained by its agent check".into(),
             _ if n.drained => "drained by an operator (big_brother undrain to return it)".into(),
             (Some(r), _) => format!("forced: {r}"),
@@ -406,6 +445,24 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             (std::net::IpAddr::V6(a), p) => format!("[{a}]:{p}"),
             (a, p) => format!("{a}:{p}"),
         };
+        if let Some(r) = s.removing.iter().find(|r| r.id == id) {
+            // A node a reload took out, waiting for its connections (issue 15).
+            let count = |c: Option<u32>| c.map_or_else(|| "-".into(), |c| c.to_string());
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>6} {:>6}  {:<11} {:>8} {:>8} {:>7} {:>7}  out of the spec: deleted when its active connections end, or in {} at the latest",
+                id,
+                "-",
+                d.weight,
+                "removing",
+                ago(now_unix.saturating_sub(r.since)),
+                "-",
+                count(r.active_conns),
+                count(r.inactive_conns),
+                ago(r.deadline.saturating_sub(now_unix)),
+            );
+            continue;
+        }
         if !s.nodes.iter().any(|n| n.id == id) {
             let _ = writeln!(
                 out,

@@ -147,6 +147,33 @@ impl CheckError {
             detail: e.to_string(),
         }
     }
+
+    /// Whether the check got as far as a TCP connection to the node's check address (node
+    /// address and `port`): any failure after the connect (a 503, a bad body, a closed or slow
+    /// answer, a TLS failure, an agent saying `down`) means the node still answers TCP. What the
+    /// panic threshold keeps serving (issue 15). A connect that failed or timed out, an exec
+    /// check (it makes no connection of ours), an internal error and a silent checker do not.
+    pub fn reached_node(&self) -> bool {
+        match self {
+            CheckError::Timeout { phase, .. }
+            | CheckError::Io { phase, .. }
+            | CheckError::Closed { phase } => !matches!(phase, Phase::Connect | Phase::Run),
+            CheckError::Redirect { .. }
+            | CheckError::Status { .. }
+            | CheckError::TooLarge { .. }
+            | CheckError::TooMany { .. }
+            | CheckError::Malformed(_)
+            | CheckError::NotLitmus(_)
+            | CheckError::Tls(_)
+            | CheckError::UnexpectedStatus { .. }
+            | CheckError::BodyMismatch { .. }
+            | CheckError::AgentDown { .. } => true,
+            CheckError::Exec { .. }
+            | CheckError::Spawn(_)
+            | CheckError::Internal(_)
+            | CheckError::NoResult { .. } => false,
+        }
+    }
 }
 
 /// Makes peer-supplied text safe to store and print (status, `status.json`, logs, terminals):

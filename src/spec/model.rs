@@ -103,6 +103,13 @@ pub struct Spec {
     pub override_dir: PathBuf,
     /// Command run when the number of down nodes changes (the original's `send_nsca`, opened up).
     pub on_change: Option<OnChange>,
+    /// Envoy's panic threshold, in percent of the (undrained) nodes: when fewer than this share
+    /// is healthy, health is no longer trusted and every node that still answers TCP keeps its
+    /// last good weight (`supervisor::panic`). 0 (the default) turns it off.
+    pub panic_threshold: u8,
+    /// How long a node removed from the spec by a reload may keep its destination (at weight
+    /// 0) while its connections finish, before it is deleted anyway.
+    pub removal_timeout: Duration,
     pub vips: Vec<Vip>,
     pub nodes: Vec<Node>,
     pub ops: Ops,
@@ -369,6 +376,13 @@ pub mod defaults {
     pub const ON_CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
     /// Most arguments an `on_change` command may have.
     pub const ON_CHANGE_MAX_ARGS: usize = 64;
+    /// `panic_threshold`: off, as Envoy's would be at 0 (Envoy's own default is 50 %; ours is
+    /// off so that an upgrade changes no behaviour).
+    pub const PANIC_THRESHOLD: u8 = 0;
+    /// `removal_timeout`: how long a removed node's connections may take to finish (HAProxy's
+    /// and most drains' order of magnitude: long enough for requests, short enough that a
+    /// Puppet run's removal is done before the next run).
+    pub const REMOVAL_TIMEOUT: Duration = Duration::from_secs(300);
 }
 
 /// Bounds on what a spec may ask for, beyond its types: every duration has a range an operator
@@ -395,6 +409,10 @@ pub mod limits {
     /// notification).
     pub const ON_CHANGE_TIMEOUT: (Duration, Duration) =
         (Duration::from_millis(1), Duration::from_secs(300));
+    /// `removal_timeout`: 1 ms (delete at once, the behaviour before issue 15) to 24 hours
+    /// (a removed node's destination must not linger for days).
+    pub const REMOVAL_TIMEOUT: (Duration, Duration) =
+        (Duration::from_millis(1), Duration::from_secs(86_400));
     /// Every `[ops.*]` value (start, stop and monitor timeouts, the monitor interval): 1 ms to 1
     /// hour. Pacemaker keeps them as 32-bit milliseconds, and an hour-long stop is already an
     /// outage.

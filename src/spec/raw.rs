@@ -34,6 +34,9 @@ pub struct RawSpec {
     pub override_dir: Option<S<String>>,
     pub on_change: Option<S<Vec<String>>>,
     pub on_change_timeout: Option<S<toml::Value>>,
+    // Operator state that follows the cluster (issue 15).
+    pub panic_threshold: Option<S<i64>>,
+    pub removal_timeout: Option<S<toml::Value>>,
     // The check keys (issue 16): cluster defaults, each overridable per node.
     pub check: Option<S<String>>,
     pub expect_status: Option<S<Vec<toml::Value>>>,

@@ -73,6 +73,7 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
     let sorry_server = sorry_server(&mut c, &raw, service, &seen_nodes);
     let override_dir = override_dir(&mut c, &raw);
     let on_change = on_change(&mut c, &raw);
+    let (panic_threshold, removal_timeout) = operator_state(&mut c, &raw);
     let standby = standby(&mut c, &raw, &vips);
     let ops = ops(&mut c, raw.ops.unwrap_or_default());
 
@@ -98,6 +99,8 @@ pub fn validate(file: &Path, text: &str, raw: RawSpec) -> Result<Spec, Vec<Probl
             sorry_server,
             override_dir,
             on_change,
+            panic_threshold,
+            removal_timeout,
             vips,
             nodes,
             ops,
@@ -687,6 +690,32 @@ fn ops(c: &mut Checker<'_>, ops_raw: RawOps) -> Ops {
     }
 }
 
+/// `panic_threshold` (a percentage, 0 = off) and `removal_timeout` (issue 15).
+fn operator_state(c: &mut Checker<'_>, raw: &RawSpec) -> (u8, Duration) {
+    let panic_threshold = raw
+        .panic_threshold
+        .as_ref()
+        .and_then(|p| {
+            c.int(
+                p,
+                "panic_threshold",
+                0,
+                100,
+                "a percentage of healthy nodes (0 = off)",
+            )
+        })
+        .map_or(defaults::PANIC_THRESHOLD, |n| {
+            u8::try_from(n).unwrap_or(defaults::PANIC_THRESHOLD)
+        });
+    let removal_timeout = c.duration(
+        &raw.removal_timeout,
+        "removal_timeout",
+        defaults::REMOVAL_TIMEOUT,
+        limits::REMOVAL_TIMEOUT,
+    );
+    (panic_threshold, removal_timeout)
+}
+
 /// `on_change` and `on_change_timeout`: an argument array whose first element is an absolute
 /// path (no shell and no `PATH` lookup, so what runs is exactly what the spec names).
 fn on_change(c: &mut Checker<'_>, raw: &RawSpec) -> Option<OnChange> {
@@ -992,6 +1021,60 @@ mod tests {
         let text = format!("{BASE}fwmark = 1\non_change = \"/bin/x --y\"\n{TAIL}");
         let e = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert!(e.contains("t.toml:3"), "{e}");
+    }
+
+    /// Issue 15: `panic_threshold` is a percentage, off by default; `removal_timeout` is a
+    /// bounded duration with a documented default. Errors carry FILE:LINE:COL.
+    #[test]
+    fn panic_threshold_and_removal_timeout() {
+        let s = spec("fwmark = 1").unwrap();
+        assert_eq!(s.panic_threshold, 0, "off by default");
+        assert_eq!(s.removal_timeout, defaults::REMOVAL_TIMEOUT);
+        let s = spec("fwmark = 1\npanic_threshold = 50\nremoval_timeout = \"30s\"").unwrap();
+        assert_eq!(
+            (s.panic_threshold, s.removal_timeout),
+            (50, Duration::from_secs(30))
+        );
+        assert_eq!(
+            spec("fwmark = 1\npanic_threshold = 100")
+                .unwrap()
+                .panic_threshold,
+            100
+        );
+        for (line, key, expected) in [
+            (
+                "panic_threshold = 101",
+                "panic_threshold",
+                "panic_threshold: a percentage of healthy nodes (0 = off) from 0 to 100, not 101",
+            ),
+            (
+                "panic_threshold = -1",
+                "panic_threshold",
+                "panic_threshold: a percentage of healthy nodes (0 = off) from 0 to 100, not -1",
+            ),
+            (
+                "removal_timeout = \"25h\"",
+                "removal_timeout",
+                "removal_timeout: ",
+            ),
+            (
+                "removal_timeout = 30",
+                "removal_timeout",
+                "removal_timeout: a duration string",
+            ),
+        ] {
+            let got = messages(spec(&format!("fwmark = 1\n{line}")));
+            assert_eq!(got.len(), 1, "{line}: {got:?}");
+            assert!(got[0].starts_with(expected), "{line}: {got:?}");
+            assert!(got[0].starts_with(key));
+        }
+        // A string is a shape error from the parser, with its position.
+        let text = format!("{BASE}fwmark = 1\npanic_threshold = \"50%\"\n{TAIL}");
+        let e = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(e.contains("t.toml:3"), "{e}");
+        let text = format!("{BASE}fwmark = 1\npanic_threshold = 200\n{TAIL}");
+        let e = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(e.contains("t.toml:3:19: panic_threshold: expected"), "{e}");
     }
 
     fn messages(r: Result<Spec, Vec<Problem>>) -> Vec<String> {

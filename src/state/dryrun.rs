@@ -3,6 +3,12 @@
 //! (`monitor OCF_CHECK_LEVEL=10`, `stop` after a SIGKILL, a start after a crash) see the same
 //! "kernel" the supervisor programmed. Writes are atomic (tempfile + rename); a reader never
 //! sees half a table. Opening never creates the file: `monitor` must stay side-effect free.
+//!
+//! A dry run has no connections. To rehearse what depends on them (graceful removal,
+//! `drain --wait`), connection counts can be pretended in [`CONNS_FILE_NAME`] beside the table:
+//! a JSON object from destination id (as `status` names it) to `{"active_conns": N,
+//! "inactive_conns": M}`, read on every dump and never written by big_brother. The process tier
+//! uses it; a missing, unreadable, oversized or malformed file means no connections.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +24,33 @@ use crate::ipvs::{
 
 /// File name inside the state directory.
 pub const FILE_NAME: &str = "dryrun-ipvs.json";
+/// Pretended connection counts, beside the table (see the module's notes).
+pub const CONNS_FILE_NAME: &str = "dryrun-conns.json";
+/// Most bytes read from [`CONNS_FILE_NAME`].
+const MAX_CONNS_FILE: u64 = 1 << 20;
+
+/// One destination's pretended counters.
+#[derive(Debug, Default, Deserialize)]
+struct PretendConns {
+    #[serde(default)]
+    active_conns: u32,
+    #[serde(default)]
+    inactive_conns: u32,
+}
+
+/// The pretended counters beside `table` (empty when there are none or they cannot be read).
+fn pretended(table: &Path) -> std::collections::BTreeMap<String, PretendConns> {
+    use std::io::Read;
+    let path = table.with_file_name(CONNS_FILE_NAME);
+    let Ok(file) = std::fs::File::open(path) else {
+        return Default::default();
+    };
+    let mut bytes = Vec::new();
+    if file.take(MAX_CONNS_FILE).read_to_end(&mut bytes).is_err() {
+        return Default::default();
+    }
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct TableRepr {
@@ -156,7 +189,17 @@ impl Ipvs for FileBacked {
         self.mutate(|o| &mut o.services_deleted, |m| m.del_service(key))
     }
     fn dests(&mut self, key: &ServiceKey) -> Result<Vec<DestEntry>, IpvsError> {
-        self.mem.dests(key)
+        let mut dests = self.mem.dests(key)?;
+        let conns = pretended(&self.path);
+        if !conns.is_empty() {
+            for e in &mut dests {
+                if let Some(c) = conns.get(&DestRepr::from(&e.dest).id()) {
+                    e.stats.active_conns = c.active_conns;
+                    e.stats.inactive_conns = c.inactive_conns;
+                }
+            }
+        }
+        Ok(dests)
     }
     fn add_dest(&mut self, key: &ServiceKey, dest: &Dest) -> Result<(), IpvsError> {
         self.mutate(|o| &mut o.dests_added, |m| m.add_dest(key, dest))

@@ -8,7 +8,8 @@
 //! blocking and drops it at once; it never creates anything (monitor is side-effect free).
 //!
 //! Layout: `lock`, `notify` (the datagram socket `start` binds for `READY=1`), `status.json`,
-//! `params.json` (parameters handed over by `reload-agent`), `dryrun-ipvs.json` (dry-run only).
+//! `params.json` (parameters handed over by `reload-agent`), `dryrun-ipvs.json` and
+//! `dryrun-conns.json` (dry-run only: the table, and connection counts to pretend).
 
 pub mod backend;
 pub mod drain;

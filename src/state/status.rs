@@ -77,7 +77,52 @@ pub struct Status {
     /// counted since start; each was undone by the tick that found it.
     #[serde(default)]
     pub drift: u64,
+    /// The panic threshold's state, when the spec sets one (issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panic: Option<PanicStatus>,
+    /// Nodes a reload took out of the spec, kept at weight 0 until their active connections end
+    /// or `removal_timeout` passes (issue 15). Their destinations are in `dests`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing: Vec<RemovingStatus>,
     pub nodes: Vec<NodeStatus>,
+}
+
+/// A node being removed gracefully.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovingStatus {
+    /// The node's id as it was in the spec.
+    pub id: String,
+    /// Unix seconds: when the reload took it out, and when it is deleted at the latest.
+    pub since: u64,
+    pub deadline: u64,
+    /// The kernel's counters for its destination at the last tick.
+    #[serde(default)]
+    pub active_conns: Option<u32>,
+    #[serde(default)]
+    pub inactive_conns: Option<u32>,
+}
+
+/// The panic threshold (`supervisor::panic`): while `active`, health is not trusted and the
+/// nodes in `held` serve at their last good weight because they still answer TCP.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanicStatus {
+    /// The spec's `panic_threshold`, in percent.
+    pub threshold: u8,
+    /// The healthy share (percent) that ends a panic once held long enough.
+    pub exit_level: u8,
+    pub active: bool,
+    /// Unix seconds when the current panic began.
+    #[serde(default)]
+    pub since: Option<u64>,
+    /// Healthy nodes, of the `counted` (undrained) ones, at the last tick.
+    pub healthy: usize,
+    pub counted: usize,
+    /// Times panic was entered since the supervisor started.
+    #[serde(default)]
+    pub entered: u64,
+    /// Ids of the unhealthy nodes panic keeps serving.
+    #[serde(default)]
+    pub held: Vec<String>,
 }
 
 /// The `on_change` hook's counters, for the status file and metrics.
@@ -401,6 +446,8 @@ pub(crate) mod tests {
             on_change: None,
             checkers: CheckerStatus::default(),
             drift: 0,
+            panic: None,
+            removing: Vec::new(),
             nodes: vec![],
         }
     }

@@ -13,7 +13,8 @@
 //! [`policy`] (pure: health → weight, damping, ramp-up, all-down rule), [`reconcile`] (pure:
 //! desired vs kernel → minimal changes) and [`drain`] (operator drains, persisted); from the
 //! parity work with the original big_brother, [`overrides`] (its cluster-wide `up`/`down` files)
-//! and [`on_change`] (the notification hook that replaces its `send_nsca`).
+//! and [`on_change`] (the notification hook that replaces its `send_nsca`); from the operator-state
+//! work (issue 15), [`panic`] (pure: the panic threshold and its hysteresis).
 
 pub mod bell;
 pub mod checker;
@@ -21,6 +22,7 @@ pub mod context;
 pub mod control;
 pub mod controller;
 pub mod on_change;
+pub mod panic;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;

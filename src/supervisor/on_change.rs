@@ -18,6 +18,9 @@
 //!   timeout) are logged with the command's first output line and counted in the status file;
 //!   they are never fatal.
 //!
+//! - **Panic** (issue 15): entering and leaving the panic threshold's mode also runs the hook,
+//!   with `BB_PANIC=1` (or `0`), even when the down count is unchanged.
+//!
 //! Levels are the original's: ≥ 50 % of nodes down is CRITICAL, any node down WARNING, else OK.
 
 use crate::state::status::HookStats;
@@ -98,6 +101,8 @@ pub struct Summary {
     /// Sum of the weights applied to the nodes (not the sorry server).
     pub combined_weight: u64,
     pub override_state: Option<Override>,
+    /// The panic threshold is in force: health is not trusted (`supervisor::panic`).
+    pub panic: bool,
     /// Unix seconds.
     pub at: u64,
 }
@@ -135,6 +140,7 @@ impl Summary {
                     .map(|o| o.as_str().to_string())
                     .unwrap_or_default(),
             ),
+            ("BB_PANIC", u8::from(self.panic).to_string()),
             ("BB_TIME", self.at.to_string()),
         ]
     }
@@ -393,6 +399,7 @@ fn worker(
     running: &AtomicI32,
 ) {
     let mut told: Option<usize> = None;
+    let mut told_panic = false;
     loop {
         // Block for the next message, then take everything queued behind it: only the latest
         // summary matters (coalescing while a command ran).
@@ -416,7 +423,7 @@ fn worker(
             }
         }
         let Some(summary) = latest else { continue };
-        if told == Some(summary.down.len()) {
+        if told == Some(summary.down.len()) && told_panic == summary.panic {
             continue; // changed and changed back while the previous run was going on
         }
         let started = Instant::now();
@@ -426,6 +433,7 @@ fn worker(
         let result = run_checked(&command, &summary, told, running);
         let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         told = Some(summary.down.len());
+        told_panic = summary.panic;
         match &result {
             Ok(()) => log::info(format!(
                 "{cluster}: on_change ran for {} ({} of {} nodes down) in {took} ms",
@@ -457,6 +465,7 @@ mod tests {
             down: down.iter().map(|s| s.to_string()).collect(),
             combined_weight: 150,
             override_state: None,
+            panic: false,
             at: 1_700_000_000,
         }
     }

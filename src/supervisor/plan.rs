@@ -1,20 +1,23 @@
 //! The controller's decisions, as pure functions of what it knows (no I/O, no clock read, no
 //! threads), each unit-tested here: the kernel service a spec asks for ([`service_of`]), what a
-//! reload changes ([`plan_reload`]), and the status file's view of a tick ([`status`]). The
-//! controller (`super::controller`) does the I/O around them.
+//! reload changes ([`plan_reload`]), which nodes a reload takes out gracefully and when they are
+//! gone ([`removals_after_reload`], [`removals_due`]), and the status file's view of a tick
+//! ([`status`]). The controller (`super::controller`) does the I/O around them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Instant;
 
 use super::context::Ident;
-use super::policy::{NodeState, Policy};
+use super::panic::{Panic, Share};
+use super::policy::{Mode, NodeState, Policy};
 use crate::ipvs::{Dest, DestStats, Netmask, Service, ServiceKey};
 use crate::spec::{self, OnChange, Spec};
 use crate::state::overrides::{Current, Override};
 use crate::state::repr::{DestRepr, ServiceRepr};
 use crate::state::status::{
-    unix_secs, CheckerStatus, HookStats, NodeStatus, Now, OverrideStatus, ReloadStatus, Status,
+    unix_secs, CheckerStatus, HookStats, NodeStatus, Now, OverrideStatus, PanicStatus,
+    ReloadStatus, RemovingStatus, Status,
 };
 
 use crate::ipvs::netlink::ip_vs::{
@@ -113,6 +116,125 @@ pub fn plan_reload(
     }
 }
 
+/// A destination (address, real port), as the kernel and the dump's counters key it.
+pub type DestKey = (IpAddr, u16);
+
+/// A node a reload took out of the spec (issue 15): its destination stays, at weight 0, until
+/// its active connections end or `deadline` passes, so a Puppet change never resets live
+/// connections (deleting a destination breaks its connections: `shared/IPVS.md`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Removing {
+    /// The node's id as it was in the spec.
+    pub id: String,
+    /// The destination kept, at weight 0.
+    pub dest: Dest,
+    pub since: Instant,
+    pub deadline: Instant,
+}
+
+/// What a reload does to graceful removals.
+#[derive(Debug, Default, PartialEq)]
+pub struct Removals {
+    /// Every removal in progress after the reload.
+    pub removing: BTreeMap<DestKey, Removing>,
+    /// Ids of nodes whose removal starts now.
+    pub started: Vec<String>,
+    /// Ids of nodes the new spec has again: their removal is cancelled and they stay.
+    pub cancelled: Vec<String>,
+}
+
+/// The removals after a reload from `old` to `new` at `now`. A node of `old` whose destination
+/// (address, real port) `new` no longer has — as a node or as its sorry server — starts its
+/// removal with `new.removal_timeout`; one already being removed keeps its deadline; one that
+/// `new` has again is cancelled. `retired`: the service itself was replaced (a new key), so
+/// nothing of the old one is kept.
+pub fn removals_after_reload(
+    old: &Spec,
+    new: &Spec,
+    mut removing: BTreeMap<DestKey, Removing>,
+    retired: bool,
+    now: Instant,
+) -> Removals {
+    if retired {
+        return Removals::default();
+    }
+    let wanted: BTreeSet<DestKey> = new
+        .nodes
+        .iter()
+        .map(|n| (n.address, n.real_port))
+        .chain(new.sorry_server.map(|s| (s.address, s.port)))
+        .collect();
+    let mut cancelled = Vec::new();
+    removing.retain(|key, r| {
+        let keep = !wanted.contains(key);
+        if !keep {
+            cancelled.push(r.id.clone());
+        }
+        keep
+    });
+    let mut started = Vec::new();
+    for n in &old.nodes {
+        let key = (n.address, n.real_port);
+        if wanted.contains(&key) || removing.contains_key(&key) {
+            continue;
+        }
+        started.push(n.id());
+        removing.insert(
+            key,
+            Removing {
+                id: n.id(),
+                dest: Dest {
+                    upper_threshold: n.upper_threshold,
+                    lower_threshold: n.lower_threshold,
+                    ..Dest::new(n.address, n.real_port, old.forward, 0)
+                },
+                since: now,
+                deadline: now.checked_add(new.removal_timeout).unwrap_or(now),
+            },
+        );
+    }
+    Removals {
+        removing,
+        started,
+        cancelled,
+    }
+}
+
+/// Why a removal ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemovalEnd {
+    /// The kernel counts no active connection on it any more.
+    Drained,
+    /// `removal_timeout` passed with this many active connections left.
+    TimedOut { active: u32 },
+    /// Its destination is no longer in the kernel (someone deleted it).
+    Gone,
+}
+
+/// The removals that are over at `now`, by the counters of the last dump (`stats`): the
+/// destination can be deleted. Inactive connections (closing, half-open) do not hold a removal:
+/// the kernel keeps serving them from its trash list, and they end on their own.
+pub fn removals_due(
+    removing: &BTreeMap<DestKey, Removing>,
+    stats: &BTreeMap<DestKey, DestStats>,
+    now: Instant,
+) -> Vec<(DestKey, RemovalEnd)> {
+    removing
+        .iter()
+        .filter_map(|(key, r)| {
+            let end = match stats.get(key) {
+                None => RemovalEnd::Gone,
+                Some(s) if s.active_conns == 0 => RemovalEnd::Drained,
+                Some(s) if now >= r.deadline => RemovalEnd::TimedOut {
+                    active: s.active_conns,
+                },
+                Some(_) => return None,
+            };
+            Some((*key, end))
+        })
+        .collect()
+}
+
 /// Everything the status file shows, borrowed from the controller.
 pub struct View<'a> {
     pub spec: &'a Spec,
@@ -143,6 +265,50 @@ pub struct View<'a> {
     /// Per node id: checker restarts.
     pub restarts: &'a BTreeMap<String, u64>,
     pub checker_error: Option<&'a str>,
+    /// The panic threshold's state and the last tick's healthy share.
+    pub panic: &'a Panic,
+    pub share: Share,
+    /// Nodes a reload took out, kept at weight 0 until their connections end.
+    pub removing: &'a BTreeMap<DestKey, Removing>,
+}
+
+/// The panic threshold's part of the status file; `None` when the spec sets none.
+fn panic_status(v: &View, now: Instant, at: Now) -> Option<PanicStatus> {
+    let threshold = v.spec.panic_threshold;
+    if threshold == 0 {
+        return None;
+    }
+    let active = v.panic.active();
+    // Held: unhealthy, undrained nodes that panic keeps at a weight (an override wins over
+    // panic, so under one nobody is held by it).
+    let held = if active && v.override_now.state.is_none() {
+        v.spec
+            .nodes
+            .iter()
+            .zip(v.nodes)
+            .filter(|(n, s)| {
+                s.mode() != Mode::Up
+                    && !v.drained.contains(&n.id())
+                    && applied_weight(v.applied, n) > 0
+            })
+            .map(|(n, _)| n.id())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some(PanicStatus {
+        threshold,
+        exit_level: Panic::exit_level(threshold),
+        active,
+        since: v
+            .panic
+            .since()
+            .map(|s| unix_secs(at.wall).saturating_sub(now.saturating_duration_since(s).as_secs())),
+        healthy: v.share.healthy,
+        counted: v.share.counted,
+        entered: v.panic.entered(),
+        held,
+    })
 }
 
 /// The status file at `now` (`now_unix` is the same moment in Unix seconds).
@@ -200,6 +366,29 @@ pub fn status(v: &View, now: Instant, at: Now) -> Status {
         backend_error: owned(v.backend_error),
         drain_error: owned(v.drain_error),
         drift: v.drift,
+        panic: panic_status(v, now, at),
+        removing: v
+            .removing
+            .iter()
+            .map(|(key, r)| {
+                let wall = |t: Instant| -> u64 {
+                    let now_unix = unix_secs(at.wall);
+                    if t >= now {
+                        now_unix.saturating_add(t.duration_since(now).as_secs())
+                    } else {
+                        now_unix.saturating_sub(now.duration_since(t).as_secs())
+                    }
+                };
+                let stats = v.dest_stats.get(key);
+                RemovingStatus {
+                    id: r.id.clone(),
+                    since: wall(r.since),
+                    deadline: wall(r.deadline),
+                    active_conns: stats.map(|s| s.active_conns),
+                    inactive_conns: stats.map(|s| s.inactive_conns),
+                }
+            })
+            .collect(),
         override_state: v.override_now.state.map(|state| {
             let (up, down) = v.override_files;
             OverrideStatus {
@@ -224,6 +413,9 @@ mod tests {
     use super::*;
     use crate::ipvs::Forward;
     use std::path::Path;
+    use std::time::Duration;
+
+    const SEC: Duration = Duration::from_secs(1);
 
     fn spec(keys: &str, nodes: &[&str]) -> Spec {
         let mut text = format!(
@@ -328,6 +520,67 @@ mod tests {
         );
     }
 
+    fn stats(active: u32) -> DestStats {
+        DestStats {
+            active_conns: active,
+            inactive_conns: 7,
+            ..DestStats::default()
+        }
+    }
+
+    /// Issue 15 item 3: a node a reload takes out goes to weight 0 and waits for its active
+    /// connections (or `removal_timeout`); nodes added meanwhile are unaffected; re-adding it
+    /// cancels the removal; a new service key removes nothing gracefully.
+    #[test]
+    fn removals_start_on_reload_end_on_connections_or_timeout_and_are_cancelled_by_a_re_add() {
+        let t0 = Instant::now();
+        let old = spec(
+            "removal_timeout = \"60s\"",
+            &["198.51.100.1", "198.51.100.2"],
+        );
+        let new = spec(
+            "removal_timeout = \"60s\"",
+            &["198.51.100.2", "198.51.100.3"],
+        );
+        let r = removals_after_reload(&old, &new, BTreeMap::new(), false, t0);
+        assert_eq!(r.started, ["198.51.100.1"]);
+        assert!(r.cancelled.is_empty());
+        let key: DestKey = ("198.51.100.1".parse().unwrap(), 0);
+        let gone = &r.removing[&key];
+        assert_eq!((gone.dest.weight, gone.deadline), (0, t0 + 60 * SEC));
+        assert_eq!(r.removing.len(), 1, "the added node is not touched");
+
+        // Connections decide when it goes.
+        let mut st = BTreeMap::from([(key, stats(3))]);
+        assert!(removals_due(&r.removing, &st, t0 + SEC).is_empty());
+        assert_eq!(
+            removals_due(&r.removing, &st, t0 + 60 * SEC),
+            [(key, RemovalEnd::TimedOut { active: 3 })]
+        );
+        st.insert(key, stats(0));
+        assert_eq!(
+            removals_due(&r.removing, &st, t0 + SEC),
+            [(key, RemovalEnd::Drained)],
+            "inactive connections do not hold a removal"
+        );
+        assert_eq!(
+            removals_due(&r.removing, &BTreeMap::new(), t0 + SEC),
+            [(key, RemovalEnd::Gone)]
+        );
+
+        // A second reload keeps the deadline; one that brings the node back cancels it.
+        let again = removals_after_reload(&new, &new, r.removing.clone(), false, t0 + 30 * SEC);
+        assert_eq!(again.removing[&key].deadline, t0 + 60 * SEC);
+        assert!(again.started.is_empty());
+        let back = removals_after_reload(&new, &old, r.removing.clone(), false, t0 + 30 * SEC);
+        assert_eq!(back.cancelled, ["198.51.100.1"]);
+        assert_eq!(back.started, ["198.51.100.3"]);
+        assert!(!back.removing.contains_key(&key));
+        // A new service: nothing of the old one is kept.
+        let retired = removals_after_reload(&old, &new, r.removing, true, t0);
+        assert_eq!(retired, Removals::default());
+    }
+
     #[test]
     fn the_status_view_shows_each_node_with_its_weight_and_counters() {
         let s = spec("", &["198.51.100.1", "198.51.100.2"]);
@@ -388,6 +641,9 @@ mod tests {
             hook: None,
             restarts: &restarts,
             checker_error: Some("cannot start"),
+            panic: &Panic::default(),
+            share: Share::default(),
+            removing: &BTreeMap::new(),
         };
         let at = Now {
             wall: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000),

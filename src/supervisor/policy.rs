@@ -11,7 +11,8 @@
 //! - **ramp-up**: whenever a node starts serving from weight 0 (new, recovered, or undrained), its
 //!   weight climbs linearly from 0 to its health over `ramp_up_time` (the original's
 //!   `health × age / ramp_up_time`, but re-run after every recovery). A weight going *down* is
-//!   never delayed.
+//!   never delayed. A recovery ramps from the weight the node was really serving at
+//!   ([`note_applied`]): 0 as a rule, its held weight when the panic threshold kept it serving.
 //! - **adoption**: a supervisor that starts and finds the node in the kernel at weight W > 0
 //!   treats it as up at W and converges to its health along the same ramp (from W instead of 0),
 //!   so a restart never drops a serving node to 0.
@@ -103,22 +104,47 @@ pub struct LastCheck {
     pub reported: f64,
     pub error: Option<String>,
     pub forced_reason: Option<String>,
+    /// The check reached the node over TCP (an answer, even a 503; see
+    /// [`CheckError::reached_node`]): what the panic threshold keeps serving.
+    pub answered: bool,
 }
 
-/// A check result as far as a node's weight can tell: a health above 0 (by its exact value), or
-/// a failure (an error, or a health of 0 or below, forced or not).
+/// The weight a node had while it was last good, which the panic threshold keeps it at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Held {
+    /// Its last good health (scaled by `max_weight` when used, so a reload's new `max_weight`
+    /// applies).
+    Health(f64),
+    /// The weight it was adopted at from the kernel, before any good check.
+    Adopted(u32),
+}
+
+/// A check result as far as a node's weight can tell, the panic threshold's included: a health
+/// above 0 (by its exact value), or a failure (an error, or a health of 0 or below) with
+/// whether it reached the node over TCP and whether its operator forced it down — what
+/// [`NodeState::panic_weight`] reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResultClass {
     /// Health above 0; the `f64`'s bits, so two results match only when equal.
     Good(u64),
-    Failed,
+    Failed {
+        answered: bool,
+        forced: bool,
+    },
 }
 
 impl ResultClass {
     pub fn of(result: &Result<Health, CheckError>) -> ResultClass {
         match result {
             Ok(h) if h.value > 0.0 => ResultClass::Good(h.value.to_bits()),
-            _ => ResultClass::Failed,
+            Ok(h) => ResultClass::Failed {
+                answered: true,
+                forced: h.forced_reason.is_some(),
+            },
+            Err(e) => ResultClass::Failed {
+                answered: e.reached_node(),
+                forced: false,
+            },
         }
     }
 }
@@ -137,6 +163,11 @@ pub struct NodeState {
     ramp: Option<Ramp>,
     drained: bool,
     last: Option<LastCheck>,
+    /// Last good weight, kept through a fall (unlike `health`): the panic threshold's fallback.
+    held: Option<Held>,
+    /// The weight the cluster rules last gave the node ([`note_applied`]); a recovery ramps
+    /// from it.
+    applied: u32,
 }
 
 impl NodeState {
@@ -166,6 +197,8 @@ impl NodeState {
             ramp,
             drained: false,
             last: None,
+            held: adopted.map(Held::Adopted),
+            applied: adopted.unwrap_or(0),
         }
     }
 
@@ -208,8 +241,36 @@ impl NodeState {
             Mode::Up if self.fails == 0 && self.adopted.is_none() => {
                 self.health.map(|h| ResultClass::Good(h.to_bits()))
             }
-            Mode::Down if self.goods == 0 => Some(ResultClass::Failed),
+            Mode::Down if self.goods == 0 => Some(ResultClass::Failed {
+                answered: self.last.as_ref().is_some_and(|l| l.answered),
+                forced: self
+                    .last
+                    .as_ref()
+                    .is_some_and(|l| l.forced_reason.is_some()),
+            }),
             _ => None,
+        }
+    }
+
+    /// The weight the panic threshold gives this node when its own weight is 0: its last good
+    /// weight (without a ramp: the point is to keep capacity) while its last check still reached
+    /// it over TCP; 0 for a node forced down by its operator (a decision, not a symptom), one
+    /// never good, or one that does not answer TCP.
+    pub fn panic_weight(&self, max_weight: u32) -> u32 {
+        let Some(last) = &self.last else {
+            // Not checked yet: an adopted node keeps what the kernel had.
+            return match self.held {
+                Some(Held::Adopted(w)) => w.min(max_weight),
+                _ => 0,
+            };
+        };
+        if !last.answered || last.forced_reason.is_some() {
+            return 0;
+        }
+        match self.held {
+            Some(Held::Health(h)) => scale(h, max_weight),
+            Some(Held::Adopted(w)) => w.min(max_weight),
+            None => 0,
         }
     }
 
@@ -245,7 +306,14 @@ impl NodeState {
                 .as_ref()
                 .ok()
                 .and_then(|h| h.forced_reason.clone()),
+            answered: obs
+                .result
+                .as_ref()
+                .map_or_else(CheckError::reached_node, |_| true),
         });
+        if good {
+            self.held = Some(Held::Health(reported));
+        }
         if self.ramp.is_some_and(|r| progress(r, policy, now) >= 1.0) {
             self.ramp = None;
         }
@@ -268,9 +336,12 @@ impl NodeState {
                     self.mode = Mode::Up;
                     self.since = now;
                     self.fails = 0;
+                    // From what it was serving at: 0 as a rule, but a node the panic threshold
+                    // (or an `up` override) kept serving has connections already, and must not
+                    // lose its share by recovering.
                     self.ramp = Some(Ramp {
                         start: now,
-                        from: 0,
+                        from: self.applied,
                     });
                 }
             }
@@ -400,6 +471,17 @@ pub fn carry_over(
         .collect()
 }
 
+/// Tells each node the weight the tick's desired set gives it (cluster rules, panic and
+/// overrides included), so that a recovery ramps from what it was really serving at.
+pub fn note_applied(spec: &Spec, states: &mut [NodeState], desired: &[Dest]) {
+    for (n, s) in spec.nodes.iter().zip(states.iter_mut()) {
+        s.applied = desired
+            .iter()
+            .find(|d| d.addr == n.address && d.port == n.real_port)
+            .map_or(0, |d| d.weight);
+    }
+}
+
 /// Brings each state's drained flag in line with the drain set (ids as [`crate::spec::Node::id`]).
 pub fn apply_drains(
     spec: &Spec,
@@ -459,7 +541,30 @@ pub fn desired_with_override(
     ovr: Option<Override>,
     now: Instant,
 ) -> Vec<Dest> {
+    desired_in(spec, states, drained, ovr, false, now)
+}
+
+/// [`desired_with_override`], and in `panic` (see `super::panic`) every undrained node whose
+/// own weight is 0 keeps its [`NodeState::panic_weight`] (its last good weight while it still
+/// answers TCP). An override file is an operator's decision and wins over panic. The cluster
+/// rules then apply as usual: a node kept by panic counts as serving, so the sorry server comes
+/// in only when no node answers TCP at all.
+pub fn desired_in(
+    spec: &Spec,
+    states: &[NodeState],
+    drained: &BTreeSet<String>,
+    ovr: Option<Override>,
+    panic: bool,
+    now: Instant,
+) -> Vec<Dest> {
     let mut weights = node_weights(spec, states, drained, ovr, now);
+    if panic && ovr.is_none() {
+        for ((n, w), s) in spec.nodes.iter().zip(weights.iter_mut()).zip(states) {
+            if *w == 0 && !drained.contains(&n.id()) {
+                *w = s.panic_weight(n.max_weight);
+            }
+        }
+    }
     if spec.backend_mode == BackendMode::ActivePassive {
         // The healthy node with the lowest priority; ties go to the lowest address (numeric,
         // where the original compared strings), then port. Switching is one reconcile: the new
@@ -626,6 +731,8 @@ mod tests {
             sorry_server: None,
             override_dir: crate::spec::defaults::OVERRIDE_DIR.into(),
             on_change: None,
+            panic_threshold: 0,
+            removal_timeout: crate::spec::defaults::REMOVAL_TIMEOUT,
             vips: vec![],
             nodes: (0..n)
                 .map(|i| Node {
@@ -889,6 +996,9 @@ mod tests {
     fn any_result() -> impl Strategy<Value = Result<Health, CheckError>> {
         prop_oneof![
             Just(Err(CheckError::Closed { phase: Phase::Head })),
+            Just(Err(CheckError::Closed {
+                phase: Phase::Connect
+            })),
             Just(Ok(Health {
                 value: 0.0,
                 forced_reason: Some("x".into())
@@ -912,14 +1022,35 @@ mod tests {
         s.observe(&ok(t, 50.0), &p);
         assert_eq!(s.settled_on(), Some(ResultClass::Good(50f64.to_bits())));
         s.observe(&forced(t), &p);
-        assert_eq!(s.settled_on(), Some(ResultClass::Failed), "down at once");
+        assert_eq!(
+            s.settled_on(),
+            Some(ResultClass::Failed {
+                answered: true,
+                forced: true
+            }),
+            "down at once"
+        );
         let adopted = NodeState::new(Some(40), t);
         assert_eq!(
             adopted.settled_on(),
             None,
             "adopted: the first health moves it"
         );
-        assert_eq!(ResultClass::of(&ok(t, -0.0).result), ResultClass::Failed);
+        assert_eq!(
+            ResultClass::of(&ok(t, -0.0).result),
+            ResultClass::Failed {
+                answered: true,
+                forced: false
+            }
+        );
+        assert_eq!(
+            ResultClass::of(&err(t).result),
+            ResultClass::Failed {
+                answered: true,
+                forced: false
+            },
+            "a timeout after the connect reached the node"
+        );
     }
 
     proptest! {
@@ -956,11 +1087,12 @@ mod tests {
                 for k in 0..repeat {
                     let at = t0 + Duration::from_secs(3 * i as u64 + k as u64);
                     let obs = Observation { node: 0, at, latency: Duration::ZERO, result: r.clone(), drain: false, output: None };
-                    let before = (s.weight(&p, 100, at), s.settled_on());
+                    let before = (s.weight(&p, 100, at), s.panic_weight(100), s.settled_on());
                     s.observe(&obs, &p);
-                    if before.1 == Some(ResultClass::of(&obs.result)) {
+                    if before.2 == Some(ResultClass::of(&obs.result)) {
                         prop_assert_eq!(s.weight(&p, 100, at), before.0);
-                        prop_assert_eq!(s.settled_on(), before.1);
+                        prop_assert_eq!(s.panic_weight(100), before.1);
+                        prop_assert_eq!(s.settled_on(), before.2);
                     }
                 }
             }

@@ -16,16 +16,19 @@ use big_brother::supervisor::checker::FAULT_ENV;
 use crate::ocf_support::{is_supervisor, signal, wait_for};
 use crate::util::{bin, run, Run};
 
-struct Lb {
-    dir: tempfile::TempDir,
-    name: String,
-    config: PathBuf,
-    servers: Vec<LitmusServer>,
+/// Shared with the operator-state tests (`super::operator_state`).
+pub(crate) struct Lb {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) name: String,
+    pub(crate) config: PathBuf,
+    pub(crate) servers: Vec<LitmusServer>,
+    /// Top-level spec keys added to every spec written (`panic_threshold = 50`…).
+    pub(crate) extra: std::cell::RefCell<String>,
 }
 
 impl Lb {
     /// Node i is 127.0.2.(i+1), answering like litmus_paper with `healths[i]`.
-    fn new(name: &str, healths: &[f64]) -> Lb {
+    pub(crate) fn new(name: &str, healths: &[f64]) -> Lb {
         let dir = tempfile::tempdir().unwrap();
         let servers = healths
             .iter()
@@ -41,16 +44,18 @@ impl Lb {
             name: name.into(),
             config,
             servers,
+            extra: Default::default(),
         };
         lb.write_spec("1s");
         lb
     }
 
-    fn write_spec(&self, ramp_up_time: &str) {
+    pub(crate) fn write_spec(&self, ramp_up_time: &str) {
         let mut s = format!(
-            "name = \"{}\"\nfwmark = 41\ncheck_interval = \"500ms\"\nramp_up_time = \"{ramp_up_time}\"\n\
+            "name = \"{}\"\nfwmark = 41\ncheck_interval = \"500ms\"\nramp_up_time = \"{ramp_up_time}\"\n{}\n\
              [[vip]]\naddress = \"192.0.2.41\"\n",
-            self.name
+            self.name,
+            self.extra.borrow()
         );
         for srv in &self.servers {
             s.push_str(&format!(
@@ -63,19 +68,19 @@ impl Lb {
         std::fs::write(&self.config, s).unwrap();
     }
 
-    fn id(&self, i: usize) -> String {
+    pub(crate) fn id(&self, i: usize) -> String {
         self.servers[i].addr().ip().to_string()
     }
 
-    fn rsctmp(&self) -> PathBuf {
+    pub(crate) fn rsctmp(&self) -> PathBuf {
         self.dir.path().join("rsctmp")
     }
 
-    fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.rsctmp().join("big_brother").join(&self.name)
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
         cmd.args(args).env_clear();
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
@@ -104,42 +109,42 @@ impl Lb {
     }
 
     /// An OCF action, as Pacemaker runs it.
-    fn agent(&self, action: &str) -> Run {
+    pub(crate) fn agent(&self, action: &str) -> Run {
         self.agent_env(action, &[])
     }
 
     /// The same with more environment (the supervisor `start` launches inherits it).
-    fn agent_env(&self, action: &str, env: &[(&str, &str)]) -> Run {
+    pub(crate) fn agent_env(&self, action: &str, env: &[(&str, &str)]) -> Run {
         let mut cmd = self.command(&[action]);
         cmd.env("OCF_RESOURCE_INSTANCE", format!("ipvs_{}", self.name));
         cmd.envs(env.iter().copied());
         run(&mut cmd)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("ha.log")).unwrap_or_default()
     }
 
     /// `status.json` as the supervisor wrote it (read directly: no process per poll).
-    fn status_file(&self) -> Value {
+    pub(crate) fn status_file(&self) -> Value {
         let text =
             std::fs::read_to_string(self.state_dir().join("status.json")).unwrap_or_default();
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
     /// An operator command.
-    fn bb(&self, args: &[&str]) -> Run {
+    pub(crate) fn bb(&self, args: &[&str]) -> Run {
         run(&mut self.command(args))
     }
 
-    fn drain(&self, verb: &str, i: usize) {
+    pub(crate) fn drain(&self, verb: &str, i: usize) {
         let config = self.config.display().to_string();
         self.bb(&[verb, &self.name, &self.id(i), "--config", &config])
             .expect_code(0);
     }
 
     /// Weights in the dry-run "kernel", in node order (0 for a missing destination).
-    fn weights(&self) -> Vec<u64> {
+    pub(crate) fn weights(&self) -> Vec<u64> {
         let text =
             std::fs::read_to_string(self.state_dir().join("dryrun-ipvs.json")).unwrap_or_default();
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -161,7 +166,7 @@ impl Lb {
     /// Waits until the weights in the table satisfy `f` and `status.json` agrees with them
     /// (the supervisor writes the table, then the status file: reading only the first could
     /// see a status one tick old).
-    fn wait_weights(&self, what: &str, f: impl Fn(&[u64]) -> bool) {
+    pub(crate) fn wait_weights(&self, what: &str, f: impl Fn(&[u64]) -> bool) {
         wait_for(what, Duration::from_secs(15), || {
             let w = self.weights();
             f(&w) && self.status_weights() == w
@@ -169,19 +174,19 @@ impl Lb {
     }
 
     /// The weights `status.json` says were applied, in node order.
-    fn status_weights(&self) -> Vec<u64> {
+    pub(crate) fn status_weights(&self) -> Vec<u64> {
         let st = self.status_file();
         (0..self.servers.len())
             .map(|i| st["nodes"][i]["weight"].as_u64().unwrap_or(u64::MAX))
             .collect()
     }
 
-    fn status_json(&self) -> Value {
+    pub(crate) fn status_json(&self) -> Value {
         let r = self.bb(&["status", &self.name, "--json"]);
         serde_json::from_str(&r.stdout()).unwrap_or_else(|e| panic!("{e}: {}", r.stdout()))
     }
 
-    fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         std::fs::read_to_string(self.state_dir().join("lock"))
             .unwrap()
             .trim()

@@ -23,6 +23,7 @@ use super::checker::{Checkers, Observation};
 use super::context::{Context, Ident};
 use super::control::Control;
 use super::on_change::Hook;
+use super::panic::{self, Panic, Share};
 use super::plan;
 use super::policy::{self, NodeState, Policy};
 use super::reconcile;
@@ -84,9 +85,14 @@ pub struct Controller {
     override_now: overrides::Current,
     override_error: Option<String>,
     hook: Option<Hook>,
-    /// The down-node count of the last tick (`None` until the first, and after the hook
-    /// changed), for `on_change`.
-    last_down: Option<usize>,
+    /// The down-node count and panic flag of the last tick (`None` until the first, and after
+    /// the hook changed), for `on_change`.
+    last_down: Option<(usize, bool)>,
+    /// The panic threshold's state, and the healthy share of the last tick.
+    panic: Panic,
+    share: Share,
+    /// Nodes a reload took out, kept at weight 0 until their connections end (issue 15).
+    removing: BTreeMap<plan::DestKey, plan::Removing>,
     /// Per node id: checks and failed checks since start (carried across reloads by id).
     counters: BTreeMap<String, (u64, u64)>,
     applied: Vec<Dest>,
@@ -155,6 +161,9 @@ impl Controller {
             override_error: None,
             hook,
             last_down: None,
+            panic: Panic::default(),
+            share: Share::default(),
+            removing: BTreeMap::new(),
             counters: BTreeMap::new(),
             applied: Vec::new(),
             applied_valid: false,
@@ -259,8 +268,26 @@ impl Controller {
         self.poll_overrides(now);
         let drained = self.drains_in_force();
         policy::apply_drains(&self.spec, &mut self.nodes, &drained, now);
+        self.step_panic(&drained, now);
+        self.finish_removals(now);
         let ovr = self.override_now.state;
-        let want = policy::desired_with_override(&self.spec, &self.nodes, &drained, ovr, now);
+        let mut want = policy::desired_in(
+            &self.spec,
+            &self.nodes,
+            &drained,
+            ovr,
+            self.panic.active(),
+            now,
+        );
+        policy::note_applied(&self.spec, &mut self.nodes, &want);
+        // Nodes being removed keep their destination at weight 0 until their connections end.
+        want.extend(
+            self.removing
+                .values()
+                .filter(|r| !want.iter().any(|d| d.id() == r.dest.id()))
+                .map(|r| r.dest)
+                .collect::<Vec<_>>(),
+        );
         let key = self.key;
         let last = self.applied_valid.then_some(self.applied.as_slice());
         self.applied_valid = false;
@@ -307,6 +334,60 @@ impl Controller {
         Ok(())
     }
 
+    /// The panic threshold's step for this tick, said loudly when it changes mode: an error
+    /// line on entry (health is being ignored), a warning on the way out.
+    fn step_panic(&mut self, drained: &BTreeSet<String>, now: Instant) {
+        let share = Share::of(&self.spec, &self.nodes, drained);
+        self.share = share;
+        let threshold = self.spec.panic_threshold;
+        match self
+            .panic
+            .step(threshold, share, self.spec.check_interval, now)
+        {
+            Some(panic::Transition::Entered) => log::error(format!(
+                "{}: PANIC: {} of {} nodes healthy ({:.0} %, below panic_threshold {threshold} %): \
+                 health is not trusted; nodes that still answer TCP keep their last good weight",
+                self.ident.cluster,
+                share.healthy,
+                share.counted,
+                share.percent()
+            )),
+            Some(panic::Transition::Left) => log::warn(format!(
+                "{}: panic over: {} of {} nodes healthy ({:.0} %); weights follow health again",
+                self.ident.cluster,
+                share.healthy,
+                share.counted,
+                share.percent()
+            )),
+            None => {}
+        }
+    }
+
+    /// Ends the removals that are over by the last dump's counters: their destinations are
+    /// left out of this tick's desired set, so this tick deletes them.
+    fn finish_removals(&mut self, now: Instant) {
+        for (key, end) in plan::removals_due(&self.removing, &self.dest_stats, now) {
+            let Some(r) = self.removing.remove(&key) else {
+                continue;
+            };
+            let waited = now.saturating_duration_since(r.since).as_secs();
+            match end {
+                plan::RemovalEnd::Drained => log::info(format!(
+                    "{}: node {} removed: no active connections left after {waited} s",
+                    self.ident.cluster, r.id
+                )),
+                plan::RemovalEnd::TimedOut { active } => log::warn(format!(
+                    "{}: node {} removed after removal_timeout ({waited} s) with {active} active connections left",
+                    self.ident.cluster, r.id
+                )),
+                plan::RemovalEnd::Gone => log::info(format!(
+                    "{}: node {} being removed: its destination was already gone",
+                    self.ident.cluster, r.id
+                )),
+            }
+        }
+    }
+
     /// Drains from the drain file and from agent checks: the policy treats both alike.
     fn drains_in_force(&self) -> BTreeSet<String> {
         self.drained.union(&self.agent_drained).cloned().collect()
@@ -339,6 +420,9 @@ impl Controller {
             hook: self.hook.as_ref().map(Hook::stats),
             restarts: &self.restarts,
             checker_error: self.checker_error.as_deref(),
+            panic: &self.panic,
+            share: self.share,
+            removing: &self.removing,
         };
         plan::status(&view, Instant::now(), status::Now::read())
     }

@@ -80,6 +80,27 @@ impl Controller {
             run.key,
             self.hook.is_some(),
         );
+        let removals = plan::removals_after_reload(
+            &self.spec,
+            &run.spec,
+            std::mem::take(&mut self.removing),
+            plan.retire.is_some(),
+            std::time::Instant::now(),
+        );
+        for id in &removals.started {
+            log::info(format!(
+                "{}: node {id} left the spec: weight 0 now, deleted when its active connections end (at most {})",
+                self.ident.cluster,
+                spec::duration::render(run.spec.removal_timeout)
+            ));
+        }
+        for id in &removals.cancelled {
+            log::info(format!(
+                "{}: node {id} is back in the spec: its removal is cancelled",
+                self.ident.cluster
+            ));
+        }
+        self.removing = removals.removing;
         self.spec = run.spec;
         self.key = run.key;
         // What a check said belongs to that check: a node no longer checked by an agent is not
@@ -119,6 +140,8 @@ impl Controller {
             HookChange::None => {}
         }
         let existing = self.ensure_service()?;
+        // Fresh counters for the removals this reload's tick decides on.
+        self.dest_stats = existing.iter().map(|e| (e.dest.id(), e.stats)).collect();
         if let Some(old_key) = plan.retire {
             log::warn(format!(
                 "{}: service changed from {old_key} to {}; removing the old one",

@@ -256,10 +256,11 @@ impl Controller {
             .filter(|(_, w)| **w == 0)
             .map(|(n, _)| n.id())
             .collect();
-        if self.last_down == Some(down.len()) {
+        let panic = self.panic.active();
+        if self.last_down == Some((down.len(), panic)) {
             return;
         }
-        self.last_down = Some(down.len());
+        self.last_down = Some((down.len(), panic));
         let combined_weight = self
             .spec
             .nodes
@@ -273,6 +274,7 @@ impl Controller {
             down,
             combined_weight,
             override_state: self.override_now.state,
+            panic,
             at: status::unix_secs(SystemTime::now()),
         });
     }
