@@ -37,6 +37,15 @@ fn every_node_503_keeps_the_pool_in_panic_and_panic_ends_with_hysteresis() {
     lb.agent("start").expect_code(0);
     lb.wait_weights("weights = health", |w| w == [80, 60, 100, 40, 70]);
     assert_eq!(panic_of(&lb)["active"], false);
+    // The hook coalesces runs queued while it is busy: wait for its run at start before the
+    // nodes fail, or under load it may run only for the panic.
+    wait_for("the hook's run at start", Duration::from_secs(10), || {
+        std::fs::read_to_string(&hook)
+            .unwrap_or_default()
+            .lines()
+            .next()
+            == Some("0 0")
+    });
 
     for s in &lb.servers {
         s.set_raw(Some(BARE_503.to_vec()));
