@@ -690,10 +690,26 @@ floor_ipvs() {
     i=$((i + 1))
   done
 }
-# serving_vip: the VIP is local and the service has the three real servers at non-zero weights.
+# vip_weights: this director's VIP:port service as "ADDR=WEIGHT ..." sorted (empty: no service).
+vip_weights() {
+  timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" 2>/dev/null |
+    awk '$1 == "->" && $2 ~ /^[0-9]/ { sub(/:[0-9]+$/, "", $2); print $2 "=" $4 }' | sort | tr '\n' ' ' |
+    sed 's/ $//'
+}
+CL_FULL_OUTSIDE="198.51.100.1=100 198.51.100.2=80 198.51.100.3=60"
+# serving_vip: the VIP is local and the service has the three real servers at the weights their
+# health asks for (the floor's hand-made table has the same).
 serving_vip() {
   addr_is_local "$CL_VIP" || return 1
-  [[ $(timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" 2>/dev/null | awk '$1 == "->" && $2 ~ /^[0-9]/ && $4 > 0' | wc -l) -eq 3 ]]
+  [[ $(vip_weights) == "$CL_FULL_OUTSIDE" ]]
+}
+# A passive director: no VIP; warm (and the floor) with the service at full weights, cold with
+# no service at all.
+passive_warm() {
+  ! addr_is_local "$CL_VIP" && [[ $(vip_weights) == "$CL_FULL_OUTSIDE" ]]
+}
+passive_cold() {
+  ! addr_is_local "$CL_VIP" && ! timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" >/dev/null 2>&1
 }
 # synced_at_least N: this node's IPVS holds N or more ESTABLISHED entries for VIP:port (on a
 # passive director only the backup sync daemon creates them).
