@@ -23,7 +23,8 @@ switch with port buffers:
   or when the member is not there (its VM killed or not booted yet), as a congested port or an
   unplugged cable would lose it. Every loss is counted: HUB_SOCKET.stats is rewritten at most
   once a second, one line `frames=N lost=N full=N down=N buffered_max=N` and per member
-  `MEMBER:full=N,down=N` (full: the buffer overflowed; down: not bound or refused).
+  `MEMBER:full=N,down=N,queued=N` (full: the buffer overflowed; down: not bound or refused;
+  queued: frames waiting for the member now).
 
 The switch ends on SIGTERM; frames from a socket that is not a member are dropped.
 """
@@ -41,10 +42,10 @@ import time
 BUFFER = 4096
 
 
-def write_stats(path, frames, lost, buffered_max):
+def write_stats(path, frames, lost, buffered_max, queue):
     full = sum(v[0] for v in lost.values())
     down = sum(v[1] for v in lost.values())
-    per = " ".join(f"{os.path.basename(m)}:full={v[0]},down={v[1]}" for m, v in lost.items())
+    per = " ".join(f"{os.path.basename(m)}:full={v[0]},down={v[1]},queued={len(queue[m])}" for m, v in lost.items())
     with open(path + ".tmp", "w") as f:
         f.write(f"frames={frames} lost={full + down} full={full} down={down} buffered_max={buffered_max} {per}\n")
     os.rename(path + ".tmp", path)
@@ -127,10 +128,10 @@ def main():
                     drain(m)
             t = time.monotonic()
             if t - written >= 1.0 and (dirty or frames):
-                write_stats(stats, frames, lost, buffered_max)
+                write_stats(stats, frames, lost, buffered_max, queue)
                 written, dirty = t, False
     finally:
-        write_stats(stats, frames, lost, buffered_max)
+        write_stats(stats, frames, lost, buffered_max, queue)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ diagnostics() {
       [[ -f $f ]] && { echo "---- $f"; cat "$f"; echo; }
     done
   fi
+  echo "---- dmesg, last 30 lines"
+  dmesg 2>&1 | tail -n 30
   echo "---- pacemaker.log, last 40 lines"
   tail -n 40 "$PCMK_logfile" 2>&1
   echo "================ end of diagnostics ================"
