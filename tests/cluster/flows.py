@@ -9,7 +9,8 @@ IPVS), each sending one byte every INTERVAL_MS (default 100) and reading it back
 DIR/ready once all of them have echoed steadily (each within GRACE = 2 s, the stall the
 measurement counts, or 2 intervals + 0.5 s if longer) for 2 s. Then, for each event k = 1 …
 EVENTS, it waits for the host to
-create DIR/fault.k (the host creates it right before the fault: standby, power cut, failback) and
+create DIR/fault.k (DIR/ports lists the connections' client ports, in hex, as
+/proc/net/ip_vs_conn shows them; the host creates the fault file right before the fault: standby, power cut, failback) and
 measures, from the moment it sees that file:
 
   failover_ms  until a *new* connection to VIP:PORT is served (connected and its byte echoed)
@@ -256,6 +257,11 @@ def main():
             }
             write_json(os.path.join(out, "error"), {"error": f"{len(bad)} of {n} connections not echoing steadily: {why}", "errors": sorted({c.error for c in bad if c.error})[:3]})
             return 1
+    # The client ports, as /proc/net/ip_vs_conn shows them (hex): the host waits until a
+    # director's backup holds these very connections, not just as many entries.
+    with open(os.path.join(out, "ports.tmp"), "w") as f:
+        f.write(" ".join(f"{c.sock.getsockname()[1]:04X}" for c in conns) + "\n")
+    os.rename(os.path.join(out, "ports.tmp"), os.path.join(out, "ports"))
     with open(os.path.join(out, "ready"), "w") as f:
         f.write(f"{n}\n")
 

@@ -583,6 +583,7 @@ command_loop() {
 # VIP sits on eth0 (IPaddr2's gratuitous ARPs move it), ipip to 198.51.100.1-3, reached on-link.
 CL_PORT=7
 CL_RS=(198.51.100.1 198.51.100.2 198.51.100.3)
+CL_CLIENT=192.0.2.100 # the client namespace's address (tests/cluster/outside)
 
 write_spec_outside() {
   local file=$1 a
@@ -713,13 +714,19 @@ passive_warm() {
 passive_cold() {
   ! addr_is_local "$CL_VIP" && ! timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" >/dev/null 2>&1
 }
-# synced_at_least N: this node's IPVS holds N or more ESTABLISHED entries for VIP:port (on a
-# passive director only the backup sync daemon creates them).
-synced_at_least() {
-  local vip port
+# synced_ports N PORT...: N or more of the client's connections (client ports in hex, as
+# flows.py lists them) are ESTABLISHED entries for VIP:port here. Counting entries alone is not
+# enough: the probes' short connections leave entries too, and one may still be ESTABLISHED.
+synced_ports() {
+  local n=$1 vip port client
+  shift
   printf -v vip '%02X%02X%02X%02X' ${CL_VIP//./ }
+  printf -v client '%02X%02X%02X%02X' ${CL_CLIENT//./ }
   printf -v port '%04X' "$CL_PORT"
-  [[ $(awk -v v="$vip" -v p="$port" '$4 == v && $5 == p && $8 == "ESTABLISHED"' /proc/net/ip_vs_conn | wc -l) -ge $1 ]]
+  [[ $(awk -v c="$client" -v v="$vip" -v p="$port" -v want="$*" '
+    BEGIN { split(want, w, " "); for (i in w) ours[w[i]] = 1 }
+    $2 == c && ($3 in ours) && $4 == v && $5 == p && $8 == "ESTABLISHED" { n++ }
+    END { print n + 0 }' /proc/net/ip_vs_conn) -ge $n ]]
 }
 # conn_report: what this director's IPVS holds for the clients (after a failover).
 conn_report() {
