@@ -714,6 +714,14 @@ passive_warm() {
 passive_cold() {
   ! addr_is_local "$CL_VIP" && ! timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" >/dev/null 2>&1
 }
+# synced_at_least N: this node's IPVS holds N or more ESTABLISHED entries for VIP:port (on a
+# passive director only the backup sync daemon creates them). A coarse count (see synced_ports).
+synced_at_least() {
+  local vip port
+  printf -v vip '%02X%02X%02X%02X' ${CL_VIP//./ }
+  printf -v port '%04X' "$CL_PORT"
+  [[ $(awk -v v="$vip" -v p="$port" '$4 == v && $5 == p && $8 == "ESTABLISHED"' /proc/net/ip_vs_conn | wc -l) -ge $1 ]]
+}
 # synced_ports N PORT...: N or more of the client's connections (client ports in hex, as
 # flows.py lists them) are ESTABLISHED entries for VIP:port here. Counting entries alone is not
 # enough: the probes' short connections leave entries too, and one may still be ESTABLISHED.
