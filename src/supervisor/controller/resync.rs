@@ -51,8 +51,9 @@ impl Controller {
             ServiceKey::Addr { .. } => 0,
         };
         let msgs = rebind::messages(backup.sync_id, &conns, self.spec.forward, fwmark);
-        rebind::announce(&backup, source, &msgs).map_err(|e| format!("sending: {e}"))?;
-        Ok(conns.len())
+        let sent = rebind::announce(&backup, source, &msgs).map_err(|e| format!("sending: {e}"))?;
+        // An IPv6 group sends nothing (see `rebind::announce`): nothing announced.
+        Ok(if sent == 0 { 0 } else { conns.len() })
     }
 }
 
