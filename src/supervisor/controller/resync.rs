@@ -33,7 +33,18 @@ impl Controller {
     }
 
     fn try_rebind(&mut self, added: &[Dest]) -> Result<usize, String> {
-        let daemons = self.ipvs.sync_daemons().map_err(|e| e.to_string())?;
+        // A backend that cannot list daemons has none to announce to: not worth a warning on
+        // every destination added.
+        let daemons = match self.ipvs.sync_daemons() {
+            Ok(d) => d,
+            Err(e) => {
+                log::debug(format!(
+                    "{}: sync daemons not listed: {e}",
+                    self.ident.cluster
+                ));
+                return Ok(0);
+            }
+        };
         let Some(backup) = daemons.into_iter().find(|d| d.state == SyncState::Backup) else {
             return Ok(0);
         };
