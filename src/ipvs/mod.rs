@@ -16,6 +16,7 @@ pub mod memory;
 pub mod netlink;
 
 pub mod iface;
+pub mod rebind;
 
 mod host;
 pub mod host_settings;

@@ -4,24 +4,58 @@
 Usage: hub.py HUB_SOCKET MEMBER_SOCKET...
 
 Each VM's NIC is a QEMU `dgram` netdev whose local end is its MEMBER_SOCKET (a unix datagram
-socket QEMU binds) and whose remote end is HUB_SOCKET (bound here). Every frame that arrives from
-one member is sent to every other member, as a hub (not a switch) does: broadcast, multicast (the
-IPVS sync daemons' 224.0.0.81) and unicast alike, so three or more VMs share one L2 segment. A
-member that is not there (its VM killed or not booted yet) or whose queue is full loses the frame,
-as a cable unplugged or a congested port would: sending never blocks the hub. The hub ends on
-SIGTERM; frames from a socket that is not a member are dropped.
+socket QEMU binds) and whose remote end is HUB_SOCKET (bound here). It behaves as a learning
+switch with port buffers:
+
+- the source MAC of every frame is learned for the member that sent it; a unicast frame to a
+  learned MAC goes to that member only, and broadcast, multicast (ARP requests, the IPVS sync
+  daemons' 224.0.0.81) and unknown unicast to every other member, so three or more VMs share one
+  L2 segment. Flooding every frame, as a hub does, costs under software emulation: a director
+  that receives the other director's client traffic only to drop it spends its one emulated CPU
+  on it, and the failover measurement's client traffic (100 connections, a byte each every
+  100 ms) is thousands of frames a second. MACs never move between members here (a rebooted VM
+  gets a new MAC; a stale entry only points at a socket that is not there).
+- a unix datagram socket's receive queue holds only net.unix.max_dgram_qlen datagrams (10 by
+  default): a VM that is busy for a moment would lose most of a burst, and Corosync's tokens
+  with it. So each member has a buffer (BUFFER frames) that is drained as the member's queue
+  takes frames again; sending never blocks the switch.
+- a frame is lost when a member's buffer is full (the VM did not take frames for a long while)
+  or when the member is not there (its VM killed or not booted yet), as a congested port or an
+  unplugged cable would lose it. Every loss is counted: HUB_SOCKET.stats is rewritten at most
+  once a second, one line `frames=N lost=N full=N down=N buffered_max=N` and per member
+  `MEMBER:full=N,down=N,queued=N` (full: the buffer overflowed; down: not bound or refused;
+  queued: frames waiting for the member now).
+
+The switch ends on SIGTERM; frames from a socket that is not a member are dropped.
 """
 
+import collections
+import errno
 import os
+import select
 import signal
 import socket
 import sys
+import time
+
+
+BUFFER = 4096
+
+
+def write_stats(path, frames, lost, buffered_max, queue):
+    full = sum(v[0] for v in lost.values())
+    down = sum(v[1] for v in lost.values())
+    per = " ".join(f"{os.path.basename(m)}:full={v[0]},down={v[1]},queued={len(queue[m])}" for m, v in lost.items())
+    with open(path + ".tmp", "w") as f:
+        f.write(f"frames={frames} lost={full + down} full={full} down={down} buffered_max={buffered_max} {per}\n")
+    os.rename(path + ".tmp", path)
 
 
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     hub_path, members = sys.argv[1], sys.argv[2:]
+    stats = hub_path + ".stats"
     try:
         os.unlink(hub_path)
     except FileNotFoundError:
@@ -29,21 +63,75 @@ def main():
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(hub_path)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    sock.setblocking(False)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     known = set(members)
-    print(f"hub.py: {hub_path} joins {' '.join(members)}", flush=True)
-    while True:
-        frame, sender = sock.recvfrom(65536)
-        if sender not in known:
-            continue
-        for m in members:
-            if m == sender:
-                continue
+    where = {}  # MAC (6 bytes) -> member socket path
+    queue = {m: collections.deque() for m in members}  # frames waiting for the member's queue
+    lost = {m: [0, 0] for m in members}  # member -> [buffer full, not there]
+    frames = 0
+    buffered_max = 0
+    written = 0.0
+    dirty = True
+
+    def drain(m):
+        """Sends m's buffered frames until its queue is full again; False when some remain."""
+        q = queue[m]
+        while q:
             try:
-                sock.sendto(frame, socket.MSG_DONTWAIT, m)
-            except OSError:
-                # Not bound (VM down), refused or queue full: the frame is lost for that member.
-                pass
+                sock.sendto(q[0], m)
+            except (BlockingIOError, InterruptedError):
+                return False
+            except OSError as e:
+                if e.errno in (errno.EAGAIN, errno.ENOBUFS):
+                    return False
+                # Not bound or refused: the VM is down; what waited for it is lost.
+                lost[m][1] += len(q)
+                q.clear()
+                return True
+            q.popleft()
+        return True
+
+    print(f"hub.py: {hub_path} switches {' '.join(members)}", flush=True)
+    try:
+        while True:
+            waiting = any(queue[m] for m in members)
+            readable, _, _ = select.select([sock], [], [], 0.001 if waiting else 1.0)
+            for m in members:
+                if queue[m]:
+                    drain(m)
+            for _ in range(256 if readable else 0):
+                try:
+                    frame, sender = sock.recvfrom(65536)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if sender not in known or len(frame) < 14:
+                    continue
+                frames += 1
+                dst, src = frame[0:6], frame[6:12]
+                if not src[0] & 1:
+                    where[src] = sender
+                to = where.get(dst) if not dst[0] & 1 else None
+                targets = (to,) if to is not None and to != sender else members
+                for m in targets:
+                    if m == sender:
+                        continue
+                    q = queue[m]
+                    if len(q) >= BUFFER:
+                        lost[m][0] += 1
+                        dirty = True
+                        continue
+                    q.append(frame)
+                    if len(q) > buffered_max:
+                        buffered_max, dirty = len(q), True
+                    drain(m)
+            t = time.monotonic()
+            if t - written >= 1.0 and (dirty or frames):
+                write_stats(stats, frames, lost, buffered_max, queue)
+                written, dirty = t, False
+    finally:
+        write_stats(stats, frames, lost, buffered_max, queue)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ diagnostics() {
       [[ -f $f ]] && { echo "---- $f"; cat "$f"; echo; }
     done
   fi
+  echo "---- dmesg, last 30 lines"
+  dmesg 2>&1 | tail -n 30
   echo "---- pacemaker.log, last 40 lines"
   tail -n 40 "$PCMK_logfile" 2>&1
   echo "================ end of diagnostics ================"
@@ -581,6 +583,7 @@ command_loop() {
 # VIP sits on eth0 (IPaddr2's gratuitous ARPs move it), ipip to 198.51.100.1-3, reached on-link.
 CL_PORT=7
 CL_RS=(198.51.100.1 198.51.100.2 198.51.100.3)
+CL_CLIENT=192.0.2.100 # the client namespace's address (tests/cluster/outside)
 
 write_spec_outside() {
   local file=$1 a
@@ -690,18 +693,48 @@ floor_ipvs() {
     i=$((i + 1))
   done
 }
-# serving_vip: the VIP is local and the service has the three real servers at non-zero weights.
+# vip_weights: this director's VIP:port service as "ADDR=WEIGHT ..." sorted (empty: no service).
+vip_weights() {
+  timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" 2>/dev/null |
+    awk '$1 == "->" && $2 ~ /^[0-9]/ { sub(/:[0-9]+$/, "", $2); print $2 "=" $4 }' | sort | tr '\n' ' ' |
+    sed 's/ $//'
+}
+CL_FULL_OUTSIDE="198.51.100.1=100 198.51.100.2=80 198.51.100.3=60"
+# serving_vip: the VIP is local and the service has the three real servers at the weights their
+# health asks for (the floor's hand-made table has the same).
 serving_vip() {
   addr_is_local "$CL_VIP" || return 1
-  [[ $(timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" 2>/dev/null | awk '$1 == "->" && $2 ~ /^[0-9]/ && $4 > 0' | wc -l) -eq 3 ]]
+  [[ $(vip_weights) == "$CL_FULL_OUTSIDE" ]]
+}
+# A passive director: no VIP; warm (and the floor) with the service at full weights, cold with
+# no service at all.
+passive_warm() {
+  ! addr_is_local "$CL_VIP" && [[ $(vip_weights) == "$CL_FULL_OUTSIDE" ]]
+}
+passive_cold() {
+  ! addr_is_local "$CL_VIP" && ! timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" >/dev/null 2>&1
 }
 # synced_at_least N: this node's IPVS holds N or more ESTABLISHED entries for VIP:port (on a
-# passive director only the backup sync daemon creates them).
+# passive director only the backup sync daemon creates them). A coarse count (see synced_ports).
 synced_at_least() {
   local vip port
   printf -v vip '%02X%02X%02X%02X' ${CL_VIP//./ }
   printf -v port '%04X' "$CL_PORT"
   [[ $(awk -v v="$vip" -v p="$port" '$4 == v && $5 == p && $8 == "ESTABLISHED"' /proc/net/ip_vs_conn | wc -l) -ge $1 ]]
+}
+# synced_ports N PORT...: N or more of the client's connections (client ports in hex, as
+# flows.py lists them) are ESTABLISHED entries for VIP:port here. Counting entries alone is not
+# enough: the probes' short connections leave entries too, and one may still be ESTABLISHED.
+synced_ports() {
+  local n=$1 vip port client
+  shift
+  printf -v vip '%02X%02X%02X%02X' ${CL_VIP//./ }
+  printf -v client '%02X%02X%02X%02X' ${CL_CLIENT//./ }
+  printf -v port '%04X' "$CL_PORT"
+  [[ $(awk -v c="$client" -v v="$vip" -v p="$port" -v want="$*" '
+    BEGIN { split(want, w, " "); for (i in w) ours[w[i]] = 1 }
+    $2 == c && ($3 in ours) && $4 == v && $5 == p && $8 == "ESTABLISHED" { n++ }
+    END { print n + 0 }' /proc/net/ip_vs_conn) -ge $n ]]
 }
 # conn_report: what this director's IPVS holds for the clients (after a failover).
 conn_report() {

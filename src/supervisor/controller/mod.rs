@@ -110,6 +110,7 @@ pub struct Controller {
 }
 
 mod reload;
+mod resync;
 mod start;
 #[cfg(test)]
 mod tests;
@@ -304,6 +305,14 @@ impl Controller {
                 }
                 other => other?,
             };
+        let added: Vec<Dest> = ops
+            .iter()
+            .filter_map(|op| match op {
+                reconcile::Op::Add(d) => Some(*d),
+                _ => None,
+            })
+            .collect();
+        self.rebind_synced(&added);
         if drift > 0 {
             log::warn(format!(
                 "{}: {drift} changes to {key} made outside big_brother; undone",
