@@ -504,3 +504,140 @@ fn sync_agent_passes_ocf_tester() {
         );
     });
 }
+
+/// `-> ADDR:80 …` of a real server in `ipvsadm -Ln`, if listed.
+fn dest_row(node: &str) -> Option<String> {
+    super::ocf_kernel::ipvsadm()
+        .into_iter()
+        .find(|l| l.starts_with(&format!("-> {node}:80 ")))
+}
+
+/// The cold director's case (`src/ipvs/rebind.rs`): the backup daemon created the old master's
+/// connections while this host had no service, so they are unbound, and adding the service and
+/// its destinations does not bind them (the control: a service made with ipvsadm keeps its
+/// destination at 0 connections). The supervisor, adding its destinations, announces them again
+/// to its own backup daemon, which binds them: the destination counts them as active.
+#[test]
+#[ignore = "kernel tier: root + ip_vs, run tests/vm/run"]
+fn sync_kernel_supervisor_binds_synced_connections_to_the_destinations_it_adds() {
+    use big_brother::health::serve::LitmusServer;
+    use big_brother::ipvs::rebind::{self, SyncedConn};
+    use big_brother::ipvs::Forward;
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use crate::ocf_support::{wait_for, Cluster};
+
+    const OURS_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 90);
+    const OURS_NODE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 91);
+    const OTHER_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 91);
+    const OTHER_NODE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 92);
+    const PER_SERVICE: u16 = 30; // more than one message (27 connections each)
+
+    in_netns(|| {
+        sync_if("sync0", Some("192.0.2.5/24"));
+        ip(&["addr", "add", &format!("{OURS_NODE}/32"), "dev", "sync0"]);
+        let backup = SyncDaemon {
+            state: SyncState::Backup,
+            interface: "sync0".into(),
+            sync_id: 42,
+            max_len: None,
+            group: None,
+            port: None,
+            ttl: None,
+        };
+        Netlink::open().unwrap().start_sync_daemon(&backup).unwrap();
+
+        // What the old master announced, before this host had any service.
+        let conns = |vaddr: Ipv4Addr, daddr: Ipv4Addr, first: u8| -> Vec<SyncedConn> {
+            (0..PER_SERVICE)
+                .map(|i| SyncedConn {
+                    protocol: 6,
+                    caddr: Ipv4Addr::new(203, 0, 113, first),
+                    cport: 40000 + i,
+                    vaddr,
+                    vport: 80,
+                    daddr,
+                    dport: 80,
+                    state: 1,
+                    expires: 900,
+                })
+                .collect()
+        };
+        let mut all = conns(OURS_VIP, OURS_NODE, 10);
+        all.extend(conns(OTHER_VIP, OTHER_NODE, 11));
+        let msgs = rebind::messages(42, &all, Forward::Ipip, 0);
+        rebind::announce(&backup, Ipv4Addr::new(192, 0, 2, 5), &msgs).unwrap();
+        wait_for(
+            "the backup daemon to create the synced connections",
+            Duration::from_secs(10),
+            || {
+                // This thread's namespace: /proc/net is the main thread's.
+                let table = std::fs::read_to_string("/proc/thread-self/net/ip_vs_conn_sync")
+                    .unwrap_or_default();
+                rebind::parse(&table).len() == all.len()
+            },
+        );
+
+        // The control: destinations added by ipvsadm leave them unbound.
+        let other = format!("{OTHER_VIP}:80");
+        let other_node = format!("{OTHER_NODE}:80");
+        for args in [
+            vec!["-A", "-t", other.as_str(), "-s", "wlc"],
+            vec![
+                "-a",
+                "-t",
+                other.as_str(),
+                "-r",
+                other_node.as_str(),
+                "-i",
+                "-w",
+                "1",
+            ],
+        ] {
+            run(Command::new(require_tool("ipvsadm")).args(&args)).expect_code(0);
+        }
+
+        // The supervisor's service and destination, checked on a litmus look-alike.
+        let health =
+            LitmusServer::start(format!("{OURS_NODE}:0").parse().unwrap(), "kst9", 100.0).unwrap();
+        let c = Cluster::new("kst9", &[]);
+        std::fs::write(
+            &c.config,
+            format!(
+                "name = \"kst9\"\nprotocol = \"tcp\"\naddress = \"{OURS_VIP}\"\nport = 80\n\
+                 forward = \"ipip\"\ncheck_interval = \"500ms\"\nramp_up_time = \"1ms\"\n\
+                 [[node]]\naddress = \"{OURS_NODE}\"\nport = {}\npath = \"/kst9/status\"\n",
+                health.addr().port()
+            ),
+        )
+        .unwrap();
+        c.agent("start", &[("OCF_RESKEY_dry_run", "false")])
+            .expect_code(0);
+        let ours = format!("-> {OURS_NODE}:80 Tunnel 100 {PER_SERVICE} 0");
+        wait_for(
+            "the supervisor's destination to count the synced connections as active",
+            Duration::from_secs(15),
+            || dest_row(&OURS_NODE.to_string()).as_deref() == Some(ours.as_str()),
+        );
+        assert!(
+            c.log_text().contains(&format!(
+                "kst9: announced {PER_SERVICE} synced connections to the local backup sync daemon"
+            )),
+            "{}",
+            c.log_text()
+        );
+        assert_eq!(
+            dest_row(&OTHER_NODE.to_string()).as_deref(),
+            Some(format!("-> {OTHER_NODE}:80 Tunnel 1 0 0").as_str()),
+            "without the announcement the kernel leaves synced connections unbound"
+        );
+        c.agent("stop", &[("OCF_RESKEY_dry_run", "false")])
+            .expect_code(0);
+        Netlink::open()
+            .unwrap()
+            .stop_sync_daemon(SyncState::Backup)
+            .unwrap();
+        drop(health);
+    });
+}
