@@ -107,6 +107,8 @@ pub struct Controller {
     reload: ReloadStatus,
     backend_error: Option<String>,
     ready: bool,
+    /// Announces synced connections to destinations just added (see [`resync`]).
+    rebind: resync::Worker,
 }
 
 mod reload;
@@ -179,6 +181,7 @@ impl Controller {
             },
             backend_error: None,
             ready: false,
+            rebind: resync::Worker::default(),
         }
     }
 

@@ -4,35 +4,74 @@
 //! destinations are added, the synced connections naming them are announced once more to this
 //! host's own backup daemon, which binds them.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::mpsc::{self, Sender};
 
 use super::Controller;
 use crate::ipvs::rebind::{self, SyncedConn};
-use crate::ipvs::{iface, Dest, ServiceKey, SyncState};
+use crate::ipvs::{iface, Dest, Forward, ServiceKey, SyncDaemon, SyncState};
 use crate::log;
 
+/// One announcement: everything the worker needs, owned.
+struct Job {
+    cluster: String,
+    key: ServiceKey,
+    forward: Forward,
+    added: Vec<Dest>,
+    backup: SyncDaemon,
+    source: Ipv4Addr,
+}
+
+/// The thread that reads the kernel's connection table and announces: off the controller,
+/// because the table can hold a million connections (up to [`rebind::READ_LIMIT`] of text) and
+/// the announcement is paced to what the backup daemon takes (seconds for a large table), while
+/// a cold director that just took over must go on ticking. Started at the first announcement;
+/// jobs run one after the other, in order; it ends when the controller drops its sender.
+#[derive(Default)]
+pub(super) struct Worker {
+    tx: Option<Sender<Job>>,
+}
+
+impl Worker {
+    fn submit(&mut self, job: Job) -> Result<(), String> {
+        if self.tx.is_none() {
+            let (tx, rx) = mpsc::channel::<Job>();
+            std::thread::Builder::new()
+                .name("rebind".into())
+                .spawn(move || {
+                    for job in rx {
+                        announce(&job);
+                    }
+                })
+                .map_err(|e| format!("starting the rebind thread: {e}"))?;
+            self.tx = Some(tx);
+        }
+        let tx = self.tx.as_ref().ok_or("no rebind thread")?;
+        tx.send(job).map_err(|_| {
+            // The thread is gone (it panicked): start a new one next time.
+            self.tx = None;
+            "the rebind thread has ended".to_string()
+        })
+    }
+}
+
 impl Controller {
-    /// Announces the synced connections to `added` to the local backup daemon, if one runs.
-    /// Best effort: a failure is logged, never fatal (the connections are then lost as they
-    /// were before, and new ones are served all the same).
+    /// Hands the synced connections to `added` to the worker, to be announced to the local
+    /// backup daemon, if one runs. Best effort: a failure is logged, never fatal (the
+    /// connections are then lost as they were before, and new ones are served all the same).
     pub(super) fn rebind_synced(&mut self, added: &[Dest]) {
         if added.is_empty() {
             return;
         }
-        match self.try_rebind(added) {
-            Ok(0) => {}
-            Ok(n) => log::info(format!(
-                "{}: announced {n} synced connections to the local backup sync daemon so they bind to the destinations just added",
-                self.ident.cluster
-            )),
-            Err(why) => log::warn(format!(
+        if let Err(why) = self.submit_rebind(added) {
+            log::warn(format!(
                 "{}: synced connections not re-announced to the backup sync daemon: {why}",
                 self.ident.cluster
-            )),
+            ));
         }
     }
 
-    fn try_rebind(&mut self, added: &[Dest]) -> Result<usize, String> {
+    fn submit_rebind(&mut self, added: &[Dest]) -> Result<(), String> {
         // A backend that cannot list daemons has none to announce to: not worth a warning on
         // every destination added.
         let daemons = match self.ipvs.sync_daemons() {
@@ -42,30 +81,57 @@ impl Controller {
                     "{}: sync daemons not listed: {e}",
                     self.ident.cluster
                 ));
-                return Ok(0);
+                return Ok(());
             }
         };
         let Some(backup) = daemons.into_iter().find(|d| d.state == SyncState::Backup) else {
-            return Ok(0);
+            return Ok(());
         };
         let source = iface::lookup(&backup.interface)
             .map_err(|e| format!("{}: {e}", backup.interface))?
             .and_then(|i| i.ipv4.first().copied())
             .ok_or_else(|| format!("{} has no IPv4 address", backup.interface))?;
-        let table = rebind::read_table().map_err(|e| format!("{}: {e}", rebind::CONN_SYNC_PROC))?;
-        let conns = ours(&rebind::parse(&table), &self.key, added);
-        if conns.is_empty() {
-            return Ok(0);
-        }
-        let fwmark = match self.key {
-            ServiceKey::Fwmark { mark, .. } => mark,
-            ServiceKey::Addr { .. } => 0,
-        };
-        let msgs = rebind::messages(backup.sync_id, &conns, self.spec.forward, fwmark);
-        let sent = rebind::announce(&backup, source, &msgs).map_err(|e| format!("sending: {e}"))?;
-        // An IPv6 group sends nothing (see `rebind::announce`): nothing announced.
-        Ok(if sent == 0 { 0 } else { conns.len() })
+        self.rebind.submit(Job {
+            cluster: self.ident.cluster.clone(),
+            key: self.key,
+            forward: self.spec.forward,
+            added: added.to_vec(),
+            backup,
+            source,
+        })
     }
+}
+
+/// The worker's part: read, pick, announce, log.
+fn announce(job: &Job) {
+    match try_announce(job) {
+        Ok(0) => {}
+        Ok(n) => log::info(format!(
+            "{}: announced {n} synced connections to the local backup sync daemon so they bind to the destinations just added",
+            job.cluster
+        )),
+        Err(why) => log::warn(format!(
+            "{}: synced connections not re-announced to the backup sync daemon: {why}",
+            job.cluster
+        )),
+    }
+}
+
+fn try_announce(job: &Job) -> Result<usize, String> {
+    let table = rebind::read_table().map_err(|e| format!("{}: {e}", rebind::CONN_SYNC_PROC))?;
+    let conns = ours(&rebind::parse(&table), &job.key, &job.added);
+    if conns.is_empty() {
+        return Ok(0);
+    }
+    let fwmark = match job.key {
+        ServiceKey::Fwmark { mark, .. } => mark,
+        ServiceKey::Addr { .. } => 0,
+    };
+    let msgs = rebind::messages(job.backup.sync_id, &conns, job.forward, fwmark);
+    let sent =
+        rebind::announce(&job.backup, job.source, &msgs).map_err(|e| format!("sending: {e}"))?;
+    // An IPv6 group sends nothing (see `rebind::announce`): nothing announced.
+    Ok(if sent == 0 { 0 } else { conns.len() })
 }
 
 /// The connections of this service (an address service: its address and port) whose real
