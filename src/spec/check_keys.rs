@@ -48,45 +48,20 @@ fn pick<'a, T>(
 /// `None` (so a wrong top-level combination is reported even without nodes). Problems found
 /// through a top-level key repeat for every node; the caller removes the repeats.
 pub fn check(c: &mut Checker<'_>, raw: &RawSpec, node: Option<&RawNode>, prefix: &str) -> Check {
-    let n = node;
-    let check_k = merge(&raw.check, n.map(|n| &n.check), prefix, "check");
-    let status_k = merge(
-        &raw.expect_status,
-        n.map(|n| &n.expect_status),
-        prefix,
-        "expect_status",
-    );
-    let body_k = merge(
-        &raw.expect_body,
-        n.map(|n| &n.expect_body),
-        prefix,
-        "expect_body",
-    );
-    let cmd_k = merge(
-        &raw.check_command,
-        n.map(|n| &n.check_command),
-        prefix,
-        "check_command",
-    );
-    let tls_k = merge(&raw.tls, n.map(|n| &n.tls), prefix, "tls");
-    let name_k = merge(
-        &raw.tls_server_name,
-        n.map(|n| &n.tls_server_name),
-        prefix,
-        "tls_server_name",
-    );
-    let ca_k = merge(
-        &raw.tls_ca_file,
-        n.map(|n| &n.tls_ca_file),
-        prefix,
-        "tls_ca_file",
-    );
-    let verify_k = merge(
-        &raw.tls_verify,
-        n.map(|n| &n.tls_verify),
-        prefix,
-        "tls_verify",
-    );
+    // One key's merged value, reported under its own name.
+    macro_rules! key {
+        ($f:ident) => {
+            merge(&raw.$f, node.map(|n| &n.$f), prefix, stringify!($f))
+        };
+    }
+    let check_k = key!(check);
+    let status_k = key!(expect_status);
+    let body_k = key!(expect_body);
+    let cmd_k = key!(check_command);
+    let tls_k = key!(tls);
+    let name_k = key!(tls_server_name);
+    let ca_k = key!(tls_ca_file);
+    let verify_k = key!(tls_verify);
 
     let kind_name = match &check_k {
         None => "litmus",

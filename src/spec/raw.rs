@@ -7,6 +7,31 @@ use toml::Spanned;
 
 pub type S<T> = Spanned<T>;
 
+/// Declares a table that carries the check keys (issue 16) after its own fields: the spec's top
+/// level (every node's default) and each `[[node]]` (that node's override) take the same eight,
+/// merged in `check_keys`. A macro rather than a nested struct: serde's `flatten` keeps neither
+/// `deny_unknown_fields` nor toml's spans.
+macro_rules! with_check_keys {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident { $($(#[$fattr:meta])* pub $field:ident: $ty:ty,)* }
+    ) => {
+        $(#[$attr])*
+        pub struct $name {
+            $($(#[$fattr])* pub $field: $ty,)*
+            pub check: Option<S<String>>,
+            pub expect_status: Option<S<Vec<toml::Value>>>,
+            pub expect_body: Option<S<String>>,
+            pub check_command: Option<S<Vec<String>>>,
+            pub tls: Option<S<bool>>,
+            pub tls_server_name: Option<S<String>>,
+            pub tls_ca_file: Option<S<String>>,
+            pub tls_verify: Option<S<bool>>,
+        }
+    };
+}
+
+with_check_keys! {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSpec {
@@ -37,20 +62,12 @@ pub struct RawSpec {
     // Operator state that follows the cluster (issue 15).
     pub panic_threshold: Option<S<i64>>,
     pub removal_timeout: Option<S<toml::Value>>,
-    // The check keys (issue 16): cluster defaults, each overridable per node.
-    pub check: Option<S<String>>,
-    pub expect_status: Option<S<Vec<toml::Value>>>,
-    pub expect_body: Option<S<String>>,
-    pub check_command: Option<S<Vec<String>>>,
-    pub tls: Option<S<bool>>,
-    pub tls_server_name: Option<S<String>>,
-    pub tls_ca_file: Option<S<String>>,
-    pub tls_verify: Option<S<bool>>,
     #[serde(default)]
     pub vip: Vec<RawVip>,
     #[serde(default)]
     pub node: Vec<RawNode>,
     pub ops: Option<RawOps>,
+}
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,6 +78,7 @@ pub struct RawVip {
     pub cidr_netmask: Option<S<i64>>,
 }
 
+with_check_keys! {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNode {
@@ -72,14 +90,7 @@ pub struct RawNode {
     pub priority: Option<S<i64>>,
     pub upper_threshold: Option<S<i64>>,
     pub lower_threshold: Option<S<i64>>,
-    pub check: Option<S<String>>,
-    pub expect_status: Option<S<Vec<toml::Value>>>,
-    pub expect_body: Option<S<String>>,
-    pub check_command: Option<S<Vec<String>>>,
-    pub tls: Option<S<bool>>,
-    pub tls_server_name: Option<S<String>>,
-    pub tls_ca_file: Option<S<String>>,
-    pub tls_verify: Option<S<bool>>,
+}
 }
 
 #[derive(Debug, Deserialize)]
