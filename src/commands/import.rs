@@ -182,31 +182,44 @@ fn import(o: &Args) -> Result<(), Failure> {
         .iter()
         .map(|c| (c.name.as_str(), c.toml.as_str()))
         .collect();
-    match write_all(o, &files) {
-        Ok(fates) => {
-            let mut out = std::io::stdout().lock();
-            for (c, fate) in import.clusters.iter().zip(&fates) {
-                let verb = match fate {
-                    Fate::New => "wrote",
-                    Fate::Replaced => "replaced",
-                    Fate::Unchanged => "unchanged",
-                };
-                report(&mut out, c, &spec_path(o, c), verb);
-            }
-            let count = |f: Fate| fates.iter().filter(|x| **x == f).count();
-            let _ = writeln!(
-                out,
-                "imported {} cluster(s) from {}: {} written, {} replaced, {} unchanged. Check them with `big_brother validate`.",
-                fates.len(),
-                shown(&source),
-                count(Fate::New),
-                count(Fate::Replaced),
-                count(Fate::Unchanged)
-            );
-            Ok(())
-        }
-        Err(msg) => Err(Failure::Conflict(msg)),
+    let fates = write_all(o, &files).map_err(Failure::Conflict)?;
+    summarize(
+        &import.clusters,
+        &fates,
+        "cluster(s)",
+        &source,
+        |out, c, verb| report(out, c, &spec_path(o, c), verb),
+    );
+    Ok(())
+}
+
+/// One line per file written (`report` says it, with the fate's verb), then the total.
+fn summarize<C>(
+    items: &[C],
+    fates: &[Fate],
+    noun: &str,
+    source: &Path,
+    mut report: impl FnMut(&mut dyn std::io::Write, &C, &str),
+) {
+    let mut out = std::io::stdout().lock();
+    for (c, fate) in items.iter().zip(fates) {
+        let verb = match fate {
+            Fate::New => "wrote",
+            Fate::Replaced => "replaced",
+            Fate::Unchanged => "unchanged",
+        };
+        report(&mut out, c, verb);
     }
+    let count = |f: Fate| fates.iter().filter(|x| **x == f).count();
+    let _ = writeln!(
+        out,
+        "imported {} {noun} from {}: {} written, {} replaced, {} unchanged. Check them with `big_brother validate`.",
+        fates.len(),
+        shown(source),
+        count(Fate::New),
+        count(Fate::Replaced),
+        count(Fate::Unchanged)
+    );
 }
 
 fn spec_path(o: &Args, c: &Converted) -> PathBuf {
@@ -407,24 +420,12 @@ fn keepalived(o: &Args) -> Result<(), Failure> {
         .map(|c| (c.name.as_str(), c.toml.as_str()))
         .collect();
     let fates = write_all(o, &files).map_err(Failure::Conflict)?;
-    let mut out = std::io::stdout().lock();
-    for (c, fate) in import.clusters.iter().zip(&fates) {
-        let verb = match fate {
-            Fate::New => "wrote",
-            Fate::Replaced => "replaced",
-            Fate::Unchanged => "unchanged",
-        };
-        report_keepalived(&mut out, c, &o.out_dir, verb);
-    }
-    let count = |f: Fate| fates.iter().filter(|x| **x == f).count();
-    let _ = writeln!(
-        out,
-        "imported {} virtual_server(s) from {}: {} written, {} replaced, {} unchanged. Check them with `big_brother validate`.",
-        fates.len(),
-        shown(&source),
-        count(Fate::New),
-        count(Fate::Replaced),
-        count(Fate::Unchanged)
+    summarize(
+        &import.clusters,
+        &fates,
+        "virtual_server(s)",
+        &source,
+        |out, c, verb| report_keepalived(out, c, &o.out_dir, verb),
     );
     Ok(())
 }
