@@ -18,26 +18,14 @@ use crate::log;
 
 /// Runs `action`; `program` is how we were called (the log tag and usage text use it).
 pub fn run(action: &Action, program: &str) -> OcfCode {
-    match action {
-        Action::MetaData => {
-            print!("{}", metadata::xml());
-            return OcfCode::Success;
-        }
-        Action::Methods => {
-            for a in IMPLEMENTED {
-                println!("{a}");
-            }
-            return OcfCode::Success;
-        }
-        Action::Usage => {
-            print!("{}", action::usage(program));
-            return OcfCode::Success;
-        }
-        Action::Other(_) => {
-            eprint!("{}", action::usage(program));
-            return OcfCode::ErrUnimplemented;
-        }
-        _ => {}
+    if let Some(code) = action::informational(action, metadata::xml, IMPLEMENTED, || {
+        action::usage(program)
+    }) {
+        return code;
+    }
+    if let Action::Other(_) = action {
+        eprint!("{}", action::usage(program));
+        return OcfCode::ErrUnimplemented;
     }
     let env = OcfEnv::from_process();
     log::init(program, env.instance.as_deref());

@@ -49,21 +49,14 @@ pub fn run(action: Option<&str>, program: &str) -> OcfCode {
         return OcfCode::ErrArgs;
     };
     let action = Action::parse(name);
+    if let Some(code) =
+        super::action::informational(&action, metadata::xml, IMPLEMENTED, || usage(program))
+    {
+        return code;
+    }
     let phase = match action {
-        Action::MetaData => {
-            print!("{}", metadata::xml());
-            return OcfCode::Success;
-        }
-        Action::Methods => {
-            for a in IMPLEMENTED {
-                println!("{a}");
-            }
-            return OcfCode::Success;
-        }
-        Action::Usage => {
-            print!("{}", usage(program));
-            return OcfCode::Success;
-        }
+        // Answered above.
+        Action::MetaData | Action::Methods | Action::Usage => return OcfCode::Success,
         Action::Start => Phase::Start,
         Action::Stop => Phase::Stop,
         Action::Monitor | Action::Status => Phase::Monitor,
