@@ -124,6 +124,28 @@ pub fn usage(program: &str) -> String {
     )
 }
 
+/// The informational actions, answered alike by every agent this binary serves and needing
+/// no environment, configuration or log: `meta-data`, `methods`, `usage`. `Some(code)` when
+/// `action` was one of them (its text printed), `None` otherwise.
+pub fn informational(
+    action: &Action,
+    metadata: impl FnOnce() -> String,
+    implemented: &[&str],
+    usage: impl FnOnce() -> String,
+) -> Option<crate::exit::OcfCode> {
+    match action {
+        Action::MetaData => print!("{}", metadata()),
+        Action::Methods => {
+            for a in implemented {
+                println!("{a}");
+            }
+        }
+        Action::Usage => print!("{}", usage()),
+        _ => return None,
+    }
+    Some(crate::exit::OcfCode::Success)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,26 +172,4 @@ mod tests {
             assert!(OCF_ACTION_NAMES.contains(name), "{name}");
         }
     }
-}
-
-/// The informational actions, answered alike by every agent this binary serves and needing
-/// no environment, configuration or log: `meta-data`, `methods`, `usage`. `Some(code)` when
-/// `action` was one of them (its text printed), `None` otherwise.
-pub fn informational(
-    action: &Action,
-    metadata: impl FnOnce() -> String,
-    implemented: &[&str],
-    usage: impl FnOnce() -> String,
-) -> Option<crate::exit::OcfCode> {
-    match action {
-        Action::MetaData => print!("{}", metadata()),
-        Action::Methods => {
-            for a in implemented {
-                println!("{a}");
-            }
-        }
-        Action::Usage => print!("{}", usage()),
-        _ => return None,
-    }
-    Some(crate::exit::OcfCode::Success)
 }
