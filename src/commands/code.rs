@@ -74,9 +74,11 @@ pub fn code(f: &Failure) -> OcfCode {
         Failure::Spec(e) if e.is_denied() => OcfCode::ErrPerm,
         Failure::Spec(_) | Failure::Invalid(_) => OcfCode::ErrConfigured,
         Failure::Usage(_) | Failure::Api(ApiError::NotLoopback(_)) => OcfCode::ErrArgs,
-        Failure::Cib(CibError::ReasonTooLong { .. } | CibError::ReasonChar { .. }) => {
-            OcfCode::ErrArgs
-        }
+        Failure::Cib(
+            CibError::ReasonTooLong { .. }
+            | CibError::ReasonChar { .. }
+            | CibError::ReasonMarkup { .. },
+        ) => OcfCode::ErrArgs,
         Failure::Cib(e) if e.is_denied() => OcfCode::ErrPerm,
         Failure::Demo(DemoError::Nodes(_) | DemoError::Duration(_)) => OcfCode::ErrArgs,
         Failure::Io(FileError { source, .. })

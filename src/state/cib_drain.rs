@@ -137,6 +137,12 @@ pub enum CibError {
     #[error("the reason is {len} bytes long; at most {MAX_REASON}")]
     ReasonTooLong { len: usize },
     #[error(
+        "the reason has {ch:?} beside non-ASCII text, which Pacemaker 2.1 writes into the CIB \
+         unescaped (the CIB would no longer validate); leave out & < > \" ' or write the reason \
+         in ASCII"
+    )]
+    ReasonMarkup { ch: char },
+    #[error(
         "the reason contains {} (character {position}); only printable text is kept in the CIB \
          (no control characters, line breaks, bidi or zero-width characters)",
         text::quoted(&ch.to_string(), 4)
@@ -164,17 +170,29 @@ pub fn check_reason(reason: &str) -> Result<(), CibError> {
     if reason.len() > MAX_REASON {
         return Err(CibError::ReasonTooLong { len: reason.len() });
     }
-    match reason
+    if let Some((i, ch)) = reason
         .chars()
         .enumerate()
         .find(|(_, c)| !text::is_printable(*c))
     {
-        Some((i, ch)) => Err(CibError::ReasonChar {
+        return Err(CibError::ReasonChar {
             ch,
             position: i + 1,
-        }),
-        None => Ok(()),
+        });
     }
+    // Pacemaker 2.1.5 (Debian 12) stops escaping an attribute value at its first non-ASCII
+    // character: `6.1 → 6.6 <reboot>` is written into the CIB with a raw `<`, and the whole CIB
+    // then fails its schema (found by this command's read-back, reproduced with plain
+    // `cibadmin --modify`). Markup characters are fine in an ASCII reason.
+    if !reason.is_ascii() {
+        if let Some(ch) = reason
+            .chars()
+            .find(|c| matches!(c, '&' | '<' | '>' | '"' | '\''))
+        {
+            return Err(CibError::ReasonMarkup { ch });
+        }
+    }
+    Ok(())
 }
 
 /// The id of a cluster's property set.
@@ -549,10 +567,11 @@ fn host() -> String {
     })
 }
 
-/// Printable, without spaces (a field of the nvpair value), at most [`MAX_NAME`] characters.
+/// Printable ASCII without spaces, `@` or `&` (a field of the nvpair value, which must stay
+/// ASCII so a reason's `&` is escaped; see [`check_reason`]), at most [`MAX_NAME`] characters.
 fn token(s: &str) -> String {
     s.chars()
-        .filter(|c| text::is_printable(*c) && *c != ' ' && *c != '@')
+        .filter(|c| c.is_ascii_graphic() && *c != '@' && *c != '&')
         .take(MAX_NAME)
         .collect()
 }
@@ -620,8 +639,20 @@ mod tests {
     #[test]
     fn reasons_are_bounded_and_printable() {
         assert!(check_reason("").is_ok());
-        assert!(check_reason("kernel 6.1 → 6.6 «upgrade» & <reboot>").is_ok());
+        assert!(check_reason("kernel 6.1 → 6.6 «upgrade» and reboot").is_ok());
         assert!(check_reason(&"x".repeat(MAX_REASON)).is_ok());
+        assert!(check_reason("disk & fan").is_ok());
+        assert!(check_reason("disk <fan> \"x\" 'y'").is_ok());
+        for bad in [
+            "disque & ventilateur échangés",
+            "6.1 → 6.6 <reboot>",
+            "«a» \"b\"",
+        ] {
+            assert!(
+                matches!(check_reason(bad), Err(CibError::ReasonMarkup { .. })),
+                "{bad}"
+            );
+        }
         assert!(matches!(
             check_reason(&"x".repeat(MAX_REASON + 1)),
             Err(CibError::ReasonTooLong { len: 257 })
@@ -689,6 +720,6 @@ mod tests {
     fn who_and_host_are_tokens() {
         assert!(!who().is_empty() && !who().contains(' '));
         assert!(!host().is_empty() && !host().contains(' '));
-        assert_eq!(token("a b@c\u{7}d"), "abcd");
+        assert_eq!(token("a b@c\u{7}d&é"), "abcd");
     }
 }
