@@ -35,6 +35,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
 use serde::{Deserialize, Serialize};
 
+use crate::spec::validate::pacemaker_storable;
 use crate::text;
 
 /// The one Pacemaker tool this module runs.
@@ -138,8 +139,8 @@ pub enum CibError {
     ReasonTooLong { len: usize },
     #[error(
         "the reason has {ch:?} beside non-ASCII text, which Pacemaker 2.1 writes into the CIB \
-         unescaped (the CIB would no longer validate); leave out & < > \" ' or write the reason \
-         in ASCII"
+         unescaped (the CIB would no longer validate); leave out & < > \" or write the reason in \
+         ASCII"
     )]
     ReasonMarkup { ch: char },
     #[error(
@@ -182,15 +183,14 @@ pub fn check_reason(reason: &str) -> Result<(), CibError> {
     }
     // Pacemaker 2.1.5 (Debian 12) stops escaping an attribute value at its first non-ASCII
     // character: `6.1 → 6.6 <reboot>` is written into the CIB with a raw `<`, and the whole CIB
-    // then fails its schema (found by this command's read-back, reproduced with plain
-    // `cibadmin --modify`). Markup characters are fine in an ASCII reason.
-    if !reason.is_ascii() {
-        if let Some(ch) = reason
+    // then fails its schema (found again by this command's read-back; the spec's description
+    // has the same rule). Markup characters are fine in an ASCII reason.
+    if !pacemaker_storable(reason) {
+        let ch = reason
             .chars()
-            .find(|c| matches!(c, '&' | '<' | '>' | '"' | '\''))
-        {
-            return Err(CibError::ReasonMarkup { ch });
-        }
+            .find(|c| matches!(c, '&' | '<' | '>' | '"'))
+            .unwrap_or('&');
+        return Err(CibError::ReasonMarkup { ch });
     }
     Ok(())
 }
@@ -643,6 +643,7 @@ mod tests {
         assert!(check_reason(&"x".repeat(MAX_REASON)).is_ok());
         assert!(check_reason("disk & fan").is_ok());
         assert!(check_reason("disk <fan> \"x\" 'y'").is_ok());
+        assert!(check_reason("l'été").is_ok());
         for bad in [
             "disque & ventilateur échangés",
             "6.1 → 6.6 <reboot>",

@@ -231,7 +231,7 @@ fn bad_input_gets_a_clear_error_and_writes_nothing() {
         (long.as_str(), "the reason is 257 bytes long; at most 256"),
         (
             "disque & ventilateur échangés",
-            "leave out & < > \" ' or write the reason in ASCII",
+            "leave out & < > \" or write the reason in ASCII",
         ),
         ("6.1 → 6.6 <reboot>", "has '<' beside non-ASCII text"),
     ] {
