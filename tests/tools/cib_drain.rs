@@ -135,7 +135,7 @@ fn an_unreadable_cib_keeps_the_last_drains_and_says_so() {
     std::fs::write(&cib.path, b"<cib><not-closed>").unwrap();
     wait_for(
         "status to say the CIB cannot be read",
-        Duration::from_secs(10),
+        Duration::from_secs(20),
         || lb.status_file()["cib"]["error"].is_string(),
     );
     // Three more reads: still drained.
