@@ -412,6 +412,28 @@ fn crm_apply_and_upgrades_keep_the_drains_and_nothing_restarts() {
     let verify = util::run(Command::new(require_tool("crm_verify")).args(["-V", "--xml-file", rp]));
     verify.expect_code(0);
     assert_eq!(verify.stderr(), "", "no crm_verify warning");
+    // crmsh shows the set as a property set of its own and its verify says nothing about it
+    // (it checks only cib-bootstrap-options against the known cluster options).
+    let crm = |args: &[&str]| {
+        util::run(
+            Command::new(require_tool("crm"))
+                .env("CIB_file", &running)
+                .args(args),
+        )
+    };
+    let show = crm(&["configure", "show", "big_brother-webapp"]);
+    assert!(
+        show.stdout().contains("property big_brother-webapp:")
+            && show.stdout().contains("drain-10.0.0.1=\"at="),
+        "{}",
+        show.stdout()
+    );
+    let verify = crm(&["configure", "verify"]);
+    let said = format!("{}{}", verify.stdout(), verify.stderr());
+    assert!(
+        !said.contains("big_brother-webapp") && !said.contains("drain-"),
+        "{said}"
+    );
 
     // crm apply of a changed spec rewrites the group; the drain stays.
     let changed = cib.spec(
