@@ -47,6 +47,7 @@ mod tools {
     mod api_browser;
     mod api_metrics;
     mod api_page;
+    mod cib_drain;
     pub mod crm;
     mod crm_reload;
     mod import_cib;

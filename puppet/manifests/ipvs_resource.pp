@@ -93,6 +93,13 @@
 #   environment variables. Default: none.
 # @param on_change_timeout
 #   The on_change command is killed after this long (default 10s, at most 5m). Needs on_change.
+# @param panic_threshold
+#   A percentage, 0..100 (default 0, off): when fewer than this share of the undrained nodes is
+#   healthy, big_brother stops trusting health and keeps every node that still answers TCP at
+#   its last good weight.
+# @param removal_timeout
+#   A node taken out of the spec keeps weight 0 and its connections until they end, at most this
+#   long (default 5m, at most 24h; `1ms` deletes at once).
 # @param check
 #   How nodes are checked: litmus (default), http, tcp, agent or exec; a node's `check` key
 #   overrides it (as do its other check keys below).
@@ -147,6 +154,8 @@ define pacemaker::ipvs_resource (
   Optional[Pacemaker::Specpath]                $override_dir        = undef,
   Optional[Pacemaker::Onchange]                $on_change           = undef,
   Optional[Pacemaker::Onchangetimeout]         $on_change_timeout   = undef,
+  Optional[Integer[0, 100]]                    $panic_threshold     = undef,
+  Optional[Pacemaker::Removaltimeout]          $removal_timeout     = undef,
   Optional[Pacemaker::Check]                   $check               = undef,
   Optional[Pacemaker::Expectstatus]            $expect_status       = undef,
   Optional[Pacemaker::Expectbody]              $expect_body         = undef,
@@ -287,6 +296,8 @@ define pacemaker::ipvs_resource (
       'override_dir'        => $override_dir,
       'on_change'           => $on_change,
       'on_change_timeout'   => $on_change_timeout,
+      'panic_threshold'     => $panic_threshold,
+      'removal_timeout'     => $removal_timeout,
     } + $cluster_check
     $sorry = $sorry_server ? {
       undef   => [],

@@ -490,27 +490,8 @@ fn count(c: Option<u32>) -> Cow<'static, str> {
     c.map_or(Cow::Borrowed("–"), |c| Cow::Owned(c.to_string()))
 }
 
-/// Unix seconds as `2026-12-04 17:41:42 UTC` (proleptic Gregorian; any u64 works).
-pub fn utc(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+/// Unix seconds as `2026-12-04 17:41:42 UTC` (moved to `text`, shared with the CIB drains).
+pub use crate::text::utc;
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,9 @@
 //! | code | meaning on the command line |
 //! |---|---|
 //! | 0 | done (`status`: every cluster running) |
-//! | 1 | a write failed or did not take effect, a different spec is in the way (`import` without `--force`), the API stopped serving; `status`: some cluster stale or failing; `drain --wait`: timed out (the count left is said), or the IPVS table could not be read |
-//! | 2 | bad arguments (clap's own, an unknown node or cluster, a path that cannot be used) |
-//! | 4 | permission denied on a file |
+//! | 1 | a write failed or did not take effect (a CIB that refuses or does not keep a drain, or cannot be read), a different spec is in the way (`import` without `--force`), the API stopped serving; `status`: some cluster stale or failing; `drain --wait`: timed out (the count left is said), or the IPVS table could not be read |
+//! | 2 | bad arguments (clap's own, an unknown node or cluster, a path that cannot be used, a drain `--reason` too long or with control characters) |
+//! | 4 | permission denied on a file (or by the CIB) |
 //! | 6 | a spec or legacy config named on the command line cannot be used: missing, not a regular file, over the size cap, not UTF-8, or wrong inside |
 //! | 7 | `status`: nothing running; `drain --wait`: the cluster is not running on this director |
 //!
@@ -24,6 +24,7 @@ use super::demo::error::DemoError;
 use crate::api::ApiError;
 use crate::exit::OcfCode;
 use crate::spec::SpecError;
+use crate::state::cib_drain::CibError;
 use crate::state::drain::DrainError;
 use crate::state::FileError;
 
@@ -51,6 +52,10 @@ pub enum Failure {
     Demo(#[from] DemoError),
     #[error(transparent)]
     Drain(#[from] DrainError),
+    /// The Pacemaker CIB could not be read or refused a drain, or a `--reason` is not fit
+    /// for it.
+    #[error(transparent)]
+    Cib(#[from] CibError),
     /// `drain --wait`: the node still had active connections (or weight) when time ran out.
     #[error("{0}")]
     Timeout(String),
@@ -69,6 +74,12 @@ pub fn code(f: &Failure) -> OcfCode {
         Failure::Spec(e) if e.is_denied() => OcfCode::ErrPerm,
         Failure::Spec(_) | Failure::Invalid(_) => OcfCode::ErrConfigured,
         Failure::Usage(_) | Failure::Api(ApiError::NotLoopback(_)) => OcfCode::ErrArgs,
+        Failure::Cib(
+            CibError::ReasonTooLong { .. }
+            | CibError::ReasonChar { .. }
+            | CibError::ReasonMarkup { .. },
+        ) => OcfCode::ErrArgs,
+        Failure::Cib(e) if e.is_denied() => OcfCode::ErrPerm,
         Failure::Demo(DemoError::Nodes(_) | DemoError::Duration(_)) => OcfCode::ErrArgs,
         Failure::Io(FileError { source, .. })
         | Failure::Api(ApiError::Bind { source, .. })
@@ -84,7 +95,8 @@ pub fn code(f: &Failure) -> OcfCode {
         | Failure::Conflict(_)
         | Failure::Api(_)
         | Failure::Demo(_)
-        | Failure::Drain(_) => OcfCode::ErrGeneric,
+        | Failure::Drain(_)
+        | Failure::Cib(_) => OcfCode::ErrGeneric,
     }
 }
 
@@ -205,6 +217,37 @@ mod tests {
                     source: io(io::ErrorKind::PermissionDenied),
                 }),
                 OcfCode::ErrPerm,
+            ),
+            (
+                Failure::Cib(CibError::ReasonChar {
+                    ch: '\n',
+                    position: 3,
+                }),
+                OcfCode::ErrArgs,
+            ),
+            (
+                Failure::Cib(CibError::ReasonTooLong { len: 300 }),
+                OcfCode::ErrArgs,
+            ),
+            (
+                Failure::Cib(CibError::Failed {
+                    argv: "cibadmin --modify".into(),
+                    code: Some(13),
+                    stderr: "Call failed: Permission denied".into(),
+                }),
+                OcfCode::ErrPerm,
+            ),
+            (
+                Failure::Cib(CibError::Failed {
+                    argv: "cibadmin --modify".into(),
+                    code: Some(78),
+                    stderr: "Call failed: Update does not conform to the configured schema".into(),
+                }),
+                OcfCode::ErrGeneric,
+            ),
+            (
+                Failure::Cib(CibError::NotKept("gone".into())),
+                OcfCode::ErrGeneric,
             ),
         ];
         for (f, want) in cases {

@@ -288,6 +288,72 @@ fn threshold_line(dests: &[crate::state::repr::DestRepr], id: &str) -> Option<St
     ))
 }
 
+/// Where a node's operator drain comes from: the CIB (with who, when, why), this director's
+/// drain file, or both.
+fn drain_note(s: &Status, id: &str) -> String {
+    let cib = s
+        .cib
+        .as_ref()
+        .and_then(|c| c.drains.iter().find(|d| d.node == id));
+    let local = s.local_drains.iter().any(|d| d == id);
+    match (cib, local) {
+        (Some(d), _) => format!(
+            "drained cluster-wide{}{}{}{}",
+            if d.by.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", d.by)
+            },
+            if d.at.is_empty() {
+                String::new()
+            } else {
+                format!(" at {}", d.at)
+            },
+            if d.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", d.reason)
+            },
+            if local {
+                " (also in this director's drain file)"
+            } else {
+                ""
+            }
+        ),
+        (None, true) => {
+            "drained on this director only (drain file; big_brother undrain to return it)".into()
+        }
+        (None, false) => "drained by an operator (big_brother undrain to return it)".into(),
+    }
+}
+
+/// What to say about the CIB: nothing while it reads fine; a failed read and the drains kept;
+/// local drains that could be cluster-wide.
+fn cib_lines(s: &Status, now_unix: u64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let Some(c) = &s.cib else {
+        return lines;
+    };
+    if let (true, Some(e)) = (c.reachable, &c.error) {
+        lines.push(format!(
+            "CIB: cannot read it ({e}); keeping the {} cluster-wide drains read {}",
+            c.drains.len(),
+            c.read_at.map_or_else(
+                || "before".to_string(),
+                |t| format!("{} ago", ago(now_unix.saturating_sub(t)))
+            )
+        ));
+    }
+    if c.reachable && !s.local_drains.is_empty() {
+        lines.push(format!(
+            "local drains (this director only): {} — `big_brother drain {} NODE` moves one to the CIB",
+            s.local_drains.join(", "),
+            s.cluster
+        ));
+    }
+    lines
+}
+
 pub fn render(r: &Report, now: SystemTime) -> String {
     let mut out = String::new();
     let now_unix = unix_secs(now);
@@ -353,6 +419,9 @@ pub fn render(r: &Report, now: SystemTime) -> String {
     }
     if let Some(e) = &s.drain_error {
         let _ = writeln!(out, "  drain file error: {e}");
+    }
+    for line in cib_lines(s, now_unix) {
+        let _ = writeln!(out, "  {line}");
     }
     if s.drift > 0 {
         let _ = writeln!(
@@ -420,7 +489,7 @@ pub fn render(r: &Report, now: SystemTime) -> String {
                 e.as_ref().map(|e| format!("; {e}")).unwrap_or_default()
             ),
             _ if n.drained && agent_drain => "drained by its agent check".into(),
-            _ if n.drained => "drained by an operator (big_brother undrain to return it)".into(),
+            _ if n.drained => drain_note(s, &n.id),
             (Some(r), _) => format!("forced: {r}"),
             (None, Some(e)) => e.clone(),
             _ => String::new(),

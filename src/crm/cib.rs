@@ -1,4 +1,5 @@
-//! The only code that runs Pacemaker's tools: `cibadmin` (read and write the CIB), `crm_diff`
+//! The crm face's only code that runs Pacemaker's tools (the cluster-wide drains have their own,
+//! smaller runner in `state::cib_drain`): `cibadmin` (read and write the CIB), `crm_diff`
 //! (turn an edited copy into a patch), `crm_resource` (set `target-role`) and `crm_mon` (what
 //! runs where). The environment is inherited, so `CIB_file=/path/cib.xml` makes every call act
 //! on a file instead of the live cluster — which is how the tests run.

@@ -12,6 +12,7 @@
 //! `dryrun-conns.json` (dry-run only: the table, and connection counts to pretend).
 
 pub mod backend;
+pub mod cib_drain;
 pub mod drain;
 pub mod dryrun;
 pub mod handover;

@@ -60,6 +60,14 @@ pub struct Status {
     /// Why the drain file could not be read, if it could not (the previous drains stay).
     #[serde(default)]
     pub drain_error: Option<String>,
+    /// Cluster-wide drains read from the Pacemaker CIB (issue 15), when this supervisor
+    /// watches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cib: Option<CibStatus>,
+    /// Node ids drained in this director's own drain file (`big_brother drain --local`, or
+    /// from before drains were kept in the CIB).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_drains: Vec<String>,
     /// The cluster-wide override in force (the original's `up`/`down` files), if any.
     #[serde(default, rename = "override")]
     pub override_state: Option<OverrideStatus>,
@@ -85,6 +93,23 @@ pub struct Status {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removing: Vec<RemovingStatus>,
     pub nodes: Vec<NodeStatus>,
+}
+
+/// What the supervisor last read from the CIB (`state::cib_drain`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CibStatus {
+    /// Whether the CIB has answered since the supervisor started (false: no Pacemaker CIB
+    /// here, only local drains apply).
+    pub reachable: bool,
+    /// Unix seconds of the last successful read.
+    #[serde(default)]
+    pub read_at: Option<u64>,
+    /// Why the last read failed, if it did: the drains of the last good read stay in force.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The drains recorded there, with who, when and why.
+    #[serde(default)]
+    pub drains: Vec<super::cib_drain::Record>,
 }
 
 /// A node being removed gracefully.
@@ -441,6 +466,8 @@ pub(crate) mod tests {
             dests: vec![],
             backend_error: None,
             drain_error: None,
+            cib: None,
+            local_drains: Vec::new(),
             override_state: None,
             override_error: None,
             on_change: None,

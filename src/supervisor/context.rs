@@ -17,6 +17,9 @@ pub struct Context {
     pub control: Control,
     /// The cluster's persistent drain file (`state::drain::path`, or the demo's own).
     pub drain_file: PathBuf,
+    /// Whether to watch the cluster-wide drains in the Pacemaker CIB (`super::cib_watch`): the
+    /// supervisor does; the demo and unit tests do not.
+    pub watch_cib: bool,
     /// The supervisor's lifetime lock, kept (re-taken if its file vanishes) every tick; `None`
     /// for the demo and unit tests, which hold none.
     pub lock: Option<Lock>,

@@ -14,10 +14,12 @@
 //! desired vs kernel → minimal changes) and [`drain`] (operator drains, persisted); from the
 //! parity work with the original big_brother, [`overrides`] (its cluster-wide `up`/`down` files)
 //! and [`on_change`] (the notification hook that replaces its `send_nsca`); from the operator-state
-//! work (issue 15), [`panic`] (pure: the panic threshold and its hysteresis).
+//! work (issue 15), [`panic`] (pure: the panic threshold and its hysteresis) and [`cib_watch`]
+//! (the cluster-wide drains in the Pacemaker CIB, read off the controller's thread).
 
 pub mod bell;
 pub mod checker;
+pub mod cib_watch;
 pub mod context;
 pub mod control;
 pub mod controller;
@@ -117,6 +119,7 @@ fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Resu
     ));
     let ctx = Context {
         drain_file: crate::state::drain::path(&ident.cluster),
+        watch_cib: true,
         ident,
         state,
         notifier: notifier.clone(),

@@ -13,10 +13,11 @@ use super::panic::{Panic, Share};
 use super::policy::{Mode, NodeState, Policy};
 use crate::ipvs::{Dest, DestStats, Netmask, Service, ServiceKey};
 use crate::spec::{self, OnChange, Spec};
+use crate::state::cib_drain::MAX_DRAINS;
 use crate::state::overrides::{Current, Override};
 use crate::state::repr::{DestRepr, ServiceRepr};
 use crate::state::status::{
-    unix_secs, CheckerStatus, HookStats, NodeStatus, Now, OverrideStatus, PanicStatus,
+    unix_secs, CheckerStatus, CibStatus, HookStats, NodeStatus, Now, OverrideStatus, PanicStatus,
     ReloadStatus, RemovingStatus, Status,
 };
 
@@ -256,6 +257,10 @@ pub struct View<'a> {
     pub reload: &'a ReloadStatus,
     pub backend_error: Option<&'a str>,
     pub drain_error: Option<&'a str>,
+    /// This director's drain file's set.
+    pub local_drains: &'a BTreeSet<String>,
+    /// What the CIB watch saw last, when the CIB is watched.
+    pub cib: Option<&'a super::cib_watch::Seen>,
     pub drift: u64,
     pub override_now: &'a Current,
     /// The `up` and `down` override files.
@@ -365,6 +370,13 @@ pub fn status(v: &View, now: Instant, at: Now) -> Status {
         dests: v.applied.iter().map(DestRepr::from).collect(),
         backend_error: owned(v.backend_error),
         drain_error: owned(v.drain_error),
+        cib: v.cib.map(|c| CibStatus {
+            reachable: c.reachable,
+            read_at: c.read_at,
+            error: c.error.clone(),
+            drains: c.drains.values().take(MAX_DRAINS).cloned().collect(),
+        }),
+        local_drains: v.local_drains.iter().cloned().collect(),
         drift: v.drift,
         panic: panic_status(v, now, at),
         removing: v
@@ -634,6 +646,8 @@ mod tests {
             reload: &reload,
             backend_error: None,
             drain_error: None,
+            local_drains: &drained,
+            cib: None,
             drift: 2,
             override_now: &current,
             override_files: (Path::new("/etc/bb/up/t"), Path::new("/etc/bb/down/t")),

@@ -76,7 +76,7 @@ fn a_warm_cluster_is_reminded_that_drains_are_per_director() {
         ],
     );
     assert!(
-        !r.expect_code(0).stdout().contains("note:"),
+        !r.expect_code(0).stdout().contains("standby = \"warm\""),
         "{}",
         r.stdout()
     );

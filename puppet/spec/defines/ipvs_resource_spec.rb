@@ -272,6 +272,33 @@ describe 'pacemaker::ipvs_resource' do
     end
   end
 
+  context 'with panic_threshold and removal_timeout (issue 15)' do
+    let(:params) { TALK.merge('fwmark' => 7, 'panic_threshold' => 50, 'removal_timeout' => '30m') }
+
+    it 'writes both spec keys' do
+      is_expected.to contain_file('/etc/big_brother/webapp.toml').with_content(HEADER + <<~TOML)
+        name = "webapp"
+        description = "Braintree Webapp"
+        fwmark = 7
+        panic_threshold = 50
+        removal_timeout = "30m"
+
+        [[vip]]
+        address = "204.109.13.7"
+        nic = "eth10"
+      TOML
+    end
+  end
+
+  context 'with panic_threshold 0 and removal_timeout 1ms (off, and delete at once)' do
+    let(:params) { TALK.merge('fwmark' => 7, 'panic_threshold' => 0, 'removal_timeout' => '1ms') }
+
+    it 'writes them as given' do
+      is_expected.to contain_file('/etc/big_brother/webapp.toml')
+        .with_content(/^panic_threshold = 0\nremoval_timeout = "1ms"\n/)
+    end
+  end
+
   context 'with on_change arguments that need escaping and an override_dir with a space' do
     let(:params) do
       TALK.merge(
@@ -430,6 +457,14 @@ describe 'pacemaker::ipvs_resource' do
     ['a duration unit typo', { 'check_timeout' => '2sec' }, /parameter 'check_timeout'/],
     ['a duration in capitals', { 'persistence_timeout' => '300S' }, /parameter 'persistence_timeout'/],
     ['fall 0', { 'fall' => 0 }, /parameter 'fall'/],
+    ['a panic_threshold over 100', { 'panic_threshold' => 101 }, /parameter 'panic_threshold' expects/],
+    ['a negative panic_threshold', { 'panic_threshold' => -1 }, /parameter 'panic_threshold'/],
+    ['a panic_threshold as a string', { 'panic_threshold' => '50' }, /parameter 'panic_threshold'/],
+    ['a panic_threshold with a percent sign', { 'panic_threshold' => '50%' }, /parameter 'panic_threshold'/],
+    ['a removal_timeout over 24h', { 'removal_timeout' => '25h' }, /parameter 'removal_timeout' expects a match for Pacemaker::Removaltimeout/],
+    ['a removal_timeout of 86401s', { 'removal_timeout' => '86401s' }, /parameter 'removal_timeout'/],
+    ['a zero removal_timeout', { 'removal_timeout' => '0s' }, /parameter 'removal_timeout'/],
+    ['a unitless removal_timeout', { 'removal_timeout' => '300' }, /parameter 'removal_timeout'/],
     ['fall 101', { 'fall' => 101 }, /parameter 'fall'/],
     ['rise 0', { 'rise' => 0 }, /parameter 'rise'/],
     ['rise 101', { 'rise' => 101 }, /parameter 'rise'/],

@@ -99,6 +99,12 @@ require 'spec_helper'
          '5min', '005m'],
     bad: ['0s', '0ms', '300001ms', '301s', '400s', '1000s', '6m', '10m', '6min', '1h', '10', 10, '10 s', '10S', '-1s', '', "10s\n"],
   },
+  'Pacemaker::Removaltimeout' => {
+    ok: ['1ms', '9999999ms', '79999999ms', '85999999ms', '86399999ms', '86400000ms', '1s', '9999s', '79999s', '85999s',
+         '86399s', '86400s', '086400s', '1m', '999m', '1399m', '1439m', '1440m', '1440min', '1h', '19h', '24h', '5m'],
+    bad: ['0ms', '86400001ms', '86401s', '86500s', '90000s', '1441m', '1500m', '2000min', '25h', '30h', '0h', '100h', '1d',
+          '300', 300, '5 m', '5M', '-1s', '', "5m\n"],
+  },
   'Pacemaker::Scheduler' => {
     ok: %w[rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos],
     bad: ['WLC', 'wlcc', 'round-robin', '', 'wlc '],

@@ -238,6 +238,7 @@ impl Demo {
             control: demo.control.clone(),
             // The demo's own drain file: it can never read or write a real drain.
             drain_file: demo.drain_file(),
+            watch_cib: false,
             lock: None,
         };
         let mut ctl = Controller::new(run, Box::new(table), ctx);

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::bell::Bell;
 use super::checker::{Checkers, Observation};
+use super::cib_watch::{CibWatch, Seen};
 use super::context::{Context, Ident};
 use super::control::Control;
 use super::on_change::Hook;
@@ -76,6 +77,10 @@ pub struct Controller {
     drains: drain::Watch,
     /// The drain file's set (administrative drains).
     drained: BTreeSet<String>,
+    /// The watch on the cluster-wide drains in the CIB (`None`: not watched), and what it saw
+    /// last (its drains apply, alongside the drain file's).
+    cib: Option<CibWatch>,
+    cib_seen: Seen,
     /// Node ids whose agent check said `drain` last: weight 0 like an administrative drain.
     agent_drained: BTreeSet<String>,
     /// Per node id: the last check's output (exec, agent), for status.
@@ -126,12 +131,16 @@ impl Controller {
             notifier,
             control,
             drain_file,
+            watch_cib,
             lock,
         } = ctx;
         let (tx, rx) = mpsc::channel();
         let drains = drain::Watch::new(drain_file);
         let overrides = overrides::Watch::new(&run.spec.override_dir, &ident.cluster);
         let hook = spawn_hook(&run.spec, &ident.cluster);
+        let cib = watch_cib
+            .then(|| spawn_cib_watch(&ident.cluster, run.spec.check_interval))
+            .flatten();
         Controller {
             policy: Policy::from_spec(&run.spec),
             spec: run.spec,
@@ -156,6 +165,8 @@ impl Controller {
             checker_error: None,
             drains,
             drained: BTreeSet::new(),
+            cib,
+            cib_seen: Seen::default(),
             agent_drained: BTreeSet::new(),
             outputs: BTreeMap::new(),
             drain_error: None,
@@ -268,6 +279,7 @@ impl Controller {
         }
         self.watch_checkers(Instant::now());
         self.poll_drains();
+        self.poll_cib();
         let now = Instant::now();
         self.poll_overrides(now);
         let drained = self.drains_in_force();
@@ -400,9 +412,18 @@ impl Controller {
         }
     }
 
-    /// Drains from the drain file and from agent checks: the policy treats both alike.
+    /// Drains from the drain file, the CIB and agent checks: the policy treats them alike.
     fn drains_in_force(&self) -> BTreeSet<String> {
-        self.drained.union(&self.agent_drained).cloned().collect()
+        let mut all = self.admin_drains();
+        all.extend(self.agent_drained.iter().cloned());
+        all
+    }
+
+    /// Drains an operator made: this director's drain file and the CIB's, together.
+    fn admin_drains(&self) -> BTreeSet<String> {
+        let mut all = self.drained.clone();
+        all.extend(self.cib_seen.drains.keys().cloned());
+        all
     }
 
     fn status(&self) -> Status {
@@ -425,6 +446,8 @@ impl Controller {
             reload: &self.reload,
             backend_error: self.backend_error.as_deref(),
             drain_error: self.drain_error.as_deref(),
+            local_drains: &self.drained,
+            cib: self.cib.is_some().then_some(&self.cib_seen),
             drift: self.drift,
             override_now: &self.override_now,
             override_files: (up, down),
@@ -495,6 +518,19 @@ fn spawn_hook(spec: &Spec, cluster: &str) -> Option<Hook> {
         Ok(h) => Some(h),
         Err(e) => {
             log::error(format!("{cluster}: cannot start the on_change thread: {e}"));
+            None
+        }
+    }
+}
+
+/// The CIB watch's thread (one that cannot start is logged, and only local drains apply).
+fn spawn_cib_watch(cluster: &str, interval: Duration) -> Option<CibWatch> {
+    match CibWatch::spawn(cluster, interval) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log::error(format!(
+                "{cluster}: cannot start the CIB watch thread (only local drains apply): {e}"
+            ));
             None
         }
     }

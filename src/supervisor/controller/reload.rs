@@ -103,6 +103,9 @@ impl Controller {
         self.removing = removals.removing;
         self.spec = run.spec;
         self.key = run.key;
+        if let Some(w) = &self.cib {
+            w.set_interval(self.spec.check_interval);
+        }
         // What a check said belongs to that check: a node no longer checked by an agent is not
         // kept drained by its old answer, and old output is not shown beside a new check.
         let (agents, ids): (BTreeSet<String>, BTreeSet<String>) = (

@@ -39,6 +39,7 @@ fn controller_with(dir: &Path, keys: &str) -> Controller {
         notifier: Notifier::None,
         control: Control::new(),
         drain_file: dir.join("drain"),
+        watch_cib: false,
         lock: None,
     };
     let mut c = Controller::new(run, Box::new(Memory::new()), ctx);

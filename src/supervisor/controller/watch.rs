@@ -195,6 +195,13 @@ impl Controller {
         }
     }
 
+    /// Takes what the CIB watch saw last (it reads on its own thread).
+    pub(super) fn poll_cib(&mut self) {
+        if let Some(w) = &self.cib {
+            self.cib_seen = w.seen();
+        }
+    }
+
     /// Re-reads the override files; lifting a `down` override restarts the ramps (nobody had
     /// new connections meanwhile).
     pub(super) fn poll_overrides(&mut self, now: Instant) {
@@ -244,7 +251,7 @@ impl Controller {
         let weights = policy::node_weights(
             &self.spec,
             &self.nodes,
-            &self.drained,
+            &self.admin_drains(),
             self.override_now.state,
             now,
         );
