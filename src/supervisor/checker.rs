@@ -791,10 +791,13 @@ mod tests {
         let fault = Arc::new(Fault::new(mode, a.addr(), times));
         let (tx, rx) = mpsc::channel();
         let interval = Duration::from_millis(100);
+        // A generous check timeout: these tests are about threads dying and panicking, and a
+        // loaded machine must not turn a slow loopback answer into a failed check.
+        let timeout = Duration::from_secs(2);
         let mut c = spawn_with(
             &[target(0, &a), target(1, &b)],
             interval,
-            interval,
+            timeout,
             tx.into(),
             Some(fault),
         )
