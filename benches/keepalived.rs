@@ -25,10 +25,19 @@
 //!   service at its full weight (keepalived first, big_brother
 //!   second, after keepalived stopped).
 //!
-//! Options: `--quick` (1 × 100 only), `--shapes 1x100,1x1000,100x10`, `--interval-ms N`
+//! - `processes`, `threads`, `fds`: what the process model costs, summed at the end of the
+//!   window; and a `TICK` line: the oldest big_brother `status.json` seen in the window (every
+//!   supervisor writes it each tick, so it shows whether all of them still tick every interval).
+//!
+//! Endpoints: a `LitmusServer` each (a thread per connection), or, when the shape needs more
+//! than 2,000 connections (1,000 × 10: 10,000 kept-alive connections) or `--endpoints poll`,
+//! one thread polling every endpoint's sockets with the same answers.
+//!
+//! Options: `--quick` (1 × 100 only), `--shapes 1x100,1x1000,100x10,1000x10` (a shape may carry
+//! its own interval and hung share: `1x1000@20000h10`), `--interval-ms N`
 //! (default 2000, big_brother's default `check_interval`), `--window-s N` (CPU window, default 60), `--changes N` (default 10),
 //! `--hung-percent N` (that share of the endpoints accept and never answer; the hung-node
-//! scenario), `--keep` (leave the configuration directory).
+//! scenario), `--endpoints poll|threads`, `--keep` (leave the configuration directory).
 
 // A benchmark, like a test, may stop at the first surprise.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -42,42 +51,58 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use big_brother::health::serve::{Forced, LitmusServer};
+use big_brother::health::serve::{Forced, Litmus, LitmusServer};
 use big_brother::supervisor::checker::raise_fd_limit;
 
 const SERVICE: &str = "bench";
 
+#[derive(Clone)]
 struct Opts {
-    shapes: Vec<(usize, usize)>,
+    /// Services, real servers, and this shape's own interval and hung share, if given.
+    shapes: Vec<(usize, usize, Option<Duration>, Option<usize>)>,
     interval: Duration,
     window: Duration,
     changes: usize,
     hung_percent: usize,
+    /// `Some(true)`: the poll server; `None`: it when the shape needs over 2,000 connections.
+    endpoints: Option<bool>,
     keep: bool,
 }
 
 fn opts() -> Opts {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut o = Opts {
-        shapes: vec![(1, 100), (1, 1000), (100, 10)],
+        shapes: [(1, 100), (1, 1000), (100, 10), (1000, 10)]
+            .map(|(s, r)| (s, r, None, None))
+            .to_vec(),
         // big_brother's default check_interval; `--interval-ms 1000` for the issue's probe.
         interval: Duration::from_millis(2000),
         window: Duration::from_secs(60),
         changes: 10,
         hung_percent: 0,
+        endpoints: None,
         keep: false,
     };
     let mut i = 0;
     while i < args.len() {
         let val = || args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
-            "--quick" => o.shapes = vec![(1, 100)],
+            "--quick" => o.shapes = vec![(1, 100, None, None)],
             "--shapes" => {
+                // SxR[@INTERVAL_MS][hHUNG_PERCENT], e.g. 1x1000@20000h10.
                 o.shapes = val()
                     .split(',')
                     .map(|s| {
-                        let (a, b) = s.split_once('x').expect("--shapes SxR,SxR");
-                        (a.parse().unwrap(), b.parse().unwrap())
+                        let (s, hung) = match s.split_once('h') {
+                            Some((s, h)) => (s, Some(h.parse().unwrap())),
+                            None => (s, None),
+                        };
+                        let (s, ms) = match s.split_once('@') {
+                            Some((s, ms)) => (s, Some(Duration::from_millis(ms.parse().unwrap()))),
+                            None => (s, None),
+                        };
+                        let (a, b) = s.split_once('x').expect("--shapes SxR[@MS][hP],…");
+                        (a.parse().unwrap(), b.parse().unwrap(), ms, hung)
                     })
                     .collect();
                 i += 1;
@@ -98,6 +123,14 @@ fn opts() -> Opts {
                 o.hung_percent = val().parse().unwrap();
                 i += 1;
             }
+            "--endpoints" => {
+                o.endpoints = match val().as_str() {
+                    "poll" => Some(true),
+                    "threads" => Some(false),
+                    other => panic!("--endpoints poll|threads, not {other:?}"),
+                };
+                i += 1;
+            }
             "--keep" => o.keep = true,
             "--bench" => {}
             other => panic!("unknown option {other}"),
@@ -108,6 +141,19 @@ fn opts() -> Opts {
 }
 
 fn main() {
+    // `--serve N SECONDS`: only the poll endpoint server, on the host (no IPVS needed), for
+    // measuring many supervisors outside the VM; prints the ports, serves, exits.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--serve") {
+        let n: usize = args[i + 1].parse().unwrap();
+        let secs: u64 = args[i + 2].parse().unwrap();
+        raise_fd_limit(65_536);
+        let p = PollEndpoints::start(n, 0);
+        let ports: Vec<String> = p.ports.iter().map(u16::to_string).collect();
+        println!("{}", ports.join(" "));
+        thread::sleep(Duration::from_secs(secs));
+        return;
+    }
     let o = opts();
     let ka = which("keepalived");
     assert!(
@@ -132,8 +178,11 @@ fn main() {
         o.interval
     );
     raise_fd_limit(65_536);
-    for &(s, r) in &o.shapes {
-        shape(&o, &ka, s, r);
+    for &(s, r, interval, hung) in &o.shapes {
+        let mut os = o.clone();
+        os.interval = interval.unwrap_or(o.interval);
+        os.hung_percent = hung.unwrap_or(o.hung_percent);
+        shape(&os, &ka, s, r);
     }
 }
 
@@ -199,6 +248,211 @@ impl Drop for Hung {
     }
 }
 
+/// Every endpoint of a shape served by one thread polling all their sockets (`poll(2)`), for
+/// shapes whose connections would need thousands of [`LitmusServer`] threads (1,000 × 10: every
+/// one of 1,000 supervisors keeps a connection open to each of the 10 endpoints, 10,000
+/// threads, each waking twice a second on its read timeout, which under emulation made the
+/// endpoints the bottleneck). Each answer is [`Litmus::answer`]'s, byte for byte what a
+/// `LitmusServer` sends; a hung endpoint accepts and never answers, holding its newest few
+/// connections.
+struct PollEndpoints {
+    ports: Vec<u16>,
+    down: Arc<Vec<AtomicBool>>,
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+/// Most connections the poll server holds (the descriptor limit is raised to 65,536).
+const POLL_MAX_CONNS: usize = 40_000;
+
+struct PollConn {
+    stream: TcpStream,
+    ep: usize,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    close_after: bool,
+}
+
+impl PollEndpoints {
+    fn start(n: usize, hung: usize) -> PollEndpoints {
+        let listeners: Vec<TcpListener> = (0..n)
+            .map(|_| {
+                let l = TcpListener::bind("127.0.0.1:0").unwrap();
+                l.set_nonblocking(true).unwrap();
+                l
+            })
+            .collect();
+        let ports = listeners
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
+        let down: Arc<Vec<AtomicBool>> = Arc::new((0..n).map(|_| AtomicBool::new(false)).collect());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (d, s) = (Arc::clone(&down), Arc::clone(&stop));
+        let handle = thread::Builder::new()
+            .name("poll-endpoints".into())
+            .spawn(move || poll_loop(&listeners, n - hung, &d, &s))
+            .unwrap();
+        PollEndpoints {
+            ports,
+            down,
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for PollEndpoints {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The poll server's loop: endpoints `0..live` answer, the others (hung) never do.
+fn poll_loop(listeners: &[TcpListener], live: usize, down: &[AtomicBool], stop: &AtomicBool) {
+    use std::io::{ErrorKind, Read, Write};
+    use std::os::fd::AsRawFd;
+    let mut conns: Vec<PollConn> = Vec::new();
+    let mut hung_held: Vec<std::collections::VecDeque<TcpStream>> =
+        (0..listeners.len()).map(|_| Default::default()).collect();
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    while !stop.load(Ordering::SeqCst) {
+        fds.clear();
+        for l in listeners {
+            fds.push(libc::pollfd {
+                fd: l.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        for c in &conns {
+            let mut events = libc::POLLIN;
+            if !c.out.is_empty() {
+                events |= libc::POLLOUT;
+            }
+            fds.push(libc::pollfd {
+                fd: c.stream.as_raw_fd(),
+                events,
+                revents: 0,
+            });
+        }
+        // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 200) };
+        if n <= 0 {
+            continue;
+        }
+        let mut closed = vec![false; conns.len()];
+        for (i, c) in conns.iter_mut().enumerate() {
+            let re = fds[listeners.len() + i].revents;
+            if re == 0 {
+                continue;
+            }
+            if re & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 && re & libc::POLLIN == 0
+            {
+                closed[i] = true;
+                continue;
+            }
+            if re & libc::POLLIN != 0 {
+                match c.stream.read(&mut buf) {
+                    Ok(0) => closed[i] = true,
+                    Ok(k) => c.inbuf.extend_from_slice(&buf[..k]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(_) => closed[i] = true,
+                }
+                if c.inbuf.len() > 16 * 1024 {
+                    closed[i] = true;
+                }
+                while let Some(end) = c.inbuf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let req: Vec<u8> = c.inbuf.drain(..end + 4).collect();
+                    let req = String::from_utf8_lossy(&req);
+                    let first = req.lines().next().unwrap_or("");
+                    let path = first.split_whitespace().nth(1).unwrap_or("/");
+                    let close = first.trim_end().ends_with("HTTP/1.0")
+                        || req.lines().any(|h| {
+                            h.to_ascii_lowercase().starts_with("connection:") && h.contains("close")
+                        });
+                    let litmus = Litmus {
+                        service: SERVICE.into(),
+                        measured: 100.0,
+                        forced: down[c.ep]
+                            .load(Ordering::SeqCst)
+                            .then(|| Forced::Down("bench".into())),
+                    };
+                    let (status, headers, body) = litmus.answer(path);
+                    let reason = match status {
+                        200 => "OK",
+                        503 => "Service Unavailable",
+                        _ => "Not Found",
+                    };
+                    let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
+                    for (k, v) in headers {
+                        out.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+                    if close {
+                        out.push_str("Connection: close\r\n");
+                        c.close_after = true;
+                    }
+                    out.push_str("\r\n");
+                    out.push_str(&body);
+                    c.out.extend_from_slice(out.as_bytes());
+                }
+            }
+            if !c.out.is_empty() {
+                match c.stream.write(&c.out) {
+                    Ok(k) => {
+                        c.out.drain(..k);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(_) => closed[i] = true,
+                }
+            }
+            if c.close_after && c.out.is_empty() {
+                closed[i] = true;
+            }
+        }
+        // Drop closed connections (back to front, so indices stay valid).
+        for i in (0..conns.len()).rev() {
+            if closed[i] {
+                conns.swap_remove(i);
+            }
+        }
+        for (ep, l) in listeners.iter().enumerate() {
+            if fds[ep].revents & libc::POLLIN == 0 {
+                continue;
+            }
+            // At most 256 accepts per endpoint per round: bounded work between polls.
+            for _ in 0..256 {
+                let Ok((s, _)) = l.accept() else { break };
+                if ep >= live {
+                    // Hung: hold the newest few, never read.
+                    let q = &mut hung_held[ep];
+                    q.push_back(s);
+                    if q.len() > 8 {
+                        q.pop_front();
+                    }
+                    continue;
+                }
+                if conns.len() >= POLL_MAX_CONNS || s.set_nonblocking(true).is_err() {
+                    continue;
+                }
+                let _ = s.set_nodelay(true);
+                conns.push(PollConn {
+                    stream: s,
+                    ep,
+                    inbuf: Vec::new(),
+                    out: Vec::new(),
+                    close_after: false,
+                });
+            }
+        }
+    }
+}
+
 enum Endpoint {
     Live(LitmusServer),
     Hung(Hung),
@@ -209,6 +463,33 @@ impl Endpoint {
         match self {
             Endpoint::Live(s) => s.addr().port(),
             Endpoint::Hung(h) => h.addr.port(),
+        }
+    }
+}
+
+/// A shape's endpoints: live ones first, then the hung ones.
+enum Fleet {
+    Threads(Vec<Endpoint>),
+    Poll(PollEndpoints),
+}
+
+impl Fleet {
+    fn ports(&self) -> Vec<u16> {
+        match self {
+            Fleet::Threads(v) => v.iter().map(Endpoint::port).collect(),
+            Fleet::Poll(p) => p.ports.clone(),
+        }
+    }
+
+    /// Forces live endpoint `i` down, or lets it answer again.
+    fn set_down(&self, i: usize, down: bool) {
+        match self {
+            Fleet::Threads(v) => {
+                if let Endpoint::Live(s) = &v[i] {
+                    s.force(down.then(|| Forced::Down("bench".into())));
+                }
+            }
+            Fleet::Poll(p) => p.down[i].store(down, Ordering::SeqCst),
         }
     }
 }
@@ -294,7 +575,10 @@ fn cpu_split(pid: u32) -> (u64, u64) {
     out
 }
 
-fn children(ppid: u32) -> Vec<u32> {
+/// The children of every process in `parents`, from one pass over `/proc` (one pass per
+/// parent made the 1,000-supervisor shape read `/proc` a million times).
+fn children(parents: &[u32]) -> Vec<u32> {
+    let parents: std::collections::BTreeSet<String> = parents.iter().map(u32::to_string).collect();
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
@@ -302,7 +586,11 @@ fn children(ppid: u32) -> Vec<u32> {
         };
         let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let after = s.rsplit_once(')').map_or("", |(_, a)| a);
-        if after.split_whitespace().nth(1) == Some(&ppid.to_string()) {
+        if after
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|pp| parents.contains(pp))
+        {
             out.push(pid);
         }
     }
@@ -318,9 +606,15 @@ fn memory(pid: u32) -> (u64, u64) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    // Both from smaps_rollup, which walks the page tables: `VmRSS` in /proc/PID/status comes
+    // from per-thread counters folded in lazily (up to 64 pages per thread), so for a process
+    // of 1,000 threads it read 10 MiB where the pages themselves gave a PSS of 29 MiB.
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    (field(&status, "VmRSS:"), field(&rollup, "Pss:"))
+    (field(&rollup, "Rss:"), field(&rollup, "Pss:"))
+}
+
+fn fds(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64)
 }
 
 fn threads(pid: u32) -> u64 {
@@ -396,6 +690,12 @@ struct Figures {
     pss: u64,
     lagged: usize,
     latencies: Vec<Duration>,
+    processes: usize,
+    threads: u64,
+    fds: u64,
+    /// big_brother: the oldest `status.json` seen in the window (each supervisor writes it every
+    /// tick, so this says whether every one of them still ticked every interval).
+    status_max_age: Option<Duration>,
 }
 
 /// The shape's fixed parts, shared by both programs' turns.
@@ -403,27 +703,52 @@ struct Setup<'a> {
     o: &'a Opts,
     root: PathBuf,
     live: Vec<u16>,
-    live_eps: Vec<&'a LitmusServer>,
+    fleet: &'a Fleet,
+    services: usize,
     limit: Duration,
 }
 
 fn shape(o: &Opts, ka: &Path, services: usize, reals: usize) {
-    let name = format!("{services}x{reals}");
+    let name = if o.hung_percent > 0 {
+        format!("{services}x{reals}h{}", o.hung_percent)
+    } else {
+        format!("{services}x{reals}")
+    };
     let secs = o.interval.as_secs_f64();
     println!("\n== shape {name}: {services} service(s) x {reals} real servers, interval {secs}s");
     let hung_n = reals * o.hung_percent / 100;
-    let endpoints: Vec<Endpoint> = (0..reals)
-        .map(|i| {
-            if i >= reals - hung_n {
-                Endpoint::Hung(Hung::start())
-            } else {
-                Endpoint::Live(
-                    LitmusServer::start("127.0.0.1:0".parse().unwrap(), SERVICE, 100.0).unwrap(),
-                )
-            }
-        })
-        .collect();
-    let ports: Vec<u16> = endpoints.iter().map(Endpoint::port).collect();
+    // Connections the checkers keep open: big_brother one per (service, real server).
+    let poll = match o.endpoints {
+        Some(p) => p,
+        None => services * reals > 2000,
+    };
+    let fleet = if poll {
+        Fleet::Poll(PollEndpoints::start(reals, hung_n))
+    } else {
+        Fleet::Threads(
+            (0..reals)
+                .map(|i| {
+                    if i >= reals - hung_n {
+                        Endpoint::Hung(Hung::start())
+                    } else {
+                        Endpoint::Live(
+                            LitmusServer::start("127.0.0.1:0".parse().unwrap(), SERVICE, 100.0)
+                                .unwrap(),
+                        )
+                    }
+                })
+                .collect(),
+        )
+    };
+    println!(
+        "endpoints: {}",
+        if poll {
+            "one thread polling every socket"
+        } else {
+            "a LitmusServer each (a thread per connection)"
+        }
+    );
+    let ports: Vec<u16> = fleet.ports();
     let dir = tempfile::Builder::new()
         .prefix("bb-vs-ka-")
         .tempdir()
@@ -432,13 +757,8 @@ fn shape(o: &Opts, ka: &Path, services: usize, reals: usize) {
         o,
         root: dir.path().to_path_buf(),
         live: ports[..reals - hung_n].to_vec(),
-        live_eps: endpoints
-            .iter()
-            .filter_map(|e| match e {
-                Endpoint::Live(s) => Some(s),
-                Endpoint::Hung(_) => None,
-            })
-            .collect(),
+        fleet: &fleet,
+        services,
         limit: o.interval * 30 + Duration::from_secs(30),
     };
     let root = &setup.root;
@@ -527,6 +847,17 @@ fn shape(o: &Opts, ka: &Path, services: usize, reals: usize) {
     result(&name, "cpu_ms_per_min", b.cpu_ms_per_min, k.cpu_ms_per_min);
     result(&name, "rss_kib", b.rss as f64, k.rss as f64);
     result(&name, "pss_kib", b.pss as f64, k.pss as f64);
+    result(&name, "processes", b.processes as f64, k.processes as f64);
+    result(&name, "threads", b.threads as f64, k.threads as f64);
+    result(&name, "fds", b.fds as f64, k.fds as f64);
+    if let Some(age) = b.status_max_age {
+        // keepalived writes no heartbeat; the interval is the bound big_brother's must keep.
+        println!(
+            "TICK {name} big_brother oldest_status_ms={:.0} interval_ms={}",
+            ms(age),
+            o.interval.as_millis()
+        );
+    }
     if hung_n > 0 {
         result(
             &name,
@@ -571,9 +902,7 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
     // Every process of the program: the started ones and their children (keepalived's checker).
     let pids = || {
         let mut v = parents.clone();
-        for &p in &parents {
-            v.extend(children(p));
-        }
+        v.extend(children(&parents));
         v
     };
     let sum = |pids: &[u32]| pids.iter().map(|&p| cpu_ticks(p)).sum::<u64>();
@@ -582,12 +911,30 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
             .map(|&p| cpu_split(p))
             .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
     };
-    let s0 = split(&pids());
-    let (c0, w0) = (sum(&pids()), Instant::now());
+    // At least two rounds in the window, whatever `--window-s` says.
+    let window = o.window.max(o.interval * 2);
+    let first = pids();
+    let s0 = split(&first);
+    let (c0, w0) = (sum(&first), Instant::now());
     // Rounds stay within the interval: the healthy weights never leave 100 meanwhile.
-    while w0.elapsed() < o.window {
+    let mut last_age_check = Instant::now();
+    while w0.elapsed() < window {
         if !holds(&table(), keys, live, None) {
             f.lagged += 1;
+        }
+        if prog == "big_brother" && last_age_check.elapsed() >= Duration::from_secs(5) {
+            last_age_check = Instant::now();
+            let now = std::time::SystemTime::now();
+            for s in 0..setup.services {
+                let p = setup.root.join(format!("state-c{s}")).join("status.json");
+                // A missing file counts as the whole window; an mtime a little ahead of this
+                // clock (the file system's coarse clock) as age 0.
+                let age = match std::fs::metadata(&p).and_then(|m| m.modified()) {
+                    Ok(m) => now.duration_since(m).unwrap_or_default(),
+                    Err(_) => window,
+                };
+                f.status_max_age = Some(f.status_max_age.map_or(age, |a| a.max(age)));
+            }
         }
         thread::sleep(Duration::from_millis(200));
     }
@@ -601,15 +948,21 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
         let (r, p) = memory(pid);
         f.rss += r;
         f.pss += p;
+        f.threads += threads(pid);
+        f.fds += fds(pid);
     }
+    f.processes = all.len();
     println!(
-        "{prog}: {} processes, {} threads; CPU ticks in the window: threads named check-* {}, \
-         the others {}; samples (every 200 ms) with a healthy weight not at 100: {}",
-        all.len(),
-        all.iter().map(|&p| threads(p)).sum::<u64>(),
+        "{prog}: {} processes, {} threads, {} descriptors; CPU ticks in the window: threads \
+         named check-* {}, the others {}; samples (every 200 ms) with a healthy weight not at \
+         100: {}; oldest status.json: {:?}",
+        f.processes,
+        f.threads,
+        f.fds,
         s1.0 - s0.0,
         s1.1 - s0.1,
-        f.lagged
+        f.lagged,
+        f.status_max_age
     );
 
     // Health changes: an endpoint goes down, then up again, at random phases of the interval.
@@ -620,15 +973,15 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
         seed ^= seed << 17;
         seed
     };
-    let eps = &setup.live_eps;
-    let mut ep = eps[0];
+    let n_live = live.len();
+    let mut ep = 0;
     for c in 0..o.changes {
         let down = c % 2 == 0;
         if down {
             // A fresh endpoint goes down; the next change brings the same one up.
-            ep = eps[(rnd() as usize) % eps.len()];
+            ep = (rnd() as usize) % n_live;
         }
-        let port = ep.addr().port();
+        let port = live[ep];
         // The table first shows the state before the change (else a lagging weight would
         // count as a change seen at once).
         let before = Some((port, if down { 100 } else { 0 }));
@@ -640,11 +993,7 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
         let pause = Duration::from_millis(rnd() % (o.interval.as_millis() as u64).max(1));
         thread::sleep(pause);
         let t0 = Instant::now();
-        ep.force(if down {
-            Some(Forced::Down("bench".into()))
-        } else {
-            None
-        });
+        setup.fleet.set_down(ep, down);
         let want = Some((port, if down { 0 } else { 100 }));
         let seen = until(t0, limit, |t| holds(t, keys, live, want));
         println!(
@@ -653,7 +1002,7 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
         );
         f.latencies.push(seen.unwrap_or(limit));
         if down && c + 1 == o.changes {
-            ep.force(None);
+            setup.fleet.set_down(ep, false);
         }
     }
     drop(procs);
