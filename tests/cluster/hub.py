@@ -35,7 +35,9 @@ switch with port buffers:
   longest any frame, and any Corosync or ARP frame, waited in the buffer before the member
   took it).
 
-The switch ends on SIGTERM; frames from a socket that is not a member are dropped.
+The switch ends on SIGTERM; frames from a socket that is not a member are dropped. SIGUSR1 cuts
+Corosync's traffic (not ARP) for CUT_SECONDS, counted as `cut=N`: a split made on purpose, to
+test how the tier reports and recovers one (tests/cluster/failover --inject-split).
 """
 
 import collections
@@ -51,6 +53,7 @@ import time
 
 BUFFER = 4096
 RING_PORT = 5405  # Corosync's knet link 0 (mcastport's default)
+CUT_SECONDS = 20.0  # longer than Corosync's default token + consensus (6.6 s)
 
 
 def is_ring(frame):
@@ -58,7 +61,12 @@ def is_ring(frame):
     ethertype = frame[12:14]
     if ethertype == b"\x08\x06":
         return True
-    if ethertype != b"\x08\x00" or len(frame) < 34 or frame[23] != 17:
+    return is_corosync(frame)
+
+
+def is_corosync(frame):
+    """UDP to or from RING_PORT over IPv4."""
+    if frame[12:14] != b"\x08\x00" or len(frame) < 34 or frame[23] != 17:
         return False
     ihl = (frame[14] & 0x0F) * 4
     if len(frame) < 14 + ihl + 4:
@@ -67,7 +75,7 @@ def is_ring(frame):
     return RING_PORT in (sport, dport)
 
 
-def write_stats(path, frames, lost, buffered_max, queue, waits):
+def write_stats(path, frames, lost, buffered_max, queue, waits, cut):
     full = sum(v[0] for v in lost.values())
     down = sum(v[1] for v in lost.values())
     per = " ".join(
@@ -76,7 +84,8 @@ def write_stats(path, frames, lost, buffered_max, queue, waits):
         for m, v in lost.items()
     )
     with open(path + ".tmp", "w") as f:
-        f.write(f"frames={frames} lost={full + down} full={full} down={down} buffered_max={buffered_max} {per}\n")
+        cuts = f" cut={cut}" if cut else ""
+        f.write(f"frames={frames} lost={full + down} full={full} down={down}{cuts} buffered_max={buffered_max} {per}\n")
     os.rename(path + ".tmp", path)
 
 
@@ -95,6 +104,9 @@ def main():
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     sock.setblocking(False)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    cut_until = [0.0]
+    signal.signal(signal.SIGUSR1, lambda *_: cut_until.__setitem__(0, time.monotonic() + CUT_SECONDS))
+    cut = 0
     known = set(members)
     where = {}  # MAC (6 bytes) -> member socket path
     # Frames waiting for the member's socket queue, as (time queued, frame): [ring, the rest].
@@ -155,6 +167,10 @@ def main():
                 targets = (to,) if to is not None and to != sender else members
                 cls = 0 if is_ring(frame) else 1
                 t = time.monotonic()
+                if cls == 0 and t < cut_until[0] and is_corosync(frame):
+                    cut += 1
+                    dirty = True
+                    continue
                 for m in targets:
                     if m == sender:
                         continue
@@ -170,10 +186,10 @@ def main():
                     drain(m)
             t = time.monotonic()
             if t - written >= 1.0 and (dirty or frames):
-                write_stats(stats, frames, lost, buffered_max, queue, waits)
+                write_stats(stats, frames, lost, buffered_max, queue, waits, cut)
                 written, dirty = t, False
     finally:
-        write_stats(stats, frames, lost, buffered_max, queue, waits)
+        write_stats(stats, frames, lost, buffered_max, queue, waits, cut)
 
 
 if __name__ == "__main__":
