@@ -61,6 +61,7 @@ diagnostics() {
       [[ -f $f ]] && { echo "---- $f"; cat "$f"; echo; }
     done
   fi
+  ring_report
   echo "---- dmesg, last 30 lines"
   dmesg 2>&1 | tail -n 30
   echo "---- pacemaker.log, last 40 lines"
@@ -231,28 +232,149 @@ stack_start() {
   : >"$CL_LOG/syslog"
   setsid busybox syslogd -n -O "$CL_LOG/syslog" </dev/null >/dev/null 2>&1 &
   CL_PIDS+=($!)
-  setsid corosync -f </dev/null >"$CL_LOG/corosync.out" 2>&1 &
-  CL_COROSYNC_PID=$!
-  CL_PIDS+=($!)
-  wait_for 60 "corosync answers" corosync_ready
-  setsid pacemakerd -f </dev/null >"$CL_LOG/pacemakerd.out" 2>&1 &
-  CL_PACEMAKERD_PID=$!
-  CL_PIDS+=($!)
-  wait_for 180 "pacemaker: $CL_NODE online with a DC" pacemaker_ready
+  stack_daemons
   CL_STACK_US=$(($(now_us) - t0))
 }
 
-# Stop Pacemaker (it stops the resources it runs) and then Corosync, by pid, bounded.
+# stack_daemons: corosync -f, then pacemakerd -f (each in its own session), until this node is
+# online with a DC. Their pids also go to files: a stack restarted by a later command (see
+# stack_restart, run in the command loop's subshell) must still be stopped at the end.
+stack_daemons() {
+  setsid corosync -f </dev/null >>"$CL_LOG/corosync.out" 2>&1 &
+  CL_COROSYNC_PID=$!
+  CL_PIDS+=($!)
+  echo "$CL_COROSYNC_PID" >"$CL_LOG/corosync.pid"
+  wait_for 60 "corosync answers" corosync_ready
+  setsid pacemakerd -f </dev/null >>"$CL_LOG/pacemakerd.out" 2>&1 &
+  CL_PACEMAKERD_PID=$!
+  CL_PIDS+=($!)
+  echo "$CL_PACEMAKERD_PID" >"$CL_LOG/pacemakerd.pid"
+  wait_for 180 "pacemaker: $CL_NODE online with a DC" pacemaker_ready
+}
+
+# Stop Pacemaker (it stops the resources it runs) and then Corosync, by pid (the pid files name
+# the running ones), bounded.
 stack_stop() {
   local pid
-  if [[ -n ${CL_PACEMAKERD_PID:-} ]] && kill -0 "$CL_PACEMAKERD_PID" 2>/dev/null; then
-    kill -TERM "$CL_PACEMAKERD_PID"
-    for _ in $(seq 1 300); do kill -0 "$CL_PACEMAKERD_PID" 2>/dev/null || break; nap 0.2; done
+  pid=$(cat "$CL_LOG/pacemakerd.pid" 2>/dev/null) || pid=${CL_PACEMAKERD_PID:-}
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; nap 0.2; done
   fi
-  for pid in ${CL_COROSYNC_PID:-}; do
+  pid=$(cat "$CL_LOG/corosync.pid" 2>/dev/null) || pid=${CL_COROSYNC_PID:-}
+  if [[ -n $pid ]]; then
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; nap 0.2; done
+  fi
+}
+
+# stack_restart: this node leaves the cluster and joins it again — Pacemaker stops what it runs
+# here, Corosync ends, and both start afresh from the seeded CIB (the running cluster's CIB then
+# replaces it, as at a reboot). The deliberate recovery of a Corosync split (tests/cluster/failover).
+stack_restart() {
+  say "restarting Corosync and Pacemaker on $CL_NODE"
+  stack_stop
+  local pid
+  for pid in $(cat "$CL_LOG/pacemakerd.pid" "$CL_LOG/corosync.pid" 2>/dev/null); do
+    kill -0 "$pid" 2>/dev/null && fail "the stack did not stop (pid $pid still runs)"
   done
+  seed_cib
+  stack_daemons
+}
+
+# ---- the Corosync membership -------------------------------------------------------------------
+# ring_joined NAME...: this node's Corosync membership holds exactly the named nodes (cmap's
+# runtime.members, by node id: corosync_conf gives nodeN the id N). 1 when it does not, 2 when
+# Corosync did not answer (not evidence of a split).
+ring_joined() {
+  local out n want=0 have
+  out=$(timeout 20 corosync-cmapctl -b runtime.members 2>/dev/null) || return 2
+  for n in "$@"; do
+    [[ $out =~ runtime\.members\.${n#node}\.status\ \(str\)\ =\ joined ]] || return 1
+    want=$((want + 1))
+  done
+  have=$(grep -c 'status (str) = joined' <<<"$out")
+  [[ $have -eq $want ]]
+}
+# memberships: how many memberships Corosync formed on this node since it booted.
+memberships() { grep -c "A new membership" "$CL_LOG/corosync.log" 2>/dev/null; }
+# ring_whole: Corosync's membership and Pacemaker's view both hold node1 and node2, online.
+ring_whole() { ring_joined node1 node2 && nodes_online node1 node2; }
+# wait_ring_settled LIMIT STABLE: until the ring is whole and no new membership has been formed
+# for STABLE seconds (a re-form that keeps both members moves nothing). Returns 3 (after
+# ring_report) when LIMIT passes first, or when the other director, once seen in this node's
+# membership, drops out of it: Corosync formed a membership without it, so each side's
+# Pacemaker may have started the group — a split, even if the ring heals again.
+wait_ring_settled() {
+  local limit=$1 stable=$2 start end since="" seen m joined=0 r
+  start=$(now_us)
+  end=$((start + limit * 1000000))
+  seen=$(memberships)
+  while (($(now_us) < end)); do
+    m=$(memberships)
+    ring_joined node1 node2
+    r=$?
+    if [[ $r -eq 0 ]]; then
+      joined=1
+    elif [[ $r -eq 1 && $joined -eq 1 ]]; then
+      say "SPLIT: the other director dropped out of this node's Corosync membership $(secs $(($(now_us) - start))) s into the wait"
+      ring_report
+      return 3
+    fi
+    if [[ $m != "$seen" ]]; then
+      seen=$m since=""
+    elif [[ $joined -eq 1 ]] && nodes_online node1 node2; then
+      [[ -n $since ]] || since=$(now_us)
+      if (($(now_us) - since >= stable * 1000000)); then
+        say "ring whole (node1, node2 joined and online) and unchanged for ${stable} s, after $(secs $(($(now_us) - start))) s"
+        return 0
+      fi
+    else
+      since=""
+    fi
+    nap 0.5
+  done
+  say "SPLIT: the ring was not whole and settled within ${limit} s"
+  ring_report
+  return 3
+}
+# wait_synced_whole LIMIT N PORT...: synced_ports N PORT... within LIMIT seconds (fails the run
+# otherwise), except that it returns 3 (after ring_report) when the other director drops out of
+# this node's Corosync membership meanwhile: a split, which a sync wait cannot outlast (the split
+# node starts the VIP too, and the client's connections that follow it are reset).
+wait_synced_whole() {
+  local limit=$1 n=$2 start end
+  shift 2
+  start=$(now_us)
+  end=$((start + limit * 1000000))
+  while true; do
+    if synced_ports "$n" "$@"; then
+      say "$n of the client's connections synced to $CL_NODE after $(secs $(($(now_us) - start))) s"
+      return 0
+    fi
+    ring_joined node1 node2
+    if [[ $? -eq 1 ]]; then
+      say "SPLIT: the other director is not in this node's Corosync membership while $n connections are awaited"
+      ring_report
+      return 3
+    fi
+    (($(now_us) < end)) || fail "timed out after ${limit}s waiting for: $n of the client's connections synced to $CL_NODE"
+    nap 0.3
+  done
+}
+# ring_report: what Corosync and Pacemaker say of the membership (a split explains itself).
+ring_report() {
+  echo "---- corosync-cfgtool -s (knet links)"
+  timeout 20 corosync-cfgtool -s 2>&1
+  echo "---- corosync-cmapctl -b runtime.members"
+  timeout 20 corosync-cmapctl -b runtime.members 2>&1
+  echo "---- corosync-quorumtool -s"
+  timeout 20 corosync-quorumtool -s 2>&1
+  echo "---- crm_mon -1 (nodes)"
+  timeout 30 crm_mon -1 2>&1 | sed -n '/^Node List/,/^$/p;/Online/p;/OFFLINE/p'
+  echo "---- corosync.log: memberships, links, token losses (last 30)"
+  grep -a -E "new membership|link:|Token has not|processor failed|Members\[|not scheduled|Retransmit" \
+    "$CL_LOG/corosync.log" 2>/dev/null | tail -n 30
 }
 
 # Saves the logs for the host (the tmpfs vanishes with the VM) and ends what we started.
@@ -589,6 +711,10 @@ write_spec_outside() {
   local file=$1 a
   mkdir -p "$(dirname "$file")"
   {
+    # fall = 3: under software emulation on a loaded host a director's VM stalls for seconds
+    # (seen: 3 s, with a Corosync token loss at the same moment); with fall = 1 every check in
+    # flight times out together, all three weights drop to 0 and new connections are refused —
+    # a stall of the VM, not a failover. The single tier tests fall = 1 (the talk's).
     cat <<EOS
 # The talk's cluster as a VIP:port service, real servers outside the directors (tests/cluster/lib.sh).
 name = "webapp"
@@ -599,6 +725,7 @@ port = $CL_PORT
 scheduler = "wlc"
 forward = "ipip"
 check_interval = "1s"
+fall = 3
 ramp_up_time = "2s"
 
 [[vip]]
