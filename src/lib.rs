@@ -18,3 +18,4 @@ pub mod spec;
 pub mod state;
 pub mod supervisor;
 pub mod text;
+pub mod tool;

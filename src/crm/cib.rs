@@ -1,5 +1,5 @@
-//! The crm face's only code that runs Pacemaker's tools (the cluster-wide drains have their own,
-//! smaller runner in `state::cib_drain`): `cibadmin` (read and write the CIB), `crm_diff`
+//! The crm face's only code that runs Pacemaker's tools (through `crate::tool`, which the
+//! cluster-wide drains in `state::cib_drain` share): `cibadmin` (read and write the CIB), `crm_diff`
 //! (turn an edited copy into a patch), `crm_resource` (set `target-role`) and `crm_mon` (what
 //! runs where). The environment is inherited, so `CIB_file=/path/cib.xml` makes every call act
 //! on a file instead of the live cluster — which is how the tests run.
@@ -8,9 +8,11 @@
 //! a short `PATH`). Documents are passed on stdin (`--xml-pipe`), never in argv: a group with
 //! many VIPs can exceed the kernel's 128 KiB limit for one argument.
 
-use std::io::Write as _;
+use std::io;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::tool::RunError;
 
 use super::error::CrmError;
 use super::xml::{self, Element};
@@ -23,16 +25,16 @@ pub const CRM_MON: &str = "crm_mon";
 
 /// Finds `tool` on `PATH` or in the sbin directories.
 pub fn find_tool(tool: &'static str) -> Result<PathBuf, CrmError> {
-    let path_dirs = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
-    path_dirs
-        .into_iter()
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-        .ok_or(CrmError::ToolMissing { tool })
+    crate::tool::find(tool).ok_or(CrmError::ToolMissing { tool })
 }
+
+/// How long one tool may run: far more than any takes (a `cibadmin --patch` waits for the CIB
+/// manager, `crm_mon` for the cluster), so only a hung one is stopped.
+const TOOL_TIME: Duration = Duration::from_secs(120);
+/// The most output read from a tool: a whole CIB with its status section is a few MiB.
+const TOOL_OUTPUT: usize = 64 << 20;
+/// The most of a tool's stderr kept for its error message.
+const TOOL_STDERR: usize = 64 << 10;
 
 /// What a finished tool printed.
 struct Ran {
@@ -49,30 +51,26 @@ fn run(
 ) -> Result<Ran, CrmError> {
     let path = find_tool(tool)?;
     let argv = format!("{tool} {}", args.join(" "));
-    let mut child = Command::new(&path)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| CrmError::Spawn { tool, source })?;
-    // Feed stdin from a thread so a tool that writes before it has read everything cannot
-    // deadlock against us.
-    let out = std::thread::scope(|s| {
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            s.spawn(move || {
-                // A tool that exits early closes the pipe; its exit status tells the story.
-                let _ = pipe.write_all(text.as_bytes());
-            });
-        }
-        child.wait_with_output()
-    })
-    .map_err(|source| CrmError::Spawn { tool, source })?;
-    let code = out.status.code();
+    let limits = crate::tool::Limits {
+        time: TOOL_TIME,
+        stdout: TOOL_OUTPUT,
+        stderr: TOOL_STDERR,
+    };
+    let out = crate::tool::run(&path, args, stdin, limits).map_err(|e| {
+        let source = match e {
+            RunError::Spawn(e) => e,
+            RunError::Timeout => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("`{argv}` still ran after {} s; killed", TOOL_TIME.as_secs()),
+            ),
+            RunError::TooBig => io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("`{argv}` printed more than {} MiB", TOOL_OUTPUT >> 20),
+            ),
+        };
+        CrmError::Spawn { tool, source }
+    })?;
+    let code = out.code;
     if !code.is_some_and(|c| ok.contains(&c)) {
         return Err(CrmError::ToolFailed {
             argv,

@@ -25,11 +25,10 @@
 //! bidi or zero-width character), checked before anything is written.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
@@ -37,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::validate::pacemaker_storable;
 use crate::text;
+use crate::tool;
 
 /// The one Pacemaker tool this module runs.
 pub const CIBADMIN: &str = "cibadmin";
@@ -236,25 +236,6 @@ pub fn cib_file() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Finds cibadmin on `PATH`, then in `/usr/sbin` and `/sbin` (Puppet's and cron's short `PATH`).
-fn find_cibadmin() -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .map(|d| d.join(CIBADMIN))
-        .find(|p| p.is_file())
-}
-
-/// Reads at most `limit + 1` bytes, so the caller can tell "more than `limit`".
-fn read_bounded(r: impl Read, limit: usize) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    r.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
-        .read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
 /// What a finished run printed.
 struct Ran {
     code: Option<i32>,
@@ -264,81 +245,30 @@ struct Ran {
 
 /// Runs `cibadmin args…` with `stdin`, bounded in time and output.
 fn cibadmin(args: &[&str], stdin: Option<&str>) -> Result<Ran, CibError> {
-    let Some(path) = find_cibadmin() else {
+    let Some(path) = tool::find(CIBADMIN) else {
         return Err(CibError::Unreachable(
             "cibadmin is not installed (pacemaker-cli-utils)".into(),
         ));
     };
     let argv = format!("{CIBADMIN} {}", args.join(" "));
     let secs = TIMEOUT.as_secs().to_string();
-    let mut child = Command::new(path)
-        .args(args)
-        .args(["--timeout", &secs])
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(CibError::Spawn)?;
-    let (input, out, err) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
-    // Pipes are served by threads so that a tool that writes before reading everything, or
-    // writes a lot, cannot deadlock against us; the wait below is what bounds the time.
-    let (waited, stdout, stderr) = std::thread::scope(|s| {
-        if let (Some(text), Some(mut pipe)) = (stdin, input) {
-            s.spawn(move || {
-                // A tool that exits early closes the pipe; its exit status tells the story.
-                let _ = pipe.write_all(text.as_bytes());
-            });
-        }
-        let o = s.spawn(move || out.map(|o| read_bounded(o, MAX_XML)));
-        let e = s.spawn(move || err.map(|e| read_bounded(e, MAX_STDERR)));
-        let waited = wait_bounded(&mut child, TIMEOUT);
-        (waited, o.join(), e.join())
-    });
-    let status = match waited {
-        Ok(Some(st)) => st,
-        Ok(None) => return Err(CibError::Timeout { argv }),
-        Err(e) => return Err(CibError::Spawn(e)),
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["--timeout", &secs]);
+    let limits = tool::Limits {
+        time: TIMEOUT,
+        stdout: MAX_XML,
+        stderr: MAX_STDERR,
     };
-    let stdout = match stdout {
-        Ok(Some(Ok(b))) => b,
-        Ok(Some(Err(e))) => return Err(CibError::Spawn(e)),
-        _ => Vec::new(),
-    };
-    if stdout.len() > MAX_XML {
-        return Err(CibError::TooBig { argv });
-    }
-    let stderr = match stderr {
-        Ok(Some(Ok(b))) => String::from_utf8_lossy(&b).into_owned(),
-        _ => String::new(),
-    };
+    let out = tool::run(&path, &full, stdin, limits).map_err(|e| match e {
+        tool::RunError::Spawn(e) => CibError::Spawn(e),
+        tool::RunError::Timeout => CibError::Timeout { argv },
+        tool::RunError::TooBig => CibError::TooBig { argv },
+    })?;
     Ok(Ran {
-        code: status.code(),
-        stdout,
-        stderr: text::clean(&stderr, MAX_STDERR),
+        code: out.code,
+        stdout: out.stdout,
+        stderr: text::clean(&String::from_utf8_lossy(&out.stderr), MAX_STDERR),
     })
-}
-
-/// Waits for `child` at most `limit`; kills it (and reaps it) when the time is up.
-fn wait_bounded(
-    child: &mut Child,
-    limit: Duration,
-) -> io::Result<Option<std::process::ExitStatus>> {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(st) = child.try_wait()? {
-            return Ok(Some(st));
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// cibadmin's exit code when nothing matched the query (`pcmk_rc_no_such_device`, "No such
