@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 /// peers and never use each other (the agent, the supervisor, the API and the CIB generator are
 /// four faces over the same shared rooms, not clients of one another).
 const LAYERS: &[(&str, u8)] = &[
-    // Leaves: text handling, the exit-code type, logging.
+    // Leaves: text handling, the exit-code type, logging, running an outside tool.
     ("text", 0),
     ("exit", 0),
     ("log", 0),
+    ("tool", 0),
     // Mechanisms that know nothing of big_brother's model: the kernel, the health protocol.
     ("ipvs", 1),
     ("health", 1),
