@@ -29,6 +29,7 @@ pub mod plan;
 pub mod policy;
 pub mod reconcile;
 pub mod signals;
+pub mod wake;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
