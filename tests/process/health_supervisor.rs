@@ -127,9 +127,7 @@ impl Lb {
 
     /// `status.json` as the supervisor wrote it (read directly: no process per poll).
     pub(crate) fn status_file(&self) -> Value {
-        let text =
-            std::fs::read_to_string(self.state_dir().join("status.json")).unwrap_or_default();
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        crate::util::merged_status(&self.state_dir()).unwrap_or(Value::Null)
     }
 
     /// An operator command.
