@@ -683,6 +683,94 @@ pub(crate) mod tests {
         assert_eq!(serde_json::from_value::<NodeStatus>(v).unwrap(), n);
     }
 
+    /// Issue 18: the heartbeat's tick and stamps count only when it names the very status file
+    /// read and is not behind it; a torn, foreign or stale heartbeat leaves the file's own.
+    #[test]
+    fn a_heartbeat_is_merged_only_into_the_status_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("status.json");
+        let s = sample();
+        let id = s.write(&p).unwrap();
+        let hb = heartbeat::path_beside(&p);
+        let beat = Beat {
+            tick: 9,
+            wall: 1_005,
+            boot_ms: Some(77_000),
+            status: id,
+        };
+        std::fs::write(&hb, beat.line()).unwrap();
+        let got = Status::read(&p).unwrap().unwrap();
+        assert_eq!(
+            (got.tick, got.updated_at, got.updated_boottime_ms),
+            (9, 1_005, Some(77_000))
+        );
+        assert_eq!(got.nodes, s.nodes, "nothing else comes from the heartbeat");
+        // Behind the file (an older supervisor's): ignored.
+        let mut behind = beat;
+        behind.tick = 0;
+        std::fs::write(&hb, behind.line()).unwrap();
+        assert_eq!(Status::read(&p).unwrap().unwrap(), s);
+        // Torn: ignored.
+        let mut torn = beat.line();
+        torn[10] = b'#';
+        std::fs::write(&hb, torn).unwrap();
+        assert_eq!(Status::read(&p).unwrap().unwrap(), s);
+        // The status file rewritten (by hand, say): the heartbeat names another file.
+        std::fs::write(&hb, beat.line()).unwrap();
+        let mut edited = s.clone();
+        edited.updated_at = 1;
+        std::fs::write(&p, serde_json::to_vec(&edited).unwrap()).unwrap();
+        assert_eq!(Status::read(&p).unwrap().unwrap(), edited);
+    }
+
+    #[test]
+    fn the_content_ignores_what_moves_every_tick_and_nothing_else() {
+        let mut a = sample();
+        a.nodes.push(NodeStatus {
+            id: "192.0.2.1:443".into(),
+            address: "192.0.2.1".parse().unwrap(),
+            health: Some(50.0),
+            weight: 50,
+            state: "up".into(),
+            drained: false,
+            last_latency_ms: Some(1.0),
+            last_error: None,
+            forced_reason: None,
+            since: 5,
+            checks: 3,
+            check_failures: 0,
+            max_weight: Some(100),
+            active_conns: Some(1),
+            inactive_conns: Some(0),
+            check: None,
+            check_target: None,
+            check_output: None,
+            tls_verify: None,
+        });
+        let mut b = a.clone();
+        b.tick += 1;
+        b.updated_at += 1;
+        b.updated_boottime_ms = Some(9);
+        let n = &mut b.nodes[0];
+        (n.since, n.last_latency_ms, n.checks, n.check_failures) = (6, Some(2.0), 4, 1);
+        (n.active_conns, n.inactive_conns) = (Some(7), Some(3));
+        assert_eq!(a.content(), b.content());
+        for change in [
+            |s: &mut Status| s.nodes[0].weight = 49,
+            |s: &mut Status| s.nodes[0].health = Some(49.0),
+            |s: &mut Status| s.nodes[0].state = "down".into(),
+            |s: &mut Status| s.nodes[0].last_error = Some("refused".into()),
+            |s: &mut Status| s.nodes[0].drained = true,
+            |s: &mut Status| s.backend_error = Some("EPERM".into()),
+            |s: &mut Status| s.reload.generation += 1,
+            |s: &mut Status| s.drift += 1,
+        ] {
+            let mut c = b.clone();
+            change(&mut c);
+            assert_ne!(a.content(), c.content());
+        }
+    }
+
     #[test]
     fn unknown_fields_are_ignored() {
         let mut v = serde_json::to_value(sample()).unwrap();
