@@ -324,7 +324,7 @@ fn a_malformed_chunked_answer_takes_a_serving_node_to_zero() {
         "{n0}"
     );
     let checks = n0["checks"].as_u64().unwrap();
-    wait_for("node 0's checks to go on", Duration::from_secs(5), || {
+    wait_for("node 0's checks to go on", Duration::from_secs(15), || {
         node0(&lb.status_file())["checks"].as_u64() >= Some(checks + 2)
     });
     // The second answer of the issue: two body bytes, then 2^64 - 2.
@@ -334,7 +334,7 @@ fn a_malformed_chunked_answer_takes_a_serving_node_to_zero() {
             .to_vec(),
     ));
     let checks = node0(&lb.status_file())["checks"].as_u64().unwrap();
-    wait_for("two more checks of node 0", Duration::from_secs(5), || {
+    wait_for("two more checks of node 0", Duration::from_secs(15), || {
         node0(&lb.status_file())["checks"].as_u64() >= Some(checks + 2)
     });
     let st = lb.status_file();
