@@ -302,7 +302,11 @@ mod tests {
         let next = Beat { tick: 43, ..beat() };
         w.write(&next).unwrap();
         assert_eq!(read(&p), Some(next));
-        assert_eq!(std::fs::metadata(&p).unwrap().ino(), ino, "written in place");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().ino(),
+            ino,
+            "written in place"
+        );
         assert_eq!(std::fs::metadata(&p).unwrap().len(), LEN as u64);
         // Removed under the writer: the open file takes the writes until reopened.
         std::fs::remove_file(&p).unwrap();

@@ -113,7 +113,7 @@ impl Wake {
         let t = timeout.min(LONGEST_WAIT);
         let ts = libc::timespec {
             tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-            tv_nsec: libc::c_long::try_from(t.subsec_nanos()).unwrap_or(0),
+            tv_nsec: libc::c_long::from(t.subsec_nanos()),
         };
         let mut pfd = libc::pollfd {
             fd: fd.as_raw_fd(),

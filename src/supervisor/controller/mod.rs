@@ -35,10 +35,10 @@ use crate::ipvs::{Dest, DestStats, Ipvs, IpvsError, ServiceKey};
 use crate::log;
 use crate::spec::{self, Spec};
 use crate::state::drain;
+use crate::state::heartbeat::{self, Beat, Identity};
 use crate::state::lock::{Kept, Lock};
 use crate::state::notify::Notifier;
 use crate::state::overrides::{self};
-use crate::state::heartbeat::{self, Beat, Identity};
 use crate::state::status::{self, ReloadStatus, Status, STALE_MIN};
 use crate::state::StateDir;
 
