@@ -26,8 +26,9 @@
 //!   second, after keepalived stopped).
 //!
 //! - `processes`, `threads`, `fds`: what the process model costs, summed at the end of the
-//!   window; and a `TICK` line: the oldest big_brother `status.json` seen in the window (every
-//!   supervisor writes it each tick, so it shows whether all of them still tick every interval).
+//!   window; and a `TICK` line: the oldest big_brother heartbeat seen in the window (every
+//!   supervisor writes `<state>/heartbeat` each tick, so it shows whether all of them still tick
+//!   every interval; `status.json` itself is rewritten only on a change or every 5 s).
 //!
 //! Endpoints: a `LitmusServer` each (a thread per connection), or, when the shape needs more
 //! than 2,000 connections (1,000 × 10: 10,000 kept-alive connections) or `--endpoints poll`,
@@ -52,6 +53,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use big_brother::health::serve::{Forced, Litmus, LitmusServer};
+use big_brother::state::heartbeat;
+use big_brother::state::status::boottime;
 use big_brother::supervisor::checker::raise_fd_limit;
 
 const SERVICE: &str = "bench";
@@ -693,7 +696,7 @@ struct Figures {
     processes: usize,
     threads: u64,
     fds: u64,
-    /// big_brother: the oldest `status.json` seen in the window (each supervisor writes it every
+    /// big_brother: the oldest heartbeat seen in the window (each supervisor writes it every
     /// tick, so this says whether every one of them still ticked every interval).
     status_max_age: Option<Duration>,
 }
@@ -853,7 +856,7 @@ fn shape(o: &Opts, ka: &Path, services: usize, reals: usize) {
     if let Some(age) = b.status_max_age {
         // keepalived writes no heartbeat; the interval is the bound big_brother's must keep.
         println!(
-            "TICK {name} big_brother oldest_status_ms={:.0} interval_ms={}",
+            "TICK {name} big_brother oldest_heartbeat_ms={:.0} interval_ms={}",
             ms(age),
             o.interval.as_millis()
         );
@@ -924,14 +927,14 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
         }
         if prog == "big_brother" && last_age_check.elapsed() >= Duration::from_secs(5) {
             last_age_check = Instant::now();
-            let now = std::time::SystemTime::now();
+            let now = boottime().unwrap_or_default();
             for s in 0..setup.services {
-                let p = setup.root.join(format!("state-c{s}")).join("status.json");
-                // A missing file counts as the whole window; an mtime a little ahead of this
-                // clock (the file system's coarse clock) as age 0.
-                let age = match std::fs::metadata(&p).and_then(|m| m.modified()) {
-                    Ok(m) => now.duration_since(m).unwrap_or_default(),
-                    Err(_) => window,
+                let p = setup.root.join(format!("state-c{s}")).join("heartbeat");
+                // By the CLOCK_BOOTTIME stamp in the line, as `monitor` judges it; a missing,
+                // torn or stampless heartbeat counts as the whole window.
+                let age = match heartbeat::read(&p).and_then(|b| b.boot_ms) {
+                    Some(ms) => now.saturating_sub(Duration::from_millis(ms)),
+                    None => window,
                 };
                 f.status_max_age = Some(f.status_max_age.map_or(age, |a| a.max(age)));
             }
@@ -955,7 +958,7 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
     println!(
         "{prog}: {} processes, {} threads, {} descriptors; CPU ticks in the window: threads \
          named check-* {}, the others {}; samples (every 200 ms) with a healthy weight not at \
-         100: {}; oldest status.json: {:?}",
+         100: {}; oldest heartbeat: {:?}",
         f.processes,
         f.threads,
         f.fds,

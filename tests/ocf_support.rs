@@ -211,9 +211,9 @@ impl Cluster {
         self.agent("monitor", &[("OCF_RESKEY_CRM_meta_interval", "0")])
     }
 
+    /// `status.json` with its heartbeat merged in ([`crate::util::merged_status`]).
     pub fn status(&self) -> Option<Value> {
-        let text = std::fs::read_to_string(self.state_dir().join("status.json")).ok()?;
-        Some(serde_json::from_str(&text).unwrap())
+        crate::util::merged_status(&self.state_dir())
     }
 
     /// The dry-run "kernel": `(address, weight)` of each destination of our service, or `None`

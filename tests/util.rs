@@ -16,6 +16,16 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The status of the supervisor whose state directory is `state_dir`, as `monitor` and
+/// `big_brother status` read it: `status.json` with its heartbeat merged in (the file alone is
+/// rewritten only on a change or every few seconds; the heartbeat carries the tick). `None`
+/// when there is no status file; a file that does not parse fails the test.
+pub fn merged_status(state_dir: &Path) -> Option<serde_json::Value> {
+    let st = big_brother::state::status::Status::read(&state_dir.join("status.json"))
+        .unwrap_or_else(|e| panic!("{}/status.json: {e}", state_dir.display()))?;
+    Some(serde_json::to_value(st).unwrap())
+}
+
 /// Fails the test loudly when a tool that `.ci/run` should have installed is missing: a missing
 /// tool is never a skip.
 pub fn require_tool(name: &str) -> PathBuf {

@@ -48,7 +48,7 @@ pub fn start(env: &OcfEnv, params: &Params, deadline: Instant) -> Result<(), Err
     // Leftovers of a crash: a status file would look like a live heartbeat to nobody (the lock
     // is free), and a handed-over config would be picked up by the next SIGHUP. The dry-run
     // table stays: it is the "kernel", and the new supervisor adopts what is in it.
-    for stale in [state.status(), state.params()] {
+    for stale in [state.status(), state.heartbeat(), state.params()] {
         let _ = std::fs::remove_file(stale);
     }
 

@@ -8,7 +8,7 @@
 //! blocking and drops it at once; it never creates anything (monitor is side-effect free).
 //!
 //! Layout: `lock`, `notify` (the datagram socket `start` binds for `READY=1`), `status.json`,
-//! `params.json` (parameters handed over by `reload-agent`), `dryrun-ipvs.json` and
+//! `heartbeat` (the per-tick sign of life that goes with it), `params.json` (parameters handed over by `reload-agent`), `dryrun-ipvs.json` and
 //! `dryrun-conns.json` (dry-run only: the table, and connection counts to pretend).
 
 pub mod backend;
@@ -16,6 +16,7 @@ pub mod cib_drain;
 pub mod drain;
 pub mod dryrun;
 pub mod handover;
+pub mod heartbeat;
 pub mod liveness;
 pub mod lock;
 pub mod notify;
@@ -107,6 +108,9 @@ impl StateDir {
     pub fn status(&self) -> PathBuf {
         self.dir.join(STATUS)
     }
+    pub fn heartbeat(&self) -> PathBuf {
+        self.dir.join(heartbeat::FILE_NAME)
+    }
     pub fn params(&self) -> PathBuf {
         self.dir.join(PARAMS)
     }
@@ -163,7 +167,7 @@ impl StateDir {
     /// removed; a file already gone is not an error.
     pub fn remove_files(&self, also_dryrun: bool) -> Vec<(PathBuf, io::Error)> {
         let mut failed = Vec::new();
-        let mut names = vec![STATUS, NOTIFY, PARAMS];
+        let mut names = vec![STATUS, heartbeat::FILE_NAME, NOTIFY, PARAMS];
         if also_dryrun {
             names.push(dryrun::FILE_NAME);
         }
@@ -197,6 +201,12 @@ pub fn flock(file: &File, op: libc::c_int) -> io::Result<()> {
 /// Writes `bytes` to `path` so that readers see the old content or the new, never a mix:
 /// a tempfile in the same directory, fsync, rename. Mode 0644.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_meta(path, bytes).map(drop)
+}
+
+/// [`write_atomic`], returning what `fstat` said of the new file just before it took the
+/// name (a rename changes neither its inode, size nor times): the heartbeat names it by that.
+pub fn write_atomic_meta(path: &Path, bytes: &[u8]) -> io::Result<std::fs::Metadata> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -210,8 +220,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     tmp.as_file().sync_all()?;
+    let meta = tmp.as_file().metadata()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(meta)
 }
 
 /// Opens (creating) a file for the supervisor's lock, close-on-exec as every std file.

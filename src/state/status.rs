@@ -1,5 +1,7 @@
 //! `<state>/status.json`: what the supervisor is doing, rewritten atomically (tempfile, fsync,
-//! rename) every tick. `updated_at` is the heartbeat `monitor` checks; `dests` is exactly what the
+//! rename) when its content changes and at least every few seconds, with a one-line
+//! `<state>/heartbeat` beside it every tick ([`super::heartbeat`]; [`Status::read`] merges the
+//! two). `updated_at` is the heartbeat `monitor` checks; `dests` is exactly what the
 //! supervisor last applied to the backend, which `monitor OCF_CHECK_LEVEL=10` compares with the
 //! backend; `reload` is how `reload-agent` learns the outcome of its SIGHUP. Operators and the
 //! `big_brother status` command read the same file. Unknown fields are ignored and missing
@@ -18,9 +20,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::heartbeat::{self, Beat, Identity};
 use super::overrides::Override;
 use super::repr::{DestRepr, ServiceRepr};
-use super::write_atomic;
+use super::write_atomic_meta;
 
 /// Heartbeats older than this many check intervals mean the supervisor is stuck.
 pub const STALE_INTERVALS: u32 = 3;
@@ -303,20 +306,80 @@ impl Status {
         }
     }
 
-    pub fn write(&self, path: &Path) -> io::Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        write_atomic(path, &json)
+    /// This status without what moves on every tick while nothing happens — the tick and its
+    /// stamps, and per node the latency, the check counters, the kernel's connection counts and
+    /// the `since` stamps computed from monotonic time — so that two ticks' statuses compare
+    /// equal unless something an operator or `monitor` acts on changed (a weight, a health, a
+    /// state, an error, a drain, a reload, the destinations applied). The supervisor rewrites
+    /// `status.json` when this changes, and otherwise only every few seconds.
+    pub fn content(&self) -> Status {
+        let mut s = self.clone();
+        s.updated_at = 0;
+        s.updated_boottime_ms = None;
+        s.tick = 0;
+        for n in &mut s.nodes {
+            n.since = 0;
+            n.last_latency_ms = None;
+            n.checks = 0;
+            n.check_failures = 0;
+            n.active_conns = None;
+            n.inactive_conns = None;
+        }
+        if let Some(c) = &mut s.cib {
+            c.read_at = None;
+        }
+        for r in &mut s.removing {
+            r.since = 0;
+            r.deadline = 0;
+            r.active_conns = None;
+            r.inactive_conns = None;
+        }
+        if let Some(p) = &mut s.panic {
+            p.since = None;
+        }
+        s
     }
 
-    /// Reads a status file; `Ok(None)` when there is none.
+    /// Writes the status file atomically; returns the new file's identity (what a heartbeat
+    /// that goes with it names).
+    pub fn write(&self, path: &Path) -> io::Result<Identity> {
+        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
+        write_atomic_meta(path, &json).map(|m| Identity::of(&m))
+    }
+
+    /// Reads a status file, with the heartbeat beside it merged in ([`Status::with_beat`]);
+    /// `Ok(None)` when there is no status file.
     pub fn read(path: &Path) -> io::Result<Option<Status>> {
+        let Some((mut status, id)) = Status::read_alone(path)? else {
+            return Ok(None);
+        };
+        if let Some(beat) = heartbeat::read(&heartbeat::path_beside(path)) {
+            status.with_beat(&beat, &id);
+        }
+        Ok(Some(status))
+    }
+
+    /// The status file alone (no heartbeat), and the identity of the file it was read from.
+    pub fn read_alone(path: &Path) -> io::Result<Option<(Status, Identity)>> {
         match read_capped(path, MAX_STATUS_BYTES) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
+            Ok((b, meta)) => serde_json::from_slice(&b)
+                .map(|s| Some((s, Identity::of(&meta))))
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Takes the tick and its stamps from `beat` when it vouches for this very file (`id`, the
+    /// file this status was read from) and is not behind it; otherwise leaves the file's own.
+    /// A heartbeat of another file (an older one, or one written by hand since) changes nothing.
+    pub fn with_beat(&mut self, beat: &Beat, id: &Identity) {
+        if beat.status != *id || beat.tick < self.tick {
+            return;
+        }
+        self.tick = beat.tick;
+        self.updated_at = beat.wall;
+        self.updated_boottime_ms = beat.boot_ms;
     }
 }
 
@@ -327,7 +390,7 @@ pub const MAX_STATUS_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Reads at most `cap` bytes of a regular file; a bigger file (or one that is not regular) is
 /// `InvalidData`, never read to its end.
-fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+fn read_capped(path: &Path, cap: u64) -> io::Result<(Vec<u8>, std::fs::Metadata)> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK: a FIFO put in its place must not hang the reader at open.
@@ -350,7 +413,7 @@ fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
             format!("larger than {cap} bytes"),
         ));
     }
-    Ok(bytes)
+    Ok((bytes, meta))
 }
 
 /// One reading of the clocks a heartbeat is stamped with and judged by.
@@ -618,6 +681,94 @@ pub(crate) mod tests {
             )
         );
         assert_eq!(serde_json::from_value::<NodeStatus>(v).unwrap(), n);
+    }
+
+    /// Issue 18: the heartbeat's tick and stamps count only when it names the very status file
+    /// read and is not behind it; a torn, foreign or stale heartbeat leaves the file's own.
+    #[test]
+    fn a_heartbeat_is_merged_only_into_the_status_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("status.json");
+        let s = sample();
+        let id = s.write(&p).unwrap();
+        let hb = heartbeat::path_beside(&p);
+        let beat = Beat {
+            tick: 9,
+            wall: 1_005,
+            boot_ms: Some(77_000),
+            status: id,
+        };
+        std::fs::write(&hb, beat.line()).unwrap();
+        let got = Status::read(&p).unwrap().unwrap();
+        assert_eq!(
+            (got.tick, got.updated_at, got.updated_boottime_ms),
+            (9, 1_005, Some(77_000))
+        );
+        assert_eq!(got.nodes, s.nodes, "nothing else comes from the heartbeat");
+        // Behind the file (an older supervisor's): ignored.
+        let mut behind = beat;
+        behind.tick = 0;
+        std::fs::write(&hb, behind.line()).unwrap();
+        assert_eq!(Status::read(&p).unwrap().unwrap(), s);
+        // Torn: ignored.
+        let mut torn = beat.line();
+        torn[10] = b'#';
+        std::fs::write(&hb, torn).unwrap();
+        assert_eq!(Status::read(&p).unwrap().unwrap(), s);
+        // The status file rewritten (by hand, say): the heartbeat names another file.
+        std::fs::write(&hb, beat.line()).unwrap();
+        let mut edited = s.clone();
+        edited.updated_at = 1;
+        std::fs::write(&p, serde_json::to_vec(&edited).unwrap()).unwrap();
+        assert_eq!(Status::read(&p).unwrap().unwrap(), edited);
+    }
+
+    #[test]
+    fn the_content_ignores_what_moves_every_tick_and_nothing_else() {
+        let mut a = sample();
+        a.nodes.push(NodeStatus {
+            id: "192.0.2.1:443".into(),
+            address: "192.0.2.1".parse().unwrap(),
+            health: Some(50.0),
+            weight: 50,
+            state: "up".into(),
+            drained: false,
+            last_latency_ms: Some(1.0),
+            last_error: None,
+            forced_reason: None,
+            since: 5,
+            checks: 3,
+            check_failures: 0,
+            max_weight: Some(100),
+            active_conns: Some(1),
+            inactive_conns: Some(0),
+            check: None,
+            check_target: None,
+            check_output: None,
+            tls_verify: None,
+        });
+        let mut b = a.clone();
+        b.tick += 1;
+        b.updated_at += 1;
+        b.updated_boottime_ms = Some(9);
+        let n = &mut b.nodes[0];
+        (n.since, n.last_latency_ms, n.checks, n.check_failures) = (6, Some(2.0), 4, 1);
+        (n.active_conns, n.inactive_conns) = (Some(7), Some(3));
+        assert_eq!(a.content(), b.content());
+        for change in [
+            |s: &mut Status| s.nodes[0].weight = 49,
+            |s: &mut Status| s.nodes[0].health = Some(49.0),
+            |s: &mut Status| s.nodes[0].state = "down".into(),
+            |s: &mut Status| s.nodes[0].last_error = Some("refused".into()),
+            |s: &mut Status| s.nodes[0].drained = true,
+            |s: &mut Status| s.backend_error = Some("EPERM".into()),
+            |s: &mut Status| s.reload.generation += 1,
+            |s: &mut Status| s.drift += 1,
+        ] {
+            let mut c = b.clone();
+            change(&mut c);
+            assert_ne!(a.content(), c.content());
+        }
     }
 
     #[test]

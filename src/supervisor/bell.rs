@@ -1,5 +1,5 @@
 //! The controller's doorbell (issue 18): checkers post every result on the channel, but wake the
-//! controller only for a result that may change a weight.
+//! controller only for a result that may change a weight (through its [`Wake`], an eventfd).
 //!
 //! Before, the controller slept in `recv_timeout` and every result woke it: with 100 nodes
 //! checked every second, 100 wake-ups and context switches a second to learn, nearly always,
@@ -15,10 +15,11 @@
 //! [`NodeState::settled_on`]: super::policy::NodeState::settled_on
 
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::policy::{Observation, ResultClass};
+use super::wake::Wake;
 
 /// What a node's checker may post without ringing: results of this class, with the agent's
 /// `drain` flag as given (a change of either may change the weight).
@@ -37,11 +38,11 @@ impl Settled {
     }
 }
 
-/// One per checker generation (a reload makes a new one with the new node list).
-#[derive(Debug, Default)]
+/// One per checker generation (a reload makes a new one with the new node list), ringing the
+/// controller's one [`Wake`] (which stop and reload requests ring too).
+#[derive(Debug)]
 pub struct Bell {
-    rung: Mutex<bool>,
-    wake: Condvar,
+    wake: Arc<Wake>,
     /// Per node (the spec's order); `None`: ring for every result.
     settled: Vec<Mutex<Option<Settled>>>,
 }
@@ -54,9 +55,13 @@ impl Bell {
     /// A bell for `nodes` nodes, none settled: every result rings until the controller says
     /// otherwise.
     pub fn new(nodes: usize) -> Bell {
+        Bell::with_wake(Arc::new(Wake::new()), nodes)
+    }
+
+    /// A bell for `nodes` nodes that rings `wake`.
+    pub fn with_wake(wake: Arc<Wake>, nodes: usize) -> Bell {
         Bell {
-            rung: Mutex::new(false),
-            wake: Condvar::new(),
+            wake,
             settled: (0..nodes).map(|_| Mutex::new(None)).collect(),
         }
     }
@@ -77,20 +82,13 @@ impl Bell {
     }
 
     pub fn ring(&self) {
-        *lock(&self.rung) = true;
-        self.wake.notify_one();
+        self.wake.ring();
     }
 
-    /// Sleeps until rung or `timeout`; returns whether it was rung (and un-rings it).
+    /// Sleeps until rung (by a checker, or a stop or reload request) or `timeout`; returns
+    /// whether it was rung (and un-rings it). See [`Wake::wait`].
     pub fn wait(&self, timeout: Duration) -> bool {
-        let mut rung = lock(&self.rung);
-        if !*rung {
-            rung = match self.wake.wait_timeout(rung, timeout) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
-            };
-        }
-        std::mem::replace(&mut *rung, false)
+        self.wake.wait(timeout)
     }
 }
 

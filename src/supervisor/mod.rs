@@ -15,7 +15,10 @@
 //! parity work with the original big_brother, [`overrides`] (its cluster-wide `up`/`down` files)
 //! and [`on_change`] (the notification hook that replaces its `send_nsca`); from the operator-state
 //! work (issue 15), [`panic`] (pure: the panic threshold and its hysteresis) and [`cib_watch`]
-//! (the cluster-wide drains in the Pacemaker CIB, read off the controller's thread).
+//! (the cluster-wide drains in the Pacemaker CIB, read off the controller's thread); from the
+//! cost work (issue 18), [`bell`] (checkers wake the controller only for a result that may change
+//! a weight) and [`wake`] (the eventfd the controller sleeps on, rung by the bell and by stop and
+//! reload requests).
 
 pub mod bell;
 pub mod checker;
@@ -29,6 +32,7 @@ pub mod plan;
 pub mod policy;
 pub mod reconcile;
 pub mod signals;
+pub mod wake;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};

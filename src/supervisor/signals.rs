@@ -1,6 +1,6 @@
 //! The supervisor process's signals: SIGTERM/SIGINT ask its [`Control`] for a clean stop, SIGHUP
-//! for a reload. Handlers only store atomic flags (the only async-signal-safe thing worth doing);
-//! the controller polls its control. And whether whoever started us asked for watchdog pings.
+//! for a reload. Handlers only store atomic flags and write to the controller's eventfd (both
+//! async-signal-safe), which wakes it. And whether whoever started us asked for watchdog pings.
 
 use std::io;
 use std::sync::OnceLock;
@@ -14,11 +14,16 @@ static TARGET: OnceLock<Control> = OnceLock::new();
 
 extern "C" fn on_signal(sig: libc::c_int) {
     let Some(control) = TARGET.get() else { return };
+    // The eventfd's write may set errno; the interrupted code must not see it change.
+    // SAFETY: __errno_location returns this thread's errno, valid for the thread's life.
+    let errno = unsafe { *libc::__errno_location() };
     if sig == libc::SIGHUP {
         control.reload();
     } else {
         control.stop();
     }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
 }
 
 /// Makes SIGTERM/SIGINT stop `control`'s controller and SIGHUP reload it. Once per process: a
@@ -29,7 +34,8 @@ pub fn forward_to(control: &Control) -> io::Result<()> {
         .map_err(|_| io::Error::other("signals already forward to another control"))?;
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; we set a handler
-        // that only reads an initialised OnceLock and stores atomics, and pass valid pointers.
+        // that only reads an initialised OnceLock, stores atomics and writes an eventfd, and
+        // pass valid pointers.
         let rc = unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;

@@ -71,9 +71,7 @@ impl Cluster {
     }
 
     fn status_file(&self) -> Value {
-        let text =
-            std::fs::read_to_string(self.state_dir().join("status.json")).unwrap_or_default();
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        crate::util::merged_status(&self.state_dir()).unwrap_or(Value::Null)
     }
 }
 

@@ -261,23 +261,36 @@ fn a_full_file_system_never_leaves_a_torn_status_and_the_heartbeat_resumes_when_
     let pid = c.pid().unwrap();
     let status = c.state_dir().join("status.json");
     let tick = |s: &serde_json::Value| s["tick"].as_u64().unwrap();
-    let before = c.status().unwrap();
+    assert!(c.status().is_some(), "ready, so a status is published");
 
     let filler = fill(&c.rsctmp);
     // Several ticks with no space: every read of status.json is a whole, parseable file (the
-    // write goes to a temporary file renamed into place), and the supervisor lives on.
+    // write goes to a temporary file renamed into place), and the supervisor lives on. Longer
+    // than the status file's refresh (5 s, issue 18): the heartbeat line, written in place, needs
+    // no space, but once the status cannot be rewritten it stops too — it would otherwise vouch
+    // for a status that is no longer current, and `monitor` must find the supervisor stale
+    // exactly as when every tick rewrote the status.
     let full_since = Instant::now();
-    let mut last_tick = tick(&before);
-    while full_since.elapsed() < Duration::from_secs(4) {
+    while full_since.elapsed() < Duration::from_secs(7) {
         let text = std::fs::read(&status).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&text).unwrap_or_else(|e| {
+        let _: serde_json::Value = serde_json::from_slice(&text).unwrap_or_else(|e| {
             panic!("torn status.json ({e}): {}", String::from_utf8_lossy(&text))
         });
-        last_tick = tick(&v);
         assert!(is_supervisor(pid), "the supervisor died on ENOSPC");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let stuck_tick = last_tick;
+    let stuck_tick = tick(&c.status().unwrap());
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(
+        tick(&c.status().unwrap()),
+        stuck_tick,
+        "the heartbeat went on while status.json could not be written"
+    );
+    assert!(
+        c.log_text().contains("cannot write") && c.log_text().contains("status.json"),
+        "{}",
+        c.log_text()
+    );
     // No temporary files were left behind to eat the space for good.
     let leftovers: Vec<_> = std::fs::read_dir(c.state_dir())
         .unwrap()

@@ -1,9 +1,11 @@
 //! The controller: the supervisor's one thread that owns the IPVS backend. Each tick it drains
 //! health observations from the checker threads, re-reads the drain set if it changed, asks the
 //! policy for the desired destinations, reconciles them with one dump of the service, rewrites
-//! the status file (the heartbeat) and sends `STATUS=`/`WATCHDOG=1`. A check result that changes
-//! a node's weight pulls the next tick forward (at most ten ticks a second), so the kernel
-//! follows a health change within one check interval, not up to a whole tick later.
+//! the status file when its content changed (else only the one-line heartbeat, see
+//! [`Controller::write_status`]) and sends `STATUS=`/`WATCHDOG=1`. Between ticks it sleeps on
+//! its wake (an eventfd) until the next tick, a check result that may change a weight (which
+//! pulls the next tick forward, at most ten ticks a second, so the kernel follows a health change
+//! within one check interval, not up to a whole tick later), or a stop or reload request.
 //!
 //! Start-up order matters for "never half-started": the service is created (or adopted, with
 //! the kernel's current weights, after a crash), then the first round of checks runs, bounded by
@@ -33,15 +35,33 @@ use crate::ipvs::{Dest, DestStats, Ipvs, IpvsError, ServiceKey};
 use crate::log;
 use crate::spec::{self, Spec};
 use crate::state::drain;
+use crate::state::heartbeat::{self, Beat, Identity};
 use crate::state::lock::{Kept, Lock};
 use crate::state::notify::Notifier;
 use crate::state::overrides::{self};
-use crate::state::status::{self, ReloadStatus, Status};
+use crate::state::status::{self, ReloadStatus, Status, STALE_MIN};
 use crate::state::StateDir;
 
 /// Least time between a tick and one a check result pulls forward: a cluster whose nodes'
 /// health moves all the time still ticks at most ten times a second.
 const MIN_TICK_GAP: Duration = Duration::from_millis(100);
+
+/// Longest time `status.json` goes unrewritten while its content stays the same (the heartbeat
+/// carries each tick meanwhile): the counters and connection counts in it are at most this old,
+/// and a reader that ignores the heartbeat (an older release's, or a torn heartbeat) still sees
+/// a stamp well within `monitor`'s staleness bound — at most half of its floor, so `monitor`'s
+/// verdicts cannot change whichever of the two it goes by.
+pub const STATUS_REFRESH: Duration = Duration::from_secs(5);
+const _: () = assert!(STATUS_REFRESH.as_millis() * 2 <= STALE_MIN.as_millis());
+
+/// What `status.json` holds, as last written by this supervisor.
+struct Published {
+    /// The file's identity right after the write (the heartbeat names it).
+    id: Identity,
+    at: Instant,
+    /// [`Status::content`] of what was written.
+    content: Status,
+}
 
 /// The supervisor's one thread that owns the backend: its state, and the loop.
 pub struct Controller {
@@ -112,6 +132,10 @@ pub struct Controller {
     reload: ReloadStatus,
     backend_error: Option<String>,
     ready: bool,
+    /// The status file as last written; `None` before the first write and after a failed one
+    /// (no heartbeat is written then: it would vouch for a status that is not current).
+    published: Option<Published>,
+    heartbeat: heartbeat::Writer,
     /// Announces synced connections to destinations just added (see [`resync`]).
     rebind: resync::Worker,
 }
@@ -135,6 +159,8 @@ impl Controller {
             lock,
         } = ctx;
         let (tx, rx) = mpsc::channel();
+        let bell = Arc::new(Bell::with_wake(control.wake(), 0));
+        let heartbeat = heartbeat::Writer::new(state.heartbeat());
         let drains = drain::Watch::new(drain_file);
         let overrides = overrides::Watch::new(&run.spec.override_dir, &ident.cluster);
         let hook = spawn_hook(&run.spec, &ident.cluster);
@@ -155,7 +181,7 @@ impl Controller {
             watchdog: super::signals::watchdog_requested(),
             tx,
             rx,
-            bell: Arc::new(Bell::new(0)),
+            bell,
             checkers: None,
             nodes: Vec::new(),
             observed: Vec::new(),
@@ -192,6 +218,8 @@ impl Controller {
             },
             backend_error: None,
             ready: false,
+            published: None,
+            heartbeat,
             rebind: resync::Worker::default(),
         }
     }
@@ -233,10 +261,9 @@ impl Controller {
                 next = now + self.tick_every();
                 continue;
             }
-            // Wake at least every 100 ms to notice signals; otherwise only when a checker rings
-            // (a result that may change a weight). The others wait in the channel for the tick.
-            let wait = (next - now).min(Duration::from_millis(100));
-            if self.bell.wait(wait) {
+            // Asleep until the tick, unless a checker rings (a result that may change a weight;
+            // the others wait in the channel for the tick) or a stop or reload is asked for.
+            if self.bell.wait(next - now) {
                 let mut changed = false;
                 while let Ok(obs) = self.rx.try_recv() {
                     changed |= self.observe(&obs);
@@ -258,6 +285,7 @@ impl Controller {
             Err(source) => Err(self.ipvs_err(source)),
         };
         let _ = std::fs::remove_file(self.state.status());
+        self.heartbeat.remove();
         if result.is_ok() {
             log::info(format!("{}: removed {key}", self.ident.cluster));
         }
@@ -489,15 +517,54 @@ impl Controller {
         }
     }
 
-    fn write_status(&self) {
+    /// Publishes this tick: `status.json` rewritten when its content changed, when it is
+    /// [`STATUS_REFRESH`] old, or when the file there is no longer the one written (removed, or
+    /// replaced by someone); and in any case the heartbeat, one line in place, naming the status
+    /// file it goes with. A status that cannot be written stops the heartbeat too, so `monitor`
+    /// finds the supervisor stale exactly as when every tick rewrote the status.
+    fn write_status(&mut self) {
         // Only a ready supervisor publishes: monitor reads "no status" as "still starting".
         if !self.ready {
             return;
         }
-        if let Err(e) = self.status().write(&self.state.status()) {
+        let status = self.status();
+        let path = self.state.status();
+        let now = Instant::now();
+        let content = status.content();
+        let due = self.published.as_ref().is_none_or(|p| {
+            p.content != content
+                || now.saturating_duration_since(p.at) >= STATUS_REFRESH
+                || Identity::at(&path) != Some(p.id)
+        });
+        if due {
+            match status.write(&path) {
+                Ok(id) => {
+                    self.published = Some(Published {
+                        id,
+                        at: now,
+                        content,
+                    });
+                    // The state directory may have been made again: the heartbeat's file too.
+                    self.heartbeat.reopen();
+                }
+                Err(e) => {
+                    self.published = None;
+                    log::error(format!("cannot write {}: {e}", path.display()));
+                    return;
+                }
+            }
+        }
+        let Some(p) = &self.published else { return };
+        let beat = Beat {
+            tick: status.tick,
+            wall: status.updated_at,
+            boot_ms: status.updated_boottime_ms,
+            status: p.id,
+        };
+        if let Err(e) = self.heartbeat.write(&beat) {
             log::error(format!(
                 "cannot write {}: {e}",
-                self.state.status().display()
+                self.state.heartbeat().display()
             ));
         }
     }

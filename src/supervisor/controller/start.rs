@@ -147,7 +147,7 @@ impl Controller {
         let (tx, rx) = mpsc::channel();
         self.tx = tx;
         self.rx = rx;
-        self.bell = Arc::new(Bell::new(self.spec.nodes.len()));
+        self.bell = Arc::new(Bell::with_wake(self.control.wake(), self.spec.nodes.len()));
         let now = Instant::now();
         self.nodes.clear();
         self.observed.clear();

@@ -348,3 +348,109 @@ mod netlink_faults {
         }
     }
 }
+
+/// Issue 18: `status.json` is rewritten when its content changes, when it is `STATUS_REFRESH`
+/// old, or when the file there is not the one written; every tick writes the heartbeat, which
+/// names the status file it goes with, and the merged read shows each tick.
+#[test]
+fn the_status_is_rewritten_on_a_change_and_the_heartbeat_every_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = controller(dir.path());
+    let status_path = c.state.status();
+    let beat_path = c.state.heartbeat();
+    c.tick().unwrap();
+    assert!(!status_path.exists(), "not ready: nothing published");
+    c.ready = true;
+    c.tick().unwrap();
+    let id = Identity::at(&status_path).unwrap();
+    let beat = heartbeat::read(&beat_path).unwrap();
+    assert_eq!((beat.tick, beat.status), (2, id));
+    // Nothing changed: the status file stays, the heartbeat moves on, the merged read follows.
+    for want in 3..=5 {
+        c.tick().unwrap();
+        assert_eq!(Identity::at(&status_path), Some(id), "tick {want}");
+        assert_eq!(heartbeat::read(&beat_path).unwrap().tick, want);
+        let merged = Status::read(&status_path).unwrap().unwrap();
+        assert_eq!(merged.tick, want);
+        let (alone, _) = Status::read_alone(&status_path).unwrap().unwrap();
+        assert_eq!(alone.tick, 2, "the file itself is the one tick 2 wrote");
+    }
+    // A weight changes: rewritten at once, and the heartbeat names the new file.
+    std::thread::sleep(Duration::from_millis(5));
+    c.observe(&obs(0, Ok(Health::new(50.0))));
+    c.tick().unwrap();
+    let id2 = Identity::at(&status_path).unwrap();
+    assert_ne!(id2, id);
+    assert_eq!(heartbeat::read(&beat_path).unwrap().status, id2);
+    let (alone, _) = Status::read_alone(&status_path).unwrap().unwrap();
+    assert_eq!((alone.tick, alone.nodes[0].health), (6, Some(50.0)));
+    // Removed (the state directory with it): written again at the next tick, heartbeat too.
+    std::fs::remove_file(&status_path).unwrap();
+    std::fs::remove_file(&beat_path).unwrap();
+    c.tick().unwrap();
+    assert!(Status::read_alone(&status_path).unwrap().is_some());
+    assert_eq!(heartbeat::read(&beat_path).unwrap().tick, 7);
+    // Old enough: rewritten though nothing changed.
+    let id3 = Identity::at(&status_path).unwrap();
+    c.published.as_mut().unwrap().at -= STATUS_REFRESH;
+    c.tick().unwrap();
+    assert_ne!(Identity::at(&status_path), Some(id3));
+    // A clean stop removes both.
+    c.shutdown().unwrap();
+    assert!(!status_path.exists() && !beat_path.exists());
+}
+
+/// A status that cannot be written stops the heartbeat as well (it would vouch for a status
+/// that is no longer current), so `monitor` goes stale as it did when every tick rewrote the
+/// file; both resume once the status can be written again.
+#[test]
+fn no_heartbeat_without_a_current_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = controller(dir.path());
+    c.ready = true;
+    c.tick().unwrap();
+    let beat_path = c.state.heartbeat();
+    assert_eq!(heartbeat::read(&beat_path).unwrap().tick, 1);
+    // status.json replaced by a directory: the rename onto it fails.
+    let status_path = c.state.status();
+    std::fs::remove_file(&status_path).unwrap();
+    std::fs::create_dir(&status_path).unwrap();
+    c.tick().unwrap();
+    c.tick().unwrap();
+    assert!(c.published.is_none());
+    assert_eq!(
+        heartbeat::read(&beat_path).unwrap().tick,
+        1,
+        "no heartbeat for a status that could not be written"
+    );
+    std::fs::remove_dir(&status_path).unwrap();
+    c.tick().unwrap();
+    assert_eq!(heartbeat::read(&beat_path).unwrap().tick, 4);
+    assert_eq!(Status::read(&status_path).unwrap().unwrap().tick, 4);
+}
+
+/// The loop sleeps until its next tick and wakes at once for a stop request (the signal
+/// handler's path: the control's eventfd), however long the tick.
+#[test]
+fn a_stop_request_wakes_the_sleeping_loop_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = controller_with(dir.path(), "");
+    c.spec.check_interval = Duration::from_secs(1);
+    let control = c.control.clone();
+    let t = Instant::now();
+    let runner = std::thread::spawn(move || {
+        c.run();
+        c
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    control.stop();
+    let c = runner.join().unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(t.elapsed() < Duration::from_secs(5));
+    drop(c);
+}
