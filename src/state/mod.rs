@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod cib_drain;
+pub mod cib_override;
 pub mod drain;
 pub mod dryrun;
 pub mod handover;
