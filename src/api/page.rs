@@ -292,7 +292,7 @@ fn alerts(out: &mut String, v: &ClusterView, s: Option<&Status>) {
                 format!(
                     "Override {} ({}){reason} — {effect}",
                     o.state.as_str(),
-                    html(&o.file.to_string_lossy())
+                    html(&o.origin())
                 ),
             ));
         }
@@ -522,6 +522,7 @@ mod tests {
             check_target: None,
             check_output: None,
             tls_verify: None,
+            weight_override: None,
         }
     }
 

@@ -102,7 +102,7 @@ pub fn run(a: &Args, drain_it: bool) -> OcfCode {
 /// Where a drain was recorded.
 enum Store {
     /// The CIB, with what it held for the cluster before.
-    Cib(cib_drain::Drains),
+    Cib(cib_drain::CibSet),
     /// This director's file; `why` says why not the CIB (`None`: `--local` asked for it).
     Local { why: Option<String> },
 }
@@ -127,7 +127,7 @@ fn drain(a: &Args, drain_it: bool) -> Result<(), Failure> {
     let store = if a.local {
         Store::Local { why: None }
     } else {
-        match cib_drain::read(cluster) {
+        match cib_drain::read_set(cluster) {
             Ok(d) => Store::Cib(d),
             Err(CibError::Unreachable(why)) => Store::Local { why: Some(why) },
             Err(e) => return Err(e.into()),
@@ -140,7 +140,7 @@ fn drain(a: &Args, drain_it: bool) -> Result<(), Failure> {
         Err(_)
             if !drain_it
                 && (drain::load(&path).is_ok_and(|set| set.contains(&a.node))
-                    || matches!(&store, Store::Cib(d) if d.contains_key(&a.node))) =>
+                    || matches!(&store, Store::Cib(s) if s.drains.contains_key(&a.node))) =>
         {
             a.node.clone()
         }
@@ -175,13 +175,13 @@ fn in_cib(
     id: &str,
     drain_it: bool,
     reason: &str,
-    before: &cib_drain::Drains,
+    before: &cib_drain::CibSet,
     path: &Path,
 ) -> Result<(), Failure> {
     let local = drain::load(path).is_ok_and(|set| set.contains(id));
     let set = cib_drain::set_id(cluster);
     if drain_it {
-        match before.get(id) {
+        match before.drains.get(id) {
             Some(r) if r.reason == reason || reason.is_empty() => println!(
                 "{cluster}: {id} was already drained cluster-wide (by {} at {}{})",
                 r.by,
@@ -190,7 +190,7 @@ fn in_cib(
             ),
             _ => {
                 let record = cib_drain::Record::now(id, reason);
-                cib_drain::write(cluster, &record)?;
+                cib_drain::write(cluster, before, &record)?;
                 println!(
                     "{cluster}: {id} drained on every director (CIB {set}, by {} at {}{}): weight 0 within a check interval; existing connections finish",
                     record.by,
@@ -207,7 +207,7 @@ fn in_cib(
             );
         }
     } else {
-        if before.contains_key(id) {
+        if before.drains.contains_key(id) {
             cib_drain::remove(cluster, id)?;
             println!(
                 "{cluster}: {id} undrained on every director (CIB {set}): it ramps up from 0 once its checks are good"

@@ -182,6 +182,15 @@ fn settings_line(values: impl Iterator<Item = (crate::ipvs::Setting, u32)>) -> S
     format!("IPVS host settings: {}", parts.join(", "))
 }
 
+/// `: reason`, or nothing for an empty one.
+fn reason_suffix(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    }
+}
+
 /// Every report in the human form, blank-line separated, ready for a terminal: the tables quote
 /// what status files say (node errors, reasons, override files' first lines), so whatever
 /// cleaned that text at its source, nothing non-printable is printed raw (issue 12 item 6).
@@ -442,11 +451,21 @@ pub fn render(r: &Report, now: SystemTime) -> String {
                 crate::state::overrides::Override::Up => "at full weight",
                 crate::state::overrides::Override::Down => "at weight 0",
             },
-            o.file.display(),
-            if o.reason.is_empty() {
-                String::new()
+            o.origin(),
+            reason_suffix(&o.reason)
+        );
+    }
+    if let Some(o) = &s.override_other {
+        let _ = writeln!(
+            out,
+            "  override: {} also set ({}{}){}",
+            o.state.as_str(),
+            o.origin(),
+            reason_suffix(&o.reason),
+            if s.override_state.as_ref().is_some_and(|f| f.state != o.state) {
+                "; up wins"
             } else {
-                format!(": {}", o.reason)
+                ""
             }
         );
     }
@@ -631,6 +650,7 @@ mod tests {
             check_target: None,
             check_output: None,
             tls_verify: None,
+            weight_override: None,
         }
     }
 
