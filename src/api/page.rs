@@ -498,7 +498,7 @@ mod tests {
     use super::*;
     use crate::state::overrides::Override;
     use crate::state::status::tests::sample;
-    use crate::state::status::OverrideStatus;
+    use crate::state::status::{OverrideSource, OverrideStatus};
     use std::time::{Duration, UNIX_EPOCH};
 
     fn node(id: &str, weight: u32, max: Option<u32>, state: &str) -> NodeStatus {
@@ -695,8 +695,11 @@ mod tests {
         let s = v.status.as_mut().unwrap();
         s.override_state = Some(OverrideStatus {
             state: Override::Down,
-            file: "/etc/big_brother/down/api".into(),
+            source: OverrideSource::File,
+            file: Some("/etc/big_brother/down/api".into()),
             reason: "maintenance".into(),
+            by: None,
+            at: None,
         });
         s.dests = vec![DestRepr {
             address: "169.254.254.254".parse().unwrap(),
@@ -743,8 +746,11 @@ mod tests {
         s.service.scheduler = EVIL.into();
         s.override_state = Some(OverrideStatus {
             state: Override::Up,
-            file: EVIL.into(),
+            source: OverrideSource::File,
+            file: Some(EVIL.into()),
             reason: EVIL.into(),
+            by: None,
+            at: None,
         });
         s.on_change = Some(crate::state::status::HookStats {
             runs: 1,

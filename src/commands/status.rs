@@ -336,6 +336,25 @@ fn drain_note(s: &Status, id: &str) -> String {
     }
 }
 
+/// A node override from the CIB: the weight, who, when, why.
+fn override_note(s: &Status, n: &crate::state::status::NodeStatus) -> String {
+    let o = s.cib.as_ref().and_then(|c| c.overrides.nodes.get(&n.id));
+    let w = n.weight_override.unwrap_or_default();
+    let capped = match n.max_weight {
+        Some(m) if w > m => format!(" (capped at max_weight {m})"),
+        _ => String::new(),
+    };
+    match o {
+        Some(o) => format!(
+            "override: weight {w}{capped} cluster-wide by {} at {}{}",
+            o.record.by,
+            o.record.at,
+            reason_suffix(&o.record.reason)
+        ),
+        None => format!("override: weight {w}{capped}"),
+    }
+}
+
 /// What to say about the CIB: nothing while it reads fine; a failed read and the drains kept;
 /// local drains that could be cluster-wide.
 fn cib_lines(s: &Status, now_unix: u64) -> Vec<String> {
@@ -345,8 +364,9 @@ fn cib_lines(s: &Status, now_unix: u64) -> Vec<String> {
     };
     if let (true, Some(e)) = (c.reachable, &c.error) {
         lines.push(format!(
-            "CIB: cannot read it ({e}); keeping the {} cluster-wide drains read {}",
+            "CIB: cannot read it ({e}); keeping the {} cluster-wide drains and {} overrides read {}",
             c.drains.len(),
+            c.overrides.nodes.len() + usize::from(c.overrides.cluster.is_some()),
             c.read_at.map_or_else(
                 || "before".to_string(),
                 |t| format!("{} ago", ago(now_unix.saturating_sub(t)))
@@ -509,6 +529,7 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             ),
             _ if n.drained && agent_drain => "drained by its agent check".into(),
             _ if n.drained => drain_note(s, &n.id),
+            _ if n.weight_override.is_some() => override_note(s, n),
             (Some(r), _) => format!("forced: {r}"),
             (None, Some(e)) => e.clone(),
             _ => String::new(),

@@ -341,6 +341,16 @@ impl CibSet {
         }
     }
 
+    /// A set as a read would give it (tests of the readers).
+    #[cfg(test)]
+    pub fn of(drains: Drains, overrides: Overrides) -> CibSet {
+        CibSet {
+            drains,
+            overrides,
+            ..CibSet::default()
+        }
+    }
+
     /// The value of one of big_brother's nvpairs, as stored.
     pub fn value(&self, name: &str) -> Option<&str> {
         self.pairs.get(name).map(|(_, v)| v.as_str())

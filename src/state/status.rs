@@ -524,6 +524,7 @@ pub(crate) mod tests {
             cib: None,
             local_drains: Vec::new(),
             override_state: None,
+            override_other: None,
             override_error: None,
             on_change: None,
             checkers: CheckerStatus::default(),

@@ -138,9 +138,10 @@ fn take(cluster: &str, s: &mut Seen, result: Result<Option<CibSet>, CibError>) {
         }
         Err(e) => {
             let msg = e.to_string();
-            // A bad override is news even before the first good read: the CIB answered.
-            let say = s.reachable || matches!(e, CibError::BadOverride { .. });
-            if s.error.as_deref() != Some(msg.as_str()) && say {
+            // A bad override is news even before the first good read: the CIB answered (so
+            // it is reachable, and status says what is wrong with it).
+            s.reachable |= matches!(e, CibError::BadOverride { .. });
+            if s.error.as_deref() != Some(msg.as_str()) && s.reachable {
                 log::warn(format!(
                     "{cluster}: cannot read the CIB, keeping the {} cluster-wide drains and {} overrides read last: {msg}",
                     s.drains.len(),
@@ -180,11 +181,7 @@ mod tests {
         take("w", &mut s, Err(CibError::Unreachable("no".into())));
         assert!(!s.reachable && s.error.is_some() && s.drains.is_empty());
         let d: Drains = [("10.0.0.1".to_string(), Record::default())].into();
-        let set = |drains: Drains, overrides: Overrides| CibSet {
-            drains,
-            overrides,
-            ..CibSet::default()
-        };
+        let set = CibSet::of;
         let o = Overrides {
             cluster: Some(ClusterOverride {
                 state: Override::Down,
