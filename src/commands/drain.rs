@@ -8,7 +8,8 @@
 //! only place before issue 15); supervisors apply both. Draining a node that is drained in the
 //! local file moves it to the CIB; undrain lifts it from both. Undraining a node that is no
 //! longer in the spec is allowed, to clean up. `drain --wait` then waits for the node's
-//! connections on this director (`super::drain_wait`).
+//! connections on this director (`super::drain_wait`). `super::overrides` shares the spec and
+//! node lookups.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,22 @@ pub fn spec_path(cluster: &str, config: Option<&Path>) -> PathBuf {
         || Path::new(defaults::CONFIG_DIR).join(format!("{cluster}.toml")),
         Path::to_path_buf,
     )
+}
+
+/// The spec of `cluster` (see [`spec_path`]), which must name that cluster.
+pub fn cluster_spec(cluster: &str, config: Option<&Path>) -> Result<spec::Spec, Failure> {
+    let file = spec_path(cluster, config);
+    let spec = spec::load(&file)?;
+    if spec.name != cluster {
+        return Err(Failure::Spec(spec::SpecError::Unfit {
+            expected: format!(
+                "name {cluster:?} (the CLUSTER argument), not {:?}",
+                spec.name
+            ),
+            file,
+        }));
+    }
+    Ok(spec)
 }
 
 /// The node id `given` names in `ids`: an exact id, or an address that names exactly one node.
@@ -112,17 +129,7 @@ fn drain(a: &Args, drain_it: bool) -> Result<(), Failure> {
     // Bad input is refused before anything is read or written.
     let reason = a.reason.as_deref().unwrap_or("");
     cib_drain::check_reason(reason)?;
-    let file = spec_path(cluster, a.config.as_deref());
-    let spec = spec::load(&file)?;
-    if spec.name != cluster {
-        return Err(Failure::Spec(spec::SpecError::Unfit {
-            expected: format!(
-                "name {cluster:?} (the CLUSTER argument), not {:?}",
-                spec.name
-            ),
-            file,
-        }));
-    }
+    let spec = cluster_spec(cluster, a.config.as_deref())?;
     let path = drain::path(cluster);
     let store = if a.local {
         Store::Local { why: None }
@@ -226,7 +233,8 @@ fn in_cib(
     Ok(())
 }
 
-fn reason_text(reason: &str) -> String {
+/// `: reason`, or nothing for an empty one.
+pub fn reason_text(reason: &str) -> String {
     if reason.is_empty() {
         String::new()
     } else {

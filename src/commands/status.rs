@@ -482,7 +482,10 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             o.state.as_str(),
             o.origin(),
             reason_suffix(&o.reason),
-            if s.override_state.as_ref().is_some_and(|f| f.state != o.state) {
+            if s.override_state
+                .as_ref()
+                .is_some_and(|f| f.state != o.state)
+            {
                 "; up wins"
             } else {
                 ""

@@ -141,7 +141,10 @@ pub enum CibError {
     TooMany { set: String, what: &'static str },
     /// An override whose value cannot be read (written by hand?): the supervisor keeps the
     /// state it read last until it is fixed or cleared (`big_brother override … clear`).
-    #[error("the CIB set {set} has {name} = {}: expected {expected}", text::quoted(value, 80))]
+    #[error(
+        "the CIB set {set} has {name} = {}: expected {expected}",
+        text::quoted(value, 80)
+    )]
     BadOverride {
         set: String,
         name: String,
@@ -410,9 +413,9 @@ fn parse_set(xml: &[u8], set: &str) -> Result<CibSet, ParseError> {
     let mut depth = 0usize;
     let mut in_set = false;
     loop {
-        let ev = reader.read_event().map_err(|e| {
-            ParseError::Xml(format!("at byte {}: {e}", reader.buffer_position()))
-        })?;
+        let ev = reader
+            .read_event()
+            .map_err(|e| ParseError::Xml(format!("at byte {}: {e}", reader.buffer_position())))?;
         let (e, empty) = match &ev {
             Event::Start(e) => (e, false),
             Event::Empty(e) => (e, true),

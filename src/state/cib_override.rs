@@ -160,12 +160,24 @@ mod tests {
         let r = rec("");
         for s in [Override::Up, Override::Down] {
             let o = parse_cluster(&cluster_value(s, &r)).unwrap();
-            assert_eq!(o, ClusterOverride { state: s, record: r.clone() });
+            assert_eq!(
+                o,
+                ClusterOverride {
+                    state: s,
+                    record: r.clone()
+                }
+            );
         }
         let r = rec("[2001:db8::1]:80");
         for w in [0, 1, 100, MAX_WEIGHT] {
             let o = parse_node(&r.node, &node_value(w, &r)).unwrap();
-            assert_eq!(o, NodeOverride { weight: w, record: r.clone() });
+            assert_eq!(
+                o,
+                NodeOverride {
+                    weight: w,
+                    record: r.clone()
+                }
+            );
         }
     }
 
@@ -173,7 +185,10 @@ mod tests {
     fn hand_written_values_with_a_good_head_are_kept() {
         assert_eq!(parse_cluster("down").unwrap().state, Override::Down);
         let o = parse_cluster("up  rack 4 power work").unwrap();
-        assert_eq!((o.state, o.record.reason.as_str()), (Override::Up, "rack 4 power work"));
+        assert_eq!(
+            (o.state, o.record.reason.as_str()),
+            (Override::Up, "rack 4 power work")
+        );
         let o = parse_node("10.0.0.1", "50").unwrap();
         assert_eq!((o.weight, o.record.node.as_str()), (50, "10.0.0.1"));
     }
@@ -182,14 +197,21 @@ mod tests {
     fn bad_values_say_what_was_expected() {
         for v in ["", "UP", "sideways at=x", "1", "up\u{1b}[2J"] {
             let e = parse_cluster(v).unwrap_err();
-            assert_eq!((e.name.as_str(), e.expected), ("override", EXPECTED_CLUSTER), "{v:?}");
+            assert_eq!(
+                (e.name.as_str(), e.expected),
+                ("override", EXPECTED_CLUSTER),
+                "{v:?}"
+            );
         }
         for v in ["", "-1", "65536", "+5", "1e3", "010000000", "up", "5\u{7}"] {
             let e = parse_node("10.0.0.1", v).unwrap_err();
             assert_eq!(e.name, "override-10.0.0.1", "{v:?}");
             assert_eq!(e.expected, EXPECTED_NODE);
         }
-        assert!(!parse_node("n", "5\u{7}").unwrap_err().value.contains('\u{7}'));
+        assert!(!parse_node("n", "5\u{7}")
+            .unwrap_err()
+            .value
+            .contains('\u{7}'));
     }
 
     #[test]
@@ -197,7 +219,9 @@ mod tests {
         assert_eq!(parse_weight("0"), Some(0));
         assert_eq!(parse_weight("00100"), Some(100));
         assert_eq!(parse_weight("65535"), Some(65_535));
-        for bad in ["", "65536", "99999", "100000", " 1", "1 ", "-0", "0x10", "١٢"] {
+        for bad in [
+            "", "65536", "99999", "100000", " 1", "1 ", "-0", "0x10", "١٢",
+        ] {
             assert_eq!(parse_weight(bad), None, "{bad:?}");
         }
     }

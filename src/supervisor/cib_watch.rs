@@ -200,7 +200,11 @@ mod tests {
             expected: "up or down",
         };
         take("w", &mut s, Err(bad));
-        assert_eq!((&s.drains, &s.overrides), (&d, &o), "kept on a bad override");
+        assert_eq!(
+            (&s.drains, &s.overrides),
+            (&d, &o),
+            "kept on a bad override"
+        );
         assert!(s.error.as_deref().unwrap().contains("sideways"));
         assert!(s.reachable && s.error.is_some());
         take("w", &mut s, Ok(None));

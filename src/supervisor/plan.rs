@@ -18,8 +18,8 @@ use crate::state::cib_override::ClusterOverride;
 use crate::state::overrides::{Current, Override};
 use crate::state::repr::{DestRepr, ServiceRepr};
 use crate::state::status::{
-    unix_secs, CheckerStatus, CibStatus, HookStats, NodeStatus, Now, OverrideSource, OverrideStatus, PanicStatus,
-    ReloadStatus, RemovingStatus, Status,
+    unix_secs, CheckerStatus, CibStatus, HookStats, NodeStatus, Now, OverrideSource,
+    OverrideStatus, PanicStatus, ReloadStatus, RemovingStatus, Status,
 };
 
 use crate::ipvs::netlink::ip_vs::{
@@ -736,7 +736,11 @@ mod tests {
         let o = st.override_state.unwrap();
         assert_eq!(
             (o.state, o.file.as_deref(), o.reason.as_str()),
-            (Override::Down, Some(Path::new("/etc/bb/down/t")), "maintenance")
+            (
+                Override::Down,
+                Some(Path::new("/etc/bb/down/t")),
+                "maintenance"
+            )
         );
         assert_eq!(o.source, OverrideSource::File);
         assert!(st.override_other.is_none());
