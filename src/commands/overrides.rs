@@ -29,7 +29,8 @@ pub struct Args {
     #[arg(value_name = "up|down|clear|NODE")]
     pub what: String,
     /// With a NODE: the weight to force (0 to the node's max_weight), or `clear`.
-    #[arg(value_name = "WEIGHT|clear")]
+    // A negative number reaches the check below, which says what a weight is.
+    #[arg(value_name = "WEIGHT|clear", allow_negative_numbers = true)]
     pub weight: Option<String>,
     /// The cluster's spec (default /etc/big_brother/CLUSTER.toml).
     #[arg(long, value_name = "SPEC")]
