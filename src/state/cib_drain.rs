@@ -360,11 +360,6 @@ impl CibSet {
     }
 }
 
-/// The drains recorded for `cluster` in the CIB (overrides are ignored, readable or not).
-pub fn read(cluster: &str) -> Result<Drains, CibError> {
-    read_set(cluster).map(|s| s.drains)
-}
-
 /// Drains and overrides of `cluster` in one read. A cluster with no set has none.
 pub fn read_set(cluster: &str) -> Result<CibSet, CibError> {
     let xpath = set_xpath(cluster);

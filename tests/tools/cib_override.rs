@@ -4,7 +4,7 @@
 //! override made with either's command within a check interval, with who/when/why recorded and
 //! shown; precedence drain > node override > cluster override > health, and `up` wins between
 //! a director's override file and the CIB; an override that cannot be read keeps the last
-//! state (said in status and `/metrics`); a CIB that refuses the write and bad input leave
+//! state (said in status; `/metrics` is unit-tested in `api::metrics`); a refused write and bad input leave
 //! nothing half-written.
 
 use std::time::{Duration, Instant};
@@ -315,4 +315,71 @@ fn bad_override_input_gets_a_clear_error_and_writes_nothing() {
     r.expect_code(6);
     assert!(r.stderr().contains("nosuch.toml"), "{}", r.stderr());
     assert_eq!(cib.bytes(), before, "nothing written to the CIB");
+}
+
+/// An entry that exists already keeps its id: a drain recorded with the first id scheme
+/// (`big_brother-<cluster>-drain-<node>`) and an override made by hand with `crm_attribute` are
+/// updated in place by the commands, never doubled; new ones get `big_brother.<cluster>.…`.
+#[test]
+fn existing_entries_keep_their_ids() {
+    let cib = FileCib::new();
+    let lb = Lb::new("cibi", &[100.0, 100.0]);
+    let config = lb.config.display().to_string();
+    let (n0, n1) = (lb.id(0), lb.id(1));
+    cib.tool(
+        "cibadmin",
+        &[
+            "--create",
+            "--scope",
+            "crm_config",
+            "--xml-text",
+            &format!(
+                "<cluster_property_set id=\"big_brother-cibi\"><nvpair \
+                 id=\"big_brother-cibi-drain-{n0}\" name=\"drain-{n0}\" value=\"at=x by=y \
+                 reason=old\"/></cluster_property_set>"
+            ),
+        ],
+    )
+    .expect_code(0);
+    cib.tool(
+        "crm_attribute",
+        &[
+            "--type",
+            "crm_config",
+            "--set-name",
+            "big_brother-cibi",
+            "--name",
+            "override",
+            "--update",
+            "down",
+        ],
+    )
+    .expect_code(0);
+    bb(
+        &lb,
+        &cib.path,
+        &["drain", "cibi", &n0, "--config", &config, "--reason", "new"],
+    )
+    .expect_code(0);
+    ovr(&lb, &cib, &["up", "--reason", "by the command"]).expect_code(0);
+    ovr(&lb, &cib, &[&n1, "5"]).expect_code(0);
+    let set = cib_set(&cib);
+    assert_eq!(
+        set.matches(&format!("name=\"drain-{n0}\"")).count(),
+        1,
+        "{set}"
+    );
+    assert!(
+        set.contains(&format!(
+            "id=\"big_brother-cibi-drain-{n0}\" name=\"drain-{n0}\""
+        )) && set.contains("reason=new"),
+        "{set}"
+    );
+    assert_eq!(set.matches("name=\"override\"").count(), 1, "{set}");
+    assert!(set.contains("value=\"up at="), "{set}");
+    assert!(
+        set.contains(&format!("id=\"big_brother.cibi.override-{n1}\"")),
+        "a new entry gets the new scheme: {set}"
+    );
+    cib.verify();
 }
