@@ -4,8 +4,8 @@
 //! override made with either's command within a check interval, with who/when/why recorded and
 //! shown; precedence drain > node override > cluster override > health, and `up` wins between
 //! a director's override file and the CIB; an override that cannot be read keeps the last
-//! state (said in status; `/metrics` is unit-tested in `api::metrics`); a refused write and bad input leave
-//! nothing half-written.
+//! state (said in status; `/metrics` is unit-tested in `api::metrics`); a refused write and
+//! bad input leave nothing half-written; existing entries keep their ids.
 
 use std::time::{Duration, Instant};
 
