@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::cib_drain::Record;
+use super::cib_record::Record;
 use super::overrides::Override;
 use crate::spec::MAX_WEIGHT;
 use crate::text;

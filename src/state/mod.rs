@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod cib_drain;
 pub mod cib_override;
+pub mod cib_record;
 pub mod drain;
 pub mod dryrun;
 pub mod handover;
