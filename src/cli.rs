@@ -17,7 +17,7 @@ ocf:braintree:ocf_big_brother (an OCF action as the first argument, e.g. `big_br
 with OCF_RESKEY_cluster set, or any call through the name ocf_big_brother), the supervisor that \
 agent starts for each cluster, the CIB generator (`big_brother crm`) that turns one spec file \
 per cluster (/etc/big_brother/NAME.toml) into that cluster's Pacemaker group, and the tools \
-operators use on a load balancer: validate, status, drain, undrain, import, api, demo.";
+operators use on a load balancer: validate, status, drain, undrain, override, import, api, demo.";
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +51,10 @@ pub enum Command {
     Drain(commands::drain::Args),
     /// Return a drained node to service; it ramps up from 0.
     Undrain(commands::drain::Args),
+    /// Force the whole cluster up or down, or one node to a weight, on every director (kept in
+    /// the Pacemaker CIB with who, when and why); `clear` lifts it. A drain still wins over a
+    /// node's override, which wins over the cluster's; this director's override files stay.
+    Override(commands::overrides::Args),
     /// Convert the original (Ruby) big_brother's YAML config into one spec per cluster,
     /// DIR/<cluster>.toml, or (--from keepalived) keepalived.conf into one spec per
     /// virtual_server. Writes nothing unless everything converts cleanly.

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Status(a) => commands::status::run(&a),
         Command::Drain(a) => commands::drain::run(&a, true),
         Command::Undrain(a) => commands::drain::run(&a, false),
+        Command::Override(a) => commands::overrides::run(&a),
         Command::Import(a) => commands::import::run(&a),
         Command::Api(a) => commands::api::run(&a),
     }

@@ -135,6 +135,30 @@ pub fn lines_for_terminal(s: &str) -> String {
         .join("\n")
 }
 
+/// Escapes a value for a double-quoted XML attribute — the one escaper of the crm face and the
+/// CIB drains. Besides the five XML specials, tab, CR and LF are written as character references
+/// so they survive re-reading (attribute-value normalisation would turn them into spaces); a
+/// character XML 1.0 cannot hold at all (callers check their input, so only a bug gets here)
+/// becomes the visible `\u{hex}` rather than a document that no longer parses.
+pub fn xml_attr(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for ch in v.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c if is_xml_char(c) => out.push(c),
+            c => push_escaped(&mut out, c),
+        }
+    }
+    out
+}
+
 /// Appends `c` as the visible text `\u{hex}`.
 pub fn push_escaped(out: &mut String, c: char) {
     // Writing into a String cannot fail.
@@ -250,6 +274,14 @@ pub fn clean(raw: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xml_attr_escapes_specials_and_keeps_the_rest() {
+        assert_eq!(xml_attr("a&\"<b>'"), "a&amp;&quot;&lt;b&gt;&apos;");
+        assert_eq!(xml_attr("a\nb\tc\r"), "a&#10;b&#9;c&#13;");
+        assert_eq!(xml_attr("6.1 → 6.6"), "6.1 → 6.6");
+        assert_eq!(xml_attr("a\u{1}b\u{fffe}"), "a\\u{1}b\\u{fffe}");
+    }
 
     /// The ASCII shortcut of `is_printable` says what the general rule says, for every ASCII
     /// character.

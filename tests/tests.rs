@@ -48,6 +48,7 @@ mod tools {
     mod api_metrics;
     mod api_page;
     mod cib_drain;
+    mod cib_override;
     pub mod crm;
     mod crm_reload;
     mod import_cib;

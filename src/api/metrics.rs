@@ -4,13 +4,16 @@
 //!
 //! Families (labels `cluster`, and `node` = the node id as `status` shows it):
 //! - per cluster: `big_brother_cluster_running`, `…_combined_weight`, `…_heartbeat_age_seconds`,
-//!   `…_override` (`state` = up|down), `…_drift_repairs_total`, `…_checker_restarts_total`,
+//!   `…_override` (`state` = up|down: the one in force), `…_override_source` (`source` =
+//!   file|cib, `state`: each place that sets one), `…_cib_read_error` (when the CIB is
+//!   watched), `…_drift_repairs_total`, `…_checker_restarts_total`,
 //!   `…_checker_error`, `…_reloads_total`,
 //!   `…_reload_failed`, `…_on_change_runs_total`, `…_on_change_failures_total`, and with a
 //!   `panic_threshold` `…_panic` (1 while health is not trusted) and `…_panics_total`,
 //!   `…_nodes_removing` (nodes a reload took out, waiting for their connections);
 //! - per node: `big_brother_node_health`, `…_weight`, `…_check_latency_seconds`,
-//!   `…_checks_total`, `…_check_failures_total`, `…_drained`, `…_panic_held` (with a
+//!   `…_checks_total`, `…_check_failures_total`, `…_drained`, `…_weight_override` (only for
+//!   nodes with an override in the CIB), `…_panic_held` (with a
 //!   `panic_threshold`: 1 while panic keeps the unhealthy node serving);
 //! - per host, read from the kernel (GET_DAEMON) when it can be asked:
 //!   `big_brother_ipvs_sync_daemon` (labels `state` = master|backup, `interface`, `sync_id`,
@@ -134,7 +137,22 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
     let mut ovr = Family::new(
         "big_brother_cluster_override",
         "gauge",
-        "1 for the cluster-wide override file in force (state up or down), else 0.",
+        "1 for the cluster-wide override in force (state up or down), from this director's override files or the CIB, else 0.",
+    );
+    let mut ovr_source = Family::new(
+        "big_brother_cluster_override_source",
+        "gauge",
+        "1 for each place that sets a cluster-wide override: source file (this director's override files) or cib (every director's), with its state; when both do, up wins.",
+    );
+    let mut cib_error = Family::new(
+        "big_brother_cluster_cib_read_error",
+        "gauge",
+        "1 while the Pacemaker CIB cannot be read or holds an override that cannot be read (the drains and overrides read last stay in force), else 0; absent when the CIB is not watched.",
+    );
+    let mut weight_override = Family::new(
+        "big_brother_node_weight_override",
+        "gauge",
+        "The weight a node override in the CIB forces on the node (big_brother override CLUSTER NODE WEIGHT; capped by max_weight, a drain still wins); absent without one.",
     );
     let mut drift = Family::new(
         "big_brother_cluster_drift_repairs_total",
@@ -235,6 +253,22 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
                 f64::from(u8::from(on)),
             );
         }
+        for o in [&s.override_state, &s.override_other].into_iter().flatten() {
+            ovr_source.add(
+                vec![
+                    ("cluster", c),
+                    ("source", o.source.as_str()),
+                    ("state", o.state.as_str()),
+                ],
+                1.0,
+            );
+        }
+        if let Some(cib) = &s.cib {
+            cib_error.add(
+                vec![("cluster", c)],
+                f64::from(u8::from(cib.reachable && cib.error.is_some())),
+            );
+        }
         drift.add(vec![("cluster", c)], s.drift as f64);
         checker_restarts.add(vec![("cluster", c)], s.checkers.restarts as f64);
         checker_error.add(
@@ -267,6 +301,9 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
             checks.add(l(), n.checks as f64);
             failures.add(l(), n.check_failures as f64);
             drained.add(l(), f64::from(u8::from(n.drained)));
+            if let Some(w) = n.weight_override {
+                weight_override.add(l(), f64::from(w));
+            }
         }
     }
 
@@ -276,6 +313,8 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
         &combined,
         &age,
         &ovr,
+        &ovr_source,
+        &cib_error,
         &drift,
         &checker_restarts,
         &checker_error,
@@ -292,6 +331,7 @@ pub fn render(views: &[ClusterView], now: impl Into<Now>) -> String {
         &checks,
         &failures,
         &drained,
+        &weight_override,
         &panic_held,
     ] {
         f.render(&mut out);
@@ -320,7 +360,9 @@ pub fn render_host_settings(out: &mut String, settings: Option<&[(Setting, u32)]
 mod tests {
     use super::*;
     use crate::state::status::tests::sample;
-    use crate::state::status::{NodeStatus, OverrideStatus, PanicStatus, Status};
+    use crate::state::status::{
+        CibStatus, NodeStatus, OverrideSource, OverrideStatus, PanicStatus, Status,
+    };
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
@@ -396,6 +438,7 @@ mod tests {
             check_target: None,
             check_output: None,
             tls_verify: None,
+            weight_override: None,
         }
     }
 
@@ -410,9 +453,26 @@ mod tests {
         s.checkers.restarts = 2;
         s.checkers.error = Some("cannot start a checker thread".into());
         s.override_state = Some(OverrideStatus {
-            state: Override::Down,
-            file: "/etc/big_brother/down/webapp".into(),
+            state: Override::Up,
+            source: OverrideSource::Cib,
+            file: None,
             reason: String::new(),
+            by: Some("alice@lb1".into()),
+            at: Some("2026-12-06T04:42:26Z".into()),
+        });
+        s.override_other = Some(OverrideStatus {
+            state: Override::Down,
+            source: OverrideSource::File,
+            file: Some("/etc/big_brother/down/webapp".into()),
+            reason: String::new(),
+            by: None,
+            at: None,
+        });
+        s.nodes[0].weight_override = Some(40);
+        s.cib = Some(CibStatus {
+            reachable: true,
+            error: Some("cannot".into()),
+            ..CibStatus::default()
         });
         let views = [
             ClusterView {
@@ -435,8 +495,12 @@ mod tests {
             "big_brother_cluster_running{cluster=\"we\\\"ird\\\\\"} 0",
             "big_brother_cluster_combined_weight{cluster=\"webapp\"} 88",
             "big_brother_cluster_heartbeat_age_seconds{cluster=\"webapp\"} 3",
-            "big_brother_cluster_override{cluster=\"webapp\",state=\"up\"} 0",
-            "big_brother_cluster_override{cluster=\"webapp\",state=\"down\"} 1",
+            "big_brother_cluster_override{cluster=\"webapp\",state=\"up\"} 1",
+            "big_brother_cluster_override{cluster=\"webapp\",state=\"down\"} 0",
+            "big_brother_cluster_override_source{cluster=\"webapp\",source=\"cib\",state=\"up\"} 1",
+            "big_brother_cluster_override_source{cluster=\"webapp\",source=\"file\",state=\"down\"} 1",
+            "big_brother_cluster_cib_read_error{cluster=\"webapp\"} 1",
+            "big_brother_node_weight_override{cluster=\"webapp\",node=\"192.0.2.1\"} 40",
             "big_brother_cluster_drift_repairs_total{cluster=\"webapp\"} 4",
             "big_brother_cluster_checker_restarts_total{cluster=\"webapp\"} 2",
             "big_brother_cluster_checker_error{cluster=\"webapp\"} 1",
@@ -453,6 +517,10 @@ mod tests {
         assert!(
             !text.contains("big_brother_node_health{cluster=\"webapp\",node=\"[2001"),
             "no health sample before a check"
+        );
+        assert!(
+            !text.contains("big_brother_node_weight_override{cluster=\"webapp\",node=\"[2001"),
+            "no override sample without an override"
         );
         assert!(text.ends_with('\n'));
     }

@@ -292,7 +292,7 @@ fn alerts(out: &mut String, v: &ClusterView, s: Option<&Status>) {
                 format!(
                     "Override {} ({}){reason} — {effect}",
                     o.state.as_str(),
-                    html(&o.file.to_string_lossy())
+                    html(&o.origin())
                 ),
             ));
         }
@@ -397,6 +397,13 @@ fn node(out: &mut String, n: &NodeStatus, s: &Status, now: u64) {
     if n.drained {
         out.push_str("<span class=\"pill p-mute\">drained</span>");
     }
+    if let Some(w) = n.weight_override {
+        // The node's own override (CIB), which wins over the cluster's.
+        let _ = write!(
+            out,
+            "<span class=\"pill p-warn\">override weight {w}</span>"
+        );
+    }
     override_pill(out, s);
     if let Some(r) = &n.forced_reason {
         let _ = write!(
@@ -475,7 +482,8 @@ fn sorry(out: &mut String, d: &DestRepr, id: &str, s: &Status) {
     );
 }
 
-/// The pill that says an override file holds the cluster (shown on the cluster and each node).
+/// The pill that says an override (a file or the CIB's) holds the cluster (shown on the
+/// cluster and each node).
 fn override_pill(out: &mut String, s: &Status) {
     if let Some(o) = &s.override_state {
         let _ = write!(
@@ -498,7 +506,7 @@ mod tests {
     use super::*;
     use crate::state::overrides::Override;
     use crate::state::status::tests::sample;
-    use crate::state::status::OverrideStatus;
+    use crate::state::status::{OverrideSource, OverrideStatus};
     use std::time::{Duration, UNIX_EPOCH};
 
     fn node(id: &str, weight: u32, max: Option<u32>, state: &str) -> NodeStatus {
@@ -522,6 +530,7 @@ mod tests {
             check_target: None,
             check_output: None,
             tls_verify: None,
+            weight_override: None,
         }
     }
 
@@ -690,12 +699,16 @@ mod tests {
         drained.drained = true;
         let mut forced = node("10.0.0.2", 0, Some(100), "forced_down");
         forced.forced_reason = Some("apt upgrades".into());
+        forced.weight_override = Some(7);
         let mut v = view("api", true, vec![drained, forced]);
         let s = v.status.as_mut().unwrap();
         s.override_state = Some(OverrideStatus {
             state: Override::Down,
-            file: "/etc/big_brother/down/api".into(),
+            source: OverrideSource::File,
+            file: Some("/etc/big_brother/down/api".into()),
             reason: "maintenance".into(),
+            by: None,
+            at: None,
         });
         s.dests = vec![DestRepr {
             address: "169.254.254.254".parse().unwrap(),
@@ -718,6 +731,7 @@ mod tests {
             "<span class=\"pill p-bad\">forced</span><span class=\"reason\">apt upgrades</span>"
         ));
         assert!(page.contains("Override down (/etc/big_brother/down/api): maintenance"));
+        assert!(page.contains("<span class=\"pill p-warn\">override weight 7</span>"));
         assert!(
             page.contains("data-node=\"169.254.254.254\""),
             "sorry server row"
@@ -742,8 +756,11 @@ mod tests {
         s.service.scheduler = EVIL.into();
         s.override_state = Some(OverrideStatus {
             state: Override::Up,
-            file: EVIL.into(),
+            source: OverrideSource::File,
+            file: Some(EVIL.into()),
             reason: EVIL.into(),
+            by: None,
+            at: None,
         });
         s.on_change = Some(crate::state::status::HookStats {
             runs: 1,

@@ -200,6 +200,7 @@ mod tests {
             check_target: None,
             check_output: None,
             tls_verify: None,
+            weight_override: None,
         }
     }
 

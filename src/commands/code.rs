@@ -6,8 +6,8 @@
 //! | code | meaning on the command line |
 //! |---|---|
 //! | 0 | done (`status`: every cluster running) |
-//! | 1 | a write failed or did not take effect (a CIB that refuses or does not keep a drain, or cannot be read), a different spec is in the way (`import` without `--force`), the API stopped serving; `status`: some cluster stale or failing; `drain --wait`: timed out (the count left is said), or the IPVS table could not be read |
-//! | 2 | bad arguments (clap's own, an unknown node or cluster, a path that cannot be used, a drain `--reason` too long or with control characters) |
+//! | 1 | a write failed or did not take effect (a CIB that refuses or does not keep a drain or override, or cannot be read; `override` with no CIB here), a different spec is in the way (`import` without `--force`), the API stopped serving; `status`: some cluster stale or failing; `drain --wait`: timed out (the count left is said), or the IPVS table could not be read |
+//! | 2 | bad arguments (clap's own, an unknown node or cluster, a path that cannot be used, a drain or override `--reason` too long or with control characters, an override weight that is not 0–65535 or above the node's `max_weight`) |
 //! | 4 | permission denied on a file (or by the CIB) |
 //! | 6 | a spec or legacy config named on the command line cannot be used: missing, not a regular file, over the size cap, not UTF-8, or wrong inside |
 //! | 7 | `status`: nothing running; `drain --wait`: the cluster is not running on this director |

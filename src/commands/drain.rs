@@ -8,7 +8,8 @@
 //! only place before issue 15); supervisors apply both. Draining a node that is drained in the
 //! local file moves it to the CIB; undrain lifts it from both. Undraining a node that is no
 //! longer in the spec is allowed, to clean up. `drain --wait` then waits for the node's
-//! connections on this director (`super::drain_wait`).
+//! connections on this director (`super::drain_wait`). `super::overrides` shares the spec and
+//! node lookups.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,22 @@ pub fn spec_path(cluster: &str, config: Option<&Path>) -> PathBuf {
         || Path::new(defaults::CONFIG_DIR).join(format!("{cluster}.toml")),
         Path::to_path_buf,
     )
+}
+
+/// The spec of `cluster` (see [`spec_path`]), which must name that cluster.
+pub fn cluster_spec(cluster: &str, config: Option<&Path>) -> Result<spec::Spec, Failure> {
+    let file = spec_path(cluster, config);
+    let spec = spec::load(&file)?;
+    if spec.name != cluster {
+        return Err(Failure::Spec(spec::SpecError::Unfit {
+            expected: format!(
+                "name {cluster:?} (the CLUSTER argument), not {:?}",
+                spec.name
+            ),
+            file,
+        }));
+    }
+    Ok(spec)
 }
 
 /// The node id `given` names in `ids`: an exact id, or an address that names exactly one node.
@@ -102,7 +119,7 @@ pub fn run(a: &Args, drain_it: bool) -> OcfCode {
 /// Where a drain was recorded.
 enum Store {
     /// The CIB, with what it held for the cluster before.
-    Cib(cib_drain::Drains),
+    Cib(cib_drain::CibSet),
     /// This director's file; `why` says why not the CIB (`None`: `--local` asked for it).
     Local { why: Option<String> },
 }
@@ -112,22 +129,12 @@ fn drain(a: &Args, drain_it: bool) -> Result<(), Failure> {
     // Bad input is refused before anything is read or written.
     let reason = a.reason.as_deref().unwrap_or("");
     cib_drain::check_reason(reason)?;
-    let file = spec_path(cluster, a.config.as_deref());
-    let spec = spec::load(&file)?;
-    if spec.name != cluster {
-        return Err(Failure::Spec(spec::SpecError::Unfit {
-            expected: format!(
-                "name {cluster:?} (the CLUSTER argument), not {:?}",
-                spec.name
-            ),
-            file,
-        }));
-    }
+    let spec = cluster_spec(cluster, a.config.as_deref())?;
     let path = drain::path(cluster);
     let store = if a.local {
         Store::Local { why: None }
     } else {
-        match cib_drain::read(cluster) {
+        match cib_drain::read_set(cluster) {
             Ok(d) => Store::Cib(d),
             Err(CibError::Unreachable(why)) => Store::Local { why: Some(why) },
             Err(e) => return Err(e.into()),
@@ -140,7 +147,7 @@ fn drain(a: &Args, drain_it: bool) -> Result<(), Failure> {
         Err(_)
             if !drain_it
                 && (drain::load(&path).is_ok_and(|set| set.contains(&a.node))
-                    || matches!(&store, Store::Cib(d) if d.contains_key(&a.node))) =>
+                    || matches!(&store, Store::Cib(s) if s.drains.contains_key(&a.node))) =>
         {
             a.node.clone()
         }
@@ -175,13 +182,13 @@ fn in_cib(
     id: &str,
     drain_it: bool,
     reason: &str,
-    before: &cib_drain::Drains,
+    before: &cib_drain::CibSet,
     path: &Path,
 ) -> Result<(), Failure> {
     let local = drain::load(path).is_ok_and(|set| set.contains(id));
     let set = cib_drain::set_id(cluster);
     if drain_it {
-        match before.get(id) {
+        match before.drains.get(id) {
             Some(r) if r.reason == reason || reason.is_empty() => println!(
                 "{cluster}: {id} was already drained cluster-wide (by {} at {}{})",
                 r.by,
@@ -190,7 +197,7 @@ fn in_cib(
             ),
             _ => {
                 let record = cib_drain::Record::now(id, reason);
-                cib_drain::write(cluster, &record)?;
+                cib_drain::write(cluster, before, &record)?;
                 println!(
                     "{cluster}: {id} drained on every director (CIB {set}, by {} at {}{}): weight 0 within a check interval; existing connections finish",
                     record.by,
@@ -207,7 +214,7 @@ fn in_cib(
             );
         }
     } else {
-        if before.contains_key(id) {
+        if before.drains.contains_key(id) {
             cib_drain::remove(cluster, id)?;
             println!(
                 "{cluster}: {id} undrained on every director (CIB {set}): it ramps up from 0 once its checks are good"
@@ -226,7 +233,8 @@ fn in_cib(
     Ok(())
 }
 
-fn reason_text(reason: &str) -> String {
+/// `: reason`, or nothing for an empty one.
+pub fn reason_text(reason: &str) -> String {
     if reason.is_empty() {
         String::new()
     } else {

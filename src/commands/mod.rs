@@ -9,6 +9,7 @@ pub mod demo;
 pub mod drain;
 pub mod drain_wait;
 pub mod import;
+pub mod overrides;
 pub mod status;
 pub mod supervise;
 pub mod validate;

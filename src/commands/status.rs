@@ -182,6 +182,15 @@ fn settings_line(values: impl Iterator<Item = (crate::ipvs::Setting, u32)>) -> S
     format!("IPVS host settings: {}", parts.join(", "))
 }
 
+/// `: reason`, or nothing for an empty one.
+fn reason_suffix(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    }
+}
+
 /// Every report in the human form, blank-line separated, ready for a terminal: the tables quote
 /// what status files say (node errors, reasons, override files' first lines), so whatever
 /// cleaned that text at its source, nothing non-printable is printed raw (issue 12 item 6).
@@ -327,6 +336,25 @@ fn drain_note(s: &Status, id: &str) -> String {
     }
 }
 
+/// A node override from the CIB: the weight, who, when, why.
+fn override_note(s: &Status, n: &crate::state::status::NodeStatus) -> String {
+    let o = s.cib.as_ref().and_then(|c| c.overrides.nodes.get(&n.id));
+    let w = n.weight_override.unwrap_or_default();
+    let capped = match n.max_weight {
+        Some(m) if w > m => format!(" (capped at max_weight {m})"),
+        _ => String::new(),
+    };
+    match o {
+        Some(o) => format!(
+            "override: weight {w}{capped} cluster-wide by {} at {}{}",
+            o.record.by,
+            o.record.at,
+            reason_suffix(&o.record.reason)
+        ),
+        None => format!("override: weight {w}{capped}"),
+    }
+}
+
 /// What to say about the CIB: nothing while it reads fine; a failed read and the drains kept;
 /// local drains that could be cluster-wide.
 fn cib_lines(s: &Status, now_unix: u64) -> Vec<String> {
@@ -336,8 +364,9 @@ fn cib_lines(s: &Status, now_unix: u64) -> Vec<String> {
     };
     if let (true, Some(e)) = (c.reachable, &c.error) {
         lines.push(format!(
-            "CIB: cannot read it ({e}); keeping the {} cluster-wide drains read {}",
+            "CIB: cannot read it ({e}); keeping the {} cluster-wide drains and {} overrides read {}",
             c.drains.len(),
+            c.overrides.nodes.len() + usize::from(c.overrides.cluster.is_some()),
             c.read_at.map_or_else(
                 || "before".to_string(),
                 |t| format!("{} ago", ago(now_unix.saturating_sub(t)))
@@ -442,11 +471,24 @@ pub fn render(r: &Report, now: SystemTime) -> String {
                 crate::state::overrides::Override::Up => "at full weight",
                 crate::state::overrides::Override::Down => "at weight 0",
             },
-            o.file.display(),
-            if o.reason.is_empty() {
-                String::new()
+            o.origin(),
+            reason_suffix(&o.reason)
+        );
+    }
+    if let Some(o) = &s.override_other {
+        let _ = writeln!(
+            out,
+            "  override: {} also set ({}{}){}",
+            o.state.as_str(),
+            o.origin(),
+            reason_suffix(&o.reason),
+            if s.override_state
+                .as_ref()
+                .is_some_and(|f| f.state != o.state)
+            {
+                "; up wins"
             } else {
-                format!(": {}", o.reason)
+                ""
             }
         );
     }
@@ -490,6 +532,7 @@ pub fn render(r: &Report, now: SystemTime) -> String {
             ),
             _ if n.drained && agent_drain => "drained by its agent check".into(),
             _ if n.drained => drain_note(s, &n.id),
+            _ if n.weight_override.is_some() => override_note(s, n),
             (Some(r), _) => format!("forced: {r}"),
             (None, Some(e)) => e.clone(),
             _ => String::new(),
@@ -631,6 +674,7 @@ mod tests {
             check_target: None,
             check_output: None,
             tls_verify: None,
+            weight_override: None,
         }
     }
 

@@ -1,9 +1,11 @@
-//! Cluster-wide drains, kept in the Pacemaker CIB (issue 15) so that every director applies the
-//! same ones: after a failover, on a warm standby, after a reboot.
+//! Cluster-wide drains and overrides, kept in the Pacemaker CIB (issue 15) so that every
+//! director applies the same ones: after a failover, on a warm standby, after a reboot. This
+//! module reads and writes the set; the overrides' values are `super::cib_override`'s.
 //!
 //! **Where.** One `cluster_property_set` per cluster in `crm_config`, id `big_brother-<cluster>`,
 //! one `nvpair` per drained node: name `drain-<node id>`, value
-//! `at=<RFC 3339 UTC> by=<user>@<host> reason=<text>`. This is the place resource agents already
+//! `at=<RFC 3339 UTC> by=<user>@<host> reason=<text>`; the overrides beside them (`override`,
+//! `override-<node id>`). New nvpairs get ids no other id of ours can equal ([`pair_id`]). This is the place resource agents already
 //! use for cluster-wide state of their own (ClusterLabs' `mysql` agent keeps its replication
 //! info in the set `mysql_replication` with `crm_attribute --type crm_config`), and crmsh checks
 //! only `cib-bootstrap-options` against the known cluster options, so it leaves this set alone.
@@ -20,7 +22,8 @@
 //! read back, so a write the CIB did not keep is an error, never a silent success.
 //!
 //! **Bounds.** Every run is killed after [`TIMEOUT`]; its output is read up to [`MAX_XML`]
-//! bytes (more is an error); at most [`MAX_DRAINS`] drains are taken from a set; a reason is at
+//! bytes (more is an error); at most [`MAX_DRAINS`] drains, and as many node overrides, are
+//! taken from a set; a reason is at
 //! most [`MAX_REASON`] bytes of printable text (`text::is_printable`: no control, line-break,
 //! bidi or zero-width character), checked before anything is written.
 
@@ -32,8 +35,9 @@ use std::time::{Duration, SystemTime};
 
 use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
-use serde::{Deserialize, Serialize};
 
+use super::cib_override::{self, BadValue, Overrides};
+pub use super::cib_record::{Record, MAX_REASON};
 use crate::spec::validate::pacemaker_storable;
 use crate::text;
 use crate::tool;
@@ -47,67 +51,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_XML: usize = 1024 * 1024;
 /// Most drains taken from one cluster's set (the spec caps a cluster's nodes at 1024 too).
 pub const MAX_DRAINS: usize = 1024;
-/// Longest reason, in bytes.
-pub const MAX_REASON: usize = 256;
-/// Longest user or host name recorded (longer ones are cut).
-const MAX_NAME: usize = 64;
 /// Most bytes of a failing run's stderr kept for the message.
 const MAX_STDERR: usize = 4096;
-
-/// One drain as the CIB records it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    /// The node's id (`spec::Node::id`).
-    pub node: String,
-    /// When, RFC 3339 UTC (`2026-12-06T04:42:26Z`), as written by the drain command.
-    pub at: String,
-    /// Who: `user@host`.
-    pub by: String,
-    /// Why (may be empty).
-    pub reason: String,
-}
-
-impl Record {
-    /// The nvpair value: `at=… by=… reason=…` (reason last: it may contain spaces).
-    pub fn value(&self) -> String {
-        format!("at={} by={} reason={}", self.at, self.by, self.reason)
-    }
-
-    /// Reads a value back. One written by hand that does not follow the format is still a
-    /// drain: the whole (cleaned) value becomes its reason.
-    pub fn parse(node: &str, value: &str) -> Record {
-        let parsed = (|| {
-            let rest = value.strip_prefix("at=")?;
-            let (at, rest) = rest.split_once(" by=")?;
-            let (by, reason) = rest.split_once(" reason=").or_else(|| {
-                rest.strip_suffix(" reason")
-                    .map(|by| (by, ""))
-                    .or(Some((rest, "")))
-            })?;
-            (!at.contains(' ') && !by.contains(' ')).then_some((at, by, reason))
-        })();
-        let (at, by, reason) = parsed.unwrap_or(("", "", value));
-        Record {
-            node: node.to_string(),
-            at: text::clean(at, MAX_NAME),
-            by: text::clean(by, 2 * MAX_NAME + 1),
-            reason: text::clean(reason, MAX_REASON),
-        }
-    }
-
-    /// A record for a drain made now by this process's user on this host.
-    pub fn now(node: &str, reason: &str) -> Record {
-        let secs = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Record {
-            node: node.to_string(),
-            at: text::utc_rfc3339(secs),
-            by: format!("{}@{}", who(), host()),
-            reason: reason.to_string(),
-        }
-    }
-}
 
 /// The drains of one cluster, by node id.
 pub type Drains = BTreeMap<String, Record>;
@@ -133,8 +78,20 @@ pub enum CibError {
     TooBig { argv: String },
     #[error("unreadable XML from `{argv}`: {message}")]
     BadXml { argv: String, message: String },
-    #[error("the CIB set {set} holds more than {MAX_DRAINS} drains")]
-    TooMany { set: String },
+    #[error("the CIB set {set} holds more than {MAX_DRAINS} {what}")]
+    TooMany { set: String, what: &'static str },
+    /// An override whose value cannot be read (written by hand?): the supervisor keeps the
+    /// state it read last until it is fixed or cleared (`big_brother override … clear`).
+    #[error(
+        "the CIB set {set} has {name} = {}: expected {expected}",
+        text::quoted(value, 80)
+    )]
+    BadOverride {
+        set: String,
+        name: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error("the reason is {len} bytes long; at most {MAX_REASON}")]
     ReasonTooLong { len: usize },
     #[error(
@@ -209,24 +166,47 @@ pub fn set_xpath(cluster: &str) -> String {
     )
 }
 
-fn pair_name(node: &str) -> String {
-    format!("drain-{node}")
+/// The nvpair name of a node's drain.
+pub fn drain_name(node: &str) -> String {
+    format!("{DRAIN_PREFIX}{node}")
 }
 
-/// The nvpair's id: unique in the CIB, and an XML ID (`:`, `[` and `]` of IPv6 ids become `_`,
-/// as the crm face does for VIP ids).
-fn pair_id(cluster: &str, node: &str) -> String {
-    let safe: String = node
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
+/// The prefix of a drain's nvpair name (then the node id).
+pub const DRAIN_PREFIX: &str = "drain-";
+
+/// The nvpair name of an override: the cluster's (`None`) or a node's.
+pub fn override_name(node: Option<&str>) -> String {
+    node.map_or_else(
+        || cib_override::CLUSTER_NAME.to_string(),
+        |n| format!("{}{n}", cib_override::NODE_PREFIX),
+    )
+}
+
+/// The id of a new nvpair: `big_brother.<cluster>.<name>`, with every character of the name
+/// outside `[A-Za-z0-9.-]` written `_` and its two hex digits (`:` → `_3a`; per UTF-8 byte).
+///
+/// It can collide with no other id big_brother makes: set ids start `big_brother-` and the crm
+/// face's ids `ipvs_`, `ip_`, `colocation_`, `order_` or a cluster name followed by `_group`
+/// (which ends in letters a name part never has); among these ids, the name part starts at the
+/// last `.drain-` or `.override` (a node id is an address: hex digits, `.`, `:`, `[`, `]`, so
+/// its escaped form never spells either), so different (cluster, name) pairs give different ids
+/// even though cluster names may contain `.` and `-`. The escape is one-to-one (`_` itself is
+/// escaped). An nvpair that already exists keeps its own id (see [`put`]): drains written
+/// before this scheme (`big_brother-<cluster>-drain-<node>`) and pairs set by hand with
+/// `crm_attribute` are updated in place, never doubled.
+pub fn pair_id(cluster: &str, name: &str) -> String {
+    let mut out = format!("big_brother.{cluster}.");
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("_{b:02x}"));
             }
-        })
-        .collect();
-    format!("big_brother-{cluster}-drain-{safe}")
+        }
+    }
+    out
 }
 
 /// Where a file CIB is (`CIB_file`), if one is used instead of the live cluster.
@@ -277,28 +257,70 @@ const NO_MATCH: i32 = 105;
 /// cibadmin's exit code when it cannot connect to the CIB manager (no cluster running here).
 const NOT_CONNECTED: i32 = 102;
 
-/// The drains recorded for `cluster` in the CIB. A cluster with no set has none.
-pub fn read(cluster: &str) -> Result<Drains, CibError> {
+/// Everything big_brother keeps in one cluster's set, as read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CibSet {
+    pub drains: Drains,
+    pub overrides: Overrides,
+    /// Override nvpairs whose value cannot be read (see [`CibSet::checked`]).
+    pub bad: Vec<BadValue>,
+    /// big_brother's nvpairs as found, name → (id, value): an update keeps the id, and a write
+    /// is read back by its value.
+    pairs: BTreeMap<String, (String, String)>,
+}
+
+impl CibSet {
+    /// The set as the supervisor takes it: an override it cannot read makes the whole read an
+    /// error, so the state read last stays in force (an override edited by hand into nonsense
+    /// must not silently lift itself).
+    pub fn checked(self, cluster: &str) -> Result<CibSet, CibError> {
+        match self.bad.first() {
+            Some(b) => Err(CibError::BadOverride {
+                set: set_id(cluster),
+                name: b.name.clone(),
+                value: b.value.clone(),
+                expected: b.expected,
+            }),
+            None => Ok(self),
+        }
+    }
+
+    /// A set as a read would give it (tests of the readers).
+    #[cfg(test)]
+    pub fn of(drains: Drains, overrides: Overrides) -> CibSet {
+        CibSet {
+            drains,
+            overrides,
+            ..CibSet::default()
+        }
+    }
+
+    /// The value of one of big_brother's nvpairs, as stored.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.pairs.get(name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Drains and overrides of `cluster` in one read. A cluster with no set has none.
+pub fn read_set(cluster: &str) -> Result<CibSet, CibError> {
     let xpath = set_xpath(cluster);
     let args = ["--query", "--xpath", xpath.as_str()];
     let ran = cibadmin(&args, None)?;
     let argv = || format!("{CIBADMIN} {}", args.join(" "));
     match ran.code {
-        Some(0) => parse_set(&ran.stdout, &set_id(cluster)).map_err(|message| {
-            if message.starts_with("more than") {
-                CibError::TooMany {
-                    set: set_id(cluster),
-                }
-            } else {
-                CibError::BadXml {
-                    argv: argv(),
-                    message,
-                }
-            }
+        Some(0) => parse_set(&ran.stdout, &set_id(cluster)).map_err(|e| match e {
+            ParseError::TooMany(what) => CibError::TooMany {
+                set: set_id(cluster),
+                what,
+            },
+            ParseError::Xml(message) => CibError::BadXml {
+                argv: argv(),
+                message,
+            },
         }),
         // No set (yet): no drain. A missing CIB_file gives the same code, but a file named
         // there that does not exist is a mistake worth saying.
-        Some(NO_MATCH) if cib_file().is_none_or(|f| f.exists()) => Ok(Drains::new()),
+        Some(NO_MATCH) if cib_file().is_none_or(|f| f.exists()) => Ok(CibSet::default()),
         Some(NOT_CONNECTED) if cib_file().is_none() => {
             Err(CibError::Unreachable(ran.stderr.trim().to_string()))
         }
@@ -310,18 +332,26 @@ pub fn read(cluster: &str) -> Result<Drains, CibError> {
     }
 }
 
-/// The drains in a `<cluster_property_set>` as cibadmin prints it: nvpairs named `drain-<id>`;
-/// other nvpairs are left alone (room for more of big_brother's state later).
-fn parse_set(xml: &[u8], set: &str) -> Result<Drains, String> {
-    let text = std::str::from_utf8(xml).map_err(|e| format!("not UTF-8: {e}"))?;
+/// Why a set could not be parsed.
+#[derive(Debug, PartialEq, Eq)]
+enum ParseError {
+    Xml(String),
+    /// More than the bound of drains or of node overrides.
+    TooMany(&'static str),
+}
+
+/// The set in a `<cluster_property_set>` as cibadmin prints it: nvpairs named `drain-<id>`,
+/// `override` and `override-<id>`; other nvpairs are left alone (room for more later).
+fn parse_set(xml: &[u8], set: &str) -> Result<CibSet, ParseError> {
+    let text = std::str::from_utf8(xml).map_err(|e| ParseError::Xml(format!("not UTF-8: {e}")))?;
     let mut reader = XmlReader::from_str(text);
-    let mut drains = Drains::new();
+    let mut out = CibSet::default();
     let mut depth = 0usize;
     let mut in_set = false;
     loop {
         let ev = reader
             .read_event()
-            .map_err(|e| format!("at byte {}: {e}", reader.buffer_position()))?;
+            .map_err(|e| ParseError::Xml(format!("at byte {}: {e}", reader.buffer_position())))?;
         let (e, empty) = match &ev {
             Event::Start(e) => (e, false),
             Event::Empty(e) => (e, true),
@@ -335,11 +365,13 @@ fn parse_set(xml: &[u8], set: &str) -> Result<Drains, String> {
             Event::Eof => break,
             _ => continue,
         };
-        let attr = |name: &str| -> Result<Option<String>, String> {
+        let attr = |name: &str| -> Result<Option<String>, ParseError> {
             for a in e.attributes() {
-                let a = a.map_err(|err| err.to_string())?;
+                let a = a.map_err(|err| ParseError::Xml(err.to_string()))?;
                 if a.key.as_ref() == name.as_bytes() {
-                    let v = a.unescape_value().map_err(|err| err.to_string())?;
+                    let v = a
+                        .unescape_value()
+                        .map_err(|err| ParseError::Xml(err.to_string()))?;
                     return Ok(Some(v.into_owned()));
                 }
             }
@@ -349,14 +381,11 @@ fn parse_set(xml: &[u8], set: &str) -> Result<Drains, String> {
             in_set =
                 e.name().as_ref() == b"cluster_property_set" && attr("id")?.as_deref() == Some(set);
         } else if depth == 1 && in_set && e.name().as_ref() == b"nvpair" {
-            if let (Some(name), value) = (attr("name")?, attr("value")?) {
-                if let Some(node) = name.strip_prefix("drain-").filter(|n| !n.is_empty()) {
-                    if drains.len() >= MAX_DRAINS {
-                        return Err(format!("more than {MAX_DRAINS} drains"));
-                    }
-                    let node = text::clean(node, 128);
-                    let record = Record::parse(&node, value.as_deref().unwrap_or(""));
-                    drains.insert(node, record);
+            if let Some(name) = attr("name")? {
+                let value = attr("value")?.unwrap_or_default();
+                if take_pair(&mut out, &name, &value)? {
+                    let id = attr("id")?.unwrap_or_default();
+                    out.pairs.insert(name, (id, value));
                 }
             }
         }
@@ -364,18 +393,57 @@ fn parse_set(xml: &[u8], set: &str) -> Result<Drains, String> {
             depth += 1;
         }
     }
-    Ok(drains)
+    Ok(out)
 }
 
-/// Records a drain in the CIB (creating the cluster's set with it), then reads it back.
-pub fn write(cluster: &str, record: &Record) -> Result<(), CibError> {
-    check_reason(&record.reason)?;
+/// Files one nvpair into the set; false when it is not one of big_brother's.
+fn take_pair(out: &mut CibSet, name: &str, value: &str) -> Result<bool, ParseError> {
+    if let Some(node) = name.strip_prefix(DRAIN_PREFIX).filter(|n| !n.is_empty()) {
+        if out.drains.len() >= MAX_DRAINS {
+            return Err(ParseError::TooMany("drains"));
+        }
+        let node = text::clean(node, 128);
+        let record = Record::parse(&node, value);
+        out.drains.insert(node, record);
+    } else if name == cib_override::CLUSTER_NAME {
+        match cib_override::parse_cluster(value) {
+            Ok(o) => out.overrides.cluster = Some(o),
+            Err(b) => out.bad.push(b),
+        }
+    } else if let Some(node) = name
+        .strip_prefix(cib_override::NODE_PREFIX)
+        .filter(|n| !n.is_empty())
+    {
+        if out.overrides.nodes.len() + out.bad.len() >= MAX_DRAINS {
+            return Err(ParseError::TooMany("node overrides"));
+        }
+        let node = text::clean(node, 128);
+        match cib_override::parse_node(&node, value) {
+            Ok(o) => {
+                out.overrides.nodes.insert(node, o);
+            }
+            Err(b) => out.bad.push(b),
+        }
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Sets one nvpair of the cluster's set to `value` (creating the set with it; an nvpair of
+/// that name keeps its id), then reads the set back: the value must be there as written.
+/// `before` is the set as read just before (for the id).
+pub fn put(cluster: &str, before: &CibSet, name: &str, value: &str) -> Result<CibSet, CibError> {
+    let id = before
+        .pairs
+        .get(name)
+        .map_or_else(|| pair_id(cluster, name), |(id, _)| id.clone());
     let doc = format!(
         "<cluster_property_set id=\"{}\">\n  <nvpair id=\"{}\" name=\"{}\" value=\"{}\"/>\n</cluster_property_set>\n",
         set_id(cluster),
-        pair_id(cluster, &record.node),
-        text_attr(&pair_name(&record.node)),
-        text_attr(&record.value()),
+        text::xml_attr(&id),
+        text::xml_attr(name),
+        text::xml_attr(value),
     );
     let args = [
         "--modify",
@@ -392,24 +460,21 @@ pub fn write(cluster: &str, record: &Record) -> Result<(), CibError> {
             stderr: ran.stderr,
         });
     }
-    match read(cluster)?.get(&record.node) {
-        Some(r) if r.value() == record.value() => Ok(()),
-        Some(r) => Err(CibError::NotKept(format!(
-            "{} reads back as {:?}",
-            record.node,
-            r.value()
-        ))),
+    let after = read_set(cluster)?;
+    match after.value(name) {
+        Some(v) if v == value => Ok(after),
+        Some(v) => Err(CibError::NotKept(format!("{name} reads back as {v:?}"))),
         None => Err(CibError::NotKept(format!(
-            "no drain of {} in {} after the write",
-            record.node,
+            "no {name} in {} after the write",
             set_id(cluster)
         ))),
     }
 }
 
-/// Removes a node's drain from the CIB (nothing to remove is fine), then reads back.
-pub fn remove(cluster: &str, node: &str) -> Result<(), CibError> {
-    let xpath = format!("{}/nvpair[@name='{}']", set_xpath(cluster), pair_name(node));
+/// Removes one nvpair of the cluster's set (nothing to remove is fine), then reads back.
+pub fn delete(cluster: &str, name: &str) -> Result<CibSet, CibError> {
+    // Names are built from a node id or a constant: no quote (see `set_xpath`).
+    let xpath = format!("{}/nvpair[@name='{name}']", set_xpath(cluster));
     let args = ["--delete", "--xpath", xpath.as_str()];
     let ran = cibadmin(&args, None)?;
     // Deleting what is not there is no error for cibadmin; NO_MATCH is tolerated all the same.
@@ -420,90 +485,25 @@ pub fn remove(cluster: &str, node: &str) -> Result<(), CibError> {
             stderr: ran.stderr,
         });
     }
-    if read(cluster)?.contains_key(node) {
+    let after = read_set(cluster)?;
+    if after.value(name).is_some() {
         return Err(CibError::NotKept(format!(
-            "{node} is still drained in {} after the delete",
+            "{name} is still in {} after the delete",
             set_id(cluster)
         )));
     }
-    Ok(())
+    Ok(after)
 }
 
-/// Escapes an attribute value (the reason and node id are checked printable already; `&`, `<`,
-/// `"` and friends still need it).
-fn text_attr(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if text::is_printable(c) => out.push(c),
-            // Not reachable for checked input; never let a raw control into the document.
-            c => text::push_escaped(&mut out, c),
-        }
-    }
-    out
+/// Records a drain in the CIB (creating the cluster's set with it), then reads it back.
+pub fn write(cluster: &str, before: &CibSet, record: &Record) -> Result<(), CibError> {
+    check_reason(&record.reason)?;
+    put(cluster, before, &drain_name(&record.node), &record.value()).map(|_| ())
 }
 
-/// Who runs this: the sudo caller when root got there through sudo (that is the person), else
-/// the name of the real uid, else `uid N`. Only printable, space-free text, cut to 64.
-fn who() -> String {
-    // SAFETY: getuid cannot fail and touches no memory of ours.
-    let uid = unsafe { libc::getuid() };
-    let sudo = std::env::var("SUDO_USER").ok().filter(|_| uid == 0);
-    let name = sudo
-        .or_else(|| user_name(uid))
-        .unwrap_or_else(|| format!("uid{uid}"));
-    token(&name)
-}
-
-/// The user name of `uid` from the password database (NSS: files, LDAP, sssd alike).
-fn user_name(uid: libc::uid_t) -> Option<String> {
-    let mut buf = vec![0u8; 16 * 1024];
-    // SAFETY: `passwd` is plain old data that getpwuid_r fills; `buf` outlives the call and its
-    // length is passed, and `result` points at `pwd` or is null.
-    unsafe {
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(
-            uid,
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        );
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return None;
-        }
-        Some(
-            std::ffi::CStr::from_ptr(pwd.pw_name)
-                .to_string_lossy()
-                .into_owned(),
-        )
-    }
-}
-
-/// This host's name (the kernel's, as `hostname` prints it).
-fn host() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let name = name.trim();
-    token(if name.is_empty() {
-        "unknown-host"
-    } else {
-        name
-    })
-}
-
-/// Printable ASCII without spaces, `@` or `&` (a field of the nvpair value, which must stay
-/// ASCII so a reason's `&` is escaped; see [`check_reason`]), at most [`MAX_NAME`] characters.
-fn token(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_graphic() && *c != '@' && *c != '&')
-        .take(MAX_NAME)
-        .collect()
+/// Removes a node's drain from the CIB (nothing to remove is fine), then reads back.
+pub fn remove(cluster: &str, node: &str) -> Result<(), CibError> {
+    delete(cluster, &drain_name(node)).map(|_| ())
 }
 
 /// The supervisor's reader: re-runs the query only when it may have changed. With `CIB_file`
@@ -523,8 +523,9 @@ impl Reader {
         }
     }
 
-    /// `Ok(None)` when the file CIB did not change since the last successful read.
-    pub fn poll(&mut self) -> Result<Option<Drains>, CibError> {
+    /// `Ok(None)` when the file CIB did not change since the last successful read. A set with
+    /// an override that cannot be read is an error ([`CibSet::checked`]).
+    pub fn poll(&mut self) -> Result<Option<CibSet>, CibError> {
         let sig = cib_file().and_then(|f| {
             std::fs::metadata(f).ok().map(|m| {
                 (
@@ -537,34 +538,16 @@ impl Reader {
         if sig.is_some() && sig == self.seen {
             return Ok(None);
         }
-        let drains = read(&self.cluster)?;
+        let set = read_set(&self.cluster)?.checked(&self.cluster)?;
         self.seen = sig;
-        Ok(Some(drains))
+        Ok(Some(set))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_round_trip_and_hand_written_ones_are_still_drains() {
-        let r = Record {
-            node: "[2001:db8::1]:80".into(),
-            at: "2026-12-06T04:42:26Z".into(),
-            by: "alice@lb1".into(),
-            reason: "kernel upgrade, by=me reason=x".into(),
-        };
-        assert_eq!(Record::parse(&r.node, &r.value()), r);
-        let empty = Record {
-            reason: String::new(),
-            ..r.clone()
-        };
-        assert_eq!(Record::parse(&r.node, &empty.value()), empty);
-        let hand = Record::parse("10.0.0.1", "maintenance\u{1b}[31m");
-        assert_eq!((hand.at.as_str(), hand.by.as_str()), ("", ""));
-        assert_eq!(hand.reason, "maintenance [31m");
-    }
+    use crate::state::overrides::Override;
 
     #[test]
     fn reasons_are_bounded_and_printable() {
@@ -607,18 +590,85 @@ mod tests {
     #[test]
     fn ids_are_xml_ids_and_distinct() {
         assert_eq!(
-            pair_id("webapp", "[2001:db8::1]:80"),
-            "big_brother-webapp-drain-_2001_db8__1__80"
+            pair_id("webapp", &drain_name("[2001:db8::1]:80")),
+            "big_brother.webapp.drain-_5b2001_3adb8_3a_3a1_5d_3a80"
         );
         assert_eq!(
-            pair_id("webapp", "10.0.0.1"),
-            "big_brother-webapp-drain-10.0.0.1"
+            pair_id("webapp", &drain_name("10.0.0.1")),
+            "big_brother.webapp.drain-10.0.0.1"
+        );
+        assert_eq!(
+            pair_id("webapp", &override_name(None)),
+            "big_brother.webapp.override"
+        );
+        assert_eq!(
+            pair_id("webapp", &override_name(Some("10.0.0.1:80"))),
+            "big_brother.webapp.override-10.0.0.1_3a80"
         );
         assert_ne!(
-            pair_id("w", "2001:db8::1:80"),
-            pair_id("w", "[2001:db8::1]:80")
+            pair_id("w", &drain_name("2001:db8::1:80")),
+            pair_id("w", &drain_name("[2001:db8::1]:80"))
         );
-        assert_eq!(text_attr("a&\"<b>'"), "a&amp;&quot;&lt;b&gt;&apos;");
+        assert_eq!(pair_id("w", "a_b"), "big_brother.w.a_5fb");
+    }
+
+    /// Every id big_brother makes, over cluster names chosen to look like the others' parts
+    /// (`.`, `-`, `drain`, `override`, addresses) and every kind of node id: no two equal, and
+    /// none equal to a set id or one of the crm face's ids.
+    #[test]
+    fn no_two_ids_collide() {
+        let clusters = [
+            "w",
+            "w.drain-10.0.0.1",
+            "w-drain-10.0.0.1",
+            "w.override",
+            "w.override-10.0.0.1",
+            "w-override",
+            "w.10",
+            "w.10.0",
+            "big_brother.w",
+            "drain-1",
+            "override",
+        ];
+        let nodes = [
+            "10.0.0.1",
+            "0.0.1",
+            "0.1",
+            "1",
+            "10.0.0.1:80",
+            "2001:db8::1",
+            "2001:db8::1:80",
+            "[2001:db8::1]:80",
+            "::1",
+            "[::1]:80",
+            "::ffff:10.0.0.1",
+        ];
+        let mut seen = std::collections::BTreeMap::new();
+        let mut add = |id: String, what: String| {
+            if let Some(other) = seen.insert(id.clone(), what.clone()) {
+                panic!("{id} is both {other} and {what}");
+            }
+        };
+        for c in clusters {
+            add(set_id(c), format!("the set of {c}"));
+            for crm in [
+                crate::crm::generate::group_id(c),
+                crate::crm::generate::ipvs_id(c),
+            ] {
+                add(crm.clone(), format!("crm {crm}"));
+            }
+            add(
+                pair_id(c, &override_name(None)),
+                format!("{c}: cluster override"),
+            );
+            for n in nodes {
+                add(pair_id(c, &drain_name(n)), format!("{c}: drain {n}"));
+                add(
+                    pair_id(c, &override_name(Some(n))),
+                    format!("{c}: override {n}"),
+                );
+            }
+        }
     }
 
     #[test]
@@ -627,13 +677,26 @@ mod tests {
   <nvpair id="x1" name="drain-10.0.0.1" value="at=2026-12-06T04:42:26Z by=root@lb1 reason=a &amp; b"/>
   <nvpair id="x2" name="other" value="1"/>
   <nvpair id="x3" name="drain-10.0.0.2"/>
+  <nvpair id="x4" name="override" value="down at=2026-12-06T04:42:26Z by=root@lb1 reason=r"/>
+  <nvpair id="x5" name="override-10.0.0.2" value="40 at=2026-12-06T04:42:26Z by=bob@lb2 reason=half"/>
 </cluster_property_set>"#;
-        let d = parse_set(xml, "big_brother-webapp").unwrap();
+        let s = parse_set(xml, "big_brother-webapp").unwrap();
+        let d = &s.drains;
         assert_eq!(d.len(), 2);
         assert_eq!(d["10.0.0.1"].reason, "a & b");
         assert_eq!(d["10.0.0.1"].by, "root@lb1");
         assert_eq!(d["10.0.0.2"].reason, "");
-        assert!(parse_set(xml, "big_brother-shop").unwrap().is_empty());
+        let c = s.overrides.cluster.as_ref().unwrap();
+        assert_eq!((c.state, c.record.reason.as_str()), (Override::Down, "r"));
+        assert_eq!(s.overrides.nodes["10.0.0.2"].weight, 40);
+        assert_eq!(s.overrides.nodes["10.0.0.2"].record.by, "bob@lb2");
+        assert!(s.bad.is_empty());
+        assert_eq!(s.pairs["override"].0, "x4", "ids kept for updates");
+        assert_eq!(s.value("other"), None, "not ours");
+        assert_eq!(
+            parse_set(xml, "big_brother-shop").unwrap(),
+            CibSet::default()
+        );
         let mut many = String::from("<cluster_property_set id=\"s\">");
         for i in 0..=MAX_DRAINS {
             many.push_str(&format!(
@@ -641,16 +704,33 @@ mod tests {
             ));
         }
         many.push_str("</cluster_property_set>");
-        assert!(parse_set(many.as_bytes(), "s")
-            .unwrap_err()
-            .starts_with("more than"));
+        assert_eq!(
+            parse_set(many.as_bytes(), "s"),
+            Err(ParseError::TooMany("drains"))
+        );
+        let many = many.replace("drain-", "override-");
+        assert_eq!(
+            parse_set(many.as_bytes(), "s"),
+            Err(ParseError::TooMany("node overrides"))
+        );
         assert!(parse_set(b"<cluster_property_set id=\"s\"><nvpair", "s").is_err());
     }
 
     #[test]
-    fn who_and_host_are_tokens() {
-        assert!(!who().is_empty() && !who().contains(' '));
-        assert!(!host().is_empty() && !host().contains(' '));
-        assert_eq!(token("a b@c\u{7}d&é"), "abcd");
+    fn a_bad_override_fails_the_checked_read_only() {
+        let xml = br#"<cluster_property_set id="s">
+  <nvpair id="x1" name="drain-10.0.0.1" value=""/>
+  <nvpair id="x2" name="override-10.0.0.1" value="lots"/>
+</cluster_property_set>"#;
+        let s = parse_set(xml, "s").unwrap();
+        assert_eq!(s.drains.len(), 1, "the drains are still read");
+        assert_eq!(s.bad.len(), 1);
+        let e = s.checked("web").unwrap_err();
+        assert!(matches!(e, CibError::BadOverride { .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "the CIB set big_brother-web has override-10.0.0.1 = \"lots\": expected a weight \
+             0–65535, then `at=… by=… reason=…`"
+        );
     }
 }

@@ -13,6 +13,8 @@
 
 pub mod backend;
 pub mod cib_drain;
+pub mod cib_override;
+pub mod cib_record;
 pub mod drain;
 pub mod dryrun;
 pub mod handover;

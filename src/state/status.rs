@@ -71,9 +71,13 @@ pub struct Status {
     /// from before drains were kept in the CIB).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub local_drains: Vec<String>,
-    /// The cluster-wide override in force (the original's `up`/`down` files), if any.
+    /// The cluster-wide override in force, if any: the original's `up`/`down` files or the
+    /// CIB's `override` (when both set one, `up` wins; see `supervisor::policy::combine`).
     #[serde(default, rename = "override")]
     pub override_state: Option<OverrideStatus>,
+    /// When the files and the CIB both set one: the other (not deciding, or agreeing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_other: Option<OverrideStatus>,
     /// Why the override files could not be examined, if they could not (the previous answer
     /// stays in force).
     #[serde(default)]
@@ -113,6 +117,9 @@ pub struct CibStatus {
     /// The drains recorded there, with who, when and why.
     #[serde(default)]
     pub drains: Vec<super::cib_drain::Record>,
+    /// The overrides recorded there (cluster-wide and per node), with who, when and why.
+    #[serde(default)]
+    pub overrides: super::cib_override::Overrides,
 }
 
 /// A node being removed gracefully.
@@ -167,15 +174,59 @@ pub struct HookStats {
     pub last_duration_ms: Option<u64>,
 }
 
-/// An override file in force.
+/// A cluster-wide override in force: an override file of this director's, or the CIB's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OverrideStatus {
     pub state: Override,
-    /// The file that decides it.
-    pub file: PathBuf,
-    /// Its first line (may be empty).
+    /// Where it is set (`file` in status files written before the CIB had overrides).
+    #[serde(default)]
+    pub source: OverrideSource,
+    /// The file that sets it (source `file`).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// The file's first line, or the reason recorded in the CIB (may be empty).
     #[serde(default)]
     pub reason: String,
+    /// Who set it and when, RFC 3339 UTC (source `cib`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+impl OverrideStatus {
+    /// Where it comes from, for people: the file, or `cluster-wide in the CIB, by … at …`.
+    pub fn origin(&self) -> String {
+        match (self.source, &self.file) {
+            (OverrideSource::File, Some(f)) => f.display().to_string(),
+            (OverrideSource::File, None) => "override file".into(),
+            (OverrideSource::Cib, _) => format!(
+                "cluster-wide in the CIB, by {} at {}",
+                self.by.as_deref().unwrap_or("?"),
+                self.at.as_deref().unwrap_or("?")
+            ),
+        }
+    }
+}
+
+/// Where a cluster-wide override is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideSource {
+    /// This director's `<override_dir>/{up,down}/<cluster>`.
+    #[default]
+    File,
+    /// The cluster's property set in the Pacemaker CIB: every director's.
+    Cib,
+}
+
+impl OverrideSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideSource::File => "file",
+            OverrideSource::Cib => "cib",
+        }
+    }
 }
 
 /// The health checker threads' supervision (issue 12: a checker that stops must never go
@@ -261,6 +312,10 @@ pub struct NodeStatus {
     /// Only for TLS checks: whether the certificate is verified (`false` is said, never hidden).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_verify: Option<bool>,
+    /// The weight a node override in the CIB forces on it (as recorded; the node gets at most
+    /// its `max_weight`, and a drain still wins), if one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_override: Option<u32>,
 }
 
 impl Status {
@@ -532,6 +587,7 @@ pub(crate) mod tests {
             cib: None,
             local_drains: Vec::new(),
             override_state: None,
+            override_other: None,
             override_error: None,
             on_change: None,
             checkers: CheckerStatus::default(),
@@ -746,6 +802,7 @@ pub(crate) mod tests {
             check_target: None,
             check_output: None,
             tls_verify: None,
+            weight_override: None,
         });
         let mut b = a.clone();
         b.tick += 1;
@@ -761,6 +818,7 @@ pub(crate) mod tests {
             |s: &mut Status| s.nodes[0].state = "down".into(),
             |s: &mut Status| s.nodes[0].last_error = Some("refused".into()),
             |s: &mut Status| s.nodes[0].drained = true,
+            |s: &mut Status| s.nodes[0].weight_override = Some(10),
             |s: &mut Status| s.backend_error = Some("EPERM".into()),
             |s: &mut Status| s.reload.generation += 1,
             |s: &mut Status| s.drift += 1,

@@ -4,8 +4,10 @@
 //! its tick. `cibadmin` never runs on the controller's thread: a slow or hung CIB (each run is
 //! bounded by `cib_drain::TIMEOUT`) delays nothing but the next read.
 //!
-//! A read that fails keeps the drains of the last good one (a CIB that cannot be read must
-//! never undrain a node in maintenance) and is reported. A CIB that has never answered since
+//! Drains and overrides come in one read. A read that fails — the CIB cannot be read, or an
+//! override in it cannot (`CibError::BadOverride`) — keeps the drains and overrides of the last
+//! good one (a CIB that cannot be read must never undrain a node in maintenance, nor lift or
+//! set an override) and is reported. A CIB that has never answered since
 //! start means there is no Pacemaker here (a test, a host outside the cluster): it is asked
 //! again every [`NO_CIB_EVERY`], and only local drains apply.
 
@@ -14,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::log;
-use crate::state::cib_drain::{self, CibError, Drains, Reader};
+use crate::state::cib_drain::{self, CibError, CibSet, Drains, Reader};
+use crate::state::cib_override::Overrides;
 use crate::state::status::unix_secs;
 
 /// Least time between two reads.
@@ -27,6 +30,8 @@ pub const NO_CIB_EVERY: Duration = Duration::from_secs(30);
 pub struct Seen {
     /// The drains of the last successful read.
     pub drains: Drains,
+    /// The overrides of the last successful read.
+    pub overrides: Overrides,
     /// Whether any read succeeded since start.
     pub reachable: bool,
     /// Unix seconds of the last successful read.
@@ -103,19 +108,26 @@ fn run(cluster: &str, seen: &Mutex<Seen>, stop: &AtomicBool, every_ms: &AtomicU6
     }
 }
 
-/// Folds one read into what was seen: new drains replace the old only on success.
-fn take(cluster: &str, s: &mut Seen, result: Result<Option<Drains>, CibError>) {
+/// Folds one read into what was seen: new drains and overrides replace the old only on success.
+fn take(cluster: &str, s: &mut Seen, result: Result<Option<CibSet>, CibError>) {
     let at = unix_secs(SystemTime::now());
     match result {
         Ok(read) => {
-            if let Some(d) = read {
-                if d != s.drains || !s.reachable {
+            if let Some(set) = read {
+                if set.drains != s.drains || !s.reachable {
                     log::info(format!(
                         "{cluster}: cluster-wide drains (CIB) now [{}]",
-                        d.keys().cloned().collect::<Vec<_>>().join(", ")
+                        set.drains.keys().cloned().collect::<Vec<_>>().join(", ")
                     ));
                 }
-                s.drains = d;
+                if set.overrides != s.overrides && (s.reachable || !set.overrides.is_empty()) {
+                    log::warn(format!(
+                        "{cluster}: cluster-wide overrides (CIB) now {}",
+                        describe(&set.overrides)
+                    ));
+                }
+                s.drains = set.drains;
+                s.overrides = set.overrides;
             }
             if s.error.is_some() && s.reachable {
                 log::info(format!("{cluster}: the CIB can be read again"));
@@ -126,10 +138,14 @@ fn take(cluster: &str, s: &mut Seen, result: Result<Option<Drains>, CibError>) {
         }
         Err(e) => {
             let msg = e.to_string();
+            // A bad override is news even before the first good read: the CIB answered (so
+            // it is reachable, and status says what is wrong with it).
+            s.reachable |= matches!(e, CibError::BadOverride { .. });
             if s.error.as_deref() != Some(msg.as_str()) && s.reachable {
                 log::warn(format!(
-                    "{cluster}: cannot read the CIB, keeping the {} cluster-wide drains read last: {msg}",
-                    s.drains.len()
+                    "{cluster}: cannot read the CIB, keeping the {} cluster-wide drains and {} overrides read last: {msg}",
+                    s.drains.len(),
+                    s.overrides.nodes.len() + usize::from(s.overrides.cluster.is_some())
                 ));
             }
             s.error = Some(msg);
@@ -137,10 +153,27 @@ fn take(cluster: &str, s: &mut Seen, result: Result<Option<Drains>, CibError>) {
     }
 }
 
+/// The overrides for a log line: `[cluster down, 10.0.0.1 = 50]`, `none`.
+fn describe(o: &Overrides) -> String {
+    if o.is_empty() {
+        return "none".into();
+    }
+    let mut parts: Vec<String> = o
+        .cluster
+        .iter()
+        .map(|c| format!("cluster {}", c.state.as_str()))
+        .collect();
+    parts.extend(o.nodes.iter().map(|(n, w)| format!("{n} = {}", w.weight)));
+    format!("[{}]", parts.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::cib_drain::Record;
+    use crate::state::cib_override::ClusterOverride;
+    use crate::state::overrides::Override;
+    use std::collections::BTreeMap;
 
     #[test]
     fn a_failed_read_keeps_the_last_drains() {
@@ -148,15 +181,36 @@ mod tests {
         take("w", &mut s, Err(CibError::Unreachable("no".into())));
         assert!(!s.reachable && s.error.is_some() && s.drains.is_empty());
         let d: Drains = [("10.0.0.1".to_string(), Record::default())].into();
-        take("w", &mut s, Ok(Some(d.clone())));
+        let set = CibSet::of;
+        let o = Overrides {
+            cluster: Some(ClusterOverride {
+                state: Override::Down,
+                record: Record::default(),
+            }),
+            nodes: BTreeMap::new(),
+        };
+        take("w", &mut s, Ok(Some(set(d.clone(), o.clone()))));
         assert!(s.reachable && s.error.is_none() && s.drains == d);
         take("w", &mut s, Err(CibError::Timeout { argv: "x".into() }));
-        assert_eq!(s.drains, d, "kept");
+        assert_eq!((&s.drains, &s.overrides), (&d, &o), "kept");
+        let bad = CibError::BadOverride {
+            set: "big_brother-w".into(),
+            name: "override".into(),
+            value: "sideways".into(),
+            expected: "up or down",
+        };
+        take("w", &mut s, Err(bad));
+        assert_eq!(
+            (&s.drains, &s.overrides),
+            (&d, &o),
+            "kept on a bad override"
+        );
+        assert!(s.error.as_deref().unwrap().contains("sideways"));
         assert!(s.reachable && s.error.is_some());
         take("w", &mut s, Ok(None));
         assert_eq!(s.drains, d, "unchanged file CIB");
         assert!(s.error.is_none());
-        take("w", &mut s, Ok(Some(Drains::new())));
-        assert!(s.drains.is_empty());
+        take("w", &mut s, Ok(Some(CibSet::default())));
+        assert!(s.drains.is_empty() && s.overrides.is_empty());
     }
 }

@@ -147,7 +147,7 @@ impl Panic {
 mod tests {
     use super::*;
     use crate::health::{CheckError, Health, Phase};
-    use crate::supervisor::policy::{desired_in, Observation, Policy};
+    use crate::supervisor::policy::{desired_in, Forced, Observation, Policy};
     use std::io;
 
     const SEC: Duration = Duration::from_secs(1);
@@ -327,7 +327,7 @@ mod tests {
             Some(Transition::Entered)
         );
         let w = |panic: bool| -> Vec<u32> {
-            desired_in(&spec, &states, &drained, None, panic, t1)
+            desired_in(&spec, &states, &drained, Forced::default(), panic, t1)
                 .iter()
                 .map(|d| d.weight)
                 .collect()
@@ -339,11 +339,23 @@ mod tests {
             &spec,
             &states,
             &drained,
-            Some(crate::state::overrides::Override::Down),
+            Forced::cluster(Some(crate::state::overrides::Override::Down)),
             true,
             t1,
         );
         assert!(d.iter().all(|d| d.weight == 0));
+        // A node override is left alone by panic: node 0 (panic would keep it at 80) stays at
+        // its 5, node 1 (panic would keep it at 60) at 0; the others as panic has them.
+        let pinned = [(spec.nodes[0].id(), 5), (spec.nodes[1].id(), 0)].into();
+        let forced = Forced {
+            cluster: None,
+            nodes: Some(&pinned),
+        };
+        let d = desired_in(&spec, &states, &drained, forced, true, t1);
+        assert_eq!(
+            d.iter().map(|d| d.weight).collect::<Vec<_>>(),
+            [5, 0, 0, 0, 0]
+        );
     }
 
     /// The sorry server: while panic keeps some node serving, it stays out; when no node
@@ -369,10 +381,10 @@ mod tests {
         states[0].observe(&obs(t0, Err(http_503())), &p);
         states[1].observe(&obs(t0, Err(refused())), &p);
         let none = BTreeSet::new();
-        let d = desired_in(&spec, &states, &none, None, true, t0);
+        let d = desired_in(&spec, &states, &none, Forced::default(), true, t0);
         assert_eq!(d.iter().map(|d| d.weight).collect::<Vec<_>>(), [100, 0]);
         states[0].observe(&obs(t0, Err(refused())), &p);
-        let d = desired_in(&spec, &states, &none, None, true, t0);
+        let d = desired_in(&spec, &states, &none, Forced::default(), true, t0);
         assert_eq!(d.len(), 3, "sorry server added: {d:?}");
     }
 
@@ -398,7 +410,7 @@ mod tests {
             s.observe(&obs(t0, Err(http_503())), &p);
         }
         let none = BTreeSet::new();
-        let d = desired_in(&spec, &states, &none, None, true, t0);
+        let d = desired_in(&spec, &states, &none, Forced::default(), true, t0);
         assert_eq!(d.iter().map(|d| d.weight).collect::<Vec<_>>(), [80, 80]);
         crate::supervisor::policy::note_applied(&spec, &mut states, &d);
         let t1 = t0 + SEC;
@@ -407,7 +419,7 @@ mod tests {
         assert_eq!(states[0].weight(&p, 100, t1), 80, "no dip to 1");
         assert_eq!(states[0].weight(&p, 100, t1 + 50 * SEC), 90);
         // Outside panic a down node was at 0 and ramps from 0 as always.
-        let d = desired_in(&spec, &states, &none, None, false, t1);
+        let d = desired_in(&spec, &states, &none, Forced::default(), false, t1);
         crate::supervisor::policy::note_applied(&spec, &mut states, &d);
         states[1].observe(&obs(t1, Ok(Health::new(100.0))), &p);
         assert_eq!(states[1].weight(&p, 100, t1), 1);

@@ -10,15 +10,16 @@ use std::time::Instant;
 
 use super::context::Ident;
 use super::panic::{Panic, Share};
-use super::policy::{Mode, NodeState, Policy};
+use super::policy::{self, Mode, NodeState, Policy};
 use crate::ipvs::{Dest, DestStats, Netmask, Service, ServiceKey};
 use crate::spec::{self, OnChange, Spec};
 use crate::state::cib_drain::MAX_DRAINS;
+use crate::state::cib_override::ClusterOverride;
 use crate::state::overrides::{Current, Override};
 use crate::state::repr::{DestRepr, ServiceRepr};
 use crate::state::status::{
-    unix_secs, CheckerStatus, CibStatus, HookStats, NodeStatus, Now, OverrideStatus, PanicStatus,
-    ReloadStatus, RemovingStatus, Status,
+    unix_secs, CheckerStatus, CibStatus, HookStats, NodeStatus, Now, OverrideSource,
+    OverrideStatus, PanicStatus, ReloadStatus, RemovingStatus, Status,
 };
 
 use crate::ipvs::netlink::ip_vs::{
@@ -277,6 +278,62 @@ pub struct View<'a> {
     pub removing: &'a BTreeMap<DestKey, Removing>,
 }
 
+impl View<'_> {
+    /// The CIB's cluster-wide override, with its record.
+    fn cib_override(&self) -> Option<&ClusterOverride> {
+        self.cib.and_then(|c| c.overrides.cluster.as_ref())
+    }
+
+    /// The cluster-wide override in force (files and CIB together).
+    fn forced_cluster(&self) -> Option<Override> {
+        policy::combine(
+            self.override_now.state,
+            self.cib_override().map(|c| c.state),
+        )
+    }
+
+    /// The weight the CIB forces on node `id`, if it does.
+    fn weight_override(&self, id: &str) -> Option<u32> {
+        self.cib
+            .and_then(|c| c.overrides.nodes.get(id))
+            .map(|o| o.weight)
+    }
+
+    /// The override file's part, if a file sets one.
+    fn file_override(&self) -> Option<OverrideStatus> {
+        self.override_now.state.map(|state| {
+            let (up, down) = self.override_files;
+            OverrideStatus {
+                state,
+                source: OverrideSource::File,
+                file: Some(if state == Override::Up { up } else { down }.to_path_buf()),
+                reason: self.override_now.reason.clone(),
+                by: None,
+                at: None,
+            }
+        })
+    }
+
+    /// The cluster-wide override in force and, when the files and the CIB both set one, the
+    /// other. The CIB's is named first when both agree (it says who and when).
+    fn overrides(&self) -> (Option<OverrideStatus>, Option<OverrideStatus>) {
+        let cib = self.cib_override().map(|c| OverrideStatus {
+            state: c.state,
+            source: OverrideSource::Cib,
+            file: None,
+            reason: c.record.reason.clone(),
+            by: Some(c.record.by.clone()),
+            at: Some(c.record.at.clone()),
+        });
+        let file = self.file_override();
+        match (cib, file) {
+            (Some(c), Some(f)) if Some(c.state) == self.forced_cluster() => (Some(c), Some(f)),
+            (Some(c), Some(f)) => (Some(f), Some(c)),
+            (c, f) => (c.or(f), None),
+        }
+    }
+}
+
 /// The panic threshold's part of the status file; `None` when the spec sets none.
 fn panic_status(v: &View, now: Instant, at: Now) -> Option<PanicStatus> {
     let threshold = v.spec.panic_threshold;
@@ -285,8 +342,8 @@ fn panic_status(v: &View, now: Instant, at: Now) -> Option<PanicStatus> {
     }
     let active = v.panic.active();
     // Held: unhealthy, undrained nodes that panic keeps at a weight (an override wins over
-    // panic, so under one nobody is held by it).
-    let held = if active && v.override_now.state.is_none() {
+    // panic, so under a cluster-wide one nobody is held by it, nor a node with its own).
+    let held = if active && v.forced_cluster().is_none() {
         v.spec
             .nodes
             .iter()
@@ -294,6 +351,7 @@ fn panic_status(v: &View, now: Instant, at: Now) -> Option<PanicStatus> {
             .filter(|(n, s)| {
                 s.mode() != Mode::Up
                     && !v.drained.contains(&n.id())
+                    && v.weight_override(&n.id()).is_none()
                     && applied_weight(v.applied, n) > 0
             })
             .map(|(n, _)| n.id())
@@ -348,10 +406,12 @@ pub fn status(v: &View, now: Instant, at: Now) -> Status {
                 check_target: Some(n.check_target()),
                 check_output: v.outputs.get(&n.id()).cloned(),
                 tls_verify: n.check.tls.as_ref().map(|t| t.verify),
+                weight_override: v.weight_override(&n.id()),
             }
         })
         .collect();
     let owned = |s: Option<&str>| s.map(str::to_string);
+    let overrides = v.overrides();
     Status {
         cluster: v.ident.cluster.clone(),
         instance: v.ident.instance.clone(),
@@ -375,6 +435,7 @@ pub fn status(v: &View, now: Instant, at: Now) -> Status {
             read_at: c.read_at,
             error: c.error.clone(),
             drains: c.drains.values().take(MAX_DRAINS).cloned().collect(),
+            overrides: c.overrides.clone(),
         }),
         local_drains: v.local_drains.iter().cloned().collect(),
         drift: v.drift,
@@ -401,14 +462,8 @@ pub fn status(v: &View, now: Instant, at: Now) -> Status {
                 }
             })
             .collect(),
-        override_state: v.override_now.state.map(|state| {
-            let (up, down) = v.override_files;
-            OverrideStatus {
-                state,
-                file: if state == Override::Up { up } else { down }.to_path_buf(),
-                reason: v.override_now.reason.clone(),
-            }
-        }),
+        override_state: overrides.0,
+        override_other: overrides.1,
         override_error: owned(v.override_error),
         on_change: v.hook.clone(),
         checkers: CheckerStatus {
@@ -680,9 +735,15 @@ mod tests {
         assert_eq!(st.dests.len(), 1);
         let o = st.override_state.unwrap();
         assert_eq!(
-            (o.state, o.file.as_path(), o.reason.as_str()),
-            (Override::Down, Path::new("/etc/bb/down/t"), "maintenance")
+            (o.state, o.file.as_deref(), o.reason.as_str()),
+            (
+                Override::Down,
+                Some(Path::new("/etc/bb/down/t")),
+                "maintenance"
+            )
         );
+        assert_eq!(o.source, OverrideSource::File);
+        assert!(st.override_other.is_none());
         assert_eq!(st.checkers.restarts, 2);
         assert_eq!(st.checkers.error.as_deref(), Some("cannot start"));
     }

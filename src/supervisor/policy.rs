@@ -23,7 +23,7 @@
 //! node; when no node has a weight above 0 the cluster is **quiesced** (every node at 0, nobody
 //! deleted), and the spec's `sorry_server`, if any, is added until a node serves again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -505,28 +505,72 @@ pub fn desired(
     desired_with_override(spec, states, drained, None, now)
 }
 
-/// Each node's own weight at `now`, before the cluster rules (`active_passive`, sorry server):
-/// 0 when drained; under an override, `max_weight` for [`Override::Up`] (no ramp: the operator
-/// said "serve", as the original's up file gave 100 at once) and 0 for [`Override::Down`].
-/// A node is *down* for notifications when this is 0.
+/// What operators force besides drains: the cluster-wide override in force (the files' and the
+/// CIB's together, see [`combine`]) and the CIB's node overrides (node id → weight).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Forced<'a> {
+    pub cluster: Option<Override>,
+    pub nodes: Option<&'a BTreeMap<String, u32>>,
+}
+
+impl Forced<'_> {
+    /// A cluster-wide override only.
+    pub fn cluster(cluster: Option<Override>) -> Forced<'static> {
+        Forced {
+            cluster,
+            nodes: None,
+        }
+    }
+
+    /// The weight forced on node `id`, if any.
+    pub fn node(&self, id: &str) -> Option<u32> {
+        self.nodes.and_then(|m| m.get(id).copied())
+    }
+}
+
+/// The cluster-wide override in force when both a director's override files and the CIB set
+/// one: `up` wins, as it already does between the two files (the original big_brother's rule,
+/// kept: an operator who says "serve" somewhere is never silently overruled by a `down`
+/// elsewhere, and the files' own semantics do not change).
+pub fn combine(file: Option<Override>, cib: Option<Override>) -> Option<Override> {
+    match (file, cib) {
+        (Some(Override::Up), _) | (_, Some(Override::Up)) => Some(Override::Up),
+        (Some(Override::Down), _) | (_, Some(Override::Down)) => Some(Override::Down),
+        (None, None) => None,
+    }
+}
+
+/// Each node's own weight at `now`, before the cluster rules (`active_passive`, sorry server).
+/// Precedence, highest first: a drain (0); a node override (its weight, capped by the node's
+/// `max_weight`, no ramp); the cluster-wide override (`max_weight` for [`Override::Up`] — no
+/// ramp: the operator said "serve", as the original's up file gave 100 at once — and 0 for
+/// [`Override::Down`]); health. A node is *down* for notifications when this is 0.
 pub fn node_weights(
     spec: &Spec,
     states: &[NodeState],
     drained: &BTreeSet<String>,
-    ovr: Option<Override>,
+    forced: Forced,
     now: Instant,
 ) -> Vec<u32> {
     let policy = Policy::from_spec(spec);
     spec.nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| match (states.get(i), ovr) {
-            // A drain is about one node and outlives a cluster-wide override.
-            _ if drained.contains(&n.id()) => 0,
-            (_, Some(Override::Up)) => n.max_weight,
-            (_, Some(Override::Down)) => 0,
-            (Some(s), None) => s.weight(&policy, n.max_weight, now),
-            (None, None) => 0,
+        .map(|(i, n)| {
+            let id = n.id();
+            // A drain is about one node and outlives any override.
+            if drained.contains(&id) {
+                return 0;
+            }
+            if let Some(w) = forced.node(&id) {
+                return w.min(n.max_weight);
+            }
+            match (states.get(i), forced.cluster) {
+                (_, Some(Override::Up)) => n.max_weight,
+                (_, Some(Override::Down)) => 0,
+                (Some(s), None) => s.weight(&policy, n.max_weight, now),
+                (None, None) => 0,
+            }
         })
         .collect()
 }
@@ -541,26 +585,28 @@ pub fn desired_with_override(
     ovr: Option<Override>,
     now: Instant,
 ) -> Vec<Dest> {
-    desired_in(spec, states, drained, ovr, false, now)
+    desired_in(spec, states, drained, Forced::cluster(ovr), false, now)
 }
 
-/// [`desired_with_override`], and in `panic` (see `super::panic`) every undrained node whose
-/// own weight is 0 keeps its [`NodeState::panic_weight`] (its last good weight while it still
-/// answers TCP). An override file is an operator's decision and wins over panic. The cluster
-/// rules then apply as usual: a node kept by panic counts as serving, so the sorry server comes
-/// in only when no node answers TCP at all.
+/// [`desired_with_override`] with node overrides, and in `panic` (see `super::panic`) every
+/// undrained node whose own weight is 0 keeps its [`NodeState::panic_weight`] (its last good
+/// weight while it still answers TCP). Overrides are an operator's decision and win over panic:
+/// under a cluster-wide one panic holds nobody, and a node with its own override is left at
+/// it. The cluster rules then apply as usual: a node kept by panic counts as serving, so the
+/// sorry server comes in only when no node answers TCP at all.
 pub fn desired_in(
     spec: &Spec,
     states: &[NodeState],
     drained: &BTreeSet<String>,
-    ovr: Option<Override>,
+    forced: Forced,
     panic: bool,
     now: Instant,
 ) -> Vec<Dest> {
-    let mut weights = node_weights(spec, states, drained, ovr, now);
-    if panic && ovr.is_none() {
+    let mut weights = node_weights(spec, states, drained, forced, now);
+    if panic && forced.cluster.is_none() {
         for ((n, w), s) in spec.nodes.iter().zip(weights.iter_mut()).zip(states) {
-            if *w == 0 && !drained.contains(&n.id()) {
+            let id = n.id();
+            if *w == 0 && !drained.contains(&id) && forced.node(&id).is_none() {
                 *w = s.panic_weight(n.max_weight);
             }
         }

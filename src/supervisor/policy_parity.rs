@@ -223,7 +223,7 @@ fn override_down_quiesces_and_brings_the_sorry_server() {
     let d = desired_with_override(&sp, &st, &none(), Some(Override::Down), t);
     assert_eq!(weights(&d), [0, 0, 0, 3]);
     assert_eq!(
-        node_weights(&sp, &st, &none(), Some(Override::Down), t),
+        node_weights(&sp, &st, &none(), Forced::cluster(Some(Override::Down)), t),
         [0, 0, 0],
         "every node counts as down"
     );

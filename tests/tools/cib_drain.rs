@@ -16,19 +16,19 @@ use crate::tools::crm::{webapp, FileCib};
 use crate::util::{self, require_tool, Run};
 
 /// An operator command of `lb` on the shared CIB file.
-fn bb(lb: &Lb, cib: &Path, args: &[&str]) -> Run {
+pub(super) fn bb(lb: &Lb, cib: &Path, args: &[&str]) -> Run {
     let mut cmd = lb.command(args);
     cmd.env("CIB_file", cib);
     util::run(&mut cmd)
 }
 
 /// Starts `lb`'s supervisor (dry run) watching the CIB file.
-fn start(lb: &Lb, cib: &Path) {
+pub(super) fn start(lb: &Lb, cib: &Path) {
     lb.agent_env("start", &[("CIB_file", cib.to_str().unwrap())])
         .expect_code(0);
 }
 
-fn cib_set(cib: &FileCib) -> String {
+pub(super) fn cib_set(cib: &FileCib) -> String {
     let r = cib.tool("cibadmin", &["--query", "--scope", "crm_config"]);
     r.expect_code(0);
     r.stdout()
@@ -144,7 +144,7 @@ fn an_unreadable_cib_keeps_the_last_drains_and_says_so() {
     let text = lb.bb(&["status", "cibu"]).stdout();
     assert!(
         text.contains("CIB: cannot read it (")
-            && text.contains("keeping the 1 cluster-wide drains read"),
+            && text.contains("keeping the 1 cluster-wide drains and 0 overrides read"),
         "{text}"
     );
     assert!(text.contains("drained cluster-wide"), "{text}");
@@ -181,7 +181,7 @@ fn a_cib_that_refuses_the_write_leaves_nothing_half_written() {
             "--scope",
             "crm_config",
             "--xml-text",
-            &format!("<cluster_property_set id=\"big_brother-cibr-drain-{node}\"/>"),
+            &format!("<cluster_property_set id=\"big_brother.cibr.drain-{node}\"/>"),
         ],
     )
     .expect_code(0);

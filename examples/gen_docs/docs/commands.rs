@@ -146,7 +146,9 @@ fn top_sections(cmd: &Command) -> Roff {
             "{CONFIG_DIR}/up/NAME, {CONFIG_DIR}/down/NAME"
         ))],
         "Override files: while one exists, every node of cluster NAME serves at full weight \
-         (up) or at weight 0 (down); up wins. A spec's override_dir moves them.",
+         (up) or at weight 0 (down); up wins. A spec's override_dir moves them. They concern \
+         this director only; big_brother override sets one in the Pacemaker CIB for every \
+         director (up wins there too).",
     );
     entry(
         &mut r,
@@ -177,8 +179,8 @@ fn top_sections(cmd: &Command) -> Roff {
     entry(
         &mut r,
         vec![bold("CIB_file")],
-        "Makes the crm subcommands work on a CIB file instead of the live cluster, as every \
-         Pacemaker tool does.",
+        "Makes the crm subcommands, drain, undrain and override work on a CIB file instead of \
+         the live cluster, as every Pacemaker tool does.",
     );
     entry(
         &mut r,

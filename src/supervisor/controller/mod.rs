@@ -109,6 +109,10 @@ pub struct Controller {
     overrides: overrides::Watch,
     override_now: overrides::Current,
     override_error: Option<String>,
+    /// The cluster-wide override in force at the last tick (files and CIB together) and the
+    /// CIB's node overrides then (node id → weight): what the tick applied.
+    forced_last: Option<overrides::Override>,
+    pinned_last: BTreeMap<String, u32>,
     hook: Option<Hook>,
     /// The down-node count and panic flag of the last tick (`None` until the first, and after
     /// the hook changed), for `on_change`.
@@ -199,6 +203,8 @@ impl Controller {
             overrides,
             override_now: overrides::Current::default(),
             override_error: None,
+            forced_last: None,
+            pinned_last: BTreeMap::new(),
             hook,
             last_down: None,
             panic: Panic::default(),
@@ -309,17 +315,21 @@ impl Controller {
         self.poll_drains();
         self.poll_cib();
         let now = Instant::now();
-        self.poll_overrides(now);
+        self.poll_overrides();
+        self.follow_forced(now);
         let drained = self.drains_in_force();
         policy::apply_drains(&self.spec, &mut self.nodes, &drained, now);
         self.step_panic(&drained, now);
         self.finish_removals(now);
-        let ovr = self.override_now.state;
+        let forced = policy::Forced {
+            cluster: self.forced_last,
+            nodes: Some(&self.pinned_last),
+        };
         let mut want = policy::desired_in(
             &self.spec,
             &self.nodes,
             &drained,
-            ovr,
+            forced,
             self.panic.active(),
             now,
         );

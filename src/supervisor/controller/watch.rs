@@ -202,9 +202,8 @@ impl Controller {
         }
     }
 
-    /// Re-reads the override files; lifting a `down` override restarts the ramps (nobody had
-    /// new connections meanwhile).
-    pub(super) fn poll_overrides(&mut self, now: Instant) {
+    /// Re-reads the override files (see [`Controller::follow_forced`] for what a change does).
+    pub(super) fn poll_overrides(&mut self) {
         let (cur, err) = self.overrides.poll();
         let (cur, err) = (cur.clone(), err);
         if cur != self.override_now {
@@ -226,11 +225,6 @@ impl Controller {
                     self.ident.cluster
                 )),
             }
-            if self.override_now.state == Some(Override::Down) && cur.state.is_none() {
-                for n in &mut self.nodes {
-                    n.restart_ramp(now);
-                }
-            }
             self.override_now = cur;
         }
         let err = err.map(|e| e.to_string());
@@ -245,6 +239,36 @@ impl Controller {
         }
     }
 
+    /// What operators force now: the cluster-wide override of the files and the CIB together
+    /// (`policy::combine`) and the CIB's node overrides.
+    pub(super) fn forced_cluster(&self) -> Option<Override> {
+        policy::combine(
+            self.override_now.state,
+            self.cib_seen.overrides.cluster.as_ref().map(|c| c.state),
+        )
+    }
+
+    /// Follows a change of what is forced: lifting a cluster-wide `down` restarts every ramp,
+    /// lifting a node override at 0 that node's (nobody sent them new connections meanwhile;
+    /// a node lifted from a weight above 0 keeps its ramp as it was).
+    pub(super) fn follow_forced(&mut self, now: Instant) {
+        let cluster = self.forced_cluster();
+        let pinned = self.cib_seen.overrides.weights();
+        if self.forced_last == Some(Override::Down) && cluster.is_none() {
+            for n in &mut self.nodes {
+                n.restart_ramp(now);
+            }
+        }
+        for (n, state) in self.spec.nodes.iter().zip(self.nodes.iter_mut()) {
+            let id = n.id();
+            if self.pinned_last.get(&id) == Some(&0) && !pinned.contains_key(&id) {
+                state.restart_ramp(now);
+            }
+        }
+        self.forced_last = cluster;
+        self.pinned_last = pinned;
+    }
+
     /// Hands a summary to the `on_change` hook when the count of down nodes changed.
     pub(super) fn notify_change(&mut self, now: Instant) {
         let Some(hook) = &self.hook else { return };
@@ -252,7 +276,10 @@ impl Controller {
             &self.spec,
             &self.nodes,
             &self.admin_drains(),
-            self.override_now.state,
+            policy::Forced {
+                cluster: self.forced_last,
+                nodes: Some(&self.pinned_last),
+            },
             now,
         );
         let down: Vec<String> = self
@@ -280,7 +307,7 @@ impl Controller {
             total: self.spec.nodes.len(),
             down,
             combined_weight,
-            override_state: self.override_now.state,
+            override_state: self.forced_last,
             panic,
             at: status::unix_secs(SystemTime::now()),
         });
