@@ -31,7 +31,8 @@ measures, from the moment it sees that file:
 
 A connection lost in event k stays lost in later events (they measure the same connections), so
 a failback's `survived` counts the connections that lived through both. Each event's figures are
-one JSON object in DIR/result.k. Exit status 0 when every event was measured; 1 when the
+one JSON object in DIR/result.k; DIR/served.k (failover_ms alone) is written as soon as the new
+connection is served. Exit status 0 when every event was measured; 1 when the
 connections could not be set up or an event's new connection was not served within 180 s.
 """
 
@@ -297,6 +298,8 @@ def main():
             if ok:
                 served = min(ok)
                 break
+        # The failover's time is known now; the connections' figures come later (TCP's backoff).
+        write_json(os.path.join(out, f"served.{k}"), {"failover_ms": round((served - t_fault) * 1000)})
         for p in probes:
             p.close()
         # Every live connection must catch up with what it had sent when service came back,

@@ -773,9 +773,23 @@ lb_setup_outside() {
 # The CIB of each scenario, built from `big_brother crm generate --format cib` (sed keeps one
 # section: cibadmin replaces a section at a time, leaving crm_config and rsc_defaults alone).
 cib_section() { sed -n "/<$1>/,/<\/$1>/p" "$2"; }
-# load_scenario floor|floor+sync|cold|cold+sync|warm|warm+sync: replaces the resources and constraints.
+# load_scenario floor|floor+sync|cold|cold+sync|warm|warm+sync: replaces the resources and
+# constraints. `cold` — the talk's group alone — is loaded the operator's way, with `big_brother
+# crm apply` on the directors' own spec (the others need the sync clone's constraints or a
+# changed spec, which crm apply does not manage: README "Connection sync"); it must create the
+# group in one transaction, and `crm check` must then find the CIB in sync.
 load_scenario() {
   local f=$CL_LOG/scenario.xml sync=()
+  if [[ $1 == cold ]]; then
+    clear_scenario
+    big_brother crm apply "$CL_SPEC" >"$CL_LOG/crm-apply.out" 2>&1 ||
+      fail "big_brother crm apply failed: $(cat "$CL_LOG/crm-apply.out")"
+    cat "$CL_LOG/crm-apply.out"
+    grep -q "^$CL_GROUP: created" "$CL_LOG/crm-apply.out" ||
+      fail "big_brother crm apply did not say it created $CL_GROUP"
+    big_brother crm check "$CL_SPEC" || fail "big_brother crm check: the CIB differs right after crm apply"
+    return 0
+  fi
   case $1 in
     *+sync) sync=(--sync-interface eth0 --sync-id 14) ;;
   esac
