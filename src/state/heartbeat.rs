@@ -80,6 +80,19 @@ fn checksum(bytes: &[u8]) -> u64 {
     })
 }
 
+/// `body` as a whole line: its checksum appended, padded to [`LEN`] bytes; `None` if it does not
+/// fit. What [`Beat::line`] writes, and how the fuzzer reaches the fields behind the checksum.
+pub fn seal(body: &str) -> Option<[u8; LEN]> {
+    let text = format!("{body} {:016x}", checksum(body.as_bytes()));
+    if text.len() > LEN - 1 {
+        return None;
+    }
+    let mut out = [b' '; LEN];
+    out[..text.len()].copy_from_slice(text.as_bytes());
+    out[LEN - 1] = b'\n';
+    Some(out)
+}
+
 impl Beat {
     /// The line, exactly [`LEN`] bytes.
     pub fn line(&self) -> [u8; LEN] {
@@ -91,13 +104,9 @@ impl Beat {
             "{TAG} {} {} {boot} {}:{}:{}:{}",
             self.tick, self.wall, s.dev, s.ino, s.size, s.mtime_ns
         );
-        let text = format!("{body} {:016x}", checksum(body.as_bytes()));
-        // Every field is bounded (six u64s, one i128 of an i64's seconds): at most 178 bytes.
-        let mut out = [b' '; LEN];
-        let n = text.len().min(LEN - 1);
-        out[..n].copy_from_slice(&text.as_bytes()[..n]);
-        out[LEN - 1] = b'\n';
-        out
+        // Every field is bounded (six u64s, one i128 of an i64's seconds): at most 178 bytes,
+        // so the body always fits.
+        seal(&body).unwrap_or([b' '; LEN])
     }
 
     /// Parses a line; `None` for anything but a whole line this format wrote (wrong length, tag,

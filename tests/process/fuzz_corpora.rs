@@ -86,5 +86,16 @@ replays!(
     netlink_reply,
     cib_xml,
     status_json,
+    heartbeat,
     snapshot_json,
 );
+
+#[test]
+fn the_heartbeat_target_has_a_whole_status_file_to_go_with() {
+    // Else every input would stop at "no status" and the merge would never be fuzzed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("status.json");
+    std::fs::write(&path, entries::SEED_STATUS).unwrap();
+    let status = big_brother::state::status::Status::read(&path).unwrap();
+    assert!(status.is_some_and(|s| !s.nodes.is_empty()));
+}

@@ -21,7 +21,7 @@ use big_brother::health::probe::Prober;
 use big_brother::ipvs::netlink::{codec, family, message};
 use big_brother::ipvs::{Family, ServiceKey};
 use big_brother::state::status::{Now, Status};
-use big_brother::state::{snapshot, StateDir};
+use big_brother::state::{heartbeat as beat, snapshot, StateDir};
 
 /// One entry point: bytes in, nothing out (a panic or a hang is the finding).
 pub type Entry = fn(&[u8]);
@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("netlink_reply", netlink_reply),
     ("cib_xml", cib_xml),
     ("status_json", status_json),
+    ("heartbeat", heartbeat),
     ("snapshot_json", snapshot_json),
 ];
 
@@ -326,3 +327,32 @@ pub fn snapshot_json(data: &[u8]) {
     let key = ServiceKey::fwmark(Family::V4, 7);
     let _ = snapshot::take(&state, &key);
 }
+
+/// `<state>/heartbeat` as `Status::read` merges it with `status.json`: the raw bytes (a torn or
+/// scribbled line), and the same bytes sealed with their checksum (so the fields behind it are
+/// reached), each beside a whole status file.
+pub fn heartbeat(data: &[u8]) {
+    let _ = beat::Beat::parse(data);
+    let sealed = std::str::from_utf8(data).ok().and_then(beat::seal);
+    if let Some(line) = &sealed {
+        let _ = beat::Beat::parse(line);
+    }
+    let state = StateDir::new(&scratch().join("rsctmp-heartbeat"), "webapp");
+    let status = state.status();
+    if Status::read(&status).ok().flatten().is_none() {
+        let _ = state.create();
+        let _ = std::fs::write(&status, SEED_STATUS);
+    }
+    for bytes in [Some(data), sealed.as_ref().map(|l| &l[..])]
+        .into_iter()
+        .flatten()
+    {
+        let _ = std::fs::write(beat::path_beside(&status), bytes);
+        if let Ok(Some(s)) = Status::read(&status) {
+            let _ = (s.fresh(Now::read()), s.age(Now::read().wall));
+        }
+    }
+}
+
+/// A whole status file for the heartbeat to go with (the talk's cluster, three nodes).
+pub const SEED_STATUS: &[u8] = include_bytes!("../corpus/status_json/running.json");
