@@ -890,7 +890,9 @@ weights_settle() {
 # it: the drain came from the shared CIB. Prints the status line it found.
 drained_in_status() {
   local line
-  line=$(timeout 20 big_brother status webapp 2>&1 | grep -F "  $1 ") || {
+  # The node's id in the table: its address, or address:port (the real server's port here).
+  line=$(timeout 20 big_brother status webapp 2>&1 | awk -v n="$1" '$1 == n || index($1, n ":") == 1') &&
+    [[ -n $line ]] || {
     echo "$CL_NODE: no line for $1 in big_brother status:"
     timeout 20 big_brother status webapp 2>&1 | head -n 20
     return 1
