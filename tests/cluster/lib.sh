@@ -886,8 +886,8 @@ weights_settle() {
   echo "$CL_NODE: $want after $(secs $(($(now_us) - start))) s"
 }
 # drained_in_status NODE HOST REASON: `big_brother status` on this director shows NODE drained
-# cluster-wide by someone on HOST (by = user@HOST) with REASON, and this director's own drain file does not hold
-# it: the drain came from the shared CIB. Prints the status line it found.
+# cluster-wide by someone on HOST (by = user@HOST) with REASON, and this director's own drain
+# file does not hold it: the drain came from the shared CIB. Prints the status line it found.
 drained_in_status() {
   local line
   # The node's id in the table: its address, or address:port (the real server's port here).
