@@ -851,16 +851,63 @@ vip_weights() {
     sed 's/ $//'
 }
 CL_FULL_OUTSIDE="198.51.100.1=100 198.51.100.2=80 198.51.100.3=60"
-# serving_vip: the VIP is local and the service has the three real servers at the weights their
-# health asks for (the floor's hand-made table has the same).
+# serving_vip [WEIGHTS]: the VIP is local and the service has the three real servers at the
+# weights their health asks for (the floor's hand-made table has the same), or at WEIGHTS (as
+# vip_weights prints them: the warm scenario's drained node at 0).
 serving_vip() {
   addr_is_local "$CL_VIP" || return 1
-  [[ $(vip_weights) == "$CL_FULL_OUTSIDE" ]]
+  [[ $(vip_weights) == "${1:-$CL_FULL_OUTSIDE}" ]]
 }
-# A passive director: no VIP; warm (and the floor) with the service at full weights, cold with
-# no service at all.
+# A passive director: no VIP; warm (and the floor) with the service at full weights (or at
+# WEIGHTS, as for serving_vip), cold with no service at all.
 passive_warm() {
-  ! addr_is_local "$CL_VIP" && [[ $(vip_weights) == "$CL_FULL_OUTSIDE" ]]
+  ! addr_is_local "$CL_VIP" && [[ $(vip_weights) == "${1:-$CL_FULL_OUTSIDE}" ]]
+}
+# weights_settle LIMIT WEIGHTS: waits at most LIMIT seconds until this director's service has
+# WEIGHTS (the drain check of tests/cluster/failover: both directors at once). On a timeout it
+# prints what this director had — its kernel table, big_brother's view and its local drain file —
+# and returns 1, without failing the run here: the host fails it with both directors' views.
+weights_settle() {
+  local limit=$1 want=$2 start end had
+  start=$(now_us)
+  end=$((start + limit * 1000000))
+  until [[ $(vip_weights) == "$want" ]]; do
+    if (($(now_us) >= end)); then
+      had=$(vip_weights)
+      echo "$CL_NODE: NOT at '$want' within ${limit}s; ipvsadm -Ln has '${had:-no service}'"
+      echo "---- big_brother status webapp"
+      timeout 20 big_brother status webapp 2>&1 | head -n 20
+      echo "---- /var/lib/big_brother/webapp/drain (this director's local drains)"
+      cat /var/lib/big_brother/webapp/drain 2>&1
+      return 1
+    fi
+    nap 0.2
+  done
+  echo "$CL_NODE: $want after $(secs $(($(now_us) - start))) s"
+}
+# drained_in_status NODE HOST REASON: `big_brother status` on this director shows NODE drained
+# cluster-wide by someone on HOST (by = user@HOST) with REASON, and this director's own drain
+# file does not hold it: the drain came from the shared CIB. Prints the status line it found.
+drained_in_status() {
+  local line
+  # The node's id in the table: its address, or address:port (the real server's port here).
+  line=$(timeout 20 big_brother status webapp 2>&1 | awk -v n="$1" '$1 == n || index($1, n ":") == 1') &&
+    [[ -n $line ]] || {
+    echo "$CL_NODE: no line for $1 in big_brother status:"
+    timeout 20 big_brother status webapp 2>&1 | head -n 20
+    return 1
+  }
+  echo "$CL_NODE: $line"
+  [[ $line == *"drained cluster-wide by "*"@$2 at "*": $3"* ]] ||
+    { echo "$CL_NODE: $1 is not shown drained cluster-wide by …@$2 with reason '$3'"; return 1; }
+  ! grep -qsF "$1" /var/lib/big_brother/webapp/drain ||
+    { echo "$CL_NODE: $1 is in this director's local drain file: not proof of the CIB"; return 1; }
+}
+# rs_conns ADDR: how many connections this director's IPVS has scheduled to real server ADDR
+# since its destination was added (`ipvsadm -Ln --stats`, Conns).
+rs_conns() {
+  timeout 20 ipvsadm -Ln --stats -t "$CL_VIP:$CL_PORT" 2>/dev/null |
+    awk -v a="$1:$CL_PORT" '$1 == "->" && $2 == a { print $3 }'
 }
 passive_cold() {
   ! addr_is_local "$CL_VIP" && ! timeout 20 ipvsadm -Ln -t "$CL_VIP:$CL_PORT" >/dev/null 2>&1
