@@ -174,17 +174,7 @@ fn a_cib_that_refuses_the_write_leaves_nothing_half_written() {
     let lb = Lb::new("cibr", &[100.0]);
     let config = lb.config.display().to_string();
     let node = lb.id(0);
-    cib.tool(
-        "cibadmin",
-        &[
-            "--create",
-            "--scope",
-            "crm_config",
-            "--xml-text",
-            &format!("<cluster_property_set id=\"big_brother.cibr.drain-{node}\"/>"),
-        ],
-    )
-    .expect_code(0);
+    cib.take_id(&format!("big_brother.cibr.drain-{node}"));
     let before = cib.bytes();
     let r = bb(
         &lb,

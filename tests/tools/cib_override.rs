@@ -240,17 +240,7 @@ fn a_cib_that_refuses_the_override_leaves_nothing_half_written() {
     let cib = FileCib::new();
     let lb = Lb::new("cibw", &[100.0]);
     let node = lb.id(0);
-    cib.tool(
-        "cibadmin",
-        &[
-            "--create",
-            "--scope",
-            "crm_config",
-            "--xml-text",
-            &format!("<cluster_property_set id=\"big_brother.cibw.override-{node}\"/>"),
-        ],
-    )
-    .expect_code(0);
+    cib.take_id(&format!("big_brother.cibw.override-{node}"));
     let before = cib.bytes();
     let r = ovr(
         &lb,

@@ -63,6 +63,22 @@ impl FileCib {
         util::run_with_stdin(self.cmd(tool).args(args), input)
     }
 
+    /// Creates an empty property set with `id` in `crm_config`: an id a write of ours needs,
+    /// taken, so the CIB's schema check refuses that write.
+    pub fn take_id(&self, id: &str) {
+        self.tool(
+            "cibadmin",
+            &[
+                "--create",
+                "--scope",
+                "crm_config",
+                "--xml-text",
+                &format!("<cluster_property_set id=\"{id}\"/>"),
+            ],
+        )
+        .expect_code(0);
+    }
+
     /// `big_brother ARGS` on this CIB file.
     pub fn bb(&self, args: &[&str]) -> Run {
         util::bb_env(args, &[("CIB_file", &self.path)])
