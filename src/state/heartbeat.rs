@@ -14,7 +14,7 @@
 //! status file's own stamps then decide, as before the heartbeat existed. A heartbeat can only
 //! make a status look fresher when it is whole and names that status.
 
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -162,19 +162,7 @@ pub fn read(path: &Path) -> Option<Beat> {
 }
 
 fn read_once(path: &Path) -> io::Result<Vec<u8>> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
-        .open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "not a regular file",
-        ));
-    }
-    let mut bytes = Vec::with_capacity(LEN + 1);
-    f.take(LEN as u64 + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    super::status::read_capped(path, LEN as u64, libc::O_NOFOLLOW).map(|(bytes, _)| bytes)
 }
 
 /// The supervisor's side: the file kept open, written in place each tick.

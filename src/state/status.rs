@@ -416,7 +416,7 @@ impl Status {
 
     /// The status file alone (no heartbeat), and the identity of the file it was read from.
     pub fn read_alone(path: &Path) -> io::Result<Option<(Status, Identity)>> {
-        match read_capped(path, MAX_STATUS_BYTES) {
+        match read_capped(path, MAX_STATUS_BYTES, 0) {
             Ok((b, meta)) => serde_json::from_slice(&b)
                 .map(|s| Some((s, Identity::of(&meta))))
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
@@ -444,14 +444,19 @@ impl Status {
 pub const MAX_STATUS_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Reads at most `cap` bytes of a regular file; a bigger file (or one that is not regular) is
-/// `InvalidData`, never read to its end.
-fn read_capped(path: &Path, cap: u64) -> io::Result<(Vec<u8>, std::fs::Metadata)> {
+/// `InvalidData`, never read to its end. `flags` are added to the open's (the heartbeat's
+/// `O_NOFOLLOW`).
+pub(super) fn read_capped(
+    path: &Path,
+    cap: u64,
+    flags: libc::c_int,
+) -> io::Result<(Vec<u8>, std::fs::Metadata)> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK: a FIFO put in its place must not hang the reader at open.
     let f = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | flags)
         .open(path)?;
     let meta = f.metadata()?;
     if !meta.is_file() {
