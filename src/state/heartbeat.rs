@@ -162,7 +162,7 @@ pub fn read(path: &Path) -> Option<Beat> {
 }
 
 fn read_once(path: &Path) -> io::Result<Vec<u8>> {
-    super::status::read_capped(path, LEN as u64, libc::O_NOFOLLOW).map(|(bytes, _)| bytes)
+    super::read_capped(path, LEN as u64, libc::O_NOFOLLOW).map(|(bytes, _)| bytes)
 }
 
 /// The supervisor's side: the file kept open, written in place each tick.

@@ -30,7 +30,7 @@ pub mod status;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// A file or directory of big_brother's own that could not be used: what it is, where, why.
@@ -238,6 +238,37 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
 }
 
 /// A state directory in a fresh temporary directory (removed when the guard drops).
+/// Reads at most `cap` bytes of a regular file; a bigger file (or one that is not regular) is
+/// `InvalidData`, never read to its end. `flags` are added to the open's (the heartbeat's
+/// `O_NOFOLLOW`).
+pub(crate) fn read_capped(
+    path: &Path,
+    cap: u64,
+    flags: libc::c_int,
+) -> io::Result<(Vec<u8>, std::fs::Metadata)> {
+    // O_NONBLOCK: a FIFO put in its place must not hang the reader at open.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | flags)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    f.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {cap} bytes"),
+        ));
+    }
+    Ok((bytes, meta))
+}
+
 #[cfg(test)]
 impl StateDir {
     pub fn temp() -> (tempfile::TempDir, StateDir) {

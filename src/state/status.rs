@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::heartbeat::{self, Beat, Identity};
 use super::overrides::Override;
 use super::repr::{DestRepr, ServiceRepr};
-use super::write_atomic_meta;
+use super::{read_capped, write_atomic_meta};
 
 /// Heartbeats older than this many check intervals mean the supervisor is stuck.
 pub const STALE_INTERVALS: u32 = 3;
@@ -442,39 +442,6 @@ impl Status {
 /// of 1,024 nodes with long errors is well under 1 MiB; anything bigger was not written by a
 /// supervisor, and reading it whole would let one file make every reader allocate without end.
 pub const MAX_STATUS_BYTES: u64 = 8 * 1024 * 1024;
-
-/// Reads at most `cap` bytes of a regular file; a bigger file (or one that is not regular) is
-/// `InvalidData`, never read to its end. `flags` are added to the open's (the heartbeat's
-/// `O_NOFOLLOW`).
-pub(super) fn read_capped(
-    path: &Path,
-    cap: u64,
-    flags: libc::c_int,
-) -> io::Result<(Vec<u8>, std::fs::Metadata)> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    // O_NONBLOCK: a FIFO put in its place must not hang the reader at open.
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | flags)
-        .open(path)?;
-    let meta = f.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "not a regular file",
-        ));
-    }
-    let mut bytes = Vec::new();
-    f.take(cap + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > cap {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {cap} bytes"),
-        ));
-    }
-    Ok((bytes, meta))
-}
 
 /// One reading of the clocks a heartbeat is stamped with and judged by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
