@@ -27,7 +27,9 @@ measures, from the moment it sees that file:
                caught up 2 s after it is a stall);
   reset        connections that ended with an error (ECONNRESET when the new director has no
                entry for them and its stack answers the retransmission with a reset);
-  stalled      the rest.
+  stalled      the rest;
+  mac_moved_ms, first_error_ms  the client's side of where the time went: when the VIP first
+               resolved to another director's address, and when the first connection failed.
 
 A connection lost in event k stays lost in later events (they measure the same connections), so
 a failback's `survived` counts the connections that lived through both. Each event's figures are
@@ -82,6 +84,7 @@ class Conn:
         self.sent = 0
         self.echoed = 0
         self.error = None
+        self.failed_at = None
         self.connected = False
         self.next_send = now() + (index % 100) * SEND_EVERY / 100
         self.last_echo = None
@@ -96,6 +99,7 @@ class Conn:
     def fail(self, why):
         if self.error is None:
             self.error = why
+            self.failed_at = now()
             try:
                 self.sel.unregister(self.sock)
             except (KeyError, ValueError):
@@ -277,6 +281,7 @@ def main():
         finished = []
         next_probe = t_fault
         served = None
+        mac_moved = None
         while True:
             t = now()
             if t - t_fault > SERVE_LIMIT:
@@ -284,6 +289,8 @@ def main():
                 return 1
             if t >= next_probe:
                 probes.append(Probe(sel, addr, vip_mac(vip)))
+                if mac_moved is None and probes[-1].mac not in (None, old_mac):
+                    mac_moved = probes[-1].started
                 next_probe += PROBE_EVERY
             pump(sel, conns, min(next_probe, t + TICK))
             for p in probes:
@@ -344,6 +351,11 @@ def main():
             "reset": reset,
             "stalled": alive_before - survived - reset,
             "max_resume_ms": max(resumed_ms) if resumed_ms else None,
+            # Where the time went on the client's side: when the VIP's address first resolved to
+            # the other director (IPaddr2's gratuitous ARP, or the neighbour entry expiring and
+            # being resolved again), and when the first connection of this event failed.
+            "mac_moved_ms": round((mac_moved - t_fault) * 1000) if mac_moved else None,
+            "first_error_ms": min((round((c.failed_at - t_fault) * 1000) for c in conns if c.failed_at and c.failed_at >= t_fault), default=None),
             "errors": sorted({c.error for c in conns if c.error})[:3],
         }
         write_json(os.path.join(out, f"result.{k}"), result)
