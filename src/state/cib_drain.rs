@@ -30,8 +30,8 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
 use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
@@ -506,48 +506,152 @@ pub fn remove(cluster: &str, node: &str) -> Result<(), CibError> {
     delete(cluster, &drain_name(node)).map(|_| ())
 }
 
-/// The supervisor's reader: re-runs the query only when it may have changed. With `CIB_file`
-/// the file is what cibadmin reads, so an unchanged file (inode, mtime, size) is an unchanged
-/// CIB and costs a `stat`; against the live cluster every poll is a query.
+/// Where a cluster node's CIB manager keeps its copy of the CIB on disk. Every node's
+/// `pacemaker-based` rewrites it (a new file renamed into place) after each change to the
+/// configuration — drains and overrides are configuration — and never for status updates.
+pub const LIVE_COPY: &str = "/var/lib/pacemaker/cib/cib.xml";
+
+/// Against the live cluster, the query runs again at least this often even when the disk copy
+/// did not change: the safety net for a copy that could not be written (a full disk) or a node
+/// whose CIB directory is elsewhere. Longer than the cluster tier's 30 s drain bound, so that
+/// bound holds only if the disk copy really signals changes.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+
+/// A file's identity and contents' stamp: (inode, mtime, size).
+type Stamp = (u64, SystemTime, u64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    std::fs::metadata(path).ok().map(|m| {
+        (
+            m.ino(),
+            m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            m.len(),
+        )
+    })
+}
+
+/// The supervisor's reader: re-runs the query only when the CIB may have changed.
+///
+/// With `CIB_file` the file is what cibadmin reads, so an unchanged file is an unchanged CIB.
+/// Against the live cluster, the node's disk copy ([`LIVE_COPY`]) is the signal: a query is a
+/// `cibadmin` process (IPC to the CIB manager, the XML parsed twice) that costs a director far
+/// more than the supervisor itself — under software emulation it kept a passive director's CPU
+/// busy enough to slow the `IPaddr2` start of a failover by tens of seconds (issue 14) — while a
+/// `stat` costs microseconds. Without a disk copy every poll queries, as before; with one, an
+/// unchanged copy is trusted for at most [`REFRESH_EVERY`].
+///
+/// Why no change can be missed: the CIB manager applies a change in memory before it writes the
+/// copy, and the stamp is taken before the query and kept only after it succeeded, so a change
+/// that lands between the two leaves a stamp that differs at the next poll.
 #[derive(Debug)]
 pub struct Reader {
     cluster: String,
-    seen: Option<(u64, SystemTime, u64)>,
+    live_copy: PathBuf,
+    seen: Option<Stamp>,
+    queried: Option<Instant>,
 }
 
 impl Reader {
     pub fn new(cluster: &str) -> Reader {
+        Reader::with_live_copy(cluster, Path::new(LIVE_COPY))
+    }
+
+    /// A reader whose live-cluster signal is `live_copy` (tests).
+    pub fn with_live_copy(cluster: &str, live_copy: &Path) -> Reader {
         Reader {
             cluster: cluster.to_string(),
+            live_copy: live_copy.to_path_buf(),
             seen: None,
+            queried: None,
         }
     }
 
-    /// `Ok(None)` when the file CIB did not change since the last successful read. A set with
-    /// an override that cannot be read is an error ([`CibSet::checked`]).
+    /// `Ok(None)` when the CIB did not change since the last successful read. A set with an
+    /// override that cannot be read is an error ([`CibSet::checked`]).
     pub fn poll(&mut self) -> Result<Option<CibSet>, CibError> {
-        let sig = cib_file().and_then(|f| {
-            std::fs::metadata(f).ok().map(|m| {
-                (
-                    m.ino(),
-                    m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                    m.len(),
-                )
-            })
-        });
-        if sig.is_some() && sig == self.seen {
+        let (sig, refresh) = match cib_file() {
+            Some(f) => (stamp(&f), None),
+            None => (stamp(&self.live_copy), Some(REFRESH_EVERY)),
+        };
+        let age = self.queried.map(|t| t.elapsed());
+        if !must_query(sig, self.seen, age, refresh) {
             return Ok(None);
         }
         let set = read_set(&self.cluster)?.checked(&self.cluster)?;
         self.seen = sig;
+        self.queried = Some(Instant::now());
         Ok(Some(set))
     }
+}
+
+/// Whether the reader must query: no stamp now (no file to watch), none kept (no successful
+/// read yet), a changed one, or — when `refresh` is set — a last query older than it.
+fn must_query(
+    now: Option<Stamp>,
+    seen: Option<Stamp>,
+    since_query: Option<Duration>,
+    refresh: Option<Duration>,
+) -> bool {
+    let unchanged = now.is_some() && now == seen;
+    let fresh = match (refresh, since_query) {
+        (None, _) => true,
+        (Some(limit), Some(age)) => age < limit,
+        (Some(_), None) => false,
+    };
+    !(unchanged && fresh)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::overrides::Override;
+
+    /// Issue 14: against the live cluster the disk copy's stamp decides, with the refresh as
+    /// the safety net; with `CIB_file` only the file's stamp.
+    #[test]
+    fn the_query_runs_only_when_the_cib_may_have_changed() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let a = Some((7, t0, 100));
+        let b = Some((8, t0 + Duration::from_secs(1), 101));
+        let s = |n| Some(Duration::from_secs(n));
+        let live = s(60);
+        assert!(must_query(a, None, None, live), "first read");
+        assert!(
+            !must_query(a, a, s(1), live),
+            "unchanged copy, recent query"
+        );
+        assert!(must_query(b, a, s(1), live), "the copy was rewritten");
+        assert!(must_query(a, a, s(60), live), "refresh due");
+        assert!(must_query(None, None, s(1), live), "no copy: every poll");
+        assert!(
+            must_query(a, a, None, live),
+            "kept stamp without a query time"
+        );
+        assert!(
+            !must_query(a, a, None, None),
+            "CIB_file unchanged: never a refresh"
+        );
+        assert!(must_query(b, a, s(1), None), "CIB_file changed");
+    }
+
+    #[test]
+    fn a_reader_with_a_copy_that_does_not_change_does_not_query_twice() {
+        // A query here would fail (no CIB manager answers for this made-up cluster, or no
+        // cibadmin at all): Ok(None) proves none ran.
+        assert!(cib_file().is_none(), "unit tests run without CIB_file");
+        let dir = std::env::temp_dir().join(format!("bb-cibcopy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("cib.xml");
+        std::fs::write(&copy, "<cib/>").unwrap();
+        let mut r = Reader::with_live_copy("nosuchcluster", &copy);
+        r.seen = stamp(&copy);
+        r.queried = Some(Instant::now());
+        assert!(
+            matches!(r.poll(), Ok(None)),
+            "unchanged copy, recent query: no query"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn reasons_are_bounded_and_printable() {

@@ -1,7 +1,9 @@
 //! The supervisor's watch on the cluster-wide drains in the Pacemaker CIB (issue 15): one
-//! thread, `cib-watch`, reads them (`state::cib_drain::Reader`) once per check interval — but
+//! thread, `cib-watch`, polls them (`state::cib_drain::Reader`) once per check interval — but
 //! not more than once a second — and leaves the last result where the controller picks it up at
-//! its tick. `cibadmin` never runs on the controller's thread: a slow or hung CIB (each run is
+//! its tick. A poll runs `cibadmin` only when the CIB may have changed (its disk copy, or
+//! `CIB_file`, has a new stamp; at least once a minute against the live cluster): a query per
+//! interval cost a director enough CPU to slow a failover (issue 14). `cibadmin` never runs on the controller's thread: a slow or hung CIB (each run is
 //! bounded by `cib_drain::TIMEOUT`) delays nothing but the next read.
 //!
 //! Drains and overrides come in one read. A read that fails — the CIB cannot be read, or an
