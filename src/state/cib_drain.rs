@@ -438,20 +438,18 @@ pub fn put(cluster: &str, before: &CibSet, name: &str, value: &str) -> Result<Ci
         .pairs
         .get(name)
         .map_or_else(|| pair_id(cluster, name), |(id, _)| id.clone());
+    // Wrapped in <crm_config> rather than `--scope crm_config`: with the scope, Pacemaker 2.1.5
+    // counts the creation of a new set as a status-like update (num_updates, not epoch), so the
+    // CIB's disk copy — what supervisors watch (`Reader`) — is not rewritten and the first
+    // drain of a cluster reached the other director only at the next refresh.
     let doc = format!(
-        "<cluster_property_set id=\"{}\">\n  <nvpair id=\"{}\" name=\"{}\" value=\"{}\"/>\n</cluster_property_set>\n",
+        "<crm_config>\n<cluster_property_set id=\"{}\">\n  <nvpair id=\"{}\" name=\"{}\" value=\"{}\"/>\n</cluster_property_set>\n</crm_config>\n",
         set_id(cluster),
         text::xml_attr(&id),
         text::xml_attr(name),
         text::xml_attr(value),
     );
-    let args = [
-        "--modify",
-        "--allow-create",
-        "--scope",
-        "crm_config",
-        "--xml-pipe",
-    ];
+    let args = ["--modify", "--allow-create", "--xml-pipe"];
     let ran = cibadmin(&args, Some(&doc))?;
     if ran.code != Some(0) {
         return Err(CibError::Failed {

@@ -593,3 +593,51 @@ fn child_cpu(cmd: &mut Command) -> f64 {
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
+
+/// The CIB's `epoch`: what Pacemaker bumps, and rewrites its disk copy for, on a configuration
+/// change.
+fn epoch(cib: &FileCib) -> u64 {
+    let r = cib.tool("cibadmin", &["--query", "--local", "--xpath", "/cib"]);
+    r.expect_code(0);
+    let out = r.stdout();
+    let at = out.find(" epoch=\"").expect("an epoch attribute") + 8;
+    out[at..]
+        .split('"')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("a numeric epoch")
+}
+
+/// Issue 14: every write of ours is a configuration change for Pacemaker — the epoch goes up —
+/// because supervisors on a live cluster query the CIB only when its disk copy, rewritten on
+/// configuration changes alone, changed. The first drain of a cluster (which creates its set)
+/// once bumped only `num_updates` and reached the other director a minute late.
+#[test]
+fn every_write_bumps_the_epoch() {
+    let cib = FileCib::new();
+    let lb = Lb::new("cibe", &[100.0, 100.0]);
+    let config = lb.config.display().to_string();
+    let (n0, n1) = (lb.id(0), lb.id(1));
+    let steps: [(&str, Vec<&str>); 6] = [
+        (
+            "the first drain (creates the set)",
+            vec!["drain", "cibe", &n0],
+        ),
+        ("a second drain", vec!["drain", "cibe", &n1]),
+        ("an undrain", vec!["undrain", "cibe", &n1]),
+        ("a cluster override", vec!["override", "cibe", "down"]),
+        ("a node override", vec!["override", "cibe", &n0, "50"]),
+        (
+            "clearing the cluster override",
+            vec!["override", "cibe", "clear"],
+        ),
+    ];
+    for (what, args) in steps {
+        let before = epoch(&cib);
+        let mut args = args;
+        args.extend(["--config", config.as_str()]);
+        bb(&lb, &cib.path, &args).expect_code(0);
+        let after = epoch(&cib);
+        assert!(after > before, "{what}: epoch {before} -> {after}");
+    }
+}
