@@ -11,6 +11,7 @@ pub mod exec;
 pub mod parse;
 pub mod plan;
 pub mod probe;
+pub mod response;
 pub mod serve;
 pub mod tls;
 

@@ -29,18 +29,7 @@ pub struct Prober {
 
 impl Prober {
     pub fn new(plan: CheckPlan) -> Result<Prober, PlanError> {
-        let tls = match (&plan.tls, &plan.probe) {
-            (None, _) => None,
-            (Some(t), Probe::Litmus { .. } | Probe::Http { .. }) => Some(tls::Connector::new(t)?),
-            (Some(_), _) => return Err(PlanError::TlsNotAllowed),
-        };
-        match &plan.probe {
-            Probe::Litmus { path } | Probe::Http { path, .. } if !path.starts_with('/') => {
-                return Err(PlanError::Path(path.clone()))
-            }
-            Probe::Exec { argv, .. } => exec::validate(argv).map_err(PlanError::Exec)?,
-            _ => {}
-        }
+        let tls = validate(&plan)?;
         let mut p = Prober {
             plan,
             tls,
@@ -96,6 +85,40 @@ impl Prober {
     }
 }
 
+/// Checks that `plan` can run at all; its TLS setup when it has one.
+pub fn validate(plan: &CheckPlan) -> Result<Option<tls::Connector>, PlanError> {
+    let tls = match (&plan.tls, &plan.probe) {
+        (None, _) => None,
+        (Some(t), Probe::Litmus { .. } | Probe::Http { .. }) => Some(tls::Connector::new(t)?),
+        (Some(_), _) => return Err(PlanError::TlsNotAllowed),
+    };
+    match &plan.probe {
+        Probe::Litmus { path } | Probe::Http { path, .. } if !path.starts_with('/') => {
+            return Err(PlanError::Path(path.clone()))
+        }
+        Probe::Exec { argv, .. } => exec::validate(argv).map_err(PlanError::Exec)?,
+        _ => {}
+    }
+    Ok(tls)
+}
+
+/// What a litmus or http check's response means.
+pub fn judge(plan: &CheckPlan, resp: &Response) -> Result<Verdict, CheckError> {
+    match &plan.probe {
+        Probe::Http {
+            expect_status,
+            expect_body,
+            ..
+        } => http_verdict(resp, expect_status, expect_body.as_deref()).map(Verdict::of),
+        _ => interpret(resp).map(Verdict::of),
+    }
+}
+
+/// The GET request of a litmus or http check of `path` at `addr`.
+pub fn request(addr: std::net::SocketAddr, path: &str) -> Vec<u8> {
+    Client::new(addr, path).request().to_vec()
+}
+
 fn get(client: &mut Option<Client>, budget: Duration) -> Result<Response, CheckError> {
     match client.as_mut() {
         Some(c) => c.get(budget),
@@ -130,7 +153,7 @@ pub fn http_verdict(
         });
     }
     if let Some(want) = body {
-        if super::client::find(&resp.body, want.as_bytes()).is_none() && !want.is_empty() {
+        if super::response::find(&resp.body, want.as_bytes()).is_none() && !want.is_empty() {
             return Err(CheckError::BodyMismatch {
                 expected: super::clean_text(want),
             });
