@@ -46,16 +46,7 @@ pub struct Client {
 impl Client {
     /// A client for `http://addr/path`. `path` must start with `/`.
     pub fn new(addr: SocketAddr, path: &str) -> Client {
-        let host = match addr {
-            SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
-            SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-        };
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: big_brother/{}\r\n\
-             Accept: text/plain\r\nConnection: keep-alive\r\n\r\n",
-            env!("CARGO_PKG_VERSION")
-        )
-        .into_bytes();
+        let request = super::judge::request(addr, path);
         Client {
             addr,
             request,
@@ -66,11 +57,6 @@ impl Client {
             resumed: 0,
             received: 0,
         }
-    }
-
-    /// The request sent on every check.
-    pub fn request(&self) -> &[u8] {
-        &self.request
     }
 
     /// Changes the body limit (tests).

@@ -8,6 +8,8 @@
 pub mod agent;
 pub mod client;
 pub mod exec;
+pub mod judge;
+pub mod machine;
 pub mod parse;
 pub mod plan;
 pub mod probe;
