@@ -86,6 +86,9 @@ enum Stage {
 enum Moved {
     Wait(i16),
     Next(Stage),
+    /// On to `Stage`, which waits for `i16` first (the answer cannot precede the request: no
+    /// read is tried before the socket says there is something).
+    NextWait(Stage, i16),
     Done(Result<Verdict, CheckError>),
 }
 
@@ -217,6 +220,14 @@ impl Machine {
                     }
                 }
                 Moved::Next(stage) => run.stage = stage,
+                Moved::NextWait(stage, events) => {
+                    run.stage = stage;
+                    return Step::Wait {
+                        fd: run.conn.sock.as_raw_fd(),
+                        events,
+                        until: run.deadline,
+                    };
+                }
                 Moved::Done(result) => {
                     if let Some(step) = self.finish(result, now) {
                         return step;
@@ -369,7 +380,7 @@ impl Machine {
                             Err(e) => return Moved::Done(Err(CheckError::io(Phase::Send, &e))),
                         }
                     }
-                    return Moved::Next(Stage::Read(ResponseReader::new(BODY_LIMIT)));
+                    return Moved::NextWait(Stage::Read(ResponseReader::new(BODY_LIMIT)), READ);
                 }
                 while let Some(rest) = request.get(*off..).filter(|r| !r.is_empty()) {
                     match sock.write(rest) {
@@ -384,7 +395,7 @@ impl Machine {
                         Err(e) => return Moved::Done(Err(CheckError::io(Phase::Send, &e))),
                     }
                 }
-                Moved::Next(Stage::Read(ResponseReader::new(BODY_LIMIT)))
+                Moved::NextWait(Stage::Read(ResponseReader::new(BODY_LIMIT)), READ)
             }
             Stage::Read(reader) => {
                 let mut chunk = [0u8; 8192];

@@ -47,6 +47,19 @@ use crate::health::CheckError;
 /// interval, so a long interval is never mistaken for a stall.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
+/// Most a check may start before its slot so that checks whose slots fall close together
+/// start in one wake-up of the loop (see [`coalesce`]).
+const COALESCE_MAX: Duration = Duration::from_millis(20);
+
+/// How early a check may start when the loop is awake anyway: a fiftieth of the interval, at
+/// most [`COALESCE_MAX`]. Natively a check's cost is mostly the kernel's (the loopback TCP
+/// exchange) and the loop's wake-ups; starting the checks due within this window together
+/// saves wake-ups while a node's checks stay on its grid (each still starts within the window
+/// before its slot, never late) and a hundred nodes stay spread (2 per 20 ms at 1 s).
+pub fn coalesce(interval: Duration) -> Duration {
+    (interval / 50).min(COALESCE_MAX)
+}
+
 /// One node's machine as the supervisor sees it (what a thread's handle is for a checker
 /// thread).
 #[derive(Debug, Default)]
@@ -278,17 +291,24 @@ impl Loop {
     }
 
     fn fire_timers(&mut self, now: Instant) {
+        let horizon = later(now, coalesce(self.interval));
         while let Some(&Reverse((t, n, gen))) = self.timers.peek() {
-            if t > now {
+            if t > horizon {
                 return;
             }
-            self.timers.pop();
             let Some(e) = self.nodes.get(&n) else {
+                self.timers.pop();
                 continue;
             };
             if e.gen != gen {
+                self.timers.pop();
                 continue;
             }
+            if t > now && e.waiting.is_some() {
+                // A deadline is never taken early: sleep until it.
+                return;
+            }
+            self.timers.pop();
             if e.ctl.retired.load(Ordering::SeqCst) {
                 self.drop_node(n);
                 continue;
@@ -481,5 +501,19 @@ fn poll(fds: &mut [libc::pollfd], sleep: Duration) -> i32 {
             &ts,
             std::ptr::null(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_start_at_most_a_fiftieth_of_the_interval_and_20_ms_early() {
+        let ms = Duration::from_millis;
+        assert_eq!(coalesce(ms(100)), ms(2));
+        assert_eq!(coalesce(Duration::from_secs(1)), ms(20));
+        assert_eq!(coalesce(Duration::from_secs(300)), COALESCE_MAX);
+        assert_eq!(coalesce(Duration::ZERO), Duration::ZERO);
     }
 }
