@@ -25,6 +25,11 @@ use super::response::{Progress, ResponseReader};
 use super::tls::Connector;
 use super::{CheckError, Health, Phase, BODY_LIMIT};
 
+/// Most socket reads in one step: a peer that keeps sending (within the answer's limits, or TLS
+/// records that carry nothing) cannot keep the loop on its node; the rest waits for the next
+/// turn, and the deadline still applies.
+const STEP_READS: usize = 64;
+
 /// `poll(2)` events a waiting check wants.
 pub const READ: i16 = libc::POLLIN;
 pub const WRITE: i16 = libc::POLLOUT;
@@ -197,13 +202,16 @@ impl Machine {
                 Stage::Connect { until } => *until,
                 _ => run.deadline,
             };
-            let moved = if now >= until {
-                Moved::Done(Err(CheckError::Timeout {
-                    phase: phase(&run.stage),
-                    budget_ms: run.budget_ms,
-                }))
-            } else {
-                self.step()
+            let timeout = CheckError::Timeout {
+                phase: phase(&run.stage),
+                budget_ms: run.budget_ms,
+            };
+            // What the socket holds is taken first, even when the loop runs late: an answer
+            // that came within the budget counts, as it does for a thread woken by it late.
+            // Only a check that would still have to wait is out of time.
+            let moved = match self.step() {
+                Moved::Wait(_) if now >= until => Moved::Done(Err(timeout)),
+                moved => moved,
             };
             let Some(run) = self.run.as_mut() else {
                 return Step::Done(Err(CheckError::Internal("no check in flight".into())));
@@ -318,7 +326,7 @@ impl Machine {
                     return Moved::Done(Err(CheckError::Internal("TLS without a session".into())));
                 };
                 let sock = &mut run.conn.sock;
-                loop {
+                for _ in 0..STEP_READS {
                     while conn.wants_write() {
                         match conn.write_tls(sock) {
                             Ok(_) => {}
@@ -359,6 +367,8 @@ impl Machine {
                         Err(e) => return Moved::Done(Err(c.handshake_error(&e, budget_ms))),
                     }
                 }
+                // More to read than one step takes: the rest on the next turn.
+                Moved::Wait(READ)
             }
             Stage::Send { off } => {
                 let sock = &mut run.conn.sock;
@@ -399,7 +409,7 @@ impl Machine {
             }
             Stage::Read(reader) => {
                 let mut chunk = [0u8; 8192];
-                loop {
+                for _ in 0..STEP_READS {
                     let got = match run.conn.tls.as_mut() {
                         Some(conn) => tls_read(conn, &mut run.conn.sock, &mut chunk),
                         None => run.conn.sock.read(&mut chunk),
@@ -423,10 +433,11 @@ impl Machine {
                         Err(e) => return Moved::Done(Err(e)),
                     }
                 }
+                Moved::Wait(READ)
             }
             Stage::Line(line) => {
                 let mut chunk = [0u8; 256];
-                loop {
+                for _ in 0..STEP_READS {
                     match run.conn.sock.read(&mut chunk) {
                         Ok(0) => return Moved::Done(agent::verdict(line)),
                         Ok(n) => {
@@ -442,6 +453,7 @@ impl Machine {
                         Err(e) => return Moved::Done(Err(CheckError::io(Phase::Line, &e))),
                     }
                 }
+                Moved::Wait(READ)
             }
         }
     }
@@ -465,7 +477,7 @@ fn tls_read(
     sock: &mut TcpStream,
     buf: &mut [u8],
 ) -> io::Result<usize> {
-    loop {
+    for _ in 0..STEP_READS {
         match conn.reader().read(buf) {
             Ok(n) => return Ok(n),
             // Closed without close_notify: for a health answer, as good as a close.
@@ -482,6 +494,8 @@ fn tls_read(
         conn.process_new_packets()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     }
+    // Records that carried no plaintext, more than one step takes: the rest next turn.
+    Err(io::ErrorKind::WouldBlock.into())
 }
 
 /// A non-blocking TCP socket connecting to `addr` (the connect is in progress or done).

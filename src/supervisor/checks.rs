@@ -6,7 +6,9 @@
 //! Invariants:
 //! - **the same time grid as a checker thread**: a node's check starts at its slot (`admit`:
 //!   within the grace, with a budget that ends by the next slot; later, at the next slot), and
-//!   its next slot follows the one it had, so nodes stay spread over the interval;
+//!   its next slot follows the one it had, so nodes stay spread over the interval. One
+//!   difference: while the loop keeps time, checks due within [`coalesce`] (a fiftieth of the
+//!   interval, at most 20 ms) start in the same wake-up, a little early, never late;
 //! - one min-heap holds every node's next moment (its slot, or its check's deadline while in
 //!   flight; stale entries are skipped by generation), and the loop sleeps in `ppoll(2)` until
 //!   the earliest of them or a socket of a check in flight is ready: the poll set holds only the
@@ -51,7 +53,10 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// start in one wake-up of the loop (see [`coalesce`]).
 const COALESCE_MAX: Duration = Duration::from_millis(20);
 
-/// How early a check may start when the loop is awake anyway: a fiftieth of the interval, at
+/// How late a wake-up may be and still count as on time (see `Loop::fire_timers`).
+const ON_TIME: Duration = Duration::from_millis(1);
+
+/// How early a check may start when the loop is awake anyway and on time: a fiftieth of the interval, at
 /// most [`COALESCE_MAX`]. Natively a check's cost is mostly the kernel's (the loopback TCP
 /// exchange) and the loop's wake-ups; starting the checks due within this window together
 /// saves wake-ups while a node's checks stay on its grid (each still starts within the window
@@ -291,7 +296,18 @@ impl Loop {
     }
 
     fn fire_timers(&mut self, now: Instant) {
-        let horizon = later(now, coalesce(self.interval));
+        // Slots are pulled forward only while the loop keeps time: a loop woken late (a busy
+        // CPU) starts what is due and no more, or each late turn would also start the next
+        // 20 ms of checks and bunch them further.
+        let late = self
+            .timers
+            .peek()
+            .is_some_and(|Reverse((t, _, _))| now.saturating_duration_since(*t) > ON_TIME);
+        let horizon = if late {
+            now
+        } else {
+            later(now, coalesce(self.interval))
+        };
         while let Some(&Reverse((t, n, gen))) = self.timers.peek() {
             if t > horizon {
                 return;
