@@ -555,8 +555,8 @@ pub fn spawn_with(
     fault: Option<Arc<Fault>>,
 ) -> io::Result<Checkers> {
     let timeout = timeout.min(interval);
-    // One kept-alive socket per node, plus the process's own: 1,024 nodes would not fit under
-    // the common soft limit of 1,024 descriptors.
+    // One kept-alive socket per node, plus the process's own: 4,096 nodes (the spec's limit)
+    // would not fit under the common soft limit of 1,024 descriptors.
     raise_fd_limit((targets.len() as u64).saturating_add(64));
     let mut checkers = Checkers {
         flag: Arc::new(StopFlag {
