@@ -53,6 +53,25 @@ pub fn check(addr: SocketAddr, budget: Duration) -> Result<Verdict, CheckError> 
             Err(e) => return Err(timeout_or_io(Phase::Line, &e, budget_ms)),
         }
     }
+    verdict(&line)
+}
+
+/// Whether `got` (the bytes read so far) holds the whole line: a newline, or the limit reached
+/// ([`verdict`] then says it is too long).
+pub fn complete(got: &[u8]) -> bool {
+    got.contains(&b'\n') || got.len() >= LINE_LIMIT
+}
+
+/// What the agent's line (the bytes read up to its newline or the close) says; a line of
+/// [`LINE_LIMIT`] bytes or more without a newline is too large. Shared by [`check`] and the
+/// supervisor's event loop.
+pub fn verdict(line: &[u8]) -> Result<Verdict, CheckError> {
+    if !line.contains(&b'\n') && line.len() >= LINE_LIMIT {
+        return Err(CheckError::TooLarge {
+            what: "agent line",
+            limit: LINE_LIMIT,
+        });
+    }
     let end = line
         .iter()
         .position(|&b| b == b'\n')

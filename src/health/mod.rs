@@ -8,9 +8,12 @@
 pub mod agent;
 pub mod client;
 pub mod exec;
+pub mod judge;
+pub mod machine;
 pub mod parse;
 pub mod plan;
 pub mod probe;
+pub mod response;
 pub mod serve;
 pub mod tls;
 

@@ -86,6 +86,22 @@ impl Connector {
         })
     }
 
+    /// A new client connection to the node (sans I/O: the caller moves its records).
+    pub fn client(&self) -> Result<ClientConnection, CheckError> {
+        ClientConnection::new(self.config.clone(), self.name.clone())
+            .map_err(|e| CheckError::Tls(e.to_string()))
+    }
+
+    /// What a failed handshake step (`e`: a socket error, or rustls' error wrapped as
+    /// `InvalidData`) means for the check, in an operator's words.
+    pub fn handshake_error(&self, e: &io::Error, budget_ms: u64) -> CheckError {
+        let timeout = CheckError::Timeout {
+            phase: Phase::Handshake,
+            budget_ms,
+        };
+        handshake_error(e, &timeout, &self.trust)
+    }
+
     /// Handshakes on `sock` before `deadline`.
     pub fn connect(
         &self,

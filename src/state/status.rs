@@ -439,7 +439,7 @@ impl Status {
 }
 
 /// Largest status file read back (`monitor`, `status`, the API read it on every call). A status
-/// of 1,024 nodes with long errors is well under 1 MiB; anything bigger was not written by a
+/// of 4,096 nodes (the spec's limit) with long errors is under 4 MiB; anything bigger was not written by a
 /// supervisor, and reading it whole would let one file make every reader allocate without end.
 pub const MAX_STATUS_BYTES: u64 = 8 * 1024 * 1024;
 

@@ -1,48 +1,58 @@
-//! One named thread per node, each checking its node every `check_interval` and sending an
-//! [`Observation`] to the controller over an mpsc channel, ringing the controller's bell only
-//! when the result may change a weight ([`super::bell`]) — and what keeps those threads alive.
+//! Every node's check, every `check_interval`, each result sent as an [`Observation`] to the
+//! controller over an mpsc channel, ringing the controller's bell only when the result may
+//! change a weight ([`super::bell`]) — and what keeps the checkers alive.
+//!
+//! Since issue 18 the `litmus`, `http`, `tcp` and `agent` checks of a supervisor all run in one
+//! `checks` thread, an event loop over non-blocking sockets ([`super::checks`]); only `exec`
+//! checks keep a thread per node (waiting for a child blocks). A "checker" below is a node's
+//! machine in that loop, or its thread.
 //!
 //! Invariants:
-//! - a node that hangs delays nobody: each thread has its own connection and its own deadline
-//!   (`check_timeout`, never more than the interval);
+//! - a node that hangs delays nobody: each node has its own connection and its own deadline
+//!   (`check_timeout`, never more than the interval), and no step of the loop blocks;
 //! - **every node keeps its own phase** (issue 18): node `i` of `n` is checked at
 //!   `epoch + interval × i/n + k × interval`, so 1,000 nodes never open 1,000 connections in the
 //!   same millisecond — and stay spread. A check never runs into the node's next slot (its
 //!   budget is `check_timeout`, cut to end at that slot), a check more than [`grace`] late (the
 //!   machine stalled, not the node) waits for the node's next slot instead of starting at once,
-//!   and a restarted thread resumes on the node's grid. Before, a check that overran its slot
+//!   and a restarted checker resumes on the node's grid. Before, a check that overran its slot
 //!   started the next one "at once": threads delayed together (a stall, a saturated shared
 //!   endpoint making every check time out) then timed out together and started together for
 //!   good, so 100 checks arrived as one burst each interval;
 //! - a late check never causes a burst: missed slots are skipped, not caught up;
 //! - **a checker that stops never goes unnoticed** (issue 12): a panic inside a check is caught
 //!   and becomes that node's check error ([`CheckError::Internal`]), with a fresh connection for
-//!   the next check; a thread that exits anyway is joined and started again by
-//!   [`Checkers::supervise`], which the controller calls every tick; a thread that stops
-//!   reporting (stuck in a way nobody foresaw) is told to retire and replaced once. The
-//!   controller meanwhile counts a node without a result for [`stale_after`] as failed, so no
-//!   weight is ever frozen by a silent checker. What cannot be repaired — a thread that cannot
-//!   be started, a replacement stuck again, a thread dying over and over without a result — is
-//!   a persistent [`Supervision::error`], which `monitor` reports as a failure;
-//! - [`Checkers::stop`] wakes idle threads at once and waits at most `check_timeout` plus a
-//!   second for a thread in the middle of a check; a thread still running then is left behind
-//!   (it cannot report: its channel is gone or it was retired).
+//!   the next check; a checker that ends anyway (a thread that exits, a machine whose turn
+//!   panicked outside the check) is started again by [`Checkers::supervise`], which the
+//!   controller calls every tick; a checker that stops reporting (stuck in a way nobody
+//!   foresaw) is told to retire and replaced once. The loop itself is watched the same way: a
+//!   loop thread that ends, or whose heartbeat (stamped every turn) is older than
+//!   [`stale_after`], is replaced with a fresh machine for each of its nodes. The controller
+//!   meanwhile counts a node without a result for [`stale_after`] as failed, so no weight is
+//!   ever frozen by a silent checker. What cannot be repaired — a checker that cannot be
+//!   started, a replacement stuck again, a checker (or the loop) dying over and over without a
+//!   result — is a persistent [`Supervision::error`], which `monitor` reports as a failure;
+//! - [`Checkers::stop`] wakes the loop and idle threads at once and waits at most
+//!   `check_timeout` plus a second for a thread in the middle of a check; a thread still
+//!   running then is left behind (it cannot report: its channel is gone or it was retired).
 
-use std::any::Any;
 use std::io;
-use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use super::bell::Outbox;
+pub use super::checks::panic_message;
+use super::checks::{Loop, NodeCtl, Order, Shared};
+pub use super::fault::{Fault, FaultMode, FAULT_ENV};
 pub use super::policy::Observation;
-use crate::health::clean_text;
-use crate::health::probe::{CheckPlan, Probe, Prober, Verdict};
+use super::schedule::{admit, later, slot_at_or_after, stagger};
+pub use super::target::Target;
+use crate::health::probe::{Probe, Prober, Verdict};
 pub use crate::health::{CheckError, Health};
-use crate::spec::{Node, Spec};
+use crate::spec::Spec;
 
 /// Stack of a checker thread: the client needs a few KiB; 1,000 threads × 256 KiB of address
 /// space is fine, and only touched pages count towards RSS.
@@ -68,50 +78,6 @@ pub fn stale_after(interval: Duration, timeout: Duration) -> Duration {
         .saturating_mul(2)
         .saturating_add(timeout.min(interval))
         .max(STALE_MIN)
-}
-
-/// What a checker thread needs to know about its node.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub node: usize,
-    /// The check port (fault knobs and logs name the node by it).
-    pub addr: SocketAddr,
-    pub plan: CheckPlan,
-}
-
-impl Target {
-    pub fn of(index: usize, node: &Node, cluster: &str) -> Target {
-        let plan = node.check_plan(cluster);
-        Target {
-            node: index,
-            addr: plan.addr,
-            plan,
-        }
-    }
-
-    /// The GET path of a litmus/http check (`/` for the others).
-    pub fn path(&self) -> &str {
-        match &self.plan.probe {
-            Probe::Litmus { path } | Probe::Http { path, .. } => path,
-            _ => "/",
-        }
-    }
-
-    /// A litmus_paper check of `path` at `addr` (the demo, benchmarks and tests).
-    pub fn litmus(node: usize, addr: SocketAddr, path: &str) -> Target {
-        Target {
-            node,
-            addr,
-            plan: CheckPlan {
-                probe: Probe::Litmus {
-                    path: path.to_string(),
-                },
-                tls: None,
-                addr,
-                real_port: 0,
-            },
-        }
-    }
 }
 
 struct StopFlag {
@@ -143,123 +109,48 @@ impl StopFlag {
     }
 }
 
-/// Test-only fault knob (see [`Fault::from_env`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultMode {
-    /// The node's next check panics inside the check.
-    Panic,
-    /// The node's checker thread panics outside the check and exits.
-    Die,
-    /// The node's checker thread blocks for good, ignoring every flag.
-    Hang,
-    /// As `Die`, and every later attempt to start a thread for the node fails.
-    NoSpawn,
+/// A node's checker: its own thread (`exec`), or its machine in the checks loop.
+enum Handle {
+    Thread(JoinHandle<()>),
+    Machine(Arc<NodeCtl>),
 }
 
-/// A fault to inject into one node's checker, for tests of the supervision.
-#[derive(Debug)]
-pub struct Fault {
-    pub mode: FaultMode,
-    /// The node's health endpoint.
-    pub addr: SocketAddr,
-    /// The node's check (counted from 1 across its threads) from which the fault fires.
-    from: u64,
-    /// Checks of the node so far.
-    checks: AtomicU64,
-    /// How many more times it fires.
-    left: AtomicU32,
-    fired: AtomicBool,
-}
-
-/// The test-only fault knob's environment variable.
-pub const FAULT_ENV: &str = "BIG_BROTHER_FAULT_CHECKER";
-
-impl Fault {
-    /// A fault that fires `times` times, from the node's first check on.
-    pub fn new(mode: FaultMode, addr: SocketAddr, times: u32) -> Fault {
-        Fault::from_check(mode, addr, 1, times)
-    }
-
-    /// A fault that fires `times` times, from the node's check number `from` on.
-    pub fn from_check(mode: FaultMode, addr: SocketAddr, from: u64, times: u32) -> Fault {
-        Fault {
-            mode,
-            addr,
-            from,
-            checks: AtomicU64::new(0),
-            left: AtomicU32::new(times),
-            fired: AtomicBool::new(false),
+impl Handle {
+    fn is_finished(&self) -> bool {
+        match self {
+            Handle::Thread(h) => h.is_finished(),
+            Handle::Machine(c) => c.death().is_some(),
         }
     }
 
-    /// `BIG_BROTHER_FAULT_CHECKER=MODE@ADDR:PORT[#N]`, as `BIG_BROTHER_FAULT_READY_DELAY_MS` is
-    /// for readiness: lets the process tier make one node's checker fail deterministically.
-    /// ADDR:PORT is the node's health endpoint; N (default 1) the node's check from which the
-    /// fault fires. `panic` (that check panics), `die` (the thread panics outside the check)
-    /// and `nospawn` (`die`, and no thread for the node can be started again) fire once; `hang`
-    /// (the thread blocks for good) fires at check N and at every check after, so replacements
-    /// hang too. Unset in production; anything unparsable is ignored.
-    pub fn from_env() -> Option<Arc<Fault>> {
-        static FAULT: OnceLock<Option<Arc<Fault>>> = OnceLock::new();
-        FAULT
-            .get_or_init(|| Fault::parse(&std::env::var(FAULT_ENV).ok()?).map(Arc::new))
-            .clone()
-    }
-
-    fn parse(v: &str) -> Option<Fault> {
-        let (mode, rest) = v.split_once('@')?;
-        let (addr, from) = match rest.split_once('#') {
-            Some((a, n)) => (a, n.parse().ok().filter(|n| *n > 0)?),
-            None => (rest, 1),
-        };
-        let (mode, times) = match mode {
-            "panic" => (FaultMode::Panic, 1),
-            "die" => (FaultMode::Die, 1),
-            "hang" => (FaultMode::Hang, u32::MAX),
-            "nospawn" => (FaultMode::NoSpawn, 1),
-            _ => return None,
-        };
-        Some(Fault::from_check(mode, addr.parse().ok()?, from, times))
-    }
-
-    /// Counts a check of `addr` about to start.
-    fn count(&self, addr: SocketAddr) {
-        if self.addr == addr {
-            self.checks.fetch_add(1, Ordering::SeqCst);
+    /// Why it ended (a panic's message), once it has.
+    fn join(self) -> String {
+        match self {
+            Handle::Thread(h) => match h.join() {
+                Err(payload) => panic_message(payload.as_ref()),
+                Ok(()) => "the thread ended".to_string(),
+            },
+            Handle::Machine(c) => c.death().unwrap_or_else(|| "the machine ended".into()),
         }
-    }
-
-    /// Whether the fault applies to `addr` in one of `modes` now (each firing uses one of its
-    /// times).
-    fn fire(&self, addr: SocketAddr, modes: &[FaultMode]) -> bool {
-        let hit = self.addr == addr
-            && modes.contains(&self.mode)
-            && self.checks.load(Ordering::SeqCst) >= self.from
-            && self
-                .left
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok();
-        if hit {
-            self.fired.store(true, Ordering::SeqCst);
-        }
-        hit
-    }
-
-    /// Whether starting a thread for `addr` must fail.
-    fn refuses_spawn(&self, addr: SocketAddr) -> bool {
-        self.mode == FaultMode::NoSpawn && self.addr == addr && self.fired.load(Ordering::SeqCst)
     }
 }
 
-/// One node's checker thread and its history.
+/// The checks loop thread (every node but `exec` ones).
+struct LoopRun {
+    shared: Arc<Shared>,
+    handle: JoinHandle<()>,
+    since: Instant,
+}
+
+/// One node's checker and its history.
 struct Slot {
     target: Target,
     /// `None` after a failed start (retried by the next [`Checkers::supervise`]).
-    handle: Option<JoinHandle<()>>,
-    /// Tells this slot's current thread to leave without reporting.
+    handle: Option<Handle>,
+    /// Tells this slot's current checker to leave without reporting.
     retired: Arc<AtomicBool>,
-    /// A stuck thread replaced by `handle`, while it has not ended.
-    abandoned: Option<JoinHandle<()>>,
+    /// A stuck checker replaced by `handle`, while it has not ended.
+    abandoned: Option<Handle>,
     restarts: u64,
     /// Thread deaths and replacements since the node's last result.
     deaths: u32,
@@ -271,10 +162,13 @@ struct Slot {
 /// Something [`Checkers::supervise`] did or found, for the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// The node's thread had exited (`why`: its panic message) and was started again.
+    /// The node's checker had ended (`why`: its panic message) and was started again.
     Restarted { node: usize, why: String },
-    /// The node's thread stopped reporting; it was retired and a fresh one started.
+    /// The node's checker stopped reporting; it was retired and a fresh one started.
     Replaced { node: usize },
+    /// The checks loop had ended (`why`) or stopped turning (stalled) and was replaced, with a
+    /// fresh machine for each of its `nodes`.
+    LoopReplaced { nodes: usize, why: String },
 }
 
 /// What one [`Checkers::supervise`] call did, and what it could not repair.
@@ -296,10 +190,18 @@ pub struct Checkers {
     timeout: Duration,
     tx: Outbox,
     fault: Option<Arc<Fault>>,
+    /// The checks loop, when some node is not `exec` (`None` after a failed start).
+    lp: Option<LoopRun>,
+    /// Stalled loops left behind.
+    stuck_loops: Vec<JoinHandle<()>>,
+    /// Loop replacements since a loop node's last result.
+    loop_deaths: u32,
+    /// Why the last attempt to start the loop failed, while none runs.
+    loop_error: Option<String>,
 }
 
 impl Checkers {
-    /// Number of checker threads.
+    /// Number of checked nodes.
     pub fn len(&self) -> usize {
         self.slots.len()
     }
@@ -319,6 +221,9 @@ impl Checkers {
         for s in &self.slots {
             s.retired.store(true, Ordering::SeqCst);
         }
+        if let Some(lp) = &self.lp {
+            lp.shared.stop();
+        }
     }
 
     /// Stops every thread and waits for them: at most `check_timeout` plus a second, so a
@@ -330,6 +235,11 @@ impl Checkers {
             .slots
             .iter_mut()
             .flat_map(|s| s.handle.take().into_iter().chain(s.abandoned.take()))
+            .filter_map(|h| match h {
+                Handle::Thread(h) => Some(h),
+                Handle::Machine(_) => None,
+            })
+            .chain(self.lp.take().map(|lp| lp.handle))
             .collect();
         while !handles.is_empty() && Instant::now() < deadline {
             let (done, running): (Vec<_>, Vec<_>) =
@@ -348,6 +258,9 @@ impl Checkers {
     pub fn saw(&mut self, node: usize) {
         if let Some(s) = self.slots.get_mut(node) {
             s.deaths = 0;
+            if !is_exec(&s.target) {
+                self.loop_deaths = 0;
+            }
         }
     }
 
@@ -360,9 +273,10 @@ impl Checkers {
         let bound = stale_after(self.interval, self.timeout);
         let mut out = Supervision::default();
         let mut problems = Vec::new();
+        self.supervise_loop(now, bound, &mut out, &mut problems);
         for i in 0..self.slots.len() {
             let slot = &mut self.slots[i];
-            if slot.abandoned.as_ref().is_some_and(JoinHandle::is_finished) {
+            if slot.abandoned.as_ref().is_some_and(Handle::is_finished) {
                 if let Some(h) = slot.abandoned.take() {
                     let _ = h.join();
                 }
@@ -376,15 +290,19 @@ impl Checkers {
                     why: "it could not be started before".into(),
                 }),
                 Some(h) if h.is_finished() => {
-                    let why = match slot.handle.take().map(JoinHandle::join) {
-                        Some(Err(payload)) => panic_message(payload.as_ref()),
-                        _ => "the thread ended".to_string(),
-                    };
+                    let why = slot
+                        .handle
+                        .take()
+                        .map(Handle::join)
+                        .unwrap_or_else(|| "the thread ended".to_string());
                     slot.deaths = slot.deaths.saturating_add(1);
                     Some(Event::Restarted { node, why })
                 }
                 Some(_) if stale.contains(&node) && since_restart.is_none_or(|d| d >= bound) => {
-                    if slot.abandoned.is_some() {
+                    if !is_exec(&slot.target) && self.lp.is_none() {
+                        // The loop is down: its restart brings the node back.
+                        None
+                    } else if slot.abandoned.is_some() {
                         problems.push(format!(
                             "the checker of {addr} is stuck, and so was the one that replaced it"
                         ));
@@ -453,6 +371,23 @@ impl Checkers {
             return Err(io::Error::other("fault knob: thread start refused"));
         }
         let retired = Arc::new(AtomicBool::new(false));
+        if !is_exec(&slot.target) {
+            let Some(lp) = &self.lp else {
+                return Err(io::Error::other("the checks loop is not running"));
+            };
+            let ctl = Arc::new(NodeCtl {
+                retired: Arc::clone(&retired),
+                died: Mutex::new(None),
+            });
+            lp.shared.order(Order {
+                target: slot.target.clone(),
+                ctl: Arc::clone(&ctl),
+                first,
+            });
+            slot.handle = Some(Handle::Machine(ctl));
+            slot.retired = retired;
+            return Ok(());
+        }
         let w = Worker {
             target: slot.target.clone(),
             interval: self.interval,
@@ -466,26 +401,122 @@ impl Checkers {
             .name(format!("check-{}", slot.target.addr))
             .stack_size(STACK_SIZE)
             .spawn(move || w.run(first))?;
-        slot.handle = Some(handle);
+        slot.handle = Some(Handle::Thread(handle));
         slot.retired = retired;
         Ok(())
     }
+}
+
+impl Checkers {
+    /// Starts a checks loop thread (no node yet).
+    fn start_loop(&mut self, now: Instant) -> io::Result<()> {
+        let shared = Shared::new()?;
+        let lp = Loop::new(
+            Arc::clone(&shared),
+            self.epoch,
+            self.interval,
+            self.timeout,
+            self.tx.clone(),
+            self.fault.clone(),
+        );
+        // Stamped now: the new loop gets the whole bound before it can be judged stalled.
+        shared.stamp(self.epoch, now);
+        let handle = thread::Builder::new()
+            .name("checks".into())
+            .stack_size(STACK_SIZE)
+            .spawn(move || lp.run())?;
+        self.lp = Some(LoopRun {
+            shared,
+            handle,
+            since: now,
+        });
+        Ok(())
+    }
+
+    /// Keeps the checks loop turning: a loop that ended or whose heartbeat is older than
+    /// `bound` is replaced (a stalled one told to stop and left behind), and every node it
+    /// checked gets a fresh machine on its own grid.
+    fn supervise_loop(
+        &mut self,
+        now: Instant,
+        bound: Duration,
+        out: &mut Supervision,
+        problems: &mut Vec<String>,
+    ) {
+        self.stuck_loops.retain(|h| !h.is_finished());
+        if !self.slots.iter().any(|s| !is_exec(&s.target)) {
+            return;
+        }
+        let why = match &self.lp {
+            None => Some("it could not be started before".to_string()),
+            Some(lp) if lp.handle.is_finished() => {
+                let why = match self.lp.take().map(|lp| lp.handle.join()) {
+                    Some(Err(payload)) => panic_message(payload.as_ref()),
+                    _ => "the thread ended".to_string(),
+                };
+                self.loop_deaths = self.loop_deaths.saturating_add(1);
+                Some(why)
+            }
+            Some(lp)
+                if lp.shared.beat_age(self.epoch, now) > bound
+                    && now.saturating_duration_since(lp.since) >= bound =>
+            {
+                if let Some(lp) = self.lp.take() {
+                    lp.shared.stop();
+                    self.stuck_loops.push(lp.handle);
+                }
+                self.loop_deaths = self.loop_deaths.saturating_add(1);
+                Some(format!(
+                    "it stopped turning for more than {} ms",
+                    bound.as_millis()
+                ))
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            match self.start_loop(now) {
+                Ok(()) => {
+                    self.loop_error = None;
+                    let mut nodes = 0;
+                    for i in 0..self.slots.len() {
+                        if is_exec(&self.slots[i].target) {
+                            continue;
+                        }
+                        self.slots[i].retired.store(true, Ordering::SeqCst);
+                        self.slots[i].abandoned = None;
+                        let first = slot_at_or_after(self.origin(i), self.interval, now);
+                        if self.start(i, first).is_ok() {
+                            nodes += 1;
+                        }
+                        // The fresh machine gets the whole bound before it is judged stuck.
+                        self.slots[i].last_restart = Some(now);
+                    }
+                    out.events.push(Event::LoopReplaced { nodes, why });
+                }
+                Err(e) => self.loop_error = Some(e.to_string()),
+            }
+        }
+        if let Some(e) = &self.loop_error {
+            problems.push(format!("cannot start the checks loop: {e}"));
+        }
+        if self.loop_deaths >= MAX_DEATHS_WITHOUT_RESULT {
+            problems.push(format!(
+                "the checks loop stopped {} times without a result",
+                self.loop_deaths
+            ));
+        }
+    }
+}
+
+/// Whether the node's check runs in a thread of its own (`exec`: waiting for a child blocks).
+fn is_exec(t: &Target) -> bool {
+    matches!(t.plan.probe, Probe::Exec { .. })
 }
 
 impl Drop for Checkers {
     fn drop(&mut self) {
         self.signal();
     }
-}
-
-/// The text of a panic payload (`panic!` gives a `&str` or a `String`), made safe to log.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    let raw = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a panic without a message");
-    clean_text(raw)
 }
 
 /// Starts one checker per node of `spec`.
@@ -524,8 +555,8 @@ pub fn spawn_with(
     fault: Option<Arc<Fault>>,
 ) -> io::Result<Checkers> {
     let timeout = timeout.min(interval);
-    // One kept-alive socket per node, plus the process's own: 1,024 nodes would not fit under
-    // the common soft limit of 1,024 descriptors.
+    // One kept-alive socket per node, plus the process's own: 4,096 nodes (the spec's limit)
+    // would not fit under the common soft limit of 1,024 descriptors.
     raise_fd_limit((targets.len() as u64).saturating_add(64));
     let mut checkers = Checkers {
         flag: Arc::new(StopFlag {
@@ -550,7 +581,14 @@ pub fn spawn_with(
         timeout,
         tx,
         fault,
+        lp: None,
+        stuck_loops: Vec::new(),
+        loop_deaths: 0,
+        loop_error: None,
     };
+    if targets.iter().any(|t| !is_exec(t)) {
+        checkers.start_loop(checkers.epoch)?;
+    }
     for i in 0..targets.len() {
         if let Err(e) = checkers.start(i, checkers.origin(i)) {
             checkers.stop();
@@ -558,60 +596,6 @@ pub fn spawn_with(
         }
     }
     Ok(checkers)
-}
-
-/// Where the `i`-th of `n` checkers starts within the first interval: `interval × i / n`,
-/// computed so that no interval, however long, can overflow.
-fn stagger(interval: Duration, i: usize, n: usize) -> Duration {
-    let i = i.min(n) as u128;
-    let nanos = interval.as_nanos().saturating_mul(i) / (n.max(1) as u128);
-    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
-    // The remainder is below 10^9, so it fits a u32.
-    Duration::new(secs, (nanos % 1_000_000_000) as u32)
-}
-
-/// `t + d`, or a time far enough in the future when that cannot be represented.
-fn later(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d)
-        .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 86_400)))
-        .unwrap_or(t)
-}
-
-/// How late a check may start and still use its slot: a tenth of the interval. Later than that
-/// the thread was held up (a stalled machine, a restart), and starting at once would put it in
-/// step with every other thread held up with it; it waits for the node's next slot instead.
-fn grace(interval: Duration) -> Duration {
-    interval / 10
-}
-
-/// The first slot of the grid `origin + k × interval` (k ≥ 0) at or after `t`.
-fn slot_at_or_after(origin: Instant, interval: Duration, t: Instant) -> Instant {
-    if t <= origin {
-        return origin;
-    }
-    let since = t.saturating_duration_since(origin).as_nanos();
-    let step = interval.as_nanos().max(1);
-    let k = since.div_ceil(step);
-    let nanos = step.saturating_mul(k);
-    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
-    // The remainder is below 10^9, so it fits a u32.
-    later(origin, Duration::new(secs, (nanos % 1_000_000_000) as u32))
-}
-
-/// When the check due at `due` may run, seen at `now`: `Ok(budget)` to run it now, with
-/// `timeout` cut so that it ends by the node's next slot (`due + interval`); `Err(slot)` when it
-/// is more than [`grace`] late, with the node's next slot to wait for instead.
-fn admit(
-    due: Instant,
-    interval: Duration,
-    timeout: Duration,
-    now: Instant,
-) -> Result<Duration, Instant> {
-    if now.saturating_duration_since(due) > grace(interval) {
-        return Err(slot_at_or_after(due, interval, now));
-    }
-    let end = later(due, interval);
-    Ok(timeout.min(end.saturating_duration_since(now)))
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to at least `needed` (never above the hard limit); best
@@ -742,6 +726,7 @@ impl Worker {
 mod tests {
     use super::*;
     use crate::health::serve::LitmusServer;
+    use std::net::SocketAddr;
     use std::sync::mpsc;
 
     #[test]
@@ -931,6 +916,28 @@ mod tests {
         let restarts = c.restarts()[0];
         assert_eq!(restarts, 3, "{sups:?}");
         c.stop();
+    }
+
+    #[test]
+    fn a_stalled_loop_is_replaced_and_its_nodes_checked_again() {
+        let ok = |r: &&Result<f64, CheckError>| r.is_ok();
+        let (seen, sups, c) = drive(FaultMode::Stall, 1, 60_000, |seen, sups| {
+            sups.iter().any(|s| !s.events.is_empty())
+                && results(seen, 0).iter().filter(ok).count() >= 2
+                && results(seen, 1).iter().filter(ok).count() >= 2
+        });
+        let events: Vec<&Event> = sups.iter().flat_map(|s| &s.events).collect();
+        assert!(
+            matches!(events[..], [Event::LoopReplaced { nodes: 2, why }] if why.contains("stopped turning")),
+            "{events:?}"
+        );
+        assert!(results(&seen, 0).iter().all(|r| *r == Ok(60.0)));
+        assert!(results(&seen, 1).iter().filter(ok).count() >= 2);
+        assert!(sups.iter().all(|s| s.error.is_none()), "{sups:?}");
+        // The stalled loop is left behind; stop does not wait for it.
+        let t = Instant::now();
+        c.stop();
+        assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     }
 
     #[test]

@@ -22,16 +22,20 @@
 
 pub mod bell;
 pub mod checker;
+pub mod checks;
 pub mod cib_watch;
 pub mod context;
 pub mod control;
 pub mod controller;
+pub mod fault;
 pub mod on_change;
 pub mod panic;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod schedule;
 pub mod signals;
+pub mod target;
 pub mod wake;
 
 use std::path::PathBuf;

@@ -232,11 +232,11 @@ fn tls_litmus_and_http_keep_alive_and_resume() {
     let mut p = Prober::new(plan(litmus(), srv.addr(), trusting(&ca))).unwrap();
     assert_eq!(timed(&mut p).unwrap().health.value, 87.0);
     assert_eq!(timed(&mut p).unwrap().health.value, 87.0);
-    assert_eq!(p.client().unwrap().connects, 1, "keep-alive over TLS");
+    assert_eq!(p.machine().unwrap().connects, 1, "keep-alive over TLS");
     // A new connection (after an error, say) resumes the TLS session: no full handshake.
     p.reset();
     assert_eq!(timed(&mut p).unwrap().health.value, 87.0);
-    assert_eq!(p.client().unwrap().resumed, 1);
+    assert_eq!(p.machine().unwrap().resumed, 1);
     assert_eq!(srv.connections(), 2);
     let mut h = Prober::new(plan(
         http(&[(200, 299)], Some("Health")),

@@ -127,9 +127,9 @@ fn each_rule_is_enforced_with_a_located_message() {
 }
 
 #[test]
-fn more_than_1024_nodes_is_rejected() {
+fn more_than_4096_nodes_is_rejected() {
     let mut body = String::from("name = \"big\"\nfwmark = 1\n[[vip]]\naddress = \"192.0.2.1\"\n");
-    for i in 0..1025u32 {
+    for i in 0..4097u32 {
         body.push_str(&format!(
             "[[node]]\naddress = \"10.{}.{}.{}\"\nport = 80\n",
             i / 65536,
@@ -137,7 +137,7 @@ fn more_than_1024_nodes_is_rejected() {
             i % 256
         ));
     }
-    rejects(&body, "node", "at most 1024");
+    rejects(&body, "node", "at most 4096 nodes per cluster, not 4097");
 }
 
 #[test]

@@ -636,7 +636,11 @@ fn legacy_counts_are_capped() {
             i % 256 + 1
         ));
     }
-    let p = one_problem(&t, "cluster web: nodes", "at most 1024 nodes per cluster");
+    let p = one_problem(
+        &t,
+        "cluster web: nodes",
+        &format!("at most {} nodes per cluster", crate::spec::MAX_NODES),
+    );
     assert_eq!(p.line, Some(6));
     let mut many = String::from("clusters:\n");
     for i in 0..=MAX_CLUSTERS {

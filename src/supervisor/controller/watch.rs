@@ -150,6 +150,14 @@ impl Controller {
                     *node,
                     "its checker stopped reporting; replaced by a fresh one".to_string(),
                 ),
+                checker::Event::LoopReplaced { nodes, why } => {
+                    log::error(format!(
+                        "{}: the checks loop had stopped ({why}); replaced, {nodes} nodes \
+                         checked afresh",
+                        self.ident.cluster
+                    ));
+                    continue;
+                }
             };
             let id = self
                 .spec
