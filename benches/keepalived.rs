@@ -569,7 +569,8 @@ fn cpu_split(pid: u32) -> (u64, u64) {
         let f: Vec<&str> = after.split_whitespace().collect();
         let t = f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
             + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        if comm.starts_with("check-") {
+        // The checks loop ("checks") and the threads of `exec` nodes ("check-<addr>").
+        if comm.trim_end() == "checks" || comm.starts_with("check-") {
             out.0 += t;
         } else {
             out.1 += t;
@@ -957,7 +958,7 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
     f.processes = all.len();
     println!(
         "{prog}: {} processes, {} threads, {} descriptors; CPU ticks in the window: threads \
-         named check-* {}, the others {}; samples (every 200 ms) with a healthy weight not at \
+         named checks or check-* {}, the others {}; samples (every 200 ms) with a healthy weight not at \
          100: {}; oldest heartbeat: {:?}",
         f.processes,
         f.threads,
