@@ -49,6 +49,7 @@ use super::checks::{Loop, NodeCtl, Order, Shared};
 pub use super::fault::{Fault, FaultMode, FAULT_ENV};
 pub use super::policy::Observation;
 use super::schedule::{admit, later, slot_at_or_after, stagger};
+pub use super::schedule::{stale_after, STALE_MIN};
 pub use super::target::Target;
 use crate::health::probe::{Probe, Prober, Verdict};
 pub use crate::health::{CheckError, Health};
@@ -58,27 +59,10 @@ use crate::spec::Spec;
 /// space is fine, and only touched pages count towards RSS.
 const STACK_SIZE: usize = 256 * 1024;
 
-/// Least time without a result before a node counts as failed, whatever its interval: a busy
-/// machine may delay a thread by a second or two, which must not take healthy nodes out.
-pub const STALE_MIN: Duration = Duration::from_secs(3);
-
 /// A checker thread that dies this many times in a row without one result in between cannot
 /// be kept alive: the supervisor reports it as a persistent error.
 pub const MAX_DEATHS_WITHOUT_RESULT: u32 = 3;
 
-/// How long a node may go without a check result before it counts as failed:
-/// `2 × interval + timeout`, at least [`STALE_MIN`].
-///
-/// A live checker reports at least every `interval + timeout` (a check that ends early, then
-/// one that uses its whole budget; the first result, after the stagger, also comes within
-/// `interval + timeout`). One more interval and the floor absorb scheduling delays, so only a
-/// checker that really stopped is caught.
-pub fn stale_after(interval: Duration, timeout: Duration) -> Duration {
-    interval
-        .saturating_mul(2)
-        .saturating_add(timeout.min(interval))
-        .max(STALE_MIN)
-}
 
 struct StopFlag {
     stopped: Mutex<bool>,

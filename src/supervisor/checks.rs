@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use super::bell::Outbox;
 use super::fault::{Fault, FaultMode};
 use super::policy::Observation;
-use super::schedule::{admit, later};
+use super::schedule::{admit, later, stale_after};
 use super::target::Target;
 use crate::health::clean_text;
 use crate::health::machine::{Machine, Step};
@@ -46,8 +46,13 @@ use crate::health::plan::Verdict;
 use crate::health::CheckError;
 
 /// Longest sleep of the loop: it stamps its heartbeat at least this often, whatever the
-/// interval, so a long interval is never mistaken for a stall.
-const MAX_SLEEP: Duration = Duration::from_secs(1);
+/// interval, so a long interval is never mistaken for a stall. A quarter of the time after which
+/// the loop is judged stuck (`stale_after`, which leaves room for three late wake-ups), between
+/// one and five seconds: with ten nodes at a 20 s interval, waking every second for the stamp
+/// alone was as many wake-ups as the checks themselves (issue 18).
+fn max_sleep(interval: Duration, timeout: Duration) -> Duration {
+    (stale_after(interval, timeout) / 4).clamp(Duration::from_secs(1), Duration::from_secs(5))
+}
 
 /// Most a check may start before its slot so that checks whose slots fall close together
 /// start in one wake-up of the loop (see [`coalesce`]).
@@ -236,13 +241,12 @@ impl Loop {
                 }
             }
             let now = Instant::now();
+            let longest = max_sleep(self.interval, self.timeout);
             let sleep = self
                 .timers
                 .peek()
-                .map_or(MAX_SLEEP, |Reverse((t, _, _))| {
-                    t.saturating_duration_since(now)
-                })
-                .min(MAX_SLEEP);
+                .map_or(longest, |Reverse((t, _, _))| t.saturating_duration_since(now))
+                .min(longest);
             if !sleep.is_zero() && poll(&mut fds, sleep) > 0 {
                 if fds.first().is_some_and(|p| p.revents != 0) {
                     let mut sink = [0u8; 64];
@@ -523,6 +527,19 @@ fn poll(fds: &mut [libc::pollfd], sleep: Duration) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_loop_sleeps_at_most_a_quarter_of_its_staleness_bound() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        for (interval, timeout) in [(ms(100), ms(100)), (s(1), s(1)), (s(2), s(1)), (s(20), s(5))] {
+            let longest = max_sleep(interval, timeout);
+            assert!(longest * 3 <= stale_after(interval, timeout), "{interval:?}");
+            assert!(longest >= s(1) && longest <= s(5));
+        }
+        assert_eq!(max_sleep(s(20), s(5)), s(5));
+        assert_eq!(max_sleep(s(1), s(1)), s(1));
+    }
 
     #[test]
     fn checks_start_at_most_a_fiftieth_of_the_interval_and_20_ms_early() {

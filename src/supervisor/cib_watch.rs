@@ -1,7 +1,9 @@
 //! The supervisor's watch on the cluster-wide drains in the Pacemaker CIB (issue 15): one
 //! thread, `cib-watch`, polls them (`state::cib_drain::Reader`) once per check interval — but
 //! not more than once a second — and leaves the last result where the controller picks it up at
-//! its tick. A poll runs `cibadmin` only when the CIB may have changed (its disk copy, or
+//! its tick; a read that changed the drains or overrides rings the controller's wake, so the
+//! change is applied at once, not at a tick an idle controller may have planned seconds away.
+//! A poll runs `cibadmin` only when the CIB may have changed (its disk copy, or
 //! `CIB_file`, has a new stamp; at least once a minute against the live cluster): a query per
 //! interval cost a director enough CPU to slow a failover (issue 14). `cibadmin` never runs on the controller's thread: a slow or hung CIB (each run is
 //! bounded by `cib_drain::TIMEOUT`) delays nothing but the next read.
@@ -17,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::wake::Wake;
 use crate::log;
 use crate::state::cib_drain::{self, CibError, CibSet, Drains, Reader};
 use crate::state::cib_override::Overrides;
@@ -42,36 +45,55 @@ pub struct Seen {
     pub error: Option<String>,
 }
 
-/// The handle the controller keeps; dropping it stops the thread (within 100 ms, or once a
+/// The handle the controller keeps; dropping it stops the thread (at once, or once a
 /// `cibadmin` run in progress ends).
 #[derive(Debug)]
 pub struct CibWatch {
     seen: Arc<Mutex<Seen>>,
     stop: Arc<AtomicBool>,
     every_ms: Arc<AtomicU64>,
+    /// Set (and the controller's wake rung) when a read brought drains or overrides that differ
+    /// from the last: the controller ticks at once rather than at its next planned tick.
+    news: Arc<AtomicBool>,
+    thread: std::thread::Thread,
 }
 
 impl CibWatch {
     /// Starts the thread for `cluster`, reading every `interval` (at least [`MIN_EVERY`]).
-    pub fn spawn(cluster: &str, interval: Duration) -> std::io::Result<CibWatch> {
-        let w = CibWatch {
-            seen: Arc::new(Mutex::new(Seen::default())),
-            stop: Arc::new(AtomicBool::new(false)),
-            every_ms: Arc::new(AtomicU64::new(0)),
+    /// A read that changes the drains or overrides rings `wake`.
+    pub fn spawn(cluster: &str, interval: Duration, wake: Arc<Wake>) -> std::io::Result<CibWatch> {
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let every_ms = Arc::new(AtomicU64::new(every_ms(interval)));
+        let news = Arc::new(AtomicBool::new(false));
+        let shared = Shared {
+            seen: seen.clone(),
+            stop: stop.clone(),
+            every_ms: every_ms.clone(),
+            news: news.clone(),
+            wake,
         };
-        w.set_interval(interval);
-        let (seen, stop, every) = (w.seen.clone(), w.stop.clone(), w.every_ms.clone());
         let cluster = cluster.to_string();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("cib-watch".into())
-            .spawn(move || run(&cluster, &seen, &stop, &every))?;
-        Ok(w)
+            .spawn(move || run(&cluster, &shared))?;
+        Ok(CibWatch {
+            seen,
+            stop,
+            every_ms,
+            news,
+            thread: handle.thread().clone(),
+        })
     }
 
     /// A reload may change the check interval.
     pub fn set_interval(&self, interval: Duration) {
-        let ms = u64::try_from(interval.max(MIN_EVERY).as_millis()).unwrap_or(u64::MAX);
-        self.every_ms.store(ms, Ordering::Relaxed);
+        self.every_ms.store(every_ms(interval), Ordering::Relaxed);
+    }
+
+    /// Whether a read changed the drains or overrides since the last call (and clears it).
+    pub fn take_news(&self) -> bool {
+        self.news.swap(false, Ordering::Relaxed)
     }
 
     /// A copy of what was seen last.
@@ -83,31 +105,63 @@ impl CibWatch {
 impl Drop for CibWatch {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.thread.unpark();
     }
 }
 
-fn run(cluster: &str, seen: &Mutex<Seen>, stop: &AtomicBool, every_ms: &AtomicU64) {
+/// The time between reads for a check interval, in ms (at least [`MIN_EVERY`]).
+fn every_ms(interval: Duration) -> u64 {
+    u64::try_from(interval.max(MIN_EVERY).as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The thread's side of a [`CibWatch`].
+struct Shared {
+    seen: Arc<Mutex<Seen>>,
+    stop: Arc<AtomicBool>,
+    every_ms: Arc<AtomicU64>,
+    news: Arc<AtomicBool>,
+    wake: Arc<Wake>,
+}
+
+fn run(cluster: &str, sh: &Shared) {
     let mut reader = Reader::new(cluster);
     let mut next = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
+    while !sh.stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now < next {
-            std::thread::sleep((next - now).min(Duration::from_millis(100)));
+            // Parked until the next read, not woken every 100 ms to look at the stop flag: a
+            // hundred idle supervisors did a thousand wake-ups a second that way (issue 18).
+            // Drop unparks it; a spurious wake-up just goes round again.
+            std::thread::park_timeout(next - now);
             continue;
         }
-        let result = reader.poll();
-        let reachable = {
-            let Ok(mut s) = seen.lock() else { return };
-            take(cluster, &mut s, result);
-            s.reachable
+        let Some(reachable) = fold(cluster, sh, reader.poll()) else {
+            return;
         };
         let every = if reachable || cib_drain::cib_file().is_some() {
-            Duration::from_millis(every_ms.load(Ordering::Relaxed))
+            Duration::from_millis(sh.every_ms.load(Ordering::Relaxed))
         } else {
             NO_CIB_EVERY
         };
         next = now + every;
     }
+}
+
+/// Folds one read into what is shared with the controller, and tells it (news, and a ring of
+/// its wake) when the drains or overrides changed. Whether the CIB is reachable now; `None`
+/// when the lock is poisoned (the controller panicked: the thread ends).
+fn fold(cluster: &str, sh: &Shared, result: Result<Option<CibSet>, CibError>) -> Option<bool> {
+    let (reachable, changed) = {
+        let mut s = sh.seen.lock().ok()?;
+        let (drains, overrides) = (s.drains.clone(), s.overrides.clone());
+        take(cluster, &mut s, result);
+        (s.reachable, drains != s.drains || overrides != s.overrides)
+    };
+    if changed {
+        sh.news.store(true, Ordering::Relaxed);
+        sh.wake.ring();
+    }
+    Some(reachable)
 }
 
 /// Folds one read into what was seen: new drains and overrides replace the old only on success.
@@ -176,6 +230,33 @@ mod tests {
     use crate::state::cib_override::ClusterOverride;
     use crate::state::overrides::Override;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_read_that_changes_the_drains_rings_the_controller_once() {
+        let sh = Shared {
+            seen: Arc::new(Mutex::new(Seen::default())),
+            stop: Arc::new(AtomicBool::new(false)),
+            every_ms: Arc::new(AtomicU64::new(1000)),
+            news: Arc::new(AtomicBool::new(false)),
+            wake: Arc::new(Wake::new()),
+        };
+        let rung = |sh: &Shared| {
+            let r = sh.wake.wait(Duration::ZERO);
+            (r, sh.news.swap(false, Ordering::Relaxed))
+        };
+        let d: Drains = [("10.0.0.1".to_string(), Record::default())].into();
+        let set = |d: &Drains| Ok(Some(CibSet::of(d.clone(), Overrides::default())));
+        assert_eq!(fold("w", &sh, Ok(None)), Some(true));
+        assert_eq!(rung(&sh), (false, false), "reachable, nothing new");
+        assert_eq!(fold("w", &sh, set(&d)), Some(true));
+        assert_eq!(rung(&sh), (true, true), "a new drain rings");
+        assert_eq!(fold("w", &sh, set(&d)), Some(true));
+        assert_eq!(rung(&sh), (false, false), "the same drains again do not");
+        let _ = fold("w", &sh, Err(CibError::Unreachable("no".into())));
+        assert_eq!(rung(&sh), (false, false), "a failed read keeps them, silently");
+        assert_eq!(fold("w", &sh, set(&Drains::new())), Some(true));
+        assert_eq!(rung(&sh), (true, true), "the undrain rings");
+    }
 
     #[test]
     fn a_failed_read_keeps_the_last_drains() {

@@ -57,3 +57,23 @@ pub(super) fn admit(
     let end = later(due, interval);
     Ok(timeout.min(end.saturating_duration_since(now)))
 }
+
+/// Least time without a result before a node counts as failed, whatever its interval: a busy
+/// machine may delay a thread by a second or two, which must not take healthy nodes out.
+pub const STALE_MIN: Duration = Duration::from_secs(3);
+
+/// How long a node may go without a check result before it counts as failed:
+/// `2 × interval + timeout`, at least [`STALE_MIN`].
+///
+/// A live checker reports at least every `interval + timeout` (a check that ends early, then
+/// one that uses its whole budget; the first result, after the stagger, also comes within
+/// `interval + timeout`). One more interval and the floor absorb scheduling delays, so only a
+/// checker that really stopped is caught.
+pub fn stale_after(interval: Duration, timeout: Duration) -> Duration {
+    interval
+        .saturating_mul(2)
+        .saturating_add(timeout.min(interval))
+        .max(STALE_MIN)
+}
+
+

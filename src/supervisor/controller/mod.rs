@@ -29,6 +29,7 @@ use super::on_change::Hook;
 use super::panic::{self, Panic, Share};
 use super::plan;
 use super::policy::{self, NodeState, Policy};
+use super::wake::Wake;
 use super::reconcile;
 use crate::error::Error;
 use crate::ipvs::{Dest, DestStats, Ipvs, IpvsError, ServiceKey};
@@ -53,6 +54,11 @@ const MIN_TICK_GAP: Duration = Duration::from_millis(100);
 /// verdicts cannot change whichever of the two it goes by.
 pub const STATUS_REFRESH: Duration = Duration::from_secs(5);
 const _: () = assert!(STATUS_REFRESH.as_millis() * 2 <= STALE_MIN.as_millis());
+
+/// Longest time between two ticks of a controller with nothing moving (see
+/// [`Controller::tick_every`]): so the heartbeat is never older than the status refresh, half of
+/// `monitor`'s staleness floor, whatever the check interval.
+const IDLE_TICK_MAX: Duration = STATUS_REFRESH;
 
 /// What `status.json` holds, as last written by this supervisor.
 struct Published {
@@ -169,7 +175,7 @@ impl Controller {
         let overrides = overrides::Watch::new(&run.spec.override_dir, &ident.cluster);
         let hook = spawn_hook(&run.spec, &ident.cluster);
         let cib = watch_cib
-            .then(|| spawn_cib_watch(&ident.cluster, run.spec.check_interval))
+            .then(|| spawn_cib_watch(&ident.cluster, run.spec.check_interval, control.wake()))
             .flatten();
         Controller {
             policy: Policy::from_spec(&run.spec),
@@ -234,24 +240,56 @@ impl Controller {
         self.key
     }
 
-    /// How often the controller ticks: the check interval, but at least once a second so the
-    /// heartbeat and ramp-up stay smooth, and at most ten times a second.
-    fn tick_every(&self) -> Duration {
-        self.spec
+    /// How often the controller ticks. While something moves with time (see
+    /// [`Controller::moving`]) it is the check interval, but at least once a second so ramps,
+    /// removals and the panic's exit stay smooth, and at most ten times a second. Otherwise it
+    /// is the check interval up to [`IDLE_TICK_MAX`]: nothing then changes a weight but a check
+    /// result that rings (it brings the tick forward), a drain or override (the CIB watch rings
+    /// too; the files are polled each tick, so within one interval), a reload or a stop (each
+    /// wakes the controller). At a 20 s interval a hundred idle supervisors did a hundred ticks
+    /// a second — a dump of the kernel's service and a heartbeat write each — where keepalived
+    /// does nothing between checks (issue 18).
+    fn tick_every(&self, now: Instant) -> Duration {
+        let busy = self
+            .spec
             .check_interval
-            .clamp(Duration::from_millis(100), Duration::from_secs(1))
+            .clamp(Duration::from_millis(100), Duration::from_secs(1));
+        if self.moving(now) {
+            busy
+        } else {
+            self.spec.check_interval.clamp(busy, IDLE_TICK_MAX)
+        }
+    }
+
+    /// Whether the next ticks may change something by time alone, or must repeat soon: a node
+    /// ramping, a removal waiting for its connections, the panic (its exit is held over ticks),
+    /// a failed or not yet valid apply (retried each tick), not yet ready, or a watchdog to ping.
+    fn moving(&self, now: Instant) -> bool {
+        !self.ready
+            || !self.applied_valid
+            || self.backend_error.is_some()
+            || self.watchdog
+            || !self.removing.is_empty()
+            || self.panic.active()
+            || self
+                .nodes
+                .iter()
+                .zip(&self.spec.nodes)
+                .any(|(n, node)| n.ramping(&self.policy, node.max_weight, now))
     }
 
     /// Runs until SIGTERM/SIGINT: ticks, and reloads on SIGHUP. A check result that changes a
-    /// node's weight brings the next tick forward ([`early_tick`]), so a health change reaches
-    /// the kernel within one check interval rather than up to a whole tick after its check.
+    /// node's weight, or a CIB read that changed the drains or overrides, brings the next tick
+    /// forward ([`early_tick`]), so a change reaches the kernel at once rather than up to a
+    /// whole tick later.
     pub fn run(&mut self) {
         let mut last = Instant::now();
-        let mut next = last + self.tick_every();
+        let mut next = last + self.tick_every(last);
         while !self.control.stop_requested() {
             if self.control.take_reload() {
                 self.reload_spec();
-                next = Instant::now() + self.tick_every();
+                let now = Instant::now();
+                next = now + self.tick_every(now);
             }
             let now = Instant::now();
             if now >= next {
@@ -264,13 +302,14 @@ impl Controller {
                     self.write_status();
                 }
                 last = now;
-                next = now + self.tick_every();
+                next = now + self.tick_every(now);
                 continue;
             }
             // Asleep until the tick, unless a checker rings (a result that may change a weight;
-            // the others wait in the channel for the tick) or a stop or reload is asked for.
+            // the others wait in the channel for the tick), the CIB watch rings (new drains or
+            // overrides) or a stop or reload is asked for.
             if self.bell.wait(next - now) {
-                let mut changed = false;
+                let mut changed = self.cib.as_ref().is_some_and(CibWatch::take_news);
                 while let Ok(obs) = self.rx.try_recv() {
                     changed |= self.observe(&obs);
                 }
@@ -601,8 +640,8 @@ fn spawn_hook(spec: &Spec, cluster: &str) -> Option<Hook> {
 }
 
 /// The CIB watch's thread (one that cannot start is logged, and only local drains apply).
-fn spawn_cib_watch(cluster: &str, interval: Duration) -> Option<CibWatch> {
-    match CibWatch::spawn(cluster, interval) {
+fn spawn_cib_watch(cluster: &str, interval: Duration, wake: Arc<Wake>) -> Option<CibWatch> {
+    match CibWatch::spawn(cluster, interval, wake) {
         Ok(w) => Some(w),
         Err(e) => {
             log::error(format!(

@@ -13,8 +13,13 @@ fn controller(dir: &Path) -> Controller {
 
 /// The same, with more top-level spec keys.
 fn controller_with(dir: &Path, keys: &str) -> Controller {
+    controller_every(dir, "1s", "1ms", keys)
+}
+
+/// The same, with this check interval and ramp-up time.
+fn controller_every(dir: &Path, interval: &str, ramp: &str, keys: &str) -> Controller {
     let text = format!(
-        "name = \"t\"\nfwmark = 7\ncheck_interval = \"1s\"\nramp_up_time = \"1ms\"\n{keys}\n\
+        "name = \"t\"\nfwmark = 7\ncheck_interval = \"{interval}\"\nramp_up_time = \"{ramp}\"\n{keys}\n\
          [[vip]]\naddress = \"192.0.2.7\"\n\
          [[node]]\naddress = \"198.51.100.1\"\nport = 9\n"
     );
@@ -85,6 +90,46 @@ fn an_early_tick_is_prompt_but_rate_limited() {
     let gap = MIN_TICK_GAP;
     assert_eq!(early_tick(last + Duration::from_secs(1), last), last + gap);
     assert_eq!(early_tick(last + gap / 2, last), last + gap / 2);
+}
+
+/// An idle controller ticks once per check interval, up to the status refresh, not every
+/// second; anything that moves with time brings back the ticks of at most a second.
+#[test]
+fn an_idle_controller_ticks_at_its_interval_and_a_busy_one_every_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |interval: &str, ramp: &str| {
+        let mut c = controller_every(dir.path(), interval, ramp, "");
+        c.ready = true;
+        c.tick().unwrap();
+        c
+    };
+    let s = Duration::from_secs;
+    let mut c = at("20s", "1ms");
+    let now = Instant::now();
+    assert_eq!(c.tick_every(now), IDLE_TICK_MAX, "idle at 20 s: the status refresh");
+    assert_eq!(IDLE_TICK_MAX, s(5));
+    assert_eq!(at("2s", "1ms").tick_every(now), s(2), "idle at 2 s: the interval");
+    let ms = Duration::from_millis;
+    assert_eq!(at("300ms", "1ms").tick_every(now), ms(300));
+    // Each of these moves with time: back to a tick a second (or the interval, if shorter).
+    c.ready = false;
+    assert_eq!(c.tick_every(now), s(1), "not ready yet");
+    c.ready = true;
+    c.backend_error = Some("EIO".into());
+    assert_eq!(c.tick_every(now), s(1), "a failed apply is retried");
+    c.backend_error = None;
+    c.watchdog = true;
+    assert_eq!(c.tick_every(now), s(1), "a watchdog to ping");
+    c.watchdog = false;
+    assert_eq!(c.tick_every(now), s(5));
+    // A node coming up ramps over a minute: busy until the ramp is done.
+    let mut r = at("20s", "60s");
+    r.observe(&obs(0, Ok(Health::new(100.0))));
+    r.tick().unwrap();
+    let now = Instant::now();
+    assert!(r.moving(now));
+    assert_eq!(r.tick_every(now), s(1), "ramping");
+    assert_eq!(r.tick_every(now + s(61)), s(5), "ramp over");
 }
 
 /// A node's connection counts come from the tick's dump of its destination: none before
