@@ -327,15 +327,8 @@ impl Machine {
                 };
                 let sock = &mut run.conn.sock;
                 for _ in 0..STEP_READS {
-                    while conn.wants_write() {
-                        match conn.write_tls(sock) {
-                            Ok(_) => {}
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                                return Moved::Wait(WRITE)
-                            }
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => return Moved::Done(Err(c.handshake_error(&e, budget_ms))),
-                        }
+                    if let Some(m) = flush_tls(conn, sock, |e| c.handshake_error(e, budget_ms)) {
+                        return m;
                     }
                     if !conn.is_handshaking() {
                         if conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
@@ -380,15 +373,8 @@ impl Machine {
                             return Moved::Done(Err(CheckError::io(Phase::Send, &e)));
                         }
                     }
-                    while conn.wants_write() {
-                        match conn.write_tls(sock) {
-                            Ok(_) => {}
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                                return Moved::Wait(WRITE)
-                            }
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => return Moved::Done(Err(CheckError::io(Phase::Send, &e))),
-                        }
+                    if let Some(m) = flush_tls(conn, sock, |e| CheckError::io(Phase::Send, e)) {
+                        return m;
                     }
                     return Moved::NextWait(Stage::Read(ResponseReader::new(BODY_LIMIT)), READ);
                 }
@@ -468,6 +454,25 @@ fn phase(stage: &Stage) -> Phase {
         Stage::Read(r) => r.phase(),
         Stage::Line(_) => Phase::Line,
     }
+}
+
+/// Writes rustls' pending records to the non-blocking socket: `None` once all are out, else the
+/// move to make — wait for the socket to take more, or end the check with the error `fail`
+/// names (the handshake and the request report theirs differently).
+fn flush_tls(
+    conn: &mut ClientConnection,
+    sock: &mut TcpStream,
+    fail: impl Fn(&io::Error) -> CheckError,
+) -> Option<Moved> {
+    while conn.wants_write() {
+        match conn.write_tls(sock) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(Moved::Wait(WRITE)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Some(Moved::Done(Err(fail(&e)))),
+        }
+    }
+    None
 }
 
 /// Plaintext from a TLS connection: what rustls has decrypted, else one read of records from

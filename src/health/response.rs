@@ -146,34 +146,30 @@ impl ResponseReader {
                     keep,
                     chunk,
                 } => {
+                    // The body when it is all there, else the chunk state to wait in.
                     let next = match framing {
-                        Framing::None => Some(Vec::new()),
+                        Framing::None => Ok(Vec::new()),
                         Framing::Length(n) => {
                             // `n` was checked against the body limit with the head.
                             let n = usize::try_from(n).unwrap_or(usize::MAX);
-                            (self.pending() >= n).then(|| self.consume(n).to_vec())
+                            if self.pending() >= n {
+                                Ok(self.consume(n).to_vec())
+                            } else {
+                                Err(chunk)
+                            }
                         }
                         Framing::UntilClose => {
                             if self.pending() > self.body_limit {
                                 return Err(self.too_large());
                             }
-                            None
+                            Err(chunk)
                         }
-                        Framing::Chunked => match self.chunked(chunk)? {
-                            Ok(()) => Some(std::mem::take(&mut self.body)),
-                            Err(chunk) => {
-                                self.state = State::Body {
-                                    response,
-                                    framing,
-                                    keep,
-                                    chunk,
-                                };
-                                return Ok(Progress::NeedMore);
-                            }
-                        },
+                        Framing::Chunked => self
+                            .chunked(chunk)?
+                            .map(|()| std::mem::take(&mut self.body)),
                     };
                     match next {
-                        Some(body) => {
+                        Ok(body) => {
                             response.body = body;
                             // Bytes after the answer were not asked for: reusing the connection
                             // would read them as the next check's answer.
@@ -181,7 +177,7 @@ impl ResponseReader {
                             self.compact();
                             return Ok(Progress::Done { response, keep });
                         }
-                        None => {
+                        Err(chunk) => {
                             self.state = State::Body {
                                 response,
                                 framing,

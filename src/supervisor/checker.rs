@@ -63,7 +63,6 @@ const STACK_SIZE: usize = 256 * 1024;
 /// be kept alive: the supervisor reports it as a persistent error.
 pub const MAX_DEATHS_WITHOUT_RESULT: u32 = 3;
 
-
 struct StopFlag {
     stopped: Mutex<bool>,
     wake: Condvar,

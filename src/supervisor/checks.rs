@@ -245,7 +245,9 @@ impl Loop {
             let sleep = self
                 .timers
                 .peek()
-                .map_or(longest, |Reverse((t, _, _))| t.saturating_duration_since(now))
+                .map_or(longest, |Reverse((t, _, _))| {
+                    t.saturating_duration_since(now)
+                })
                 .min(longest);
             if !sleep.is_zero() && poll(&mut fds, sleep) > 0 {
                 if fds.first().is_some_and(|p| p.revents != 0) {
@@ -532,9 +534,17 @@ mod tests {
     fn the_loop_sleeps_at_most_a_quarter_of_its_staleness_bound() {
         let s = Duration::from_secs;
         let ms = Duration::from_millis;
-        for (interval, timeout) in [(ms(100), ms(100)), (s(1), s(1)), (s(2), s(1)), (s(20), s(5))] {
+        for (interval, timeout) in [
+            (ms(100), ms(100)),
+            (s(1), s(1)),
+            (s(2), s(1)),
+            (s(20), s(5)),
+        ] {
             let longest = max_sleep(interval, timeout);
-            assert!(longest * 3 <= stale_after(interval, timeout), "{interval:?}");
+            assert!(
+                longest * 3 <= stale_after(interval, timeout),
+                "{interval:?}"
+            );
             assert!(longest >= s(1) && longest <= s(5));
         }
         assert_eq!(max_sleep(s(20), s(5)), s(5));

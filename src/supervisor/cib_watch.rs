@@ -253,7 +253,11 @@ mod tests {
         assert_eq!(fold("w", &sh, set(&d)), Some(true));
         assert_eq!(rung(&sh), (false, false), "the same drains again do not");
         let _ = fold("w", &sh, Err(CibError::Unreachable("no".into())));
-        assert_eq!(rung(&sh), (false, false), "a failed read keeps them, silently");
+        assert_eq!(
+            rung(&sh),
+            (false, false),
+            "a failed read keeps them, silently"
+        );
         assert_eq!(fold("w", &sh, set(&Drains::new())), Some(true));
         assert_eq!(rung(&sh), (true, true), "the undrain rings");
     }

@@ -75,5 +75,3 @@ pub fn stale_after(interval: Duration, timeout: Duration) -> Duration {
         .saturating_add(timeout.min(interval))
         .max(STALE_MIN)
 }
-
-

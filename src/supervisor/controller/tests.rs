@@ -106,9 +106,17 @@ fn an_idle_controller_ticks_at_its_interval_and_a_busy_one_every_second() {
     let s = Duration::from_secs;
     let mut c = at("20s", "1ms");
     let now = Instant::now();
-    assert_eq!(c.tick_every(now), IDLE_TICK_MAX, "idle at 20 s: the status refresh");
+    assert_eq!(
+        c.tick_every(now),
+        IDLE_TICK_MAX,
+        "idle at 20 s: the status refresh"
+    );
     assert_eq!(IDLE_TICK_MAX, s(5));
-    assert_eq!(at("2s", "1ms").tick_every(now), s(2), "idle at 2 s: the interval");
+    assert_eq!(
+        at("2s", "1ms").tick_every(now),
+        s(2),
+        "idle at 2 s: the interval"
+    );
     let ms = Duration::from_millis;
     assert_eq!(at("300ms", "1ms").tick_every(now), ms(300));
     // Each of these moves with time: back to a tick a second (or the interval, if shorter).
