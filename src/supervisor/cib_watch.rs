@@ -12,8 +12,9 @@
 //! override in it cannot (`CibError::BadOverride`) — keeps the drains and overrides of the last
 //! good one (a CIB that cannot be read must never undrain a node in maintenance, nor lift or
 //! set an override) and is reported. A CIB that has never answered since
-//! start means there is no Pacemaker here (a test, a host outside the cluster): it is asked
-//! again every [`NO_CIB_EVERY`], and only local drains apply.
+//! start means there is no Pacemaker here (a test, a host outside the cluster; under Pacemaker
+//! the first read answers): it is asked again after [`NO_CIB_EVERY`], then ever more rarely up
+//! to [`NO_CIB_MAX`] apart ([`no_cib_wait`]), and only local drains apply.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,8 +28,21 @@ use crate::state::status::unix_secs;
 
 /// Least time between two reads.
 pub const MIN_EVERY: Duration = Duration::from_secs(1);
-/// Between reads while no CIB has answered yet.
+/// Between the first reads while no CIB has answered yet.
 pub const NO_CIB_EVERY: Duration = Duration::from_secs(30);
+/// Longest wait between reads while no CIB has answered yet. Each read is a `cibadmin`
+/// process: a hundred supervisors on a host without Pacemaker (the VM benchmark) spawned three
+/// a second at a steady 30 s, a large share of their CPU under emulation (issue 18).
+pub const NO_CIB_MAX: Duration = Duration::from_secs(600);
+
+/// The wait before the next read after `misses` reads in a row found no CIB, none having ever
+/// answered: [`NO_CIB_EVERY`], doubled after each miss, at most [`NO_CIB_MAX`].
+pub fn no_cib_wait(misses: u32) -> Duration {
+    let doublings = misses.saturating_sub(1).min(16);
+    NO_CIB_EVERY
+        .saturating_mul(1u32 << doublings)
+        .min(NO_CIB_MAX)
+}
 
 /// What the watch last saw.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -126,6 +140,7 @@ struct Shared {
 fn run(cluster: &str, sh: &Shared) {
     let mut reader = Reader::new(cluster);
     let mut next = Instant::now();
+    let mut misses = 0u32;
     while !sh.stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now < next {
@@ -141,7 +156,8 @@ fn run(cluster: &str, sh: &Shared) {
         let every = if reachable || cib_drain::cib_file().is_some() {
             Duration::from_millis(sh.every_ms.load(Ordering::Relaxed))
         } else {
-            NO_CIB_EVERY
+            misses = misses.saturating_add(1);
+            no_cib_wait(misses)
         };
         next = now + every;
     }
@@ -260,6 +276,18 @@ mod tests {
         );
         assert_eq!(fold("w", &sh, set(&Drains::new())), Some(true));
         assert_eq!(rung(&sh), (true, true), "the undrain rings");
+    }
+
+    #[test]
+    fn without_a_cib_the_reads_back_off_to_ten_minutes() {
+        let s = Duration::from_secs;
+        let waits: Vec<Duration> = (1..=8).map(no_cib_wait).collect();
+        assert_eq!(
+            waits,
+            [s(30), s(60), s(120), s(240), s(480), s(600), s(600), s(600)]
+        );
+        assert_eq!(no_cib_wait(u32::MAX), NO_CIB_MAX);
+        assert_eq!(no_cib_wait(0), NO_CIB_EVERY);
     }
 
     #[test]
