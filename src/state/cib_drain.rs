@@ -512,8 +512,11 @@ pub const LIVE_COPY: &str = "/var/lib/pacemaker/cib/cib.xml";
 /// Against the live cluster, the query runs again at least this often even when the disk copy
 /// did not change: the safety net for a copy that could not be written (a full disk) or a node
 /// whose CIB directory is elsewhere. Longer than the cluster tier's 30 s drain bound, so that
-/// bound holds only if the disk copy really signals changes.
-pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+/// bound holds only if the disk copy really signals changes. Five minutes, not one: each
+/// refresh is a `cibadmin` process (~29 ms of CPU natively), and a director carries one
+/// supervisor per cluster — a hundred clusters refreshing every minute spent several times
+/// the supervisors' own CPU on it (issue 18).
+pub const REFRESH_EVERY: Duration = Duration::from_secs(300);
 
 /// A file's identity and contents' stamp: (inode, mtime, size).
 type Stamp = (u64, SystemTime, u64);
