@@ -55,10 +55,9 @@ const MIN_TICK_GAP: Duration = Duration::from_millis(100);
 pub const STATUS_REFRESH: Duration = Duration::from_secs(5);
 const _: () = assert!(STATUS_REFRESH.as_millis() * 2 <= STALE_MIN.as_millis());
 
-/// Longest time between two ticks of a controller with nothing moving (see
-/// [`Controller::tick_every`]): so the heartbeat is never older than the status refresh, half of
-/// `monitor`'s staleness floor, whatever the check interval.
-const IDLE_TICK_MAX: Duration = STATUS_REFRESH;
+// An idle controller ticks once per check interval ([`Controller::tick_every`]), and `monitor`
+// calls a heartbeat stale only after `STALE_INTERVALS` of them: two intervals of slack.
+const _: () = assert!(status::STALE_INTERVALS >= 3);
 
 /// What `status.json` holds, as last written by this supervisor.
 struct Published {
@@ -243,11 +242,12 @@ impl Controller {
     /// How often the controller ticks. While something moves with time (see
     /// [`Controller::moving`]) it is the check interval, but at least once a second so ramps,
     /// removals and the panic's exit stay smooth, and at most ten times a second. Otherwise it
-    /// is the check interval up to [`IDLE_TICK_MAX`]: nothing then changes a weight but a check
-    /// result that rings (it brings the tick forward), a drain or override (the CIB watch rings
-    /// too; the files are polled each tick, so within one interval), a reload or a stop (each
-    /// wakes the controller). At a 20 s interval a hundred idle supervisors did a hundred ticks
-    /// a second — a dump of the kernel's service and a heartbeat write each — where keepalived
+    /// is the check interval: nothing then changes a weight but a check result that rings (it
+    /// brings the tick forward), a drain or override (the CIB watch rings too; the files are
+    /// polled each tick, so within one interval, as the CIB's drains), a reload or a stop (each
+    /// wakes the controller). The heartbeat is then up to an interval old, a third of what
+    /// `monitor` allows. At a 20 s interval a hundred idle supervisors did a hundred ticks a
+    /// second — a dump of the kernel's service and a heartbeat write each — where keepalived
     /// does nothing between checks (issue 18).
     fn tick_every(&self, now: Instant) -> Duration {
         let busy = self
@@ -257,7 +257,7 @@ impl Controller {
         if self.moving(now) {
             busy
         } else {
-            self.spec.check_interval.clamp(busy, IDLE_TICK_MAX)
+            self.spec.check_interval.max(busy)
         }
     }
 
