@@ -15,9 +15,11 @@
 //! start means there is no Pacemaker here, or that it did not answer yet: under Pacemaker (the
 //! agent started this supervisor: `OCF_RESOURCE_INSTANCE` is set) it is asked again every
 //! [`NO_CIB_EVERY`], since a director that just took over must learn its drains soon; outside
-//! (a supervisor run by hand, a benchmark) only every [`NO_CIB_MAX`]. Meanwhile only local
-//! drains apply.
+//! (a supervisor run by hand, a benchmark) only every [`NO_CIB_MAX`] — and the first read too
+//! waits that long when nothing says there is a cluster here (no `CIB_file`, no CIB on this
+//! node's disk). Meanwhile only local drains apply.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -41,6 +43,19 @@ pub const NO_CIB_MAX: Duration = Duration::from_secs(600);
 pub fn no_cib_wait(under_pacemaker: bool) -> Duration {
     if under_pacemaker {
         NO_CIB_EVERY
+    } else {
+        NO_CIB_MAX
+    }
+}
+
+/// When the first read runs: at once if anything says there is a cluster here (started by
+/// Pacemaker, a `CIB_file`, the node's CIB on disk), else after [`NO_CIB_MAX`] like any later
+/// read of a CIB that never answered. A hundred supervisors started at once on a host without
+/// a cluster (the VM benchmark) spent their first seconds on a hundred `cibadmin`s that could
+/// only fail.
+fn first_read_after(under_pacemaker: bool, cib_file: bool, disk_copy: bool) -> Duration {
+    if under_pacemaker || cib_file || disk_copy {
+        Duration::ZERO
     } else {
         NO_CIB_MAX
     }
@@ -147,8 +162,13 @@ struct Shared {
 
 fn run(cluster: &str, sh: &Shared) {
     let mut reader = Reader::new(cluster);
-    let mut next = Instant::now();
     let managed = under_pacemaker();
+    let mut next = Instant::now()
+        + first_read_after(
+            managed,
+            cib_drain::cib_file().is_some(),
+            Path::new(cib_drain::LIVE_COPY).exists(),
+        );
     while !sh.stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now < next {
@@ -283,6 +303,18 @@ mod tests {
         );
         assert_eq!(fold("w", &sh, set(&Drains::new())), Some(true));
         assert_eq!(rung(&sh), (true, true), "the undrain rings");
+    }
+
+    #[test]
+    fn the_first_read_is_at_once_wherever_a_cluster_may_answer() {
+        for sign in [
+            (true, false, false),
+            (false, true, false),
+            (false, false, true),
+        ] {
+            assert_eq!(first_read_after(sign.0, sign.1, sign.2), Duration::ZERO);
+        }
+        assert_eq!(first_read_after(false, false, false), NO_CIB_MAX);
     }
 
     #[test]
