@@ -9,7 +9,8 @@
 //!
 //! Rooms: [`runtime`] (lock, sd_notify, signals), [`state`] (the state directory), [`status`]
 //! (the status file), [`controller`] (the tick loop that owns the backend), [`backend`] and
-//! [`dryrun`] (which IPVS table), and from the health work [`checker`] (one thread per node),
+//! [`dryrun`] (which IPVS table), and from the health work [`checker`] (the checks' supervision:
+//! one [`checks`] loop thread for the network checks, a thread per `exec` node),
 //! [`policy`] (pure: health → weight, damping, ramp-up, all-down rule), [`reconcile`] (pure:
 //! desired vs kernel → minimal changes) and [`drain`] (operator drains, persisted); from the
 //! parity work with the original big_brother, [`overrides`] (its cluster-wide `up`/`down` files)
@@ -70,6 +71,7 @@ pub struct Args {
 /// prints) before it is returned; the caller turns it into the exit status with the agent's
 /// table for `start` (`commands::supervise`), so `start` can pass the verdict on unchanged.
 pub fn run(args: &Args) -> Result<(), Error> {
+    tune_allocator();
     let instance = std::env::var("OCF_RESOURCE_INSTANCE").ok();
     log::init(
         "big_brother-supervise",
@@ -81,6 +83,23 @@ pub fn run(args: &Args) -> Result<(), Error> {
         log::error(format!("{}: {reason}", args.cluster));
         let _ = notifier.notify(&format!("STATUS={reason}"));
     })
+}
+
+/// glibc's allocator, set for a process that lives for months beside one per cluster (issue 18):
+/// at most two arenas (the controller's and the checks loop's threads allocate; one arena per
+/// thread, each keeping its own free memory, bought nothing at this concurrency), and memory
+/// given back once 128 KiB lie free at the top of the heap. Setting the trim threshold also
+/// fixes the mmap threshold at its 128 KiB default, so the large transient buffers — a
+/// thousand-node `status.json` is ~700 KB — are mapped and unmapped rather than left in the
+/// heap. Measured natively with 1,000 nodes: 6.8 → 5.1 MB of private memory, the same CPU.
+/// Before any thread starts (mallopt is not meant to race allocations); a refusal costs only
+/// memory.
+fn tune_allocator() {
+    // SAFETY: mallopt only sets allocator parameters; no other thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+    }
 }
 
 fn supervise(args: &Args, instance: Option<String>, notifier: &Notifier) -> Result<(), Error> {
