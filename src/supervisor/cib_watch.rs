@@ -61,12 +61,6 @@ fn first_read_after(under_pacemaker: bool, cib_file: bool, disk_copy: bool) -> D
     }
 }
 
-/// Whether Pacemaker's executor started this process's agent (it sets `OCF_RESOURCE_INSTANCE`
-/// for every OCF action, and the supervisor inherits the agent's environment).
-fn under_pacemaker() -> bool {
-    std::env::var_os("OCF_RESOURCE_INSTANCE").is_some_and(|v| !v.is_empty())
-}
-
 /// What the watch last saw.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Seen {
@@ -98,7 +92,13 @@ pub struct CibWatch {
 impl CibWatch {
     /// Starts the thread for `cluster`, reading every `interval` (at least [`MIN_EVERY`]).
     /// A read that changes the drains or overrides rings `wake`.
-    pub fn spawn(cluster: &str, interval: Duration, wake: Arc<Wake>) -> std::io::Result<CibWatch> {
+    /// `under_pacemaker`: the agent started this supervisor (`OCF_RESOURCE_INSTANCE` set).
+    pub fn spawn(
+        cluster: &str,
+        interval: Duration,
+        under_pacemaker: bool,
+        wake: Arc<Wake>,
+    ) -> std::io::Result<CibWatch> {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let every_ms = Arc::new(AtomicU64::new(every_ms(interval)));
@@ -113,7 +113,7 @@ impl CibWatch {
         let cluster = cluster.to_string();
         let handle = std::thread::Builder::new()
             .name("cib-watch".into())
-            .spawn(move || run(&cluster, &shared))?;
+            .spawn(move || run(&cluster, under_pacemaker, &shared))?;
         Ok(CibWatch {
             seen,
             stop,
@@ -160,9 +160,8 @@ struct Shared {
     wake: Arc<Wake>,
 }
 
-fn run(cluster: &str, sh: &Shared) {
+fn run(cluster: &str, managed: bool, sh: &Shared) {
     let mut reader = Reader::new(cluster);
-    let managed = under_pacemaker();
     let mut next = Instant::now()
         + first_read_after(
             managed,
@@ -196,9 +195,11 @@ fn run(cluster: &str, sh: &Shared) {
 fn fold(cluster: &str, sh: &Shared, result: Result<Option<CibSet>, CibError>) -> Option<bool> {
     let (reachable, changed) = {
         let mut s = sh.seen.lock().ok()?;
-        let (drains, overrides) = (s.drains.clone(), s.overrides.clone());
+        // Only a successful read with a set replaces what was seen (`take`).
+        let changed = matches!(&result, Ok(Some(set))
+            if set.drains != s.drains || set.overrides != s.overrides);
         take(cluster, &mut s, result);
-        (s.reachable, drains != s.drains || overrides != s.overrides)
+        (s.reachable, changed)
     };
     if changed {
         sh.news.store(true, Ordering::Relaxed);

@@ -174,7 +174,15 @@ impl Controller {
         let overrides = overrides::Watch::new(&run.spec.override_dir, &ident.cluster);
         let hook = spawn_hook(&run.spec, &ident.cluster);
         let cib = watch_cib
-            .then(|| spawn_cib_watch(&ident.cluster, run.spec.check_interval, control.wake()))
+            .then(|| {
+                let managed = ident.instance.as_deref().is_some_and(|i| !i.is_empty());
+                spawn_cib_watch(
+                    &ident.cluster,
+                    run.spec.check_interval,
+                    managed,
+                    control.wake(),
+                )
+            })
             .flatten();
         Controller {
             policy: Policy::from_spec(&run.spec),
@@ -640,8 +648,13 @@ fn spawn_hook(spec: &Spec, cluster: &str) -> Option<Hook> {
 }
 
 /// The CIB watch's thread (one that cannot start is logged, and only local drains apply).
-fn spawn_cib_watch(cluster: &str, interval: Duration, wake: Arc<Wake>) -> Option<CibWatch> {
-    match CibWatch::spawn(cluster, interval, wake) {
+fn spawn_cib_watch(
+    cluster: &str,
+    interval: Duration,
+    under_pacemaker: bool,
+    wake: Arc<Wake>,
+) -> Option<CibWatch> {
+    match CibWatch::spawn(cluster, interval, under_pacemaker, wake) {
         Ok(w) => Some(w),
         Err(e) => {
             log::error(format!(
