@@ -48,7 +48,7 @@ pub use super::checks::panic_message;
 use super::checks::{Loop, NodeCtl, Order, Shared};
 pub use super::fault::{Fault, FaultMode, FAULT_ENV};
 pub use super::policy::Observation;
-use super::schedule::{admit, later, slot_at_or_after, stagger};
+use super::schedule::{admit, first_checks, later, slot_at_or_after, stagger};
 pub use super::schedule::{stale_after, STALE_MIN};
 pub use super::target::Target;
 use crate::health::probe::{Probe, Prober, Verdict};
@@ -304,7 +304,7 @@ impl Checkers {
                 // On the node's own grid, not at `now`: nodes restarted by the same tick
                 // (every stale node after a stall) must not start checking in step.
                 let first = slot_at_or_after(self.origin(i), self.interval, now);
-                match self.start(i, first) {
+                match self.start(i, first, None) {
                     Ok(()) => {
                         let slot = &mut self.slots[i];
                         slot.restarts = slot.restarts.saturating_add(1);
@@ -343,8 +343,9 @@ impl Checkers {
         )
     }
 
-    /// Starts slot `i`'s thread, its first check at `first` (a slot of the node's grid).
-    fn start(&mut self, i: usize, first: Instant) -> io::Result<()> {
+    /// Starts slot `i`'s checker: its first check at `first`, the next at `then` (a slot of the
+    /// node's grid; `None`: `first` is one, and the next is an interval later).
+    fn start(&mut self, i: usize, first: Instant, then: Option<Instant>) -> io::Result<()> {
         let slot = &mut self.slots[i];
         if self
             .fault
@@ -366,6 +367,7 @@ impl Checkers {
                 target: slot.target.clone(),
                 ctl: Arc::clone(&ctl),
                 first,
+                then,
             });
             slot.handle = Some(Handle::Machine(ctl));
             slot.retired = retired;
@@ -383,7 +385,7 @@ impl Checkers {
         let handle = thread::Builder::new()
             .name(format!("check-{}", slot.target.addr))
             .stack_size(STACK_SIZE)
-            .spawn(move || w.run(first))?;
+            .spawn(move || w.run(first, then))?;
         slot.handle = Some(Handle::Thread(handle));
         slot.retired = retired;
         Ok(())
@@ -468,7 +470,7 @@ impl Checkers {
                         self.slots[i].retired.store(true, Ordering::SeqCst);
                         self.slots[i].abandoned = None;
                         let first = slot_at_or_after(self.origin(i), self.interval, now);
-                        if self.start(i, first).is_ok() {
+                        if self.start(i, first, None).is_ok() {
                             nodes += 1;
                         }
                         // The fresh machine gets the whole bound before it is judged stuck.
@@ -572,8 +574,11 @@ pub fn spawn_with(
     if targets.iter().any(|t| !is_exec(t)) {
         checkers.start_loop(checkers.epoch)?;
     }
-    for i in 0..targets.len() {
-        if let Err(e) = checkers.start(i, checkers.origin(i)) {
+    let n = targets.len();
+    for i in 0..n {
+        // The first round within the interval or 2 s, whichever is shorter; then the grid.
+        let (first, then) = first_checks(checkers.epoch, interval, timeout, i, n);
+        if let Err(e) = checkers.start(i, first, Some(then)) {
             checkers.stop();
             return Err(e);
         }
@@ -620,11 +625,13 @@ impl Worker {
             .is_some_and(|f| f.fire(self.target.addr, modes))
     }
 
-    fn run(self, first: Instant) {
+    fn run(self, first: Instant, then: Option<Instant>) {
         // A plan that cannot run (an unreadable CA file) fails every check of its node, with the
         // reason in status, and is tried again at each check: the file may be fixed.
         let mut prober = Prober::new(self.target.plan.clone());
         let mut due = first;
+        // The slot after the first check, when it is not one interval later (the first round).
+        let mut then = then;
         loop {
             if self.flag.sleep_until(due) || self.done() {
                 return;
@@ -633,6 +640,7 @@ impl Worker {
                 Ok(budget) => budget,
                 Err(slot) => {
                     due = slot;
+                    then = None;
                     continue;
                 }
             };
@@ -700,7 +708,7 @@ impl Worker {
             // The next slot of the node's grid: the check ended by it (its budget), or a
             // moment after it (then `admit` runs it at once, or skips it if the thread was
             // held up longer than the grace).
-            due = later(due, self.interval);
+            due = then.take().unwrap_or_else(|| later(due, self.interval));
         }
     }
 }
@@ -738,6 +746,37 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(1));
         // Keep-alive: one connection per checker.
         assert_eq!((a.connections(), b.connections()), (1, 1));
+    }
+
+    #[test]
+    fn at_a_long_interval_every_node_is_checked_within_two_seconds_of_the_start() {
+        // A 20 s interval: without the short first round the last of eight nodes would be
+        // checked 17.5 s after the start (and the table programmed then).
+        let a = LitmusServer::start("127.0.0.1:0".parse().unwrap(), "app", 60.0).unwrap();
+        let targets: Vec<Target> = (0..8).map(|i| target(i, &a)).collect();
+        let (tx, rx) = mpsc::channel();
+        let interval = Duration::from_secs(20);
+        let t0 = Instant::now();
+        let c = spawn_targets(&targets, interval, interval, tx).unwrap();
+        let mut seen = [0u32; 8];
+        let deadline = t0 + Duration::from_secs(10);
+        while seen.contains(&0) && Instant::now() < deadline {
+            if let Ok(o) = rx.recv_timeout(Duration::from_millis(100)) {
+                seen[o.node] += 1;
+            }
+        }
+        let took = t0.elapsed();
+        assert!(!seen.contains(&0), "{seen:?} after {took:?}");
+        // Node 7's first check is due at 2 s × 7/8 = 1.75 s; 5 s leaves room for a busy host,
+        // and is far below the 17.5 s of the interval's spread.
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        // Once each: the second checks wait for the nodes' grid (10 s or more later).
+        thread::sleep(Duration::from_millis(500));
+        while let Ok(o) = rx.try_recv() {
+            seen[o.node] += 1;
+        }
+        assert_eq!(seen, [1; 8]);
+        c.stop();
     }
 
     fn target(node: usize, srv: &LitmusServer) -> Target {

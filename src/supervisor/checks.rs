@@ -91,6 +91,9 @@ pub struct Order {
     pub target: Target,
     pub ctl: Arc<NodeCtl>,
     pub first: Instant,
+    /// The slot after the first check when it is not one interval later (the first round,
+    /// see `schedule::first_checks`).
+    pub then: Option<Instant>,
 }
 
 /// What the supervisor and one loop thread share.
@@ -158,6 +161,8 @@ struct Entry {
     machine: Option<Machine>,
     /// The slot of the check that runs or comes next.
     due: Instant,
+    /// The slot after `due` when it is not one interval later (the first round).
+    then: Option<Instant>,
     began: Instant,
     /// Generation of the node's latest timer in the heap (older ones are skipped).
     gen: u64,
@@ -283,6 +288,7 @@ impl Loop {
                     target: o.target,
                     ctl: o.ctl,
                     due: o.first,
+                    then: o.then,
                     began: o.first,
                     gen,
                     waiting: None,
@@ -366,6 +372,7 @@ impl Loop {
             Ok(budget) => budget,
             Err(slot) => {
                 e.due = slot;
+                e.then = None;
                 self.schedule(n, slot);
                 return;
             }
@@ -487,7 +494,7 @@ impl Loop {
             output,
         };
         // The next slot of the node's grid (see `checker::admit`).
-        e.due = later(e.due, self.interval);
+        e.due = e.then.take().unwrap_or_else(|| later(e.due, self.interval));
         let due = e.due;
         if self.tx.send(obs).is_err() {
             self.orphaned = true; // the controller is gone

@@ -280,6 +280,37 @@ fn weights_follow_health_drains_persist_restarts_adopt() {
 }
 
 #[test]
+fn start_at_a_long_interval_checks_every_node_within_seconds() {
+    // A 30 s interval: the first round still comes within 2 s, so `start` returns with every
+    // node checked and weighted in seconds. Before, its first checks were spread over the whole
+    // interval and `start` waited for them up to half its timeout (10 s here), then started
+    // with most nodes at 0 and "not checked yet".
+    let lb = Lb::new("core_long", &[80.0, 60.0, 100.0, 40.0, 90.0, 70.0]);
+    let mut spec = String::from(
+        "name = \"core_long\"\nfwmark = 42\ncheck_interval = \"30s\"\nramp_up_time = \"1ms\"\n\
+         [[vip]]\naddress = \"192.0.2.42\"\n",
+    );
+    for srv in &lb.servers {
+        spec.push_str(&format!(
+            "[[node]]\naddress = \"{}\"\nport = {}\npath = \"/core_long/status\"\n",
+            srv.addr().ip(),
+            srv.addr().port()
+        ));
+    }
+    std::fs::write(&lb.config, spec).unwrap();
+    let t0 = std::time::Instant::now();
+    lb.agent("start").expect_code(0);
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(8), "start took {took:?}");
+    // Ready with every node's health in the table (the ramp is 1 ms; at most a tick to finish).
+    lb.wait_weights("every node at its health", |w| {
+        w == [80, 60, 100, 40, 90, 70]
+    });
+    assert!(!lb.log().contains("not checked yet"), "{}", lb.log());
+    lb.agent("stop").expect_code(0);
+}
+
+#[test]
 fn status_without_supervisors() {
     let lb = Lb::new("core2", &[50.0]);
     let r = lb.bb(&["status"]);

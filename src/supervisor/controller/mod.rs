@@ -141,6 +141,9 @@ pub struct Controller {
     reload: ReloadStatus,
     backend_error: Option<String>,
     ready: bool,
+    /// Some node was still ramping at the last tick: the weight applied then is not its last,
+    /// and only another tick brings the rest of the ramp (or its end) to the kernel.
+    climbing: bool,
     /// The status file as last written; `None` before the first write and after a failed one
     /// (no heartbeat is written then: it would vouch for a status that is not current).
     published: Option<Published>,
@@ -237,6 +240,7 @@ impl Controller {
             },
             backend_error: None,
             ready: false,
+            climbing: false,
             published: None,
             heartbeat,
             rebind: resync::Worker::default(),
@@ -257,12 +261,12 @@ impl Controller {
     /// `monitor` allows. At a 20 s interval a hundred idle supervisors did a hundred ticks a
     /// second — a dump of the kernel's service and a heartbeat write each — where keepalived
     /// does nothing between checks (issue 18).
-    fn tick_every(&self, now: Instant) -> Duration {
+    fn tick_every(&self) -> Duration {
         let busy = self
             .spec
             .check_interval
             .clamp(Duration::from_millis(100), Duration::from_secs(1));
-        if self.moving(now) {
+        if self.moving() {
             busy
         } else {
             self.spec.check_interval.max(busy)
@@ -270,20 +274,17 @@ impl Controller {
     }
 
     /// Whether the next ticks may change something by time alone, or must repeat soon: a node
-    /// ramping, a removal waiting for its connections, the panic (its exit is held over ticks),
+    /// that was ramping at the last tick (judged at that tick's time, not now: a ramp that
+    /// ended since still needs the tick that applies its end), a removal waiting for its connections, the panic (its exit is held over ticks),
     /// a failed or not yet valid apply (retried each tick), not yet ready, or a watchdog to ping.
-    fn moving(&self, now: Instant) -> bool {
+    fn moving(&self) -> bool {
         !self.ready
             || !self.applied_valid
             || self.backend_error.is_some()
             || self.watchdog
             || !self.removing.is_empty()
             || self.panic.active()
-            || self
-                .nodes
-                .iter()
-                .zip(&self.spec.nodes)
-                .any(|(n, node)| n.ramping(&self.policy, node.max_weight, now))
+            || self.climbing
     }
 
     /// Runs until SIGTERM/SIGINT: ticks, and reloads on SIGHUP. A check result that changes a
@@ -292,12 +293,12 @@ impl Controller {
     /// whole tick later.
     pub fn run(&mut self) {
         let mut last = Instant::now();
-        let mut next = last + self.tick_every(last);
+        let mut next = last + self.tick_every();
         while !self.control.stop_requested() {
             if self.control.take_reload() {
                 self.reload_spec();
                 let now = Instant::now();
-                next = now + self.tick_every(now);
+                next = now + self.tick_every();
             }
             let now = Instant::now();
             if now >= next {
@@ -310,7 +311,7 @@ impl Controller {
                     self.write_status();
                 }
                 last = now;
-                next = now + self.tick_every(now);
+                next = now + self.tick_every();
                 continue;
             }
             // Asleep until the tick, unless a checker rings (a result that may change a weight;
@@ -381,6 +382,11 @@ impl Controller {
             now,
         );
         policy::note_applied(&self.spec, &mut self.nodes, &want);
+        self.climbing = self
+            .nodes
+            .iter()
+            .zip(&self.spec.nodes)
+            .any(|(n, node)| n.ramping(&self.policy, node.max_weight, now));
         // Nodes being removed keep their destination at weight 0 until their connections end.
         want.extend(
             self.removing

@@ -13,6 +13,7 @@ use crate::supervisor::bell::Bell;
 use crate::supervisor::checker::{self, Outbox};
 use crate::supervisor::plan::service_of;
 use crate::supervisor::policy::NodeState;
+use crate::supervisor::schedule::first_round_spread;
 
 impl Controller {
     /// Programs the service, runs the first round of checks, applies, writes the status file and
@@ -26,9 +27,9 @@ impl Controller {
             self.spec.nodes.len()
         ));
         self.start_nodes(&existing, Vec::new())?;
-        let round = self
-            .spec
-            .check_interval
+        // The first checks are spread over the interval or 2 s, whichever is shorter
+        // (`schedule::first_checks`); each takes at most `check_timeout`.
+        let round = first_round_spread(self.spec.check_interval)
             .saturating_add(self.spec.check_timeout.min(self.spec.check_interval))
             .saturating_add(Duration::from_millis(100));
         self.first_round(started + round.min(ready_within / 2));
