@@ -13,10 +13,11 @@
 //! - **every node keeps its own phase** (issue 18): node `i` of `n` is checked at
 //!   `epoch + interval × i/n + k × interval`, so 1,000 nodes never open 1,000 connections in the
 //!   same millisecond — and stay spread. Only the first round is spread over at most 2 s, so a
-//!   long interval does not delay the first table ([`super::schedule::first_checks`]). A check never runs into the node's next slot (its
-//!   budget is `check_timeout`, cut to end at that slot), a check more than [`grace`] late (the
-//!   machine stalled, not the node) waits for the node's next slot instead of starting at once,
-//!   and a restarted checker resumes on the node's grid. Before, a check that overran its slot
+//!   long interval does not delay the first table ([`super::schedule::first_checks`]). A check
+//!   never runs into the node's next slot (its budget is `check_timeout`, cut to end at that
+//!   slot; the first round's checks keep their whole budget), a check more than [`grace`] late
+//!   (the machine stalled, not the node) waits for the node's next slot instead of starting at
+//!   once, and a restarted checker resumes on the node's grid. Before, a check that overran its slot
 //!   started the next one "at once": threads delayed together (a stall, a saturated shared
 //!   endpoint making every check time out) then timed out together and started together for
 //!   good, so 100 checks arrived as one burst each interval;
