@@ -275,8 +275,9 @@ impl Controller {
 
     /// Whether the next ticks may change something by time alone, or must repeat soon: a node
     /// that was ramping at the last tick (judged at that tick's time, not now: a ramp that
-    /// ended since still needs the tick that applies its end), a removal waiting for its connections, the panic (its exit is held over ticks),
-    /// a failed or not yet valid apply (retried each tick), not yet ready, or a watchdog to ping.
+    /// ended since still needs the tick that applies its end), a removal waiting for its
+    /// connections, the panic (its exit is held over ticks), a failed or not yet valid apply
+    /// (retried each tick), not yet ready, or a watchdog to ping.
     fn moving(&self) -> bool {
         !self.ready
             || !self.applied_valid
