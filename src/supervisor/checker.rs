@@ -627,13 +627,13 @@ impl Worker {
             .is_some_and(|f| f.fire(self.target.addr, modes))
     }
 
-    fn run(self, first: Instant, then: Option<Instant>) {
+    fn run(self, first: Instant, mut then: Option<Instant>) {
         // A plan that cannot run (an unreadable CA file) fails every check of its node, with the
         // reason in status, and is tried again at each check: the file may be fixed.
         let mut prober = Prober::new(self.target.plan.clone());
         let mut due = first;
-        // The slot after the first check, when it is not one interval later (the first round).
-        let mut then = then;
+        // `then`: the slot after the first check, when it is not one interval later (the first
+        // round).
         loop {
             if self.flag.sleep_until(due) || self.done() {
                 return;

@@ -51,8 +51,13 @@ impl Lb {
     }
 
     pub(crate) fn write_spec(&self, ramp_up_time: &str) {
+        self.write_spec_every("500ms", ramp_up_time);
+    }
+
+    /// The spec with its own `check_interval`.
+    pub(crate) fn write_spec_every(&self, check_interval: &str, ramp_up_time: &str) {
         let mut s = format!(
-            "name = \"{}\"\nfwmark = 41\ncheck_interval = \"500ms\"\nramp_up_time = \"{ramp_up_time}\"\n{}\n\
+            "name = \"{}\"\nfwmark = 41\ncheck_interval = \"{check_interval}\"\nramp_up_time = \"{ramp_up_time}\"\n{}\n\
              [[vip]]\naddress = \"192.0.2.41\"\n",
             self.name,
             self.extra.borrow()
@@ -286,18 +291,7 @@ fn start_at_a_long_interval_checks_every_node_within_seconds() {
     // interval and `start` waited for them up to half its timeout (10 s here), then started
     // with most nodes at 0 and "not checked yet".
     let lb = Lb::new("core_long", &[80.0, 60.0, 100.0, 40.0, 90.0, 70.0]);
-    let mut spec = String::from(
-        "name = \"core_long\"\nfwmark = 42\ncheck_interval = \"30s\"\nramp_up_time = \"1ms\"\n\
-         [[vip]]\naddress = \"192.0.2.42\"\n",
-    );
-    for srv in &lb.servers {
-        spec.push_str(&format!(
-            "[[node]]\naddress = \"{}\"\nport = {}\npath = \"/core_long/status\"\n",
-            srv.addr().ip(),
-            srv.addr().port()
-        ));
-    }
-    std::fs::write(&lb.config, spec).unwrap();
+    lb.write_spec_every("30s", "1ms");
     let t0 = std::time::Instant::now();
     lb.agent("start").expect_code(0);
     let took = t0.elapsed();
