@@ -1117,7 +1117,15 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
         let t0 = Instant::now();
         setup.fleet.set_down(ep, down);
         let want = Some((port, if down { 0 } else { 100 }));
-        let seen = until(t0, change_limit, |t| holds(t, keys, live, want));
+        // Past both programs' bound (a check within the interval, answered within the
+        // timeout, here the interval too), say who lags while they still do; then keep waiting.
+        let bound = o.interval * 2 + Duration::from_secs(10);
+        let mut seen = until(t0, bound, |t| holds(t, keys, live, want));
+        if seen.is_none() {
+            println!("{prog}: change {c} not seen within {bound:?}");
+            diagnose(setup, prog, keys, want);
+            seen = until(t0, change_limit, |t| holds(t, keys, live, want));
+        }
         println!(
             "{prog}: change {c} ({}): {seen:?}",
             if down { "down" } else { "up" }
