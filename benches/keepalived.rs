@@ -50,7 +50,7 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -287,8 +287,32 @@ impl Drop for Hung {
 struct PollEndpoints {
     ports: Vec<u16>,
     down: Arc<Vec<AtomicBool>>,
+    counts: Arc<PollCounts>,
     stop: Arc<AtomicBool>,
     handle: Option<thread::JoinHandle<()>>,
+}
+
+/// What the poll server did, for a diagnosis when a change is not seen.
+#[derive(Default)]
+struct PollCounts {
+    accepted: AtomicU64,
+    closed: AtomicU64,
+    answered: AtomicU64,
+    /// Connections turned away at [`POLL_MAX_CONNS`] or on a failed setup.
+    refused: AtomicU64,
+}
+
+impl PollCounts {
+    fn describe(&self) -> String {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        format!(
+            "endpoint server: {} connections accepted, {} closed, {} refused, {} answers",
+            g(&self.accepted),
+            g(&self.closed),
+            g(&self.refused),
+            g(&self.answered)
+        )
+    }
 }
 
 /// Most connections the poll server holds (the descriptor limit is raised to 65,536).
@@ -317,14 +341,16 @@ impl PollEndpoints {
             .collect();
         let down: Arc<Vec<AtomicBool>> = Arc::new((0..n).map(|_| AtomicBool::new(false)).collect());
         let stop = Arc::new(AtomicBool::new(false));
-        let (d, s) = (Arc::clone(&down), Arc::clone(&stop));
+        let counts = Arc::new(PollCounts::default());
+        let (d, s, k) = (Arc::clone(&down), Arc::clone(&stop), Arc::clone(&counts));
         let handle = thread::Builder::new()
             .name("poll-endpoints".into())
-            .spawn(move || poll_loop(&listeners, n - hung, &d, &s))
+            .spawn(move || poll_loop(&listeners, n - hung, &d, &s, &k))
             .unwrap();
         PollEndpoints {
             ports,
             down,
+            counts,
             stop,
             handle: Some(handle),
         }
@@ -344,7 +370,13 @@ impl Drop for PollEndpoints {
 /// poll(2): at 1,000 × 10 big_brother keeps 10,000 connections open, and a poll(2) over all of
 /// them for every request took the server 20 s of CPU a minute natively (the emulated VM's
 /// CPU, shared with the program measured); epoll's cost follows the requests, not the sockets.
-fn poll_loop(listeners: &[TcpListener], live: usize, down: &[AtomicBool], stop: &AtomicBool) {
+fn poll_loop(
+    listeners: &[TcpListener],
+    live: usize,
+    down: &[AtomicBool],
+    stop: &AtomicBool,
+    counts: &PollCounts,
+) {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     // SAFETY: epoll_create1 has no memory preconditions; the fd is owned below.
     let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -409,8 +441,10 @@ fn poll_loop(listeners: &[TcpListener], live: usize, down: &[AtomicBool], stop: 
                     }
                     let open = conns.len() - free.len();
                     if open >= POLL_MAX_CONNS || s.set_nonblocking(true).is_err() {
+                        counts.refused.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
+                    counts.accepted.fetch_add(1, Ordering::Relaxed);
                     let _ = s.set_nodelay(true);
                     let slot = free.pop().unwrap_or_else(|| {
                         conns.push(None);
@@ -433,6 +467,7 @@ fn poll_loop(listeners: &[TcpListener], live: usize, down: &[AtomicBool], stop: 
                     {
                         conns[slot] = None;
                         free.push(slot);
+                        counts.refused.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 continue;
@@ -442,12 +477,13 @@ fn poll_loop(listeners: &[TcpListener], live: usize, down: &[AtomicBool], stop: 
                 continue;
             };
             let waited = !c.out.is_empty();
-            let closed = serve_conn(c, re, &mut buf, down);
+            let closed = serve_conn(c, re, &mut buf, down, &counts.answered);
             let waits = !c.out.is_empty();
             if closed {
                 // Closing the socket takes it out of the epoll set.
                 conns[slot] = None;
                 free.push(slot);
+                counts.closed.fetch_add(1, Ordering::Relaxed);
             } else if waited != waits {
                 // Writable interest only while an answer waits to go out.
                 let mut want = libc::EPOLLIN as u32;
@@ -461,7 +497,13 @@ fn poll_loop(listeners: &[TcpListener], live: usize, down: &[AtomicBool], stop: 
 }
 
 /// Reads, answers and writes what one connection's event allows; whether it is done with.
-fn serve_conn(c: &mut PollConn, re: u32, buf: &mut [u8], down: &[AtomicBool]) -> bool {
+fn serve_conn(
+    c: &mut PollConn,
+    re: u32,
+    buf: &mut [u8],
+    down: &[AtomicBool],
+    answered: &AtomicU64,
+) -> bool {
     use std::io::{ErrorKind, Read, Write};
     let (err, input) = (
         (libc::EPOLLERR | libc::EPOLLHUP) as u32,
@@ -514,6 +556,7 @@ fn serve_conn(c: &mut PollConn, re: u32, buf: &mut [u8], down: &[AtomicBool]) ->
             out.push_str("\r\n");
             out.push_str(&body);
             c.out.extend_from_slice(out.as_bytes());
+            answered.fetch_add(1, Ordering::Relaxed);
         }
     }
     if !c.out.is_empty() {
@@ -565,6 +608,14 @@ impl Fleet {
                 }
             }
             Fleet::Poll(p) => p.down[i].store(down, Ordering::SeqCst),
+        }
+    }
+
+    /// The poll server's counters (the thread-per-connection servers keep none).
+    fn describe(&self) -> Option<String> {
+        match self {
+            Fleet::Threads(_) => None,
+            Fleet::Poll(p) => Some(p.counts.describe()),
         }
     }
 }
@@ -977,6 +1028,9 @@ fn diagnose(setup: &Setup, prog: &str, keys: &[String], want: Option<(u16, u32)>
         lagging.len(),
         keys.len()
     );
+    if let Some(d) = setup.fleet.describe() {
+        println!("  {d}");
+    }
     for &i in lagging.iter().take(3) {
         println!("  {}: {:?}", keys[i], t.get(&keys[i]));
         if prog != "big_brother" {
@@ -991,11 +1045,26 @@ fn diagnose(setup: &Setup, prog: &str, keys: &[String], want: Option<(u16, u32)>
         }
         let status = setup.root.join(format!("state-c{i}")).join("status.json");
         let text = std::fs::read_to_string(&status).unwrap_or_default();
-        println!(
-            "  {}: {}",
-            status.display(),
-            text.chars().take(1500).collect::<String>()
-        );
+        // The nodes' states and last errors say why (the kernel's rows above say only what).
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) => {
+                println!("  {} (tick {}):", status.display(), v["tick"]);
+                for n in v["nodes"].as_array().into_iter().flatten() {
+                    println!(
+                        "    {} {} weight {} health {} checks {} failed {} since {} error {}",
+                        n["id"],
+                        n["state"],
+                        n["weight"],
+                        n["health"],
+                        n["checks"],
+                        n["check_failures"],
+                        n["since"],
+                        n["last_error"]
+                    );
+                }
+            }
+            Err(e) => println!("  {}: unreadable ({e})", status.display()),
+        }
     }
 }
 
