@@ -444,7 +444,6 @@ fn poll_loop(
                         counts.refused.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    counts.accepted.fetch_add(1, Ordering::Relaxed);
                     let _ = s.set_nodelay(true);
                     let slot = free.pop().unwrap_or_else(|| {
                         conns.push(None);
@@ -468,6 +467,8 @@ fn poll_loop(
                         conns[slot] = None;
                         free.push(slot);
                         counts.refused.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        counts.accepted.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 continue;
@@ -538,24 +539,9 @@ fn serve_conn(
                     .load(Ordering::SeqCst)
                     .then(|| Forced::Down("bench".into())),
             };
-            let (status, headers, body) = litmus.answer(path);
-            let reason = match status {
-                200 => "OK",
-                503 => "Service Unavailable",
-                _ => "Not Found",
-            };
-            let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
-            for (k, v) in headers {
-                out.push_str(&format!("{k}: {v}\r\n"));
-            }
-            out.push_str(&format!("Content-Length: {}\r\n", body.len()));
-            if close {
-                out.push_str("Connection: close\r\n");
-                c.close_after = true;
-            }
-            out.push_str("\r\n");
-            out.push_str(&body);
-            c.out.extend_from_slice(out.as_bytes());
+            c.out
+                .extend_from_slice(litmus.http_response(path, close).as_bytes());
+            c.close_after |= close;
             answered.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -45,6 +45,30 @@ impl Litmus {
         }
     }
 
+    /// The whole HTTP/1.1 answer to `GET path`, as bytes go on the wire: [`Self::answer`]
+    /// framed with a `Content-Length`, and `Connection: close` when the client asked for it.
+    /// One rendering for every server that plays litmus_paper, so they answer byte for byte
+    /// alike.
+    pub fn http_response(&self, path: &str, close: bool) -> String {
+        let (status, headers, body) = self.answer(path);
+        let reason = match status {
+            200 => "OK",
+            503 => "Service Unavailable",
+            _ => "Not Found",
+        };
+        let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
+        for (n, v) in headers {
+            out.push_str(&format!("{n}: {v}\r\n"));
+        }
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        if close {
+            out.push_str("Connection: close\r\n");
+        }
+        out.push_str("\r\n");
+        out.push_str(&body);
+        out
+    }
+
     /// Status, headers and body of litmus_paper's answer to `GET path`.
     pub fn answer(&self, path: &str) -> (u16, Vec<(&'static str, String)>, String) {
         let wanted = format!("/{}/status", self.service);
@@ -294,25 +318,10 @@ fn serve_stream<S: Read + Write>(stream: S, shared: &Shared) -> io::Result<()> {
             shared.requests.fetch_add(1, Ordering::Relaxed);
             return reader.get_mut().write_all(&raw);
         }
-        let (status, headers, body) = {
+        let out = {
             let l = shared.litmus.lock().unwrap_or_else(|e| e.into_inner());
-            l.answer(&path)
+            l.http_response(&path, close)
         };
-        let reason = match status {
-            200 => "OK",
-            503 => "Service Unavailable",
-            _ => "Not Found",
-        };
-        let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
-        for (n, v) in headers {
-            out.push_str(&format!("{n}: {v}\r\n"));
-        }
-        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        if close {
-            out.push_str("Connection: close\r\n");
-        }
-        out.push_str("\r\n");
-        out.push_str(&body);
         shared.requests.fetch_add(1, Ordering::Relaxed);
         reader.get_mut().write_all(out.as_bytes())?;
         reader.get_mut().flush()?;
