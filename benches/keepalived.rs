@@ -14,6 +14,9 @@
 //! `connect_timeout` = `check_timeout` = the interval, `retry 0` (big_brother's `fall = 1`),
 //! `alpha` (a real server enters only once checked, as big_brother's enter at 0 until checked)
 //! and `inhibit_on_failure` (a failed server goes to weight 0, as big_brother's).
+//! Each logs as on a director: keepalived through syslog (`/dev/log`; the VM has no syslog
+//! daemon, so the benchmark binds it and counts the messages), big_brother to its `HA_LOGFILE`.
+//! Each is stopped with SIGTERM and given two minutes to empty its part of the table.
 //!
 //! Figures, one `RESULT <shape> <figure> big_brother=<x> keepalived=<y> ratio=<x/y>` line each:
 //! - `cpu_ms_per_min`: CPU time of every thread of every process of the program over a steady
@@ -47,7 +50,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,6 +60,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use big_brother::health::serve::{Forced, Litmus, LitmusServer};
+use big_brother::ipvs::netlink::Netlink;
+use big_brother::ipvs::{Ipvs, Protocol, ServiceKey};
 use big_brother::state::heartbeat;
 use big_brother::state::status::boottime;
 use big_brother::supervisor::checker::raise_fd_limit;
@@ -191,12 +197,41 @@ fn main() {
     // limit the VM's init leaves: as root, the hard limit goes up first.
     raise_hard_fd_limit(65_536);
     raise_fd_limit(65_536);
+    syslog_sink();
     for &(s, r, interval, hung) in &o.shapes {
         let mut os = o.clone();
         os.interval = interval.unwrap_or(o.interval);
         os.hung_percent = hung.unwrap_or(o.hung_percent);
         shape(&os, &ka, s, r);
     }
+}
+
+/// Messages keepalived sent to the benchmark's `/dev/log`.
+static SYSLOG_MESSAGES: AtomicU64 = AtomicU64::new(0);
+
+/// keepalived logs through syslog, as it does on a director (journald or rsyslog behind
+/// `/dev/log`); big_brother appends to its `HA_LOGFILE`. The VM runs no syslog daemon, so
+/// the benchmark takes `/dev/log` itself and counts what arrives. Not `keepalived -l`: that
+/// writes to `/dev/console`, here the VM's emulated serial port, where 10,000 lines at start
+/// and stop cost it tens of seconds, and its stop outlasted its own checker's grace (its
+/// parent killed the checker, which left a tenth of the services in the table).
+fn syslog_sink() {
+    let path = Path::new("/dev/log");
+    if path.exists() {
+        println!("keepalived logs to this machine's /dev/log");
+        return;
+    }
+    let sock = match UnixDatagram::bind(path) {
+        Ok(s) => s,
+        Err(e) => panic!("cannot take /dev/log for keepalived's syslog: {e}"),
+    };
+    println!("keepalived logs through syslog to the benchmark's /dev/log (counted, dropped)");
+    thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while sock.recv(&mut buf).is_ok() {
+            SYSLOG_MESSAGES.fetch_add(1, Ordering::Relaxed);
+        }
+    });
 }
 
 /// Raises the hard `RLIMIT_NOFILE` to `n` (needs root; best effort, the soft limit follows in
@@ -730,12 +765,18 @@ fn threads(pid: u32) -> u64 {
 struct Procs(Vec<Child>);
 
 impl Drop for Procs {
+    /// Stops the program as an operator would, with SIGTERM, and gives it the time to take its
+    /// services out of the table (keepalived deletes a thousand one by one, as does each
+    /// supervisor its own); whatever is still running after that is killed, children too
+    /// (keepalived's checker would otherwise outlive its killed parent).
     fn drop(&mut self) {
+        let parents: Vec<u32> = self.0.iter().map(Child::id).collect();
+        let kids = children(&parents);
         for c in &mut self.0 {
             // SAFETY: kill has no memory preconditions.
             unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
         }
-        let end = Instant::now() + Duration::from_secs(10);
+        let end = Instant::now() + Duration::from_secs(120);
         for c in &mut self.0 {
             while Instant::now() < end {
                 if let Ok(Some(_)) = c.try_wait() {
@@ -743,9 +784,29 @@ impl Drop for Procs {
                 }
                 thread::sleep(Duration::from_millis(20));
             }
+            if !matches!(c.try_wait(), Ok(Some(_))) {
+                println!(
+                    "process {} still running 120 s after SIGTERM: killed",
+                    c.id()
+                );
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
+        for k in kids {
+            // SAFETY: kill has no memory preconditions; a pid already gone gives ESRCH.
+            unsafe { libc::kill(k as i32, libc::SIGKILL) };
+        }
+    }
+}
+
+/// The service of a `/proc/net/ip_vs` key (`0A120001:0050`).
+fn service_key(proc_key: &str) -> ServiceKey {
+    let (a, p) = proc_key.split_once(':').unwrap();
+    ServiceKey::Addr {
+        protocol: Protocol::Tcp,
+        addr: Ipv4Addr::from(u32::from_str_radix(a, 16).unwrap()).into(),
+        port: u16::from_str_radix(p, 16).unwrap(),
     }
 }
 
@@ -920,7 +981,7 @@ fn shape(o: &Opts, ka: &Path, services: usize, reals: usize) {
     // CPU is short), against the same endpoints in the same VM.
     let k = turn(&setup, "keepalived", &ka_keys, |_| {
         let kap = Command::new(ka)
-            .args(["-C", "-n", "-l", "-f"])
+            .args(["-C", "-n", "-f"])
             .arg(&kconf)
             .arg("-p")
             .arg(root.join("ka.pid"))
@@ -1192,10 +1253,27 @@ fn turn(setup: &Setup, prog: &str, keys: &[String], start: impl FnOnce(()) -> Pr
     }
     // Every endpoint up for the other program's turn, however the changes ended.
     setup.fleet.set_down(ep, false);
+    let t_stop = Instant::now();
     drop(procs);
-    // Gone from the table before the other program's turn.
-    let _ = until(Instant::now(), limit, |t| {
+    // Gone from the table before the other program's turn; what a stopped program left
+    // behind is said and removed, so the next turn starts on a clean table.
+    let gone = until(t_stop, Duration::from_secs(60), |t| {
         keys.iter().all(|k| !t.contains_key(k))
     });
+    let syslog = SYSLOG_MESSAGES.load(Ordering::Relaxed);
+    println!("{prog}: stopped, its services out of the table in {gone:?}; syslog messages so far: {syslog}");
+    if gone.is_none() {
+        let t = table();
+        let left: Vec<&String> = keys.iter().filter(|k| t.contains_key(*k)).collect();
+        println!(
+            "{prog}: left {} of {} services in the table after it stopped; removing them",
+            left.len(),
+            keys.len()
+        );
+        let mut nl = Netlink::open().unwrap();
+        for k in left {
+            nl.del_service(&service_key(k)).unwrap();
+        }
+    }
     f
 }
