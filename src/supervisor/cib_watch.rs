@@ -15,9 +15,11 @@
 //! start means there is no Pacemaker here, or that it did not answer yet: under Pacemaker (the
 //! agent started this supervisor: `OCF_RESOURCE_INSTANCE` is set) it is asked again every
 //! [`NO_CIB_EVERY`], since a director that just took over must learn its drains soon; outside
-//! (a supervisor run by hand, a benchmark) only every [`NO_CIB_MAX`] — and the first read too
-//! waits that long when nothing says there is a cluster here (no `CIB_file`, no CIB on this
-//! node's disk). Meanwhile only local drains apply.
+//! (a supervisor run by hand, a benchmark) only every [`NO_CIB_MAX`]. And a supervisor outside
+//! Pacemaker where nothing says there is a cluster (no `CIB_file`, no CIB on this node's disk,
+//! no `CIB_port` of a remote CIB) runs no `cibadmin` at all: it looks for those signs again
+//! every [`NO_CIB_MAX`] (a `stat`), and reads once one appears. Meanwhile only local drains
+//! apply.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,17 +50,23 @@ pub fn no_cib_wait(under_pacemaker: bool) -> Duration {
     }
 }
 
-/// When the first read runs: at once if anything says there is a cluster here (started by
-/// Pacemaker, a `CIB_file`, the node's CIB on disk), else after [`NO_CIB_MAX`] like any later
-/// read of a CIB that never answered. A hundred supervisors started at once on a host without
-/// a cluster (the VM benchmark) spent their first seconds on a hundred `cibadmin`s that could
-/// only fail.
-fn first_read_after(under_pacemaker: bool, cib_file: bool, disk_copy: bool) -> Duration {
-    if under_pacemaker || cib_file || disk_copy {
-        Duration::ZERO
-    } else {
-        NO_CIB_MAX
-    }
+/// Whether a CIB may answer here: Pacemaker started this supervisor, `CIB_file` names one,
+/// this node has a CIB on disk, or `CIB_port` points `cibadmin` at a remote one. Without any of
+/// these a `cibadmin` can only fail, and its cost is not small: a thousand supervisors on a
+/// host without a cluster (the VM benchmark) each ran one ten minutes after start, and the
+/// thousand processes starved the VM for minutes (checks of healthy nodes timed out; issue 18).
+fn cluster_here(under_pacemaker: bool, cib_file: bool, disk_copy: bool, remote: bool) -> bool {
+    under_pacemaker || cib_file || disk_copy || remote
+}
+
+/// [`cluster_here`] with what the environment and the disk say now.
+fn cluster_signs(under_pacemaker: bool) -> bool {
+    cluster_here(
+        under_pacemaker,
+        cib_drain::cib_file().is_some(),
+        Path::new(cib_drain::LIVE_COPY).exists(),
+        std::env::var_os("CIB_port").is_some_and(|v| !v.is_empty()),
+    )
 }
 
 /// What the watch last saw.
@@ -162,12 +170,7 @@ struct Shared {
 
 fn run(cluster: &str, managed: bool, sh: &Shared) {
     let mut reader = Reader::new(cluster);
-    let mut next = Instant::now()
-        + first_read_after(
-            managed,
-            cib_drain::cib_file().is_some(),
-            Path::new(cib_drain::LIVE_COPY).exists(),
-        );
+    let mut next = Instant::now();
     while !sh.stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now < next {
@@ -175,6 +178,11 @@ fn run(cluster: &str, managed: bool, sh: &Shared) {
             // hundred idle supervisors did a thousand wake-ups a second that way (issue 18).
             // Drop unparks it; a spurious wake-up just goes round again.
             std::thread::park_timeout(next - now);
+            continue;
+        }
+        if !cluster_signs(managed) {
+            // No cluster here: look again later, without a `cibadmin` that could only fail.
+            next = now + NO_CIB_MAX;
             continue;
         }
         let Some(reachable) = fold(cluster, sh, reader.poll()) else {
@@ -306,16 +314,18 @@ mod tests {
         assert_eq!(rung(&sh), (true, true), "the undrain rings");
     }
 
+    /// Issue 18: `cibadmin` runs only where a CIB may answer; any one sign is enough.
     #[test]
-    fn the_first_read_is_at_once_wherever_a_cluster_may_answer() {
+    fn cibadmin_runs_only_where_a_cluster_may_answer() {
         for sign in [
-            (true, false, false),
-            (false, true, false),
-            (false, false, true),
+            (true, false, false, false),
+            (false, true, false, false),
+            (false, false, true, false),
+            (false, false, false, true),
         ] {
-            assert_eq!(first_read_after(sign.0, sign.1, sign.2), Duration::ZERO);
+            assert!(cluster_here(sign.0, sign.1, sign.2, sign.3), "{sign:?}");
         }
-        assert_eq!(first_read_after(false, false, false), NO_CIB_MAX);
+        assert!(!cluster_here(false, false, false, false));
     }
 
     #[test]
